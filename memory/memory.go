@@ -1,0 +1,151 @@
+// Package memory owns guest physical memory: host mappings placed at
+// guest-physical addresses, and bounds-checked reads and writes by guest
+// address. A guest-supplied address or length yields an error, never a panic.
+package memory
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrOutOfRange is wrapped by every access that falls outside guest RAM.
+var ErrOutOfRange = errors.New("guest address out of range")
+
+// Span is a range of guest-physical addresses to back with RAM.
+type Span struct {
+	Base uint64
+	Size uint64
+}
+
+// Region is a span of guest RAM and the host bytes behind it.
+type Region struct {
+	Base uint64
+	Data []byte
+}
+
+// End is the first guest address after the region.
+func (r Region) End() uint64 { return r.Base + uint64(len(r.Data)) }
+
+// Guest is the guest's RAM: non-overlapping regions sorted by address.
+type Guest struct {
+	regions []Region
+	mapped  bool // regions came from mmap and must be unmapped
+}
+
+const pageSize = 4096
+
+// Map allocates anonymous, lazily-populated host memory for each span. Pages
+// are not touched here: the host commits them as the guest uses them.
+func Map(spans ...Span) (*Guest, error) {
+	g := &Guest{mapped: true}
+	for _, s := range spans {
+		if s.Size == 0 || s.Base%pageSize != 0 || s.Size%pageSize != 0 {
+			g.Close()
+			return nil, fmt.Errorf("memory span %#x+%#x: base and size must be non-zero multiples of 4 KiB", s.Base, s.Size)
+		}
+		if s.Size > 1<<46 || s.Base > 1<<52 {
+			g.Close()
+			return nil, fmt.Errorf("memory span %#x+%#x: too large", s.Base, s.Size)
+		}
+		data, err := unix.Mmap(-1, 0, int(s.Size), unix.PROT_READ|unix.PROT_WRITE,
+			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("mmap %d MiB of guest memory at %#x: %w", s.Size>>20, s.Base, err)
+		}
+		g.regions = append(g.regions, Region{Base: s.Base, Data: data})
+	}
+	if err := g.sortAndCheck(); err != nil {
+		g.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+// Wrap makes a Guest over existing byte slices; tests use it to stand in for
+// guest RAM. Close does not free them.
+func Wrap(regions ...Region) (*Guest, error) {
+	g := &Guest{regions: append([]Region(nil), regions...)}
+	if err := g.sortAndCheck(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *Guest) sortAndCheck() error {
+	sort.Slice(g.regions, func(i, j int) bool { return g.regions[i].Base < g.regions[j].Base })
+	for i, r := range g.regions {
+		if r.End() < r.Base {
+			return fmt.Errorf("memory region %#x+%#x wraps around", r.Base, len(r.Data))
+		}
+		if i > 0 && g.regions[i-1].End() > r.Base {
+			return fmt.Errorf("memory regions %#x+%#x and %#x+%#x overlap",
+				g.regions[i-1].Base, len(g.regions[i-1].Data), r.Base, len(r.Data))
+		}
+	}
+	return nil
+}
+
+// Close unmaps memory made by Map. The Guest must not be used afterwards.
+func (g *Guest) Close() error {
+	var errs []error
+	if g.mapped {
+		for _, r := range g.regions {
+			if err := unix.Munmap(r.Data); err != nil {
+				errs = append(errs, fmt.Errorf("munmap guest memory at %#x: %w", r.Base, err))
+			}
+		}
+	}
+	g.regions = nil
+	return errors.Join(errs...)
+}
+
+// Regions lists the RAM regions in address order.
+func (g *Guest) Regions() []Region { return g.regions }
+
+// Size is the total RAM in bytes.
+func (g *Guest) Size() uint64 {
+	var n uint64
+	for _, r := range g.regions {
+		n += uint64(len(r.Data))
+	}
+	return n
+}
+
+// Slice returns the host bytes behind guest range [addr, addr+n). The range
+// must lie inside one region. The slice aliases guest RAM.
+func (g *Guest) Slice(addr, n uint64) ([]byte, error) {
+	i := sort.Search(len(g.regions), func(i int) bool { return g.regions[i].End() > addr })
+	if i == len(g.regions) || addr < g.regions[i].Base {
+		return nil, fmt.Errorf("%#x+%#x: %w", addr, n, ErrOutOfRange)
+	}
+	r := g.regions[i]
+	off := addr - r.Base
+	if n > uint64(len(r.Data))-off {
+		return nil, fmt.Errorf("%#x+%#x: %w (region ends at %#x)", addr, n, ErrOutOfRange, r.End())
+	}
+	return r.Data[off : off+n : off+n], nil
+}
+
+// Read copies guest memory at addr into p.
+func (g *Guest) Read(addr uint64, p []byte) error {
+	b, err := g.Slice(addr, uint64(len(p)))
+	if err != nil {
+		return fmt.Errorf("read guest memory: %w", err)
+	}
+	copy(p, b)
+	return nil
+}
+
+// Write copies p into guest memory at addr.
+func (g *Guest) Write(addr uint64, p []byte) error {
+	b, err := g.Slice(addr, uint64(len(p)))
+	if err != nil {
+		return fmt.Errorf("write guest memory: %w", err)
+	}
+	copy(b, p)
+	return nil
+}
