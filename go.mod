@@ -2,4 +2,7 @@ module github.com/vmmlab/vmm
 
 go 1.26.0
 
-require golang.org/x/sys v0.49.0 // indirect
+require (
+	github.com/spf13/pflag v1.1.0
+	golang.org/x/sys v0.49.0
+)

@@ -38,6 +38,9 @@ func newMachine(t *testing.T, ramSize uint64, irqchip bool) *machine {
 	if err := vm.SetTSSAddr(0xfffb_d000); err != nil {
 		t.Fatal(err)
 	}
+	if err := vm.SetIdentityMapAddr(0xfffb_c000); err != nil { // only valid before vCPUs exist
+		t.Fatal(err)
+	}
 	if irqchip {
 		if err := vm.CreateIRQChip(); err != nil {
 			t.Fatal(err)
@@ -223,7 +226,15 @@ func TestVMFacilities(t *testing.T) {
 			t.Errorf("extension %d: %d %v", c, v, err)
 		}
 	}
-	if err := m.vm.SetIdentityMapAddr(0xfffb_c000); err != nil {
+	// CPUID is fixed once a vCPU has run (Linux 5.16+), so set it first.
+	cpuid, err := m.sys.SupportedCPUID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cpuid) == 0 || cpuid[0].Function != 0 || cpuid[0].EAX == 0 {
+		t.Fatalf("supported CPUID: %d entries, first %+v", len(cpuid), cpuid)
+	}
+	if err := m.cpu.SetCPUID(cpuid); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.vm.CreatePIT2(kvm.PITSpeakerDummy); err != nil {
@@ -292,16 +303,6 @@ func TestVMFacilities(t *testing.T) {
 		t.Fatalf("FPU FCW %#x %v", f.FCW, err)
 	}
 
-	cpuid, err := m.sys.SupportedCPUID()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cpuid) == 0 || cpuid[0].Function != 0 || cpuid[0].EAX == 0 {
-		t.Fatalf("supported CPUID: %d entries, first %+v", len(cpuid), cpuid)
-	}
-	if err := m.cpu.SetCPUID(cpuid); err != nil {
-		t.Fatal(err)
-	}
 	msrs, err := m.sys.MSRIndexList()
 	if err != nil || len(msrs) == 0 {
 		t.Fatalf("MSR index list: %d entries, %v", len(msrs), err)

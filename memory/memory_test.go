@@ -37,10 +37,10 @@ func TestOutOfRange(t *testing.T) {
 	cases := []struct {
 		addr, n uint64
 	}{
-		{0, 1},                  // below the first region
-		{0x1fff, 2},             // crosses the end of a region
-		{0x2000, 1},             // in the hole
-		{0x3fff, 2},             // past the end of RAM
+		{0, 1},                   // below the first region
+		{0x1fff, 2},              // crosses the end of a region
+		{0x2000, 1},              // in the hole
+		{0x3fff, 2},              // past the end of RAM
 		{0x1000, math.MaxUint64}, // huge length: no overflow
 		{math.MaxUint64, 1},      // huge address
 		{0x4000, 0},              // empty range at the end

@@ -1,0 +1,204 @@
+// Command vmm-lab runs the project's KVM tests for real on a machine without
+// /dev/kvm: it builds every package that has *_lab_test.go files into a
+// static test binary, boots them in a QEMU TCG guest whose kernel loads
+// kvm_amd, and reports every result. `vmm-lab kernel` only fetches the
+// Debian kernel and prints where it is.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	flag "github.com/spf13/pflag"
+
+	"github.com/vmmlab/vmm/lab"
+)
+
+type options struct {
+	cache, work, kernelPkg, busybox, qemuMem, run string
+	pkgs                                          []string
+	smp                                           int
+	timeout, testTimeout                          time.Duration
+}
+
+func main() {
+	var o options
+	home, _ := os.UserCacheDir()
+	flag.StringVar(&o.cache, "cache", filepath.Join(home, "vmm"), "cache for downloaded kernels (outside the clone)")
+	flag.StringVar(&o.work, "work", "build/lab", "directory for test binaries, the outer image and the console log")
+	flag.StringVar(&o.kernelPkg, "kernel-package", "linux-image-amd64", "Debian kernel package for the outer (and inner) guest")
+	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "statically linked busybox (package busybox-static)")
+	flag.StringVar(&o.qemuMem, "qemu-mem", "3G", "memory of the outer guest")
+	flag.IntVar(&o.smp, "qemu-smp", 2, "vCPUs of the outer guest")
+	flag.StringSliceVar(&o.pkgs, "pkgs", nil, "packages to test (default: every package with *_lab_test.go files)")
+	flag.StringVar(&o.run, "run", "", "run only the tests matching this regular expression (go test -run)")
+	flag.DurationVar(&o.timeout, "timeout", 40*time.Minute, "limit for the whole QEMU run")
+	flag.DurationVar(&o.testTimeout, "test-timeout", 15*time.Minute, "limit for each test binary inside the guest")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: vmm-lab [run|kernel] [flags]\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd := flag.Arg(0); cmd {
+	case "", "run":
+		err = runLab(ctx, o)
+	case "kernel":
+		var k lab.Kernel
+		if k, err = lab.DebianKernel(ctx, o.cache, o.kernelPkg); err == nil {
+			fmt.Printf("package %s\nbzImage %s\nmodules %s\n", k.Package, k.BzImage, k.ModulesDir)
+		}
+	default:
+		err = fmt.Errorf("unknown command %q", cmd)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vmm-lab:", err)
+		os.Exit(1)
+	}
+}
+
+func runLab(ctx context.Context, o options) error {
+	start := time.Now()
+	phase := func(name string, t0 time.Time) {
+		fmt.Printf("lab: %-28s %6.1fs\n", name, time.Since(t0).Seconds())
+	}
+	if err := os.MkdirAll(filepath.Join(o.work, "tests"), 0o755); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	pkgs := o.pkgs
+	if len(pkgs) == 0 {
+		var err error
+		if pkgs, err = labPackages(ctx); err != nil {
+			return err
+		}
+	}
+	tests, err := buildTests(ctx, pkgs, filepath.Join(o.work, "tests"))
+	if err != nil {
+		return err
+	}
+	phase("build test binaries", t0)
+
+	t0 = time.Now()
+	k, err := lab.DebianKernel(ctx, o.cache, o.kernelPkg)
+	if err != nil {
+		return err
+	}
+	phase("kernel "+k.Version, t0)
+
+	t0 = time.Now()
+	outer := lab.Outer{
+		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd"}, Tests: tests,
+		Files:              map[string]string{"bzImage": k.BzImage},
+		Env:                map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "LAB_TEST_RUN": o.run},
+		TestTimeoutSeconds: int(o.testTimeout.Seconds()),
+	}
+	image := filepath.Join(o.work, "outer.cpio.gz")
+	if err := writeFile(image, outer.Write); err != nil {
+		return fmt.Errorf("outer initramfs: %w", err)
+	}
+	phase("outer initramfs", t0)
+
+	t0 = time.Now()
+	logPath := filepath.Join(o.work, "console.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	q := lab.QEMU{Kernel: k.BzImage, Initrd: image, Memory: o.qemuMem, SMP: o.smp, Timeout: o.timeout,
+		Append: "console=ttyS0 rdinit=/init panic=-1 quiet"}
+	lines, timedOut, err := q.Boot(ctx, io.MultiWriter(os.Stdout, logFile))
+	if err != nil {
+		return err
+	}
+	phase("QEMU run", t0)
+
+	names := make([]string, 0, len(tests))
+	for n := range tests {
+		names = append(names, n)
+	}
+	r := lab.Parse(lines, names, timedOut)
+	for _, b := range r.Binaries {
+		fmt.Printf("lab: %-28s exit=%d passed=%d failed=%d skipped=%d guest-time=%.1fs\n",
+			b.Name, b.Exit, len(b.Passed), len(b.Failed), len(b.Skipped), b.Seconds)
+	}
+	fmt.Printf("lab: wall time %.1fs (console log: %s)\n", time.Since(start).Seconds(), logPath)
+	passed, failed := r.Counts()
+	problems := r.Problems()
+	for _, p := range problems {
+		fmt.Println("lab: FAIL:", p)
+	}
+	fmt.Printf("e2e: %d passed, %d failed\n", passed, failed)
+	if len(problems) > 0 {
+		return fmt.Errorf("%d problem(s)", len(problems))
+	}
+	return nil
+}
+
+// labPackages lists the packages that have *_lab_test.go files.
+func labPackages(ctx context.Context) ([]string, error) {
+	out, err := exec.CommandContext(ctx, "go", "list", "-f",
+		`{{.ImportPath}}{{range .TestGoFiles}} {{.}}{{end}}{{range .XTestGoFiles}} {{.}}{{end}}`, "./...").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list: %w", err)
+	}
+	var pkgs []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		for _, file := range f[1:] {
+			if strings.HasSuffix(file, "_lab_test.go") {
+				pkgs = append(pkgs, f[0])
+				break
+			}
+		}
+	}
+	if len(pkgs) == 0 {
+		return nil, fmt.Errorf("no package has *_lab_test.go files")
+	}
+	return pkgs, nil
+}
+
+// buildTests compiles each package's tests into a static binary named after
+// its import path below the module (kvm.test, devices-virtio.test).
+func buildTests(ctx context.Context, pkgs []string, dir string) (map[string]string, error) {
+	mod, err := exec.CommandContext(ctx, "go", "list", "-m").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list -m: %w", err)
+	}
+	prefix := strings.TrimSpace(string(mod)) + "/"
+	tests := map[string]string{}
+	for _, p := range pkgs {
+		name := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(p, prefix), "./"), "/", "-") + ".test"
+		out := filepath.Join(dir, name)
+		cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", out, p)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go test -c %s: %w\n%s", p, err, b)
+		}
+		tests[name] = out
+	}
+	return tests, nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,34 @@
+#!/bin/busybox sh
+# /init of the lab's outer guest (QEMU TCG, emulated AMD CPU with SVM).
+# Loads the KVM modules, then runs every test binary under /lab/tests with
+# -test.v and reports each one on a LAB-RESULT line, then powers off.
+# The host side (package lab) parses these lines; keep their format.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+. /lab/env
+up() { cut -d' ' -f1 /proc/uptime; }
+echo "LAB-BOOTED uptime=$(up)"
+for m in $(cat /lab/modules.order); do
+  insmod "/lab/mod/$m" || echo "LAB-ERROR insmod $m failed"
+done
+if [ -c /dev/kvm ]; then
+  echo "LAB-KVM ready uptime=$(up) cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+else
+  echo "LAB-ERROR no /dev/kvm after loading modules"
+  dmesg | grep -iE 'kvm|svm' | tail -5
+fi
+for t in /lab/tests/*; do
+  name=${t##*/}
+  start=$(up)
+  echo "LAB-BEGIN $name uptime=$start"
+  (cd /tmp && timeout "$LAB_TEST_TIMEOUT" "$t" -test.v -test.timeout "${LAB_TEST_TIMEOUT}s" ${LAB_TEST_RUN:+-test.run "$LAB_TEST_RUN"} </dev/null 2>&1)
+  rc=$?
+  echo
+  echo "LAB-RESULT $name exit=$rc start=$start end=$(up)"
+done
+echo "LAB-DONE uptime=$(up)"
+poweroff -f

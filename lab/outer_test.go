@@ -1,0 +1,87 @@
+package lab
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeELF writes a minimal x86-64 ELF executable, with a PT_INTERP program
+// header when dynamic is set.
+func writeELF(t *testing.T, p string, dynamic bool) {
+	t.Helper()
+	h := make([]byte, 64)
+	copy(h, "\x7fELF\x02\x01\x01")
+	le := binary.LittleEndian
+	le.PutUint16(h[16:], 2)  // ET_EXEC
+	le.PutUint16(h[18:], 62) // EM_X86_64
+	le.PutUint32(h[20:], 1)
+	le.PutUint16(h[52:], 64) // ehsize
+	le.PutUint16(h[54:], 56) // phentsize
+	if dynamic {
+		le.PutUint64(h[32:], 64) // phoff
+		le.PutUint16(h[56:], 1)  // phnum
+		ph := make([]byte, 56)
+		le.PutUint32(ph, 3) // PT_INTERP
+		h = append(h, ph...)
+	}
+	if err := os.WriteFile(p, h, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fakeKernel(t *testing.T) Kernel {
+	t.Helper()
+	mods := filepath.Join(t.TempDir(), "lib/modules/6.1.0-test")
+	for _, f := range []string{"kernel/arch/x86/kvm/kvm.ko", "kernel/arch/x86/kvm/kvm-amd.ko"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(mods, f)), 0o755)
+		os.WriteFile(filepath.Join(mods, f), []byte("module "+f), 0o644)
+	}
+	dep := "kernel/arch/x86/kvm/kvm-amd.ko: kernel/arch/x86/kvm/kvm.ko\nkernel/arch/x86/kvm/kvm.ko:\n"
+	os.WriteFile(filepath.Join(mods, "modules.dep"), []byte(dep), 0o644)
+	return Kernel{Version: "6.1.0-test", ModulesDir: mods}
+}
+
+func TestOuterImage(t *testing.T) {
+	dir := t.TempDir()
+	bb, test := filepath.Join(dir, "busybox"), filepath.Join(dir, "kvm.test")
+	writeELF(t, bb, false)
+	writeELF(t, test, false)
+	o := Outer{Busybox: bb, Kernel: fakeKernel(t), Modules: []string{"kvm_amd"},
+		Tests: map[string]string{"kvm.test": test}, Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage"},
+		TestTimeoutSeconds: 60}
+	var buf bytes.Buffer
+	if err := o.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(zr)
+	s := string(raw)
+	for _, want := range []string{"bin/busybox", "init", "dev/console", "lab/tests/kvm.test",
+		"lab/mod/kvm.ko", "lab/mod/kvm_amd.ko", "kvm.ko\nkvm_amd.ko\n", "export VMM_LAB='1'",
+		"export VMM_LAB_KERNEL='/lab/bzImage'", "export LAB_TEST_TIMEOUT='60'", "LAB-RESULT"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("outer image lacks %q", want)
+		}
+	}
+
+	dyn := filepath.Join(dir, "dyn.test")
+	writeELF(t, dyn, true)
+	o.Tests = map[string]string{"dyn.test": dyn}
+	if err := o.Write(io.Discard); err == nil || !strings.Contains(err.Error(), "dynamically linked") {
+		t.Errorf("dynamic test binary: %v", err)
+	}
+	o.Tests = nil
+	o.Env = map[string]string{"BAD": "it's"}
+	if err := o.Write(io.Discard); err == nil {
+		t.Error("unquotable environment value accepted")
+	}
+}

@@ -1,0 +1,143 @@
+package lab
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Binary is what one test binary did inside the outer guest.
+type Binary struct {
+	Name     string
+	Ran      bool // a LAB-RESULT line was seen
+	Exit     int
+	Seconds  float64 // outer-guest time it took
+	Passed   []string
+	Failed   []string
+	Skipped  []string
+	Started  bool // a LAB-BEGIN line was seen
+	lastTest string
+}
+
+// Report is the lab's verdict over one outer boot.
+type Report struct {
+	Binaries []*Binary
+	KVMReady bool     // /dev/kvm appeared in the outer guest
+	Done     bool     // the guest reached the end of its script
+	Errors   []string // LAB-ERROR lines
+	TimedOut bool
+}
+
+var (
+	reBegin  = regexp.MustCompile(`LAB-BEGIN (\S+)`)
+	reResult = regexp.MustCompile(`LAB-RESULT (\S+) exit=(\d+) start=([\d.]+) end=([\d.]+)`)
+	reTest   = regexp.MustCompile(`^--- (PASS|FAIL|SKIP): (\S+)`)
+)
+
+// Parse reads the outer guest's console lines. expected names every test
+// binary that was put into the guest; one that never reported fails.
+func Parse(lines []string, expected []string, timedOut bool) *Report {
+	r := &Report{TimedOut: timedOut}
+	byName := map[string]*Binary{}
+	names := append([]string(nil), expected...)
+	sort.Strings(names)
+	for _, n := range names {
+		b := &Binary{Name: n}
+		byName[n] = b
+		r.Binaries = append(r.Binaries, b)
+	}
+	var cur *Binary
+	for _, line := range lines {
+		switch {
+		case strings.Contains(line, "LAB-ERROR"):
+			r.Errors = append(r.Errors, strings.TrimSpace(line[strings.Index(line, "LAB-ERROR"):]))
+		case strings.HasPrefix(line, "LAB-KVM ready"):
+			r.KVMReady = true
+		case strings.HasPrefix(line, "LAB-DONE"):
+			r.Done = true
+		}
+		if m := reBegin.FindStringSubmatch(line); m != nil {
+			cur = byName[m[1]]
+			if cur != nil {
+				cur.Started = true
+			}
+			continue
+		}
+		if m := reResult.FindStringSubmatch(line); m != nil {
+			if b := byName[m[1]]; b != nil {
+				b.Ran = true
+				b.Exit, _ = strconv.Atoi(m[2])
+				s, _ := strconv.ParseFloat(m[3], 64)
+				e, _ := strconv.ParseFloat(m[4], 64)
+				b.Seconds = e - s
+			}
+			cur = nil
+			continue
+		}
+		if cur == nil {
+			continue
+		}
+		if m := reTest.FindStringSubmatch(line); m != nil {
+			switch m[1] {
+			case "PASS":
+				cur.Passed = append(cur.Passed, m[2])
+			case "FAIL":
+				cur.Failed = append(cur.Failed, m[2])
+			case "SKIP":
+				cur.Skipped = append(cur.Skipped, m[2])
+			}
+		}
+	}
+	return r
+}
+
+// Counts returns how many test functions passed and failed in all binaries.
+// A skip inside the lab counts as a failure, and so does a binary that
+// failed without naming a failed test (a crash, a timeout) or ran none.
+func (r *Report) Counts() (passed, failed int) {
+	for _, b := range r.Binaries {
+		passed += len(b.Passed)
+		failed += len(b.Failed) + len(b.Skipped)
+		if len(b.Failed) == 0 && (!b.Ran || b.Exit != 0 || len(b.Passed) == 0) {
+			failed++
+		}
+	}
+	return passed, failed
+}
+
+// Problems lists every reason the run is not a pass; none means it passed.
+func (r *Report) Problems() []string {
+	var p []string
+	if r.TimedOut {
+		p = append(p, "the lab timed out")
+	}
+	if !r.KVMReady {
+		p = append(p, "/dev/kvm never appeared in the outer guest")
+	}
+	if !r.Done {
+		p = append(p, "the outer guest did not finish its script")
+	}
+	p = append(p, r.Errors...)
+	if len(r.Binaries) == 0 {
+		p = append(p, "no test binaries were run")
+	}
+	for _, b := range r.Binaries {
+		switch {
+		case !b.Started:
+			p = append(p, b.Name+": never started")
+		case !b.Ran:
+			p = append(p, b.Name+": never finished")
+		case b.Exit != 0:
+			p = append(p, fmt.Sprintf("%s: exit status %d (failed: %s)", b.Name, b.Exit, strings.Join(b.Failed, ", ")))
+		}
+		if len(b.Skipped) > 0 {
+			p = append(p, fmt.Sprintf("%s: skipped inside the lab: %s", b.Name, strings.Join(b.Skipped, ", ")))
+		}
+		if b.Ran && b.Exit == 0 && len(b.Passed) == 0 {
+			p = append(p, b.Name+": ran no tests")
+		}
+	}
+	return p
+}

@@ -1,0 +1,72 @@
+package lab
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParsePass(t *testing.T) {
+	log := `
+LAB-BOOTED uptime=5.1
+LAB-KVM ready uptime=6.0 cpu= AMD EPYC
+LAB-BEGIN kvm.test uptime=6.2
+=== RUN   TestRealModePortIOAndHLT
+--- PASS: TestRealModePortIOAndHLT (0.01s)
+=== RUN   TestGroup
+    --- PASS: TestGroup/sub (0.00s)
+--- PASS: TestGroup (0.00s)
+PASS
+
+LAB-RESULT kvm.test exit=0 start=6.2 end=7.7
+LAB-DONE uptime=7.8`
+	r := Parse(strings.Split(log, "\n"), []string{"kvm.test"}, false)
+	if p := r.Problems(); len(p) != 0 {
+		t.Fatalf("problems: %q", p)
+	}
+	if pass, fail := r.Counts(); pass != 2 || fail != 0 {
+		t.Fatalf("counts %d/%d", pass, fail)
+	}
+	if b := r.Binaries[0]; b.Seconds < 1.49 || b.Seconds > 1.51 {
+		t.Errorf("seconds %v", b.Seconds)
+	}
+}
+
+func TestParseFailures(t *testing.T) {
+	cases := map[string]struct {
+		log      string
+		timedOut bool
+		want     string
+	}{
+		"failed test": {log: "LAB-KVM ready\nLAB-BEGIN a.test\n--- FAIL: TestX (0.00s)\nLAB-RESULT a.test exit=1 start=1 end=2\nLAB-DONE", want: "exit status 1"},
+		"skip in lab": {log: "LAB-KVM ready\nLAB-BEGIN a.test\n--- SKIP: TestX (0.00s)\nLAB-RESULT a.test exit=0 start=1 end=2\nLAB-DONE", want: "skipped inside the lab"},
+		"crash":       {log: "LAB-KVM ready\nLAB-BEGIN a.test\npanic: boom\nLAB-RESULT a.test exit=2 start=1 end=2\nLAB-DONE", want: "exit status 2"},
+		"no kvm":      {log: "LAB-ERROR no /dev/kvm after loading modules\nLAB-BEGIN a.test\n--- PASS: TestX (0.00s)\nLAB-RESULT a.test exit=0 start=1 end=2\nLAB-DONE", want: "never appeared"},
+		"timeout":     {log: "LAB-KVM ready\nLAB-BEGIN a.test\n=== RUN TestX", timedOut: true, want: "timed out"},
+		"missing":     {log: "LAB-KVM ready\nLAB-DONE", want: "a.test: never started"},
+		"no tests":    {log: "LAB-KVM ready\nLAB-BEGIN a.test\nLAB-RESULT a.test exit=0 start=1 end=2\nLAB-DONE", want: "ran no tests"},
+		"cut off":     {log: "LAB-KVM ready\nLAB-BEGIN a.test\n--- PASS: TestX (0.00s)", want: "did not finish"},
+	}
+	for name, c := range cases {
+		r := Parse(strings.Split(c.log, "\n"), []string{"a.test"}, c.timedOut)
+		p := strings.Join(r.Problems(), "; ")
+		if !strings.Contains(p, c.want) {
+			t.Errorf("%s: problems %q, want %q", name, p, c.want)
+		}
+		if _, fail := r.Counts(); fail == 0 && name != "no kvm" && name != "cut off" {
+			t.Errorf("%s: counted no failure", name)
+		}
+	}
+}
+
+func TestParseKernelDepends(t *testing.T) {
+	out := "linux-image-amd64\n  Depends: linux-image-6.1.0-56-amd64\n"
+	if p, err := parseKernelDepends([]byte(out)); err != nil || p != "linux-image-6.1.0-56-amd64" {
+		t.Fatalf("%q %v", p, err)
+	}
+	if p, err := parseKernelDepends([]byte("linux-image-6.1.0-56-amd64\n  Depends: kmod\n")); err != nil || p != "" {
+		t.Fatalf("versioned: %q %v", p, err)
+	}
+	if _, err := parseKernelDepends(nil); err == nil {
+		t.Fatal("empty output accepted")
+	}
+}
