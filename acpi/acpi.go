@@ -1,0 +1,154 @@
+// Package acpi owns the ACPI tables vmm gives a guest, built as pure byte
+// layouts: RSDP, XSDT, a hardware-reduced FADT whose sleep-control and reset
+// registers are I/O ports of vmm's power device, a DSDT holding only the \_S5
+// sleep package (so the guest can power off), and a MADT listing one local
+// APIC per vCPU and the IOAPIC (so the guest brings every vCPU online).
+package acpi
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Config describes the machine the tables announce.
+type Config struct {
+	CPUs       int    // 1..255, APIC IDs 0..CPUs-1
+	IOAPICAddr uint32 // usually 0xfec00000
+	LAPICAddr  uint32 // usually 0xfee00000
+	SleepPort  uint16 // sleep control; +1 sleep status
+	ResetPort  uint16
+	ResetValue uint8
+}
+
+// SleepTypeS5 is the SLP_TYP value the DSDT's \_S5 package announces; the
+// guest writes it (shifted left 2, with SLP_EN bit 5) to the sleep port to
+// power off.
+const SleepTypeS5 = 5
+
+const (
+	rsdpSize   = 36
+	headerSize = 36
+	fadtSize   = 276
+)
+
+// Build lays the tables out starting at guest address base (16-byte
+// aligned, inside the BIOS area 0xE0000-0xFFFFF so the guest also finds the
+// RSDP by scanning). It returns the bytes to copy to base; the RSDP is first.
+func Build(base uint64, c Config) ([]byte, error) {
+	if c.CPUs < 1 || c.CPUs > 255 {
+		return nil, fmt.Errorf("acpi: %d CPUs, want 1..255", c.CPUs)
+	}
+	if base%16 != 0 || base+0x10000 > 1<<32 {
+		return nil, fmt.Errorf("acpi: base %#x must be 16-byte aligned and below 4 GiB", base)
+	}
+	b := make([]byte, 64) // RSDP, padded
+	place := func(t []byte) uint64 {
+		for len(b)%16 != 0 {
+			b = append(b, 0)
+		}
+		addr := base + uint64(len(b))
+		b = append(b, t...)
+		return addr
+	}
+	dsdt := place(table("DSDT", 2, dsdtBody()))
+	fadt := place(table("FACP", 6, fadtBody(dsdt, c)))
+	madt := place(table("APIC", 5, madtBody(c)))
+	xsdtBody := binary.LittleEndian.AppendUint64(nil, fadt)
+	xsdtBody = binary.LittleEndian.AppendUint64(xsdtBody, madt)
+	xsdt := place(table("XSDT", 1, xsdtBody))
+	copy(b, rsdp(xsdt))
+	return b, nil
+}
+
+func oem(b []byte) {
+	copy(b[10:16], "VMMLAB")
+	copy(b[16:24], "VMMLAB  ")
+	binary.LittleEndian.PutUint32(b[24:], 1)
+	copy(b[28:32], "VMML")
+	binary.LittleEndian.PutUint32(b[32:], 1)
+}
+
+// table wraps body in a system description header and sets the checksum.
+func table(sig string, rev byte, body []byte) []byte {
+	t := make([]byte, headerSize, headerSize+len(body))
+	copy(t, sig)
+	t[8] = rev
+	oem(t)
+	t = append(t, body...)
+	binary.LittleEndian.PutUint32(t[4:], uint32(len(t)))
+	t[9] = checksum(t)
+	return t
+}
+
+func checksum(b []byte) byte {
+	var s byte
+	for _, x := range b {
+		s += x
+	}
+	return -s
+}
+
+func rsdp(xsdt uint64) []byte {
+	r := make([]byte, rsdpSize)
+	copy(r, "RSD PTR ")
+	copy(r[9:15], "VMMLAB")
+	r[15] = 2 // ACPI 2.0+
+	binary.LittleEndian.PutUint32(r[20:], rsdpSize)
+	binary.LittleEndian.PutUint64(r[24:], xsdt)
+	r[8] = checksum(r[:20])
+	r[32] = checksum(r)
+	return r
+}
+
+// dsdtBody is AML for Name(_S5, Package(4){5, 0, 0, 0}).
+func dsdtBody() []byte {
+	return []byte{0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x04, 0x0a, SleepTypeS5, 0x00, 0x00, 0x00}
+}
+
+// gas encodes a Generic Address Structure for an 8-bit I/O port.
+func gas(port uint16) []byte {
+	g := make([]byte, 12)
+	g[0], g[1], g[3] = 1, 8, 1 // system I/O, 8 bits wide, byte access
+	binary.LittleEndian.PutUint64(g[4:], uint64(port))
+	return g
+}
+
+const (
+	fadtFlagWBINVD      = 1 << 0
+	fadtFlagResetReg    = 1 << 10
+	fadtFlagHWReduced   = 1 << 20
+	iapcVGANotPresent   = 1 << 2
+	iapcMSINotSupported = 1 << 3
+)
+
+func fadtBody(dsdt uint64, c Config) []byte {
+	f := make([]byte, fadtSize-headerSize)
+	le := binary.LittleEndian
+	at := func(off int) []byte { return f[off-headerSize:] }
+	le.PutUint32(at(40), uint32(dsdt))
+	le.PutUint16(at(109), iapcVGANotPresent)
+	le.PutUint32(at(112), fadtFlagWBINVD|fadtFlagResetReg|fadtFlagHWReduced)
+	copy(at(116), gas(c.ResetPort))
+	at(128)[0] = c.ResetValue
+	at(131)[0] = 0 // FADT minor version (6.0)
+	le.PutUint64(at(140), dsdt)
+	copy(at(244), gas(c.SleepPort))
+	copy(at(256), gas(c.SleepPort+1))
+	copy(at(268), "VMMLAB\x00\x00")
+	return f
+}
+
+func madtBody(c Config) []byte {
+	le := binary.LittleEndian
+	m := le.AppendUint32(nil, c.LAPICAddr)
+	m = le.AppendUint32(m, 1) // PCAT_COMPAT: dual 8259s present
+	for i := 0; i < c.CPUs; i++ {
+		m = append(m, 0, 8, byte(i), byte(i)) // processor local APIC: UID i, APIC ID i
+		m = le.AppendUint32(m, 1)             // enabled
+	}
+	m = append(m, 1, 12, 0, 0) // IOAPIC id 0
+	m = le.AppendUint32(m, c.IOAPICAddr)
+	m = le.AppendUint32(m, 0)          // GSI base
+	m = append(m, 4, 6, 0xff, 0, 0, 1) // local APIC NMI on LINT1 of every CPU
+	return m
+}

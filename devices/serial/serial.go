@@ -1,0 +1,234 @@
+// Package serial owns the 16550A UART model used as the guest console:
+// interrupt-driven transmit and receive, loopback for the driver's probe,
+// and a bounded receive buffer that makes the input side wait rather than
+// drop bytes.
+package serial
+
+import (
+	"io"
+	"sync"
+)
+
+// Register offsets from the port base.
+const (
+	regData = 0 // RBR/THR, or DLL with DLAB
+	regIER  = 1 // or DLM with DLAB
+	regIIR  = 2 // read: IIR; write: FCR
+	regLCR  = 3
+	regMCR  = 4
+	regLSR  = 5
+	regMSR  = 6
+	regSCR  = 7
+
+	ierRDA  = 1 << 0 // received data available
+	ierTHRE = 1 << 1 // transmitter holding register empty
+
+	iirNone = 0x01
+	iirTHRE = 0x02
+	iirRDA  = 0x04
+	iirFIFO = 0xc0
+
+	lcrDLAB  = 1 << 7
+	mcrLoop  = 1 << 4
+	lsrDR    = 1 << 0
+	lsrTHRE  = 1 << 5
+	lsrTEMT  = 1 << 6
+	msrIdle  = 0xb0 // DCD, DSR, CTS
+	rxBuffer = 4096
+)
+
+// Interrupt raises the UART's interrupt line (an edge).
+type Interrupt interface {
+	Trigger() error
+}
+
+// UART is one 16550A. Its methods are safe for concurrent use by vCPUs and
+// the goroutine that feeds input.
+type UART struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	out  io.Writer
+	irq  Interrupt
+
+	ier, lcr, mcr, scr, dll, dlm, fcr byte
+	rx                                []byte
+	threPending                       bool
+	closed                            bool
+	outErr                            error
+}
+
+// New makes a UART that writes what the guest sends to out and signals irq.
+func New(out io.Writer, irq Interrupt) *UART {
+	u := &UART{out: out, irq: irq, dll: 12, mcr: 0x08}
+	u.cond = sync.NewCond(&u.mu)
+	return u
+}
+
+// Read handles a guest read of the register at offset.
+func (u *UART) Read(offset uint64, data []byte) {
+	u.mu.Lock()
+	v := u.read(offset)
+	u.mu.Unlock()
+	for i := range data {
+		data[i] = 0
+	}
+	if len(data) > 0 {
+		data[0] = v
+	}
+}
+
+func (u *UART) read(offset uint64) byte {
+	switch offset {
+	case regData:
+		if u.lcr&lcrDLAB != 0 {
+			return u.dll
+		}
+		if len(u.rx) == 0 {
+			return 0
+		}
+		b := u.rx[0]
+		u.rx = u.rx[1:]
+		if len(u.rx) < rxBuffer/2 {
+			u.cond.Broadcast()
+		}
+		return b
+	case regIER:
+		if u.lcr&lcrDLAB != 0 {
+			return u.dlm
+		}
+		return u.ier
+	case regIIR:
+		iir := byte(iirNone)
+		switch {
+		case u.ier&ierRDA != 0 && len(u.rx) > 0:
+			iir = iirRDA
+		case u.ier&ierTHRE != 0 && u.threPending:
+			iir = iirTHRE
+			u.threPending = false // reading IIR acknowledges THRE
+		}
+		if u.fcr&1 != 0 {
+			iir |= iirFIFO
+		}
+		return iir
+	case regLCR:
+		return u.lcr
+	case regMCR:
+		return u.mcr
+	case regLSR:
+		lsr := byte(lsrTHRE | lsrTEMT)
+		if len(u.rx) > 0 {
+			lsr |= lsrDR
+		}
+		return lsr
+	case regMSR:
+		if u.mcr&mcrLoop != 0 {
+			// Loopback: DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD.
+			m := u.mcr
+			return (m&1)<<5 | (m&2)<<3 | (m&4)<<4 | (m&8)<<4
+		}
+		return msrIdle
+	case regSCR:
+		return u.scr
+	}
+	return 0
+}
+
+// Write handles a guest write to the register at offset.
+func (u *UART) Write(offset uint64, data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	v := data[0]
+	u.mu.Lock()
+	raise := u.write(offset, v)
+	u.mu.Unlock()
+	if raise {
+		u.irq.Trigger()
+	}
+}
+
+// write returns whether an interrupt became pending.
+func (u *UART) write(offset uint64, v byte) bool {
+	switch offset {
+	case regData:
+		if u.lcr&lcrDLAB != 0 {
+			u.dll = v
+			return false
+		}
+		if u.mcr&mcrLoop != 0 {
+			u.rx = append(u.rx, v)
+			return u.ier&ierRDA != 0
+		}
+		if u.outErr == nil {
+			_, u.outErr = u.out.Write([]byte{v})
+		}
+		u.threPending = true // sent at once: the holding register is empty again
+		return u.ier&ierTHRE != 0
+	case regIER:
+		if u.lcr&lcrDLAB != 0 {
+			u.dlm = v
+			return false
+		}
+		old := u.ier
+		u.ier = v & 0x0f
+		if u.ier&ierTHRE != 0 && old&ierTHRE == 0 {
+			u.threPending = true
+		}
+		return u.ier&ierTHRE != 0 && u.threPending || u.ier&ierRDA != 0 && len(u.rx) > 0
+	case regIIR:
+		u.fcr = v
+		if v&0x02 != 0 { // clear the receive FIFO
+			u.rx = nil
+			u.cond.Broadcast()
+		}
+	case regLCR:
+		u.lcr = v
+	case regMCR:
+		u.mcr = v & 0x1f
+	case regSCR:
+		u.scr = v
+	}
+	return false
+}
+
+// Input queues bytes for the guest to read, waiting while the guest has
+// more than the receive buffer unread. It returns io.ErrClosedPipe after
+// Close. It is meant for one input goroutine.
+func (u *UART) Input(p []byte) error {
+	for len(p) > 0 {
+		u.mu.Lock()
+		for len(u.rx) >= rxBuffer && !u.closed {
+			u.cond.Wait()
+		}
+		if u.closed {
+			u.mu.Unlock()
+			return io.ErrClosedPipe
+		}
+		n := min(len(p), rxBuffer-len(u.rx))
+		u.rx = append(u.rx, p[:n]...)
+		p = p[n:]
+		raise := u.ier&ierRDA != 0
+		u.mu.Unlock()
+		if raise {
+			if err := u.irq.Trigger(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Close wakes a waiting Input and makes further input fail.
+func (u *UART) Close() {
+	u.mu.Lock()
+	u.closed = true
+	u.cond.Broadcast()
+	u.mu.Unlock()
+}
+
+// OutputError reports the first error writing guest output, if any.
+func (u *UART) OutputError() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.outErr
+}

@@ -1,0 +1,119 @@
+package serial
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+type counter struct{ n int }
+
+func (c *counter) Trigger() error { c.n++; return nil }
+
+func rd(u *UART, off uint64) byte {
+	b := []byte{0}
+	u.Read(off, b)
+	return b[0]
+}
+
+func wr(u *UART, off uint64, v byte) { u.Write(off, []byte{v}) }
+
+func TestTransmitInterrupt(t *testing.T) {
+	var out bytes.Buffer
+	irq := &counter{}
+	u := New(&out, irq)
+	wr(u, regData, 'h')
+	if irq.n != 0 || out.String() != "h" {
+		t.Fatalf("polled write: irq %d out %q", irq.n, out.String())
+	}
+	wr(u, regIER, ierTHRE) // enabling THRE with an empty THR raises at once
+	if irq.n != 1 || rd(u, regIIR)&0x0f != iirTHRE || rd(u, regIIR)&0x0f != iirNone {
+		t.Fatalf("THRE on enable: irq %d", irq.n)
+	}
+	wr(u, regData, 'i')
+	if irq.n != 2 || out.String() != "hi" || rd(u, regLSR)&(lsrTHRE|lsrTEMT) != lsrTHRE|lsrTEMT {
+		t.Fatalf("interrupt-driven write: irq %d out %q", irq.n, out.String())
+	}
+}
+
+func TestReceive(t *testing.T) {
+	irq := &counter{}
+	u := New(&bytes.Buffer{}, irq)
+	wr(u, regIER, ierRDA)
+	if err := u.Input([]byte("ab")); err != nil {
+		t.Fatal(err)
+	}
+	if irq.n != 1 || rd(u, regLSR)&lsrDR == 0 || rd(u, regIIR)&0x0f != iirRDA {
+		t.Fatalf("rx interrupt: irq %d", irq.n)
+	}
+	if rd(u, regData) != 'a' || rd(u, regData) != 'b' || rd(u, regLSR)&lsrDR != 0 || rd(u, regIIR)&0x0f != iirNone {
+		t.Fatal("rx data")
+	}
+}
+
+func TestInputWaitsInsteadOfDropping(t *testing.T) {
+	u := New(&bytes.Buffer{}, &counter{})
+	big := bytes.Repeat([]byte("x"), rxBuffer+10)
+	done := make(chan error)
+	go func() { done <- u.Input(big) }()
+	select {
+	case <-done:
+		t.Fatal("Input returned with the buffer full")
+	case <-time.After(50 * time.Millisecond):
+	}
+	n := 0
+	for rd(u, regLSR)&lsrDR != 0 {
+		rd(u, regData)
+		n++
+		if n == rxBuffer { // let the writer refill
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Input never resumed")
+			}
+		}
+	}
+	if n != len(big) {
+		t.Fatalf("guest read %d bytes, want %d", n, len(big))
+	}
+	u.Close()
+	if err := u.Input([]byte("z")); err == nil {
+		t.Fatal("Input after Close succeeded")
+	}
+}
+
+func TestLoopbackAndDivisor(t *testing.T) {
+	u := New(&bytes.Buffer{}, &counter{})
+	wr(u, regMCR, mcrLoop|0x0a) // what Linux's 8250 probe writes
+	if got := rd(u, regMSR) & 0xf0; got != 0x90 {
+		t.Fatalf("loopback MSR %#x, want 0x90", got)
+	}
+	wr(u, regData, 0x55)
+	if rd(u, regData) != 0x55 {
+		t.Fatal("loopback data")
+	}
+	wr(u, regLCR, lcrDLAB)
+	wr(u, regData, 1)
+	wr(u, regIER, 2)
+	if rd(u, regData) != 1 || rd(u, regIER) != 2 {
+		t.Fatal("divisor latch")
+	}
+}
+
+func FuzzUART(f *testing.F) {
+	f.Add([]byte{1, 2, 0, 'a', 3, 0x80, 0, 1})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		u := New(&bytes.Buffer{}, &counter{})
+		for i := 0; i+1 < len(ops); i += 2 {
+			off := uint64(ops[i] & 15)
+			if ops[i]&0x80 != 0 {
+				u.Write(off, ops[i+1:i+2])
+			} else {
+				u.Read(off, make([]byte, ops[i+1]%5))
+			}
+		}
+	})
+}
