@@ -6,3 +6,5 @@ require (
 	github.com/spf13/pflag v1.1.0
 	golang.org/x/sys v0.49.0
 )
+
+require golang.org/x/term v0.47.0

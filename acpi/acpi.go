@@ -1,8 +1,12 @@
 // Package acpi owns the ACPI tables vmm gives a guest, built as pure byte
-// layouts: RSDP, XSDT, a hardware-reduced FADT whose sleep-control and reset
-// registers are I/O ports of vmm's power device, a DSDT holding only the \_S5
+// layouts: RSDP, XSDT, a FADT whose PM1a event/control blocks and reset
+// register are I/O ports of vmm's power device, a DSDT holding only the \_S5
 // sleep package (so the guest can power off), and a MADT listing one local
 // APIC per vCPU and the IOAPIC (so the guest brings every vCPU online).
+//
+// The FADT is deliberately not hardware-reduced: on x86, Linux then drops
+// the legacy PIC and the identity mapping of ISA IRQs, and legacy devices
+// such as the 8250 UART on IRQ 4 lose their interrupt.
 package acpi
 
 import (
@@ -15,13 +19,14 @@ type Config struct {
 	CPUs       int    // 1..255, APIC IDs 0..CPUs-1
 	IOAPICAddr uint32 // usually 0xfec00000
 	LAPICAddr  uint32 // usually 0xfee00000
-	SleepPort  uint16 // sleep control; +1 sleep status
+	PMPort     uint16 // PM1a event block (4 ports), then PM1a control (2 ports)
 	ResetPort  uint16
 	ResetValue uint8
+	SCI        uint8 // the SCI's ISA IRQ (9 on PCs); vmm never raises it
 }
 
 // SleepTypeS5 is the SLP_TYP value the DSDT's \_S5 package announces; the
-// guest writes it (shifted left 2, with SLP_EN bit 5) to the sleep port to
+// guest writes it (shifted left 10, with SLP_EN bit 13) to PM1a control to
 // power off.
 const SleepTypeS5 = 5
 
@@ -105,20 +110,22 @@ func dsdtBody() []byte {
 	return []byte{0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x04, 0x0a, SleepTypeS5, 0x00, 0x00, 0x00}
 }
 
-// gas encodes a Generic Address Structure for an 8-bit I/O port.
-func gas(port uint16) []byte {
+// gas encodes a Generic Address Structure for an I/O port register of
+// the given width in bits.
+func gas(port uint16, bits byte) []byte {
 	g := make([]byte, 12)
-	g[0], g[1], g[3] = 1, 8, 1 // system I/O, 8 bits wide, byte access
+	g[0], g[1] = 1, bits // system I/O
+	g[3] = map[byte]byte{8: 1, 16: 2, 32: 3}[bits]
 	binary.LittleEndian.PutUint64(g[4:], uint64(port))
 	return g
 }
 
 const (
-	fadtFlagWBINVD      = 1 << 0
-	fadtFlagResetReg    = 1 << 10
-	fadtFlagHWReduced   = 1 << 20
-	iapcVGANotPresent   = 1 << 2
-	iapcMSINotSupported = 1 << 3
+	fadtFlagWBINVD    = 1 << 0
+	fadtFlagPwrButton = 1 << 4 // no power button
+	fadtFlagSlpButton = 1 << 5 // no sleep button
+	fadtFlagResetReg  = 1 << 10
+	iapcVGANotPresent = 1 << 2 // and no 8042: Linux skips probing one
 )
 
 func fadtBody(dsdt uint64, c Config) []byte {
@@ -126,14 +133,18 @@ func fadtBody(dsdt uint64, c Config) []byte {
 	le := binary.LittleEndian
 	at := func(off int) []byte { return f[off-headerSize:] }
 	le.PutUint32(at(40), uint32(dsdt))
+	le.PutUint16(at(46), uint16(c.SCI))
+	// SMI_CMD stays 0: the machine is always in ACPI mode (SCI_EN reads 1).
+	le.PutUint32(at(56), uint32(c.PMPort))   // PM1a_EVT_BLK
+	le.PutUint32(at(64), uint32(c.PMPort+4)) // PM1a_CNT_BLK
+	at(88)[0], at(89)[0] = 4, 2              // PM1_EVT_LEN, PM1_CNT_LEN
 	le.PutUint16(at(109), iapcVGANotPresent)
-	le.PutUint32(at(112), fadtFlagWBINVD|fadtFlagResetReg|fadtFlagHWReduced)
-	copy(at(116), gas(c.ResetPort))
+	le.PutUint32(at(112), fadtFlagWBINVD|fadtFlagPwrButton|fadtFlagSlpButton|fadtFlagResetReg)
+	copy(at(116), gas(c.ResetPort, 8))
 	at(128)[0] = c.ResetValue
-	at(131)[0] = 0 // FADT minor version (6.0)
 	le.PutUint64(at(140), dsdt)
-	copy(at(244), gas(c.SleepPort))
-	copy(at(256), gas(c.SleepPort+1))
+	copy(at(148), gas(c.PMPort, 32))   // X_PM1a_EVT_BLK
+	copy(at(172), gas(c.PMPort+4, 16)) // X_PM1a_CNT_BLK
 	copy(at(268), "VMMLAB\x00\x00")
 	return f
 }
@@ -148,7 +159,11 @@ func madtBody(c Config) []byte {
 	}
 	m = append(m, 1, 12, 0, 0) // IOAPIC id 0
 	m = le.AppendUint32(m, c.IOAPICAddr)
-	m = le.AppendUint32(m, 0)          // GSI base
+	m = le.AppendUint32(m, 0) // GSI base
+	// The SCI is level-triggered, active high, on its own GSI.
+	m = append(m, 2, 10, 0, c.SCI)
+	m = le.AppendUint32(m, uint32(c.SCI))
+	m = le.AppendUint16(m, 0x000d)
 	m = append(m, 4, 6, 0xff, 0, 0, 1) // local APIC NMI on LINT1 of every CPU
 	return m
 }

@@ -55,24 +55,25 @@ func tables(t *testing.T, base uint64, b []byte) map[string][]byte {
 
 func TestBuild(t *testing.T) {
 	const base = 0xe0000
-	b, err := Build(base, Config{CPUs: 2, IOAPICAddr: 0xfec00000, LAPICAddr: 0xfee00000, SleepPort: 0x600, ResetPort: 0x602, ResetValue: 1})
+	b, err := Build(base, Config{CPUs: 2, IOAPICAddr: 0xfec00000, LAPICAddr: 0xfee00000, PMPort: 0x600, ResetPort: 0x606, ResetValue: 1, SCI: 9})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tb := tables(t, base, b)
 	le := binary.LittleEndian
 	fadt := tb["FACP"]
-	if len(fadt) != fadtSize || fadt[8] != 6 || le.Uint32(fadt[112:])&fadtFlagHWReduced == 0 {
-		t.Fatal("FADT not a hardware-reduced revision-6 table")
+	if len(fadt) != fadtSize || fadt[8] != 6 || le.Uint32(fadt[112:])&(1<<20) != 0 {
+		t.Fatal("FADT is not a full (not hardware-reduced) revision-6 table")
 	}
-	if le.Uint64(fadt[244+4:]) != 0x600 || le.Uint64(fadt[256+4:]) != 0x601 || le.Uint64(fadt[116+4:]) != 0x602 || fadt[128] != 1 {
-		t.Fatal("FADT sleep/reset registers wrong")
+	if le.Uint32(fadt[56:]) != 0x600 || le.Uint32(fadt[64:]) != 0x604 || le.Uint64(fadt[172+4:]) != 0x604 || fadt[172+1] != 16 ||
+		le.Uint64(fadt[116+4:]) != 0x606 || fadt[128] != 1 || le.Uint16(fadt[46:]) != 9 {
+		t.Fatal("FADT PM1a/reset/SCI fields wrong")
 	}
 	if string(tb["DSDT"][headerSize:headerSize+5]) != "\x08_S5_" {
 		t.Fatal("DSDT lacks _S5")
 	}
 	madt := tb["APIC"]
-	var lapics, ioapics int
+	var lapics, ioapics, overrides int
 	for off := headerSize + 8; off < len(madt); off += int(madt[off+1]) {
 		switch madt[off] {
 		case 0:
@@ -80,6 +81,11 @@ func TestBuild(t *testing.T) {
 				t.Fatalf("LAPIC entry %d: %x", lapics, madt[off:off+8])
 			}
 			lapics++
+		case 2:
+			overrides++
+			if madt[off+3] != 9 || le.Uint32(madt[off+4:]) != 9 {
+				t.Fatal("SCI override")
+			}
 		case 1:
 			ioapics++
 			if le.Uint32(madt[off+4:]) != 0xfec00000 {
@@ -87,7 +93,7 @@ func TestBuild(t *testing.T) {
 			}
 		}
 	}
-	if lapics != 2 || ioapics != 1 {
+	if lapics != 2 || ioapics != 1 || overrides != 1 {
 		t.Fatalf("MADT: %d LAPICs, %d IOAPICs", lapics, ioapics)
 	}
 }

@@ -34,10 +34,12 @@ func (c *VCPU) Close() error {
 }
 
 // Run enters the guest until the next exit and decodes it. A KVM_RUN that a
-// signal interrupted is reported as an ExitIntr exit, not as an error.
+// signal interrupted is reported as an ExitIntr exit, not as an error, and so
+// is EAGAIN, which KVM returns when a vCPU waiting for INIT/SIPI has just
+// received them and must simply be run again.
 func (c *VCPU) Run() (Exit, error) {
 	if err := runIoctl(c.fd); err != nil {
-		if errors.Is(err, unix.EINTR) {
+		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
 			return Exit{Reason: ExitIntr}, nil
 		}
 		return Exit{}, fmt.Errorf("KVM_RUN on vCPU %d: %w", c.id, err)

@@ -87,7 +87,11 @@ func runLab(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	phase("build test binaries", t0)
+	vmmBin := filepath.Join(o.work, "vmm")
+	if err := goBuild(ctx, vmmBin, "./cmd/vmm"); err != nil {
+		return err
+	}
+	phase("build vmm and test binaries", t0)
 
 	t0 = time.Now()
 	k, err := lab.DebianKernel(ctx, o.cache, o.kernelPkg)
@@ -99,8 +103,9 @@ func runLab(ctx context.Context, o options) error {
 	t0 = time.Now()
 	outer := lab.Outer{
 		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd"}, Tests: tests,
-		Files:              map[string]string{"bzImage": k.BzImage},
-		Env:                map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "LAB_TEST_RUN": o.run},
+		Files: map[string]string{"bzImage": k.BzImage, "vmm": vmmBin},
+		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_BIN": "/lab/vmm",
+			"VMM_LAB_BUSYBOX": "/bin/busybox", "LAB_TEST_RUN": o.run},
 		TestTimeoutSeconds: int(o.testTimeout.Seconds()),
 	}
 	image := filepath.Join(o.work, "outer.cpio.gz")
@@ -189,6 +194,16 @@ func buildTests(ctx context.Context, pkgs []string, dir string) (map[string]stri
 		tests[name] = out
 	}
 	return tests, nil
+}
+
+// goBuild builds a static binary (the outer guest has no libraries).
+func goBuild(ctx context.Context, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	}
+	return nil
 }
 
 func writeFile(path string, write func(io.Writer) error) error {

@@ -13,8 +13,8 @@ func runKVMInfo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vmm kvm-info", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dev := fs.String("device", kvm.DefaultDevice, "KVM device node")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	if err := kvmInfo(*dev, stdout); err != nil {
 		fmt.Fprintln(stderr, "vmm:", err)

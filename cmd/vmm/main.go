@@ -3,9 +3,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	flag "github.com/spf13/pflag"
 )
 
 type command struct {
@@ -16,6 +19,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"boot", "boot a Linux bzImage: vmm boot --kernel bzImage [--initrd FILE] [--mem 512M] [--cpus N]", runBoot},
 		{"kvm-info", "show what this host's KVM offers (API version, capabilities, CPUID, MSRs)", runKVMInfo},
 	}
 }
@@ -47,4 +51,20 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "vmm: unknown command %q\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// parseFlags parses args into fs. On failure it prints the error (or, for
+// --help, the usage) and returns the exit code to use; ok is false then.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintf(stderr, "usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+		return 0, false
+	}
+	fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", fs.Name(), err, fs.Name())
+	return 2, false
 }

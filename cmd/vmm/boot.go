@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	flag "github.com/spf13/pflag"
+
+	"github.com/vmmlab/vmm/internal/size"
+	"github.com/vmmlab/vmm/machine"
+)
+
+// DefaultCmdline is the kernel command line when --cmdline is not given.
+const DefaultCmdline = "console=ttyS0 reboot=k"
+
+type bootOptions struct {
+	kernel, initrd, mem, cmdline, device string
+	cpus                                 int
+	json                                 bool
+}
+
+func runBoot(args []string, stdout, stderr io.Writer) int {
+	start := time.Now()
+	var o bootOptions
+	fs := flag.NewFlagSet("vmm boot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.kernel, "kernel", "", "Linux bzImage to boot (required)")
+	fs.StringVar(&o.initrd, "initrd", "", "initramfs to pass to the kernel (cpio, optionally compressed)")
+	fs.StringVar(&o.mem, "mem", "512M", "guest memory: 512M, 1G, 1.5G or a byte count")
+	fs.IntVar(&o.cpus, "cpus", 1, fmt.Sprintf("number of vCPUs (1-%d)", machine.MaxCPUs))
+	fs.StringVar(&o.cmdline, "cmdline", DefaultCmdline, "kernel command line")
+	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
+	fs.StringVar(&o.device, "kvm-device", "/dev/kvm", "KVM device node")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "vmm boot: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg, err := o.machineConfig(stdout, start)
+	if err != nil {
+		fmt.Fprintln(stderr, "vmm boot:", err)
+		return 2
+	}
+	m, err := machine.New(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "vmm boot:", err)
+		return 1
+	}
+	defer m.Close()
+	fmt.Fprintf(stderr, "vmm: machine ready in %v, starting %d vCPU(s) with %s\n",
+		m.SetupTime().Round(time.Millisecond), o.cpus, o.mem)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	restore := startConsole(os.Stdin, m, cancel, stderr)
+	r := m.Run(ctx)
+	restore()
+	return report(r, o.json, stderr)
+}
+
+func (o bootOptions) machineConfig(console io.Writer, start time.Time) (machine.Config, error) {
+	if o.kernel == "" {
+		return machine.Config{}, errors.New("--kernel is required (a Linux bzImage)")
+	}
+	mem, err := size.Parse(o.mem)
+	if err != nil {
+		return machine.Config{}, fmt.Errorf("--mem: %w", err)
+	}
+	kernel, err := readInput("kernel", o.kernel)
+	if err != nil {
+		return machine.Config{}, err
+	}
+	var initrd []byte
+	if o.initrd != "" {
+		if initrd, err = readInput("initrd", o.initrd); err != nil {
+			return machine.Config{}, err
+		}
+	}
+	return machine.Config{Device: o.device, Kernel: kernel, Initrd: initrd, Cmdline: o.cmdline,
+		MemSize: mem, CPUs: o.cpus, Console: console, Start: start}, nil
+}
+
+func readInput(what, path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %s is not a regular file", what, path)
+	}
+	if st.Size() > 1<<31 {
+		return nil, fmt.Errorf("%s: %s is %d MiB; the limit is 2048 MiB", what, path, st.Size()>>20)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return b, nil
+}
+
+type jsonResult struct {
+	Reason    string  `json:"reason"`
+	Detail    string  `json:"detail"`
+	ExitCode  int     `json:"exit_code"`
+	SetupMS   float64 `json:"setup_ms"`
+	RunMS     float64 `json:"run_ms"`
+	Booted    bool    `json:"booted"`
+	BootMS    float64 `json:"boot_ms,omitempty"`
+	Unhandled uint64  `json:"unhandled_port_accesses"`
+	Registers string  `json:"registers,omitempty"`
+}
+
+func exitCode(r machine.Result) int {
+	switch {
+	case r.Kind.Clean():
+		return 0
+	case r.Kind == machine.Interrupted:
+		return 130
+	}
+	return 1
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// report prints how the run ended and returns vmm's exit code.
+func report(r machine.Result, asJSON bool, w io.Writer) int {
+	code := exitCode(r)
+	if asJSON {
+		j := jsonResult{Reason: r.Kind.String(), Detail: r.Detail, ExitCode: code, SetupMS: ms(r.SetupTime),
+			RunMS: ms(r.RunTime), Booted: r.Booted, Unhandled: r.UnhandledPIO, Registers: r.Dump}
+		if r.Booted {
+			j.BootMS = ms(r.BootTime)
+		}
+		b, _ := json.Marshal(j)
+		fmt.Fprintf(w, "%s\n", b)
+		return code
+	}
+	boot := "guest did not report booting"
+	if r.Booted {
+		boot = "booted in " + r.BootTime.Round(time.Millisecond).String()
+	}
+	fmt.Fprintf(w, "\nvmm: %s: %s (%s, ran %v)\n", r.Kind, r.Detail, boot, r.RunTime.Round(time.Millisecond))
+	if r.Dump != "" {
+		fmt.Fprintln(w, r.Dump)
+	}
+	return code
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmmlab/vmm/internal/testkernel"
+	"github.com/vmmlab/vmm/machine"
+)
+
+func TestBootErrors(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "script")
+	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o644)
+	kernel := filepath.Join(dir, "bzImage")
+	os.WriteFile(kernel, testkernel.BzImage(testkernel.PowerOff, 0), 0o644)
+	bigKernel := filepath.Join(dir, "big-bzImage")
+	os.WriteFile(bigKernel, testkernel.BzImage(testkernel.PowerOff, 60<<20), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{}, 2, "--kernel is required"},
+		{[]string{"--kernel", filepath.Join(dir, "nope")}, 2, "no such file"},
+		{[]string{"--kernel", dir}, 2, "not a regular file"},
+		{[]string{"--kernel", script, "--mem", "12Q"}, 2, `unknown unit "Q"`},
+		{[]string{"--kernel", script, "extra"}, 2, "unexpected argument"},
+		{[]string{"--kernel", script, "--initrd", filepath.Join(dir, "nope")}, 2, "initrd"},
+		{[]string{"--kernel", script}, 1, "not a Linux bzImage"},
+		{[]string{"--kernel", kernel, "--cpus", "0"}, 1, "vCPUs"},
+		{[]string{"--kernel", bigKernel, "--mem", "32M"}, 1, "not enough memory"},
+		{[]string{"--kernel", kernel, "--kvm-device", filepath.Join(dir, "kvm")}, 1, "no KVM"},
+		{[]string{"--bogus"}, 2, "unknown flag"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		code := dispatch(append([]string{"boot"}, c.args...), &out, &errb)
+		if code != c.code || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("vmm boot %q: exit %d, stderr %q; want exit %d and %q", c.args, code, errb.String(), c.code, c.want)
+		}
+		if strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 && c.code != 2 {
+			t.Errorf("vmm boot %q: more than one error line: %q", c.args, errb.String())
+		}
+	}
+}
+
+func TestEscaper(t *testing.T) {
+	var e escaper
+	out, quit := e.filter([]byte("ab\x01\x01c\x01"))
+	if string(out) != "ab\x01c" || quit {
+		t.Fatalf("out %q quit %v", out, quit)
+	}
+	out, quit = e.filter([]byte("xyz")) // the escape spans two reads
+	if len(out) != 0 || !quit {
+		t.Fatalf("out %q quit %v", out, quit)
+	}
+	e = escaper{}
+	if out, quit = e.filter([]byte("\x01q")); string(out) != "\x01q" || quit {
+		t.Fatalf("out %q quit %v", out, quit)
+	}
+}
+
+func TestReport(t *testing.T) {
+	var b bytes.Buffer
+	r := machine.Result{Event: machine.Event{Kind: machine.Crashed, Detail: "triple fault", Dump: "rip 0"}, Booted: false}
+	if code := report(r, true, &b); code != 1 {
+		t.Fatalf("crash exit code %d", code)
+	}
+	var j jsonResult
+	if err := json.Unmarshal(b.Bytes(), &j); err != nil || j.Reason != "crashed" || j.ExitCode != 1 || j.Registers != "rip 0" {
+		t.Fatalf("json %s: %v", b.String(), err)
+	}
+	b.Reset()
+	if code := report(machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}}, false, &b); code != 0 ||
+		!strings.Contains(b.String(), "poweroff: guest powered off") {
+		t.Fatalf("poweroff: %d %q", code, b.String())
+	}
+	if code := report(machine.Result{Event: machine.Event{Kind: machine.Interrupted}}, false, &b); code != 130 {
+		t.Fatalf("interrupted exit code %d", code)
+	}
+}

@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmmlab/vmm/devices/boottimer"
+	"github.com/vmmlab/vmm/initramfs"
+	"github.com/vmmlab/vmm/internal/kvmtest"
+)
+
+// testInit is /init of the inner guest: it reports what the guest sees,
+// writes the boot timer, then ends as vmmtest.end= on the command line says.
+const testInit = `#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t devtmpfs dev /dev
+printf 'BOOTMAGIC' | dd of=/dev/port bs=1 seek=BOOTPORT count=1 2>/dev/null
+echo "INIT-MARKER"
+echo "CPUS=$(grep -c ^processor /proc/cpuinfo)"
+echo "MEMTOTAL_KB=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+echo "CMDLINE=$(cat /proc/cmdline)"
+case " $(cat /proc/cmdline) " in
+*" vmmtest.end=reboot "*) reboot -f ;;
+*) poweroff -f ;;
+esac
+sleep 1000
+`
+
+type lab struct {
+	vmm, kernel, initrd string
+}
+
+func setup(t *testing.T) lab {
+	t.Helper()
+	kvmtest.Open(t)
+	l := lab{vmm: kvmtest.File(t, "VMM_BIN"), kernel: kvmtest.File(t, "VMM_LAB_KERNEL")}
+	busybox := kvmtest.File(t, "VMM_LAB_BUSYBOX")
+	var a initramfs.Archive
+	script := strings.NewReplacer("BOOTMAGIC", fmt.Sprintf("\\%03o", boottimer.MagicValue), "BOOTPORT", strconv.Itoa(boottimer.Port)).Replace(testInit)
+	for _, err := range []error{
+		a.AddFileFrom("bin/busybox", busybox),
+		a.AddFile("init", 0o755, []byte(script)),
+		a.AddCharDev("dev/console", 0o600, 5, 1),
+		a.AddDir("proc", 0o755),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.initrd = filepath.Join(t.TempDir(), "initrd.gz")
+	f, err := os.Create(l.initrd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WriteGzip(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// cmdline keeps the guest quiet: every console byte is an exit, and in the
+// lab each exit is emulated.
+const cmdline = "console=ttyS0 quiet panic=-1 initcall_blacklist=i8042_init rdinit=/init"
+
+type run struct {
+	out    string // guest console
+	stderr string
+	code   int
+	result map[string]any
+}
+
+func (l lab) boot(t *testing.T, args ...string) run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, l.vmm, append([]string{"boot", "--json"}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := run{out: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
+	if ctx.Err() != nil {
+		t.Fatalf("vmm did not exit within 8 minutes: %v\nconsole:\n%s\nstderr:\n%s", err, r.out, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	json.Unmarshal([]byte(lines[len(lines)-1]), &r.result)
+	t.Logf("vmm %q: exit %d after %v; result %v", args, r.code, time.Since(start).Round(time.Millisecond), r.result)
+	return r
+}
+
+func field(t *testing.T, out, key string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + key + `=(.*?)\r?$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("guest printed no %s=; console:\n%s", key, out)
+	}
+	return m[1]
+}
+
+func checkGuest(t *testing.T, r run, cpus int, memMiB int, cmd string) {
+	t.Helper()
+	if !strings.Contains(r.out, "INIT-MARKER") {
+		t.Fatalf("init marker not seen (exit %d); console:\n%s\nstderr:\n%s", r.code, r.out, r.stderr)
+	}
+	if got := field(t, r.out, "CPUS"); got != strconv.Itoa(cpus) {
+		t.Errorf("guest sees %s CPUs, want %d", got, cpus)
+	}
+	kb, _ := strconv.Atoi(field(t, r.out, "MEMTOTAL_KB"))
+	// The stock kernel keeps about 50 MiB for itself (image, memmap, ...).
+	if lo, hi := (memMiB-64)*1024, memMiB*1024; kb < lo || kb > hi {
+		t.Errorf("guest MemTotal %d KiB, want %d..%d (the requested %d MiB less kernel reservations)", kb, lo, hi, memMiB)
+	}
+	if got := field(t, r.out, "CMDLINE"); got != cmd {
+		t.Errorf("guest /proc/cmdline %q, want %q", got, cmd)
+	}
+	if r.result["booted"] != true {
+		t.Errorf("boot timer not written: %v", r.result)
+	} else {
+		t.Logf("boot time to init (boot timer): %.0f ms; vmm setup %.0f ms", r.result["boot_ms"], r.result["setup_ms"])
+	}
+}
+
+func TestBootOneCPUPowerOff(t *testing.T) {
+	l := setup(t)
+	cmd := cmdline + " vmmtest.end=poweroff"
+	r := l.boot(t, "--kernel", l.kernel, "--initrd", l.initrd, "--mem", "256M", "--cpus", "1", "--cmdline", cmd)
+	checkGuest(t, r, 1, 256, cmd)
+	if r.code != 0 || r.result["reason"] != "poweroff" {
+		t.Errorf("poweroff -f: exit %d, result %v", r.code, r.result)
+	}
+}
+
+func TestBootTwoCPUsReboot(t *testing.T) {
+	l := setup(t)
+	cmd := cmdline + " reboot=k vmmtest.end=reboot"
+	r := l.boot(t, "--kernel", l.kernel, "--initrd", l.initrd, "--mem", "512M", "--cpus", "2", "--cmdline", cmd)
+	checkGuest(t, r, 2, 512, cmd)
+	if r.code != 0 || r.result["reason"] != "reset" {
+		t.Errorf("reboot -f: exit %d, result %v", r.code, r.result)
+	}
+}
+
+func TestBootCorruptKernel(t *testing.T) {
+	l := setup(t)
+	data, err := os.ReadFile(l.kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "bzImage")
+	copy(data[0x202:], "XXXX") // break the HdrS magic
+	if err := os.WriteFile(bad, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := l.boot(t, "--kernel", bad, "--initrd", l.initrd)
+	if r.code != 1 || !strings.Contains(r.stderr, "not a Linux bzImage") || strings.Contains(r.stderr, "panic") {
+		t.Errorf("corrupt kernel: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

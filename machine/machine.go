@@ -1,0 +1,259 @@
+// Package machine assembles a virtual machine from the pieces below it:
+// KVM handles, guest memory, the boot plan, ACPI tables, the port bus and
+// its devices; it then runs the vCPUs and reports how the guest ended.
+package machine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/vmmlab/vmm/acpi"
+	"github.com/vmmlab/vmm/boot"
+	"github.com/vmmlab/vmm/bus"
+	"github.com/vmmlab/vmm/devices/boottimer"
+	"github.com/vmmlab/vmm/devices/i8042"
+	"github.com/vmmlab/vmm/devices/power"
+	"github.com/vmmlab/vmm/devices/rtc"
+	"github.com/vmmlab/vmm/devices/serial"
+	"github.com/vmmlab/vmm/kvm"
+	"github.com/vmmlab/vmm/memory"
+)
+
+// Config is a machine to build.
+type Config struct {
+	Device  string // KVM device node; "" means /dev/kvm
+	Kernel  []byte // a bzImage
+	Initrd  []byte // optional
+	Cmdline string
+	MemSize uint64
+	CPUs    int
+	Console io.Writer // guest serial output
+	// Start is when vmm started; the boot timer measures from it.
+	Start time.Time
+}
+
+// Fixed guest-physical and port addresses of the PC platform vmm models.
+const (
+	acpiBase    = 0xe0000
+	ioapicAddr  = 0xfec00000
+	lapicAddr   = 0xfee00000
+	tssAddr     = 0xfffbd000
+	identityMap = 0xfffbc000
+	serialPort  = 0x3f8
+	serialIRQ   = 4
+	i8042Port   = 0x60
+	rtcPort     = 0x70
+	powerPort   = 0x600
+	sciIRQ      = 9
+	resetValue  = 1
+	// MaxCPUs is the largest --cpus this machine model supports.
+	MaxCPUs = 255
+	// MinMemory is the smallest guest RAM accepted.
+	MinMemory = 16 << 20
+)
+
+// Machine is a built, not yet running, virtual machine.
+type Machine struct {
+	sys   *kvm.System
+	vm    *kvm.VM
+	mem   *memory.Guest
+	cpus  []*kvm.VCPU
+	pio   bus.Bus
+	mmio  bus.Bus
+	uart  *serial.UART
+	timer *boottimer.Timer
+	ev    *events
+	setup time.Duration
+}
+
+// New builds the machine. Any error leaves nothing open.
+func New(c Config) (m *Machine, err error) {
+	if c.CPUs < 1 || c.CPUs > MaxCPUs {
+		return nil, fmt.Errorf("%d vCPUs: want 1 to %d", c.CPUs, MaxCPUs)
+	}
+	if c.MemSize < MinMemory || c.MemSize%4096 != 0 {
+		return nil, fmt.Errorf("memory size %d: want a multiple of 4 KiB, at least %d MiB", c.MemSize, MinMemory>>20)
+	}
+	im, err := boot.ParseBzImage(c.Kernel)
+	if err != nil {
+		return nil, fmt.Errorf("kernel: %w", err)
+	}
+	ram := boot.RAMRanges(c.MemSize)
+	plan, err := boot.Layout(im, boot.Config{RAM: ram, Cmdline: c.Cmdline, InitrdSize: uint64(len(c.Initrd)), RSDPAddr: acpiBase})
+	if err != nil {
+		return nil, err
+	}
+	tables, err := acpi.Build(acpiBase, acpi.Config{CPUs: c.CPUs, IOAPICAddr: ioapicAddr, LAPICAddr: lapicAddr,
+		PMPort: powerPort, ResetPort: powerPort + 6, ResetValue: resetValue, SCI: sciIRQ})
+	if err != nil {
+		return nil, err
+	}
+
+	m = &Machine{ev: newEvents()}
+	defer func() {
+		if err != nil {
+			m.Close()
+			m = nil
+		}
+	}()
+	if m.sys, err = kvm.Open(c.Device); err != nil {
+		return m, err
+	}
+	if m.vm, err = m.sys.CreateVM(); err != nil {
+		return m, err
+	}
+	if err = m.createPlatform(); err != nil {
+		return m, err
+	}
+	if err = m.createMemory(ram); err != nil {
+		return m, err
+	}
+	if err = m.load(plan, c.Initrd, tables); err != nil {
+		return m, err
+	}
+	if err = m.createDevices(c); err != nil {
+		return m, err
+	}
+	if err = m.createVCPUs(c.CPUs, &plan.Entry); err != nil {
+		return m, err
+	}
+	m.setup = time.Since(c.Start)
+	return m, nil
+}
+
+func (m *Machine) createPlatform() error {
+	if err := m.vm.SetTSSAddr(tssAddr); err != nil {
+		return err
+	}
+	if err := m.vm.SetIdentityMapAddr(identityMap); err != nil {
+		return err
+	}
+	if err := m.vm.CreateIRQChip(); err != nil {
+		return err
+	}
+	return m.vm.CreatePIT2(kvm.PITSpeakerDummy)
+}
+
+func (m *Machine) createMemory(ram []boot.Range) error {
+	spans := make([]memory.Span, len(ram))
+	for i, r := range ram {
+		spans[i] = memory.Span{Base: r.Start, Size: r.Size}
+	}
+	var err error
+	if m.mem, err = memory.Map(spans...); err != nil {
+		return err
+	}
+	for i, r := range m.mem.Regions() {
+		if err := m.vm.SetUserMemoryRegion(kvm.MemoryRegion{Slot: uint32(i), GuestPhys: r.Base, Memory: r.Data}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Machine) load(plan *boot.Plan, initrd, tables []byte) error {
+	for _, ch := range plan.Chunks {
+		if err := m.mem.Write(ch.Addr, ch.Data); err != nil {
+			return fmt.Errorf("load boot data at %#x: %w", ch.Addr, err)
+		}
+	}
+	if len(initrd) > 0 {
+		if err := m.mem.Write(plan.InitrdAddr, initrd); err != nil {
+			return fmt.Errorf("load initrd: %w", err)
+		}
+	}
+	if err := m.mem.Write(acpiBase, tables); err != nil {
+		return fmt.Errorf("load ACPI tables: %w", err)
+	}
+	return nil
+}
+
+// irqLine pulses a GSI: the ISA devices here are edge-triggered.
+type irqLine struct {
+	vm  *kvm.VM
+	gsi uint32
+}
+
+func (l irqLine) Trigger() error {
+	if err := l.vm.SetIRQLine(l.gsi, true); err != nil {
+		return err
+	}
+	return l.vm.SetIRQLine(l.gsi, false)
+}
+
+func (m *Machine) createDevices(c Config) error {
+	m.uart = serial.New(c.Console, irqLine{m.vm, serialIRQ})
+	m.timer = boottimer.New(c.Start, nil)
+	reg := []struct {
+		name       string
+		base, size uint64
+		dev        bus.Device
+	}{
+		{"serial", serialPort, 8, m.uart},
+		{"i8042", i8042Port, 5, i8042.New(func() { m.ev.stop(Event{Kind: Reset, Detail: "guest reset through the keyboard controller"}) })},
+		{"rtc", rtcPort, 2, rtc.New(nil)},
+		{"boot-timer", boottimer.Port, 1, m.timer},
+		{"power", powerPort, power.Size, power.New(acpi.SleepTypeS5, resetValue,
+			func() { m.ev.stop(Event{Kind: PowerOff, Detail: "guest powered off"}) },
+			func() { m.ev.stop(Event{Kind: Reset, Detail: "guest reset through ACPI"}) })},
+	}
+	for _, r := range reg {
+		if err := m.pio.Register(r.name, r.base, r.size, r.dev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Machine) createVCPUs(n int, entry *boot.Entry) error {
+	cpuid, err := m.sys.SupportedCPUID()
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		c, err := m.vm.CreateVCPU(i)
+		if err != nil {
+			return err
+		}
+		m.cpus = append(m.cpus, c)
+		e := entry
+		if i != 0 {
+			e = nil
+		}
+		if err := setupVCPU(c, cpuid, n, e); err != nil {
+			return fmt.Errorf("set up vCPU %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Input feeds console input to the guest's serial port; it waits while the
+// guest is not reading, and fails once the machine has stopped.
+func (m *Machine) Input(p []byte) error { return m.uart.Input(p) }
+
+// SetupTime is how long building the machine took, from Config.Start.
+func (m *Machine) SetupTime() time.Duration { return m.setup }
+
+// Close releases every resource. It is safe on a partly built machine.
+func (m *Machine) Close() error {
+	var errs []error
+	if m.uart != nil {
+		m.uart.Close()
+	}
+	for _, c := range m.cpus {
+		errs = append(errs, c.Close())
+	}
+	m.cpus = nil
+	if m.vm != nil {
+		errs = append(errs, m.vm.Close())
+	}
+	if m.mem != nil {
+		errs = append(errs, m.mem.Close())
+	}
+	if m.sys != nil {
+		errs = append(errs, m.sys.Close())
+	}
+	return errors.Join(errs...)
+}

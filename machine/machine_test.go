@@ -1,0 +1,92 @@
+package machine
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmmlab/vmm/boot"
+	"github.com/vmmlab/vmm/internal/testkernel"
+	"github.com/vmmlab/vmm/kvm"
+)
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	good := Config{Kernel: testkernel.BzImage(testkernel.PowerOff, 0), MemSize: 64 << 20, CPUs: 1, Console: io.Discard, Start: time.Now(),
+		Device: t.TempDir() + "/no-kvm"}
+	cases := map[string]func(c *Config){
+		"no cpus":     func(c *Config) { c.CPUs = 0 },
+		"many cpus":   func(c *Config) { c.CPUs = 256 },
+		"tiny memory": func(c *Config) { c.MemSize = 1 << 20 },
+		"odd memory":  func(c *Config) { c.MemSize = 64<<20 + 1 },
+		"not kernel":  func(c *Config) { c.Kernel = []byte("#!/bin/sh\necho hi\n") },
+		"huge initrd": func(c *Config) { c.Initrd = make([]byte, 64<<20) },
+	}
+	for name, mutate := range cases {
+		c := good
+		mutate(&c)
+		if m, err := New(c); err == nil {
+			m.Close()
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	_, err := New(good) // valid, but no KVM device
+	if !errors.Is(err, kvm.ErrUnavailable) {
+		t.Errorf("missing KVM device: %v", err)
+	}
+	if _, err := New(Config{Kernel: []byte("junk"), MemSize: 64 << 20, CPUs: 1}); !errors.Is(err, boot.ErrNotBzImage) {
+		t.Errorf("junk kernel: %v", err)
+	}
+}
+
+func TestCPUID(t *testing.T) {
+	sup := []kvm.CPUIDEntry{
+		{Function: 1, EBX: 0xff00_0800},
+		{Function: 0xb, Index: 0}, {Function: 0xb, Index: 1}, {Function: 0xb, Index: 2},
+		{Function: 0x80000008, ECX: 0x3f},
+		{Function: 0x8000001e},
+	}
+	got := CPUID(sup, 2, 3)
+	if got[0].EBX>>24 != 2 || got[0].EBX>>16&0xff != 3 || got[0].EBX&0xffff != 0x0800 || got[0].ECX&(1<<31) == 0 || got[0].EDX&(1<<28) == 0 {
+		t.Errorf("leaf 1: %+v", got[0])
+	}
+	if got[1].EDX != 2 || got[1].EBX != 1 || got[2].EAX != 2 || got[2].EBX != 3 || got[2].ECX != 0x201 || got[3].ECX != 2 {
+		t.Errorf("leaf 0xb: %+v %+v %+v", got[1], got[2], got[3])
+	}
+	if got[4].ECX&0xff != 2 || got[5].EAX != 2 {
+		t.Errorf("AMD leaves: %+v %+v", got[4], got[5])
+	}
+	if sup[0].EBX != 0xff00_0800 {
+		t.Error("CPUID modified its input")
+	}
+	if one := CPUID(sup, 0, 1); one[0].EDX&(1<<28) != 0 || one[2].EAX != 0 {
+		t.Errorf("one CPU: %+v %+v", one[0], one[2])
+	}
+}
+
+func TestEntryState(t *testing.T) {
+	im, err := boot.ParseBzImage(testkernel.BzImage(testkernel.PowerOff, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := boot.Layout(im, boot.Config{RAM: boot.RAMRanges(64 << 20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := entrySregs(kvm.Sregs{APICBase: 0xfee00900}, p.Entry)
+	if s.CS.Selector != 0x10 || s.CS.L != 1 || s.CS.Present != 1 || s.SS.Selector != 0x18 || s.TR.Type != 0xb ||
+		s.EFER != 0x500 || s.CR3 != boot.PML4Addr || s.APICBase != 0xfee00900 || s.GDT.Limit != 39 {
+		t.Fatalf("sregs %+v", s)
+	}
+	var l kvm.LAPICState
+	binary.LittleEndian.PutUint32(l.Regs[apicLVT0:], 0x10000) // masked, fixed
+	l = setLINTs(l)
+	if binary.LittleEndian.Uint32(l.Regs[apicLVT0:]) != 0x10700 || binary.LittleEndian.Uint32(l.Regs[apicLVT1:]) != 0x400 {
+		t.Fatal("LINT wiring")
+	}
+	if !strings.Contains(Crashed.String(), "crash") || !PowerOff.Clean() || Crashed.Clean() {
+		t.Fatal("kinds")
+	}
+}

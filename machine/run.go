@@ -1,0 +1,185 @@
+package machine
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vmmlab/vmm/kvm"
+)
+
+// Kind says how a run ended.
+type Kind int
+
+// The ways a run ends.
+const (
+	PowerOff    Kind = iota // the guest powered off
+	Reset                   // the guest rebooted
+	Halted                  // a vCPU halted with nothing to wake it
+	Interrupted             // the host asked vmm to stop (a signal, the escape key)
+	Crashed                 // triple fault, failed entry, internal error, guest panic event
+	Failed                  // vmm itself failed (an ioctl error)
+)
+
+func (k Kind) String() string {
+	return [...]string{"poweroff", "reset", "halted", "interrupted", "crashed", "failed"}[k]
+}
+
+// Clean reports whether the guest ended on its own terms.
+func (k Kind) Clean() bool { return k == PowerOff || k == Reset || k == Halted }
+
+// Event is why the machine stopped.
+type Event struct {
+	Kind   Kind
+	Detail string // one line
+	Dump   string // registers of the vCPU that crashed, if any
+	Err    error
+}
+
+type events struct {
+	once     sync.Once
+	ch       chan Event
+	stopping atomic.Bool
+}
+
+func newEvents() *events { return &events{ch: make(chan Event, 1)} }
+
+// stop records the first event; later ones are dropped.
+func (e *events) stop(ev Event) {
+	e.once.Do(func() {
+		e.stopping.Store(true)
+		e.ch <- ev
+	})
+}
+
+// Result is how a run went.
+type Result struct {
+	Event
+	SetupTime time.Duration // building the machine
+	RunTime   time.Duration // from the first KVM_RUN to the stop
+	BootTime  time.Duration // vmm start to the guest's "booted" write
+	Booted    bool          // the guest wrote the boot timer
+	// Accesses to ports and MMIO addresses that no device claimed.
+	UnhandledPIO, UnhandledMMIO uint64
+}
+
+// Run runs every vCPU until the guest powers off, resets or crashes, or
+// ctx is cancelled; it returns once every vCPU has stopped.
+func (m *Machine) Run(ctx context.Context) Result {
+	start := time.Now()
+	tids := make([]atomic.Int32, len(m.cpus))
+	var wg sync.WaitGroup
+	for i, c := range m.cpus {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.runVCPU(c, &tids[i])
+		}()
+	}
+	var ev Event
+	select {
+	case ev = <-m.ev.ch:
+	case <-ctx.Done():
+		m.ev.stop(Event{Kind: Interrupted, Detail: "stopped by the host: " + context.Cause(ctx).Error()})
+		ev = <-m.ev.ch
+	}
+	m.kickUntilStopped(tids, &wg)
+	r := Result{Event: ev, SetupTime: m.setup, RunTime: time.Since(start),
+		UnhandledPIO: m.pio.Unhandled(), UnhandledMMIO: m.mmio.Unhandled()}
+	r.BootTime, r.Booted = m.timer.Elapsed()
+	return r
+}
+
+// kickUntilStopped interrupts KVM_RUN on every vCPU thread until all vCPU
+// goroutines have returned: immediate_exit makes a KVM_RUN that has not
+// started yet return at once, the signal ends one that is blocked in a halt.
+func (m *Machine) kickUntilStopped(tids []atomic.Int32, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	pid := unix.Getpid()
+	for {
+		for i, c := range m.cpus {
+			c.SetImmediateExit(true)
+			if tid := tids[i].Load(); tid != 0 {
+				// SIGURG is the Go runtime's preemption signal: its handler
+				// ignores a spurious one, and KVM_RUN returns EINTR.
+				unix.Tgkill(pid, int(tid), unix.SIGURG)
+			}
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func (m *Machine) runVCPU(c *kvm.VCPU, tid *atomic.Int32) {
+	// The thread stays locked: it exits with the goroutine, so no other
+	// goroutine inherits a thread that KVM associates with this vCPU.
+	runtime.LockOSThread()
+	tid.Store(int32(unix.Gettid()))
+	defer tid.Store(0)
+	for !m.ev.stopping.Load() {
+		e, err := c.Run()
+		if err != nil {
+			m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c)})
+			return
+		}
+		if ev, stop := m.handleExit(c, e); stop {
+			m.ev.stop(ev)
+			return
+		}
+	}
+}
+
+// handleExit serves one exit; stop is true when the machine must stop.
+func (m *Machine) handleExit(c *kvm.VCPU, e kvm.Exit) (ev Event, stop bool) {
+	switch e.Reason {
+	case kvm.ExitIO:
+		m.portIO(e.IO)
+	case kvm.ExitMMIO:
+		if e.MMIO.IsWrite {
+			m.mmio.Write(e.MMIO.Addr, e.MMIO.Data)
+		} else {
+			m.mmio.Read(e.MMIO.Addr, e.MMIO.Data)
+		}
+	case kvm.ExitIntr, kvm.ExitIRQWindowOpen:
+	case kvm.ExitHLT:
+		return Event{Kind: Halted, Detail: fmt.Sprintf("vCPU %d halted", c.ID())}, true
+	case kvm.ExitShutdown:
+		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d triple-faulted (KVM_EXIT_SHUTDOWN)", c.ID()), Dump: registerDump(c)}, true
+	case kvm.ExitSystemEvent:
+		switch e.SystemEvent.Type {
+		case kvm.SystemEventShutdown:
+			return Event{Kind: PowerOff, Detail: "guest powered off (system event)"}, true
+		case kvm.SystemEventReset:
+			return Event{Kind: Reset, Detail: "guest reset (system event)"}, true
+		}
+		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d: %v", c.ID(), e), Dump: registerDump(c)}, true
+	default:
+		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d: %v", c.ID(), e), Dump: registerDump(c)}, true
+	}
+	return Event{}, false
+}
+
+// portIO serves an IN or OUT, including string instructions (Count > 1).
+func (m *Machine) portIO(io kvm.IOExit) {
+	size := int(io.Size)
+	for i := 0; i+size <= len(io.Data); i += size {
+		chunk := io.Data[i : i+size]
+		if io.Direction == kvm.IOOut {
+			m.pio.Write(uint64(io.Port), chunk)
+		} else {
+			m.pio.Read(uint64(io.Port), chunk)
+		}
+	}
+}
