@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +32,9 @@ echo "INIT-MARKER"
 echo "CPUS=$(grep -c ^processor /proc/cpuinfo)"
 echo "MEMTOTAL_KB=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
 echo "CMDLINE=$(cat /proc/cmdline)"
+case " $(cat /proc/cmdline) " in
+*" vmmtest.stdin=1 "*) echo "READY-FOR-INPUT"; read -t 300 LINE; echo "GOT-LINE=$LINE" ;;
+esac
 case " $(cat /proc/cmdline) " in
 *" vmmtest.end=reboot "*) reboot -f ;;
 *) poweroff -f ;;
@@ -83,15 +88,36 @@ type run struct {
 	result map[string]any
 }
 
-func (l lab) boot(t *testing.T, args ...string) run {
+// boot runs vmm; when input is set, it is written to vmm's stdin (a pipe)
+// once the guest prints READY-FOR-INPUT.
+func (l lab) boot(t *testing.T, input string, args ...string) run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, l.vmm, append([]string{"boot", "--json"}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	var errb bytes.Buffer
+	out := &watchBuffer{want: "READY-FOR-INPUT", seen: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = out, &errb
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer stdin.Close()
+		if input == "" {
+			return
+		}
+		select {
+		case <-out.seen:
+			io.WriteString(stdin, input)
+		case <-ctx.Done():
+		}
+	}()
+	err = cmd.Wait()
 	r := run{out: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
 	if ctx.Err() != nil {
 		t.Fatalf("vmm did not exit within 8 minutes: %v\nconsole:\n%s\nstderr:\n%s", err, r.out, r.stderr)
@@ -100,6 +126,32 @@ func (l lab) boot(t *testing.T, args ...string) run {
 	json.Unmarshal([]byte(lines[len(lines)-1]), &r.result)
 	t.Logf("vmm %q: exit %d after %v; result %v", args, r.code, time.Since(start).Round(time.Millisecond), r.result)
 	return r
+}
+
+// watchBuffer collects output and closes seen when want first appears.
+type watchBuffer struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+	done bool
+}
+
+func (w *watchBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.done && strings.Contains(w.buf.String(), w.want) {
+		w.done = true
+		close(w.seen)
+	}
+	return len(p), nil
+}
+
+func (w *watchBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 func field(t *testing.T, out, key string) string {
@@ -136,9 +188,12 @@ func checkGuest(t *testing.T, r run, cpus int, memMiB int, cmd string) {
 
 func TestBootOneCPUPowerOff(t *testing.T) {
 	l := setup(t)
-	cmd := cmdline + " vmmtest.end=poweroff"
-	r := l.boot(t, "--kernel", l.kernel, "--initrd", l.initrd, "--mem", "256M", "--cpus", "1", "--cmdline", cmd)
+	cmd := cmdline + " vmmtest.stdin=1 vmmtest.end=poweroff"
+	r := l.boot(t, "hello from the host\n", "--kernel", l.kernel, "--initrd", l.initrd, "--mem", "256M", "--cpus", "1", "--cmdline", cmd)
 	checkGuest(t, r, 1, 256, cmd)
+	if got := field(t, r.out, "GOT-LINE"); got != "hello from the host" {
+		t.Errorf("guest read %q from its console, want the line vmm got on stdin", got)
+	}
 	if r.code != 0 || r.result["reason"] != "poweroff" {
 		t.Errorf("poweroff -f: exit %d, result %v", r.code, r.result)
 	}
@@ -147,7 +202,7 @@ func TestBootOneCPUPowerOff(t *testing.T) {
 func TestBootTwoCPUsReboot(t *testing.T) {
 	l := setup(t)
 	cmd := cmdline + " reboot=k vmmtest.end=reboot"
-	r := l.boot(t, "--kernel", l.kernel, "--initrd", l.initrd, "--mem", "512M", "--cpus", "2", "--cmdline", cmd)
+	r := l.boot(t, "", "--kernel", l.kernel, "--initrd", l.initrd, "--mem", "512M", "--cpus", "2", "--cmdline", cmd)
 	checkGuest(t, r, 2, 512, cmd)
 	if r.code != 0 || r.result["reason"] != "reset" {
 		t.Errorf("reboot -f: exit %d, result %v", r.code, r.result)
@@ -165,7 +220,7 @@ func TestBootCorruptKernel(t *testing.T) {
 	if err := os.WriteFile(bad, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := l.boot(t, "--kernel", bad, "--initrd", l.initrd)
+	r := l.boot(t, "", "--kernel", bad, "--initrd", l.initrd)
 	if r.code != 1 || !strings.Contains(r.stderr, "not a Linux bzImage") || strings.Contains(r.stderr, "panic") {
 		t.Errorf("corrupt kernel: exit %d, stderr %q", r.code, r.stderr)
 	}
