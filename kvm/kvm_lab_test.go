@@ -5,7 +5,6 @@ package kvm_test
 
 import (
 	"encoding/binary"
-	"os"
 	"runtime"
 	"testing"
 
@@ -320,13 +319,7 @@ func TestVMFacilities(t *testing.T) {
 // Creating and closing VMs and vCPUs leaks no file descriptors.
 func TestNoFDLeak(t *testing.T) {
 	kvmtest.Open(t)
-	count := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ents)
-	}
+	count := func() int { return kvmtest.OpenFDs(t) }
 	cycle := func() {
 		sys, err := kvm.Open("")
 		if err != nil {

@@ -28,6 +28,9 @@ type Report struct {
 	Done     bool     // the guest reached the end of its script
 	Errors   []string // LAB-ERROR lines
 	TimedOut bool
+	// Filtered is set when only some tests were asked for (--run): a binary
+	// with no matching test is then not a failure.
+	Filtered bool
 }
 
 var (
@@ -100,7 +103,7 @@ func (r *Report) Counts() (passed, failed int) {
 	for _, b := range r.Binaries {
 		passed += len(b.Passed)
 		failed += len(b.Failed) + len(b.Skipped)
-		if len(b.Failed) == 0 && (!b.Ran || b.Exit != 0 || len(b.Passed) == 0) {
+		if len(b.Failed) == 0 && (!b.Ran || b.Exit != 0 || len(b.Passed) == 0 && !r.Filtered) {
 			failed++
 		}
 	}
@@ -135,7 +138,7 @@ func (r *Report) Problems() []string {
 		if len(b.Skipped) > 0 {
 			p = append(p, fmt.Sprintf("%s: skipped inside the lab: %s", b.Name, strings.Join(b.Skipped, ", ")))
 		}
-		if b.Ran && b.Exit == 0 && len(b.Passed) == 0 {
+		if b.Ran && b.Exit == 0 && len(b.Passed) == 0 && !r.Filtered {
 			p = append(p, b.Name+": ran no tests")
 		}
 	}

@@ -58,6 +58,18 @@ func TestParseFailures(t *testing.T) {
 	}
 }
 
+func TestFilteredRunMayBeEmpty(t *testing.T) {
+	log := "LAB-KVM ready\nLAB-BEGIN a.test\nLAB-RESULT a.test exit=0 start=1 end=2\nLAB-DONE"
+	r := Parse(strings.Split(log, "\n"), []string{"a.test"}, false)
+	r.Filtered = true
+	if p := r.Problems(); len(p) != 0 {
+		t.Fatalf("problems %q", p)
+	}
+	if _, fail := r.Counts(); fail != 0 {
+		t.Fatal("an empty filtered binary counted as a failure")
+	}
+}
+
 func TestParseKernelDepends(t *testing.T) {
 	out := "linux-image-amd64\n  Depends: linux-image-6.1.0-56-amd64\n"
 	if p, err := parseKernelDepends([]byte(out)); err != nil || p != "linux-image-6.1.0-56-amd64" {

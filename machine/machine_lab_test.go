@@ -3,7 +3,6 @@ package machine
 import (
 	"bytes"
 	"context"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -92,13 +91,7 @@ func TestRunCancelled(t *testing.T) {
 // Building, running and closing machines leaks no fds or goroutines.
 func TestNoLeaks(t *testing.T) {
 	kvmtest.Open(t)
-	fds := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ents)
-	}
+	fds := func() int { return kvmtest.OpenFDs(t) }
 	runFake(t, testkernel.PowerOff, 2, nil)
 	fd0, g0 := fds(), runtime.NumGoroutine()
 	for range 10 {

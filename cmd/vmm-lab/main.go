@@ -134,6 +134,7 @@ func runLab(ctx context.Context, o options) error {
 		names = append(names, n)
 	}
 	r := lab.Parse(lines, names, timedOut)
+	r.Filtered = o.run != ""
 	for _, b := range r.Binaries {
 		fmt.Printf("lab: %-28s exit=%d passed=%d failed=%d skipped=%d guest-time=%.1fs\n",
 			b.Name, b.Exit, len(b.Passed), len(b.Failed), len(b.Skipped), b.Seconds)

@@ -51,3 +51,13 @@ func File(t testing.TB, name string) string {
 	}
 	return p
 }
+
+// OpenFDs counts this process's open file descriptors, for leak checks.
+func OpenFDs(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
