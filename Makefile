@@ -2,14 +2,21 @@
 GO      ?= go
 APT_DEPS = qemu-system-x86 busybox-static cpio xz-utils gcc libc6-dev git ca-certificates
 
-.PHONY: all build test e2e check deps kernel fuzz clean
+.PHONY: all build initramfs test e2e check deps kernel fuzz clean
 
-all: build
+## all: binaries, the Debian guest kernel, and the default initramfs
+all: build initramfs
 
-## build: bin/vmm (static) and bin/vmm-lab
+## build: bin/vmm, bin/vmm-init (static) and bin/vmm-lab
 build:
-	CGO_ENABLED=0 $(GO) build -o bin/vmm ./cmd/vmm
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/vmm ./cmd/vmm
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/vmm-init ./cmd/vmm-init
 	$(GO) build -o bin/vmm-lab ./cmd/vmm-lab
+
+## initramfs: bin/initramfs.cpio.gz, the image vmm boot uses without --initrd
+initramfs: build
+	./bin/vmm initramfs build -o bin/initramfs.cpio.gz \
+	  --modules-from "$$(./bin/vmm-lab kernel | awk '/^modules/ {print $$2}')"
 
 ## test: vet, gofmt, unit tests with the race detector (KVM tests skip here)
 test:

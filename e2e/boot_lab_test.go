@@ -88,15 +88,26 @@ type run struct {
 	result map[string]any
 }
 
-// boot runs vmm; when input is set, it is written to vmm's stdin (a pipe)
-// once the guest prints READY-FOR-INPUT.
-func (l lab) boot(t *testing.T, input string, args ...string) run {
+// input is what to type on vmm's stdin (a pipe): each line once the guest
+// console shows after again (a prompt) since the previous line, as a person
+// would type. limit bounds the whole run (default 8 minutes).
+type input struct {
+	after string
+	lines []string
+	limit time.Duration
+}
+
+// boot runs vmm with args and the given console input.
+func (l lab) boot(t *testing.T, in input, args ...string) run {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	if in.limit == 0 {
+		in.limit = 8 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), in.limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, l.vmm, append([]string{"boot", "--json"}, args...)...)
 	var errb bytes.Buffer
-	out := &watchBuffer{want: "READY-FOR-INPUT", seen: make(chan struct{})}
+	out := &watchBuffer{}
 	cmd.Stdout, cmd.Stderr = out, &errb
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -108,19 +119,23 @@ func (l lab) boot(t *testing.T, input string, args ...string) run {
 	}
 	go func() {
 		defer stdin.Close()
-		if input == "" {
-			return
-		}
-		select {
-		case <-out.seen:
-			io.WriteString(stdin, input)
-		case <-ctx.Done():
+		pos := 0
+		for _, line := range in.lines {
+			for !strings.Contains(out.String()[pos:], in.after) {
+				if ctx.Err() != nil {
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			time.Sleep(2 * time.Second)
+			pos = len(out.String())
+			io.WriteString(stdin, line+"\n")
 		}
 	}()
 	err = cmd.Wait()
 	r := run{out: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
 	if ctx.Err() != nil {
-		t.Fatalf("vmm did not exit within 8 minutes: %v\nconsole:\n%s\nstderr:\n%s", err, r.out, r.stderr)
+		t.Fatalf("vmm did not exit within %v: %v\nconsole:\n%s\nstderr:\n%s", in.limit, err, r.out, r.stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	json.Unmarshal([]byte(lines[len(lines)-1]), &r.result)
@@ -128,24 +143,16 @@ func (l lab) boot(t *testing.T, input string, args ...string) run {
 	return r
 }
 
-// watchBuffer collects output and closes seen when want first appears.
+// watchBuffer collects output written by one goroutine for another.
 type watchBuffer struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	want string
-	seen chan struct{}
-	done bool
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
 func (w *watchBuffer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if !w.done && strings.Contains(w.buf.String(), w.want) {
-		w.done = true
-		close(w.seen)
-	}
-	return len(p), nil
+	return w.buf.Write(p)
 }
 
 func (w *watchBuffer) String() string {
@@ -189,7 +196,7 @@ func checkGuest(t *testing.T, r run, cpus int, memMiB int, cmd string) {
 func TestBootOneCPUPowerOff(t *testing.T) {
 	l := setup(t)
 	cmd := cmdline + " vmmtest.stdin=1 vmmtest.end=poweroff"
-	r := l.boot(t, "hello from the host\n", "--kernel", l.kernel, "--initrd", l.initrd, "--mem", "256M", "--cpus", "1", "--cmdline", cmd)
+	r := l.boot(t, input{after: "READY-FOR-INPUT", lines: []string{"hello from the host"}}, "--kernel", l.kernel, "--initrd", l.initrd, "--mem", "256M", "--cpus", "1", "--cmdline", cmd)
 	checkGuest(t, r, 1, 256, cmd)
 	if got := field(t, r.out, "GOT-LINE"); got != "hello from the host" {
 		t.Errorf("guest read %q from its console, want the line vmm got on stdin", got)
@@ -202,7 +209,7 @@ func TestBootOneCPUPowerOff(t *testing.T) {
 func TestBootTwoCPUsReboot(t *testing.T) {
 	l := setup(t)
 	cmd := cmdline + " reboot=k vmmtest.end=reboot"
-	r := l.boot(t, "", "--kernel", l.kernel, "--initrd", l.initrd, "--mem", "512M", "--cpus", "2", "--cmdline", cmd)
+	r := l.boot(t, input{}, "--kernel", l.kernel, "--initrd", l.initrd, "--mem", "512M", "--cpus", "2", "--cmdline", cmd)
 	checkGuest(t, r, 2, 512, cmd)
 	if r.code != 0 || r.result["reason"] != "reset" {
 		t.Errorf("reboot -f: exit %d, result %v", r.code, r.result)
@@ -220,7 +227,7 @@ func TestBootCorruptKernel(t *testing.T) {
 	if err := os.WriteFile(bad, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := l.boot(t, "", "--kernel", bad, "--initrd", l.initrd)
+	r := l.boot(t, input{}, "--kernel", bad, "--initrd", l.initrd)
 	if r.code != 1 || !strings.Contains(r.stderr, "not a Linux bzImage") || strings.Contains(r.stderr, "panic") {
 		t.Errorf("corrupt kernel: exit %d, stderr %q", r.code, r.stderr)
 	}

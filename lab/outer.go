@@ -2,7 +2,6 @@ package lab
 
 import (
 	"bytes"
-	"debug/elf"
 	_ "embed"
 	"fmt"
 	"io"
@@ -37,7 +36,7 @@ type Outer struct {
 
 // Write builds the outer initramfs and writes it gzip-compressed to w.
 func (o Outer) Write(w io.Writer) error {
-	if err := checkStatic(o.Busybox); err != nil {
+	if err := initramfs.CheckStatic(o.Busybox); err != nil {
 		return fmt.Errorf("busybox: %w (install busybox-static)", err)
 	}
 	var a initramfs.Archive
@@ -63,7 +62,7 @@ func (o Outer) Write(w io.Writer) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := checkStatic(o.Tests[name]); err != nil {
+		if err := initramfs.CheckStatic(o.Tests[name]); err != nil {
 			return fmt.Errorf("test binary %s: %w (build with CGO_ENABLED=0)", name, err)
 		}
 		if err := a.AddFileFrom(path.Join("lab/tests", name), o.Tests[name]); err != nil {
@@ -158,20 +157,4 @@ func isIdent(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// checkStatic fails unless p is an ELF executable with no program
-// interpreter: the outer guest has no dynamic loader or libraries.
-func checkStatic(p string) error {
-	f, err := elf.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked", p)
-		}
-	}
-	return nil
 }

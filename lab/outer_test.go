@@ -3,34 +3,18 @@ package lab
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/binary"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vmmlab/vmm/internal/testkernel"
 )
 
-// writeELF writes a minimal x86-64 ELF executable, with a PT_INTERP program
-// header when dynamic is set.
 func writeELF(t *testing.T, p string, dynamic bool) {
 	t.Helper()
-	h := make([]byte, 64)
-	copy(h, "\x7fELF\x02\x01\x01")
-	le := binary.LittleEndian
-	le.PutUint16(h[16:], 2)  // ET_EXEC
-	le.PutUint16(h[18:], 62) // EM_X86_64
-	le.PutUint32(h[20:], 1)
-	le.PutUint16(h[52:], 64) // ehsize
-	le.PutUint16(h[54:], 56) // phentsize
-	if dynamic {
-		le.PutUint64(h[32:], 64) // phoff
-		le.PutUint16(h[56:], 1)  // phnum
-		ph := make([]byte, 56)
-		le.PutUint32(ph, 3) // PT_INTERP
-		h = append(h, ph...)
-	}
-	if err := os.WriteFile(p, h, 0o755); err != nil {
+	if err := testkernel.WriteELF(p, dynamic); err != nil {
 		t.Fatal(err)
 	}
 }

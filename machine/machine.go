@@ -13,6 +13,7 @@ import (
 	"github.com/vmmlab/vmm/boot"
 	"github.com/vmmlab/vmm/bus"
 	"github.com/vmmlab/vmm/devices/boottimer"
+	"github.com/vmmlab/vmm/devices/exitstatus"
 	"github.com/vmmlab/vmm/devices/i8042"
 	"github.com/vmmlab/vmm/devices/power"
 	"github.com/vmmlab/vmm/devices/rtc"
@@ -64,6 +65,7 @@ type Machine struct {
 	mmio  bus.Bus
 	uart  *serial.UART
 	timer *boottimer.Timer
+	exit  exitstatus.Status
 	ev    *events
 	setup time.Duration
 }
@@ -195,6 +197,7 @@ func (m *Machine) createDevices(c Config) error {
 		{"i8042", i8042Port, 5, i8042.New(func() { m.ev.stop(Event{Kind: Reset, Detail: "guest reset through the keyboard controller"}) })},
 		{"rtc", rtcPort, 2, rtc.New(nil)},
 		{"boot-timer", boottimer.Port, 1, m.timer},
+		{"exit-status", exitstatus.Port, 1, &m.exit},
 		{"power", powerPort, power.Size, power.New(acpi.SleepTypeS5, resetValue,
 			func() { m.ev.stop(Event{Kind: PowerOff, Detail: "guest powered off"}) },
 			func() { m.ev.stop(Event{Kind: Reset, Detail: "guest reset through ACPI"}) })},

@@ -64,6 +64,10 @@ type Result struct {
 	RunTime   time.Duration // from the first KVM_RUN to the stop
 	BootTime  time.Duration // vmm start to the guest's "booted" write
 	Booted    bool          // the guest wrote the boot timer
+	// GuestStatus is the workload exit status the guest init reported
+	// (HasGuestStatus tells whether it did).
+	GuestStatus    int
+	HasGuestStatus bool
 	// Accesses to ports and MMIO addresses that no device claimed.
 	UnhandledPIO, UnhandledMMIO uint64
 }
@@ -92,6 +96,7 @@ func (m *Machine) Run(ctx context.Context) Result {
 	r := Result{Event: ev, SetupTime: m.setup, RunTime: time.Since(start),
 		UnhandledPIO: m.pio.Unhandled(), UnhandledMMIO: m.mmio.Unhandled()}
 	r.BootTime, r.Booted = m.timer.Elapsed()
+	r.GuestStatus, r.HasGuestStatus = m.exit.Get()
 	return r
 }
 

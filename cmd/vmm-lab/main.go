@@ -19,6 +19,7 @@ import (
 
 	flag "github.com/spf13/pflag"
 
+	"github.com/vmmlab/vmm/initramfs"
 	"github.com/vmmlab/vmm/lab"
 )
 
@@ -87,9 +88,12 @@ func runLab(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	vmmBin := filepath.Join(o.work, "vmm")
-	if err := goBuild(ctx, vmmBin, "./cmd/vmm"); err != nil {
-		return err
+	bins := map[string]string{}
+	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-init": "./cmd/vmm-init", "testworkload": "./internal/testworkload"} {
+		bins[name] = filepath.Join(o.work, name)
+		if err := goBuild(ctx, bins[name], pkg); err != nil {
+			return err
+		}
 	}
 	phase("build vmm and test binaries", t0)
 
@@ -101,11 +105,21 @@ func runLab(ctx context.Context, o options) error {
 	phase("kernel "+k.Version, t0)
 
 	t0 = time.Now()
+	images, err := guestImages(ctx, o.cache, o.work, k, bins)
+	if err != nil {
+		return err
+	}
+	phase("guest initramfs images", t0)
+
+	t0 = time.Now()
 	outer := lab.Outer{
 		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd"}, Tests: tests,
-		Files: map[string]string{"bzImage": k.BzImage, "vmm": vmmBin},
+		Files: map[string]string{"bzImage": k.BzImage, "vmm": bins["vmm"],
+			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
+			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"]},
 		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_BIN": "/lab/vmm",
-			"VMM_LAB_BUSYBOX": "/bin/busybox", "LAB_TEST_RUN": o.run},
+			"VMM_LAB_BUSYBOX": "/bin/busybox", "VMM_LAB_WORKLOAD_INITRAMFS": "/lab/workload.cpio.gz",
+			"LAB_TEST_RUN": o.run},
 		TestTimeoutSeconds: int(o.testTimeout.Seconds()),
 	}
 	image := filepath.Join(o.work, "outer.cpio.gz")
@@ -197,9 +211,34 @@ func buildTests(ctx context.Context, pkgs []string, dir string) (map[string]stri
 	return tests, nil
 }
 
+// guestImages builds the u-root userland once and composes two images from
+// it: the default one (shell, the kernel's virtio modules) and one with the
+// test workload.
+func guestImages(ctx context.Context, cache, work string, k lab.Kernel, bins map[string]string) (map[string]string, error) {
+	base, err := initramfs.BuildURoot(ctx, cache, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for name, im := range map[string]initramfs.Image{
+		"default":  {Init: bins["vmm-init"], ModulesFrom: k.ModulesDir},
+		"workload": {Init: bins["vmm-init"], ModulesFrom: k.ModulesDir, Workloads: []string{bins["testworkload"]}},
+	} {
+		a, err := im.Compose(base)
+		if err != nil {
+			return nil, fmt.Errorf("%s image: %w", name, err)
+		}
+		out[name] = filepath.Join(work, name+".cpio.gz")
+		if err := writeFile(out[name], a.WriteGzip); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // goBuild builds a static binary (the outer guest has no libraries).
 func goBuild(ctx context.Context, out, pkg string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)

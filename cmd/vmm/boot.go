@@ -32,7 +32,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vmm boot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.kernel, "kernel", "", "Linux bzImage to boot (required)")
-	fs.StringVar(&o.initrd, "initrd", "", "initramfs to pass to the kernel (cpio, optionally compressed)")
+	fs.StringVar(&o.initrd, "initrd", "", "initramfs (cpio, optionally compressed); default: the image `make` builds; none: no initramfs")
 	fs.StringVar(&o.mem, "mem", "512M", "guest memory: 512M, 1G, 1.5G or a byte count")
 	fs.IntVar(&o.cpus, "cpus", 1, fmt.Sprintf("number of vCPUs (1-%d)", machine.MaxCPUs))
 	fs.StringVar(&o.cmdline, "cmdline", DefaultCmdline, "kernel command line")
@@ -82,7 +82,12 @@ func (o bootOptions) machineConfig(console io.Writer, start time.Time) (machine.
 		return machine.Config{}, err
 	}
 	var initrd []byte
-	if o.initrd != "" {
+	if o.initrd == "" {
+		if o.initrd, err = defaultInitramfs(); err != nil {
+			return machine.Config{}, err
+		}
+	}
+	if o.initrd != "none" {
 		if initrd, err = readInput("initrd", o.initrd); err != nil {
 			return machine.Config{}, err
 		}
@@ -118,11 +123,16 @@ type jsonResult struct {
 	Booted    bool    `json:"booted"`
 	BootMS    float64 `json:"boot_ms,omitempty"`
 	Unhandled uint64  `json:"unhandled_port_accesses"`
+	Status    *int    `json:"guest_status,omitempty"`
 	Registers string  `json:"registers,omitempty"`
 }
 
+// exitCode is vmm's exit status: the workload's status when the guest
+// powered off after reporting one, 0 for any other clean end.
 func exitCode(r machine.Result) int {
 	switch {
+	case r.Kind == machine.PowerOff && r.HasGuestStatus:
+		return r.GuestStatus
 	case r.Kind.Clean():
 		return 0
 	case r.Kind == machine.Interrupted:
@@ -142,6 +152,9 @@ func report(r machine.Result, asJSON bool, w io.Writer) int {
 		if r.Booted {
 			j.BootMS = ms(r.BootTime)
 		}
+		if r.HasGuestStatus {
+			j.Status = &r.GuestStatus
+		}
 		b, _ := json.Marshal(j)
 		fmt.Fprintf(w, "%s\n", b)
 		return code
@@ -149,6 +162,9 @@ func report(r machine.Result, asJSON bool, w io.Writer) int {
 	boot := "guest did not report booting"
 	if r.Booted {
 		boot = "booted in " + r.BootTime.Round(time.Millisecond).String()
+	}
+	if r.HasGuestStatus {
+		boot += fmt.Sprintf(", workload exit status %d", r.GuestStatus)
 	}
 	fmt.Fprintf(w, "\nvmm: %s: %s (%s, ran %v)\n", r.Kind, r.Detail, boot, r.RunTime.Round(time.Millisecond))
 	if r.Dump != "" {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestBootErrors(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // no default initramfs in the cache
 	dir := t.TempDir()
 	script := filepath.Join(dir, "script")
 	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o644)
@@ -31,10 +32,11 @@ func TestBootErrors(t *testing.T) {
 		{[]string{"--kernel", script, "--mem", "12Q"}, 2, `unknown unit "Q"`},
 		{[]string{"--kernel", script, "extra"}, 2, "unexpected argument"},
 		{[]string{"--kernel", script, "--initrd", filepath.Join(dir, "nope")}, 2, "initrd"},
-		{[]string{"--kernel", script}, 1, "not a Linux bzImage"},
-		{[]string{"--kernel", kernel, "--cpus", "0"}, 1, "vCPUs"},
-		{[]string{"--kernel", bigKernel, "--mem", "32M"}, 1, "not enough memory"},
-		{[]string{"--kernel", kernel, "--kvm-device", filepath.Join(dir, "kvm")}, 1, "no KVM"},
+		{[]string{"--kernel", script, "--initrd", "none"}, 1, "not a Linux bzImage"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--cpus", "0"}, 1, "vCPUs"},
+		{[]string{"--kernel", kernel}, 2, "no default initramfs"},
+		{[]string{"--kernel", bigKernel, "--initrd", "none", "--mem", "32M"}, 1, "not enough memory"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--kvm-device", filepath.Join(dir, "kvm")}, 1, "no KVM"},
 		{[]string{"--bogus"}, 2, "unknown flag"},
 	}
 	for _, c := range cases {
@@ -79,6 +81,11 @@ func TestReport(t *testing.T) {
 	if code := report(machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}}, false, &b); code != 0 ||
 		!strings.Contains(b.String(), "poweroff: guest powered off") {
 		t.Fatalf("poweroff: %d %q", code, b.String())
+	}
+	b.Reset()
+	st := machine.Result{Event: machine.Event{Kind: machine.PowerOff}, GuestStatus: 3, HasGuestStatus: true}
+	if code := report(st, false, &b); code != 3 || !strings.Contains(b.String(), "workload exit status 3") {
+		t.Fatalf("workload status: %d %q", code, b.String())
 	}
 	if code := report(machine.Result{Event: machine.Event{Kind: machine.Interrupted}}, false, &b); code != 130 {
 		t.Fatalf("interrupted exit code %d", code)

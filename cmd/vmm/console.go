@@ -20,9 +20,12 @@ type inputSink interface {
 }
 
 // startConsole forwards stdin to the guest. A terminal is put in raw mode
-// (so Ctrl-C reaches the guest) and watched for the escape sequence; a pipe
-// or /dev/null is forwarded as is until EOF. The returned function restores
-// the terminal.
+// (so Ctrl-C reaches the guest) and watched for the escape sequence. A pipe
+// or file is forwarded until EOF with each newline turned into a carriage
+// return, which is what a terminal sends for Enter: line editors such as
+// u-root's gosh only accept CR, and the guest's tty turns CR back into a
+// newline for line-based programs. The returned function restores the
+// terminal.
 func startConsole(stdin *os.File, sink inputSink, quit context.CancelCauseFunc, stderr io.Writer) func() {
 	fd := int(stdin.Fd())
 	restore := func() {}
@@ -43,6 +46,8 @@ func startConsole(stdin *os.File, sink inputSink, quit context.CancelCauseFunc, 
 				out, quitNow := buf[:n], false
 				if tty {
 					out, quitNow = e.filter(buf[:n])
+				} else {
+					out = bytes.ReplaceAll(out, []byte{'\n'}, []byte{'\r'})
 				}
 				if len(out) > 0 && sink.Input(out) != nil {
 					return // the machine has stopped

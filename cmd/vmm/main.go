@@ -20,6 +20,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"boot", "boot a Linux bzImage: vmm boot --kernel bzImage [--initrd FILE] [--mem 512M] [--cpus N]", runBoot},
+		{"initramfs", "build an initramfs: vmm initramfs build -o FILE [--workload BIN] [--modules-from DIR] [--shell]", runInitramfs},
 		{"kvm-info", "show what this host's KVM offers (API version, capabilities, CPUID, MSRs)", runKVMInfo},
 	}
 }

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	flag "github.com/spf13/pflag"
+
+	"github.com/vmmlab/vmm/initramfs"
+)
+
+// defaultInitramfsName is the default image vmm boot looks for, beside the
+// vmm binary (where `make` puts it) and then in the cache directory.
+const defaultInitramfsName = "initramfs.cpio.gz"
+
+func runInitramfs(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "build" {
+		fmt.Fprintln(stderr, "usage: vmm initramfs build -o FILE [--workload BIN ...] [--modules-from DIR] [--shell]")
+		return 2
+	}
+	fs := flag.NewFlagSet("vmm initramfs build", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.StringP("output", "o", "", "where to write the image (required)")
+	workloads := fs.StringArray("workload", nil, "a static program to put in /bin (repeatable); run it with vmm.run=/bin/NAME")
+	modules := fs.String("modules-from", "", "lib/modules/VERSION directory of the guest kernel: its virtio modules go into the image")
+	shell := fs.Bool("shell", false, "start the u-root shell after the workload instead of powering off")
+	init := fs.String("init", "", "the static vmm-init binary (default: vmm-init beside this vmm)")
+	noGzip := fs.Bool("no-gzip", false, "write a plain cpio instead of gzip")
+	cache := fs.String("cache", defaultCacheDir(), "cache for the u-root build")
+	verbose := fs.BoolP("verbose", "v", false, "show the u-root build's output")
+	if code, ok := parseFlags(fs, args[1:], stderr); !ok {
+		return code
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "vmm initramfs build: -o FILE is required")
+		return 2
+	}
+	if *init == "" {
+		*init = besideExecutable("vmm-init")
+	}
+	im := initramfs.Image{Init: *init, Workloads: *workloads, ModulesFrom: *modules, Shell: *shell}
+	if err := buildImage(im, *out, !*noGzip, *cache, *verbose, stderr); err != nil {
+		fmt.Fprintln(stderr, "vmm initramfs build:", err)
+		return 1
+	}
+	return 0
+}
+
+func buildImage(im initramfs.Image, out string, gzip bool, cache string, verbose bool, stderr io.Writer) error {
+	// Check the inputs before the slow u-root build.
+	if _, err := im.Compose(&initramfs.Archive{}); err != nil {
+		return err
+	}
+	start := time.Now()
+	log := io.Discard
+	if verbose {
+		log = stderr
+	}
+	base, err := initramfs.BuildURoot(context.Background(), cache, log)
+	if err != nil {
+		return err
+	}
+	a, err := im.Compose(base)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if gzip {
+		err = a.WriteGzip(&buf)
+	} else {
+		_, err = a.WriteTo(&buf)
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "vmm: wrote %s (%.1f MiB, %d entries) in %v\n", out, float64(buf.Len())/(1<<20),
+		len(a.Paths()), time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+func defaultCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "vmm-cache")
+	}
+	return filepath.Join(d, "vmm")
+}
+
+func besideExecutable(name string) string {
+	exe, err := os.Executable()
+	if err != nil {
+		return name
+	}
+	return filepath.Join(filepath.Dir(exe), name)
+}
+
+// defaultInitramfs finds the image vmm boot uses without --initrd.
+func defaultInitramfs() (string, error) {
+	candidates := []string{besideExecutable(defaultInitramfsName), filepath.Join(defaultCacheDir(), defaultInitramfsName)}
+	for _, c := range candidates {
+		if _, err := os.Stat(c); err == nil {
+			return c, nil
+		}
+	}
+	return "", errors.New("no --initrd given and no default initramfs found (looked for " + candidates[0] + " and " +
+		candidates[1] + "); run `make` to build one, pass --initrd FILE, or --initrd none to boot without one")
+}

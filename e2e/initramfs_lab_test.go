@@ -1,0 +1,69 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmmlab/vmm/internal/kvmtest"
+)
+
+// cmdlineNoRdinit is cmdline for images whose /init is vmm-init.
+const cmdlineNoRdinit = "console=ttyS0 quiet panic=-1 initcall_blacklist=i8042_init"
+
+func kernelOnly(t *testing.T) lab {
+	t.Helper()
+	kvmtest.Open(t)
+	return lab{vmm: kvmtest.File(t, "VMM_BIN"), kernel: kvmtest.File(t, "VMM_LAB_KERNEL")}
+}
+
+// Without --initrd, vmm boot uses the default image (beside the vmm
+// binary): the guest lands in u-root's shell, which runs what we type.
+func TestDefaultInitramfsShell(t *testing.T) {
+	l := kernelOnly(t)
+	// gosh's line editor first queries the terminal (colours, cursor
+	// position) and swallows input until those queries time out: type once
+	// its key-help line shows that it is ready.
+	in := input{after: "toggle key help", lines: []string{"cat /proc/sys/kernel/ostype", "lsmod", "poweroff"}, limit: 3 * time.Minute}
+	r := l.boot(t, in,
+		"--kernel", l.kernel, "--mem", "512M", "--cmdline", cmdlineNoRdinit)
+	if r.code != 0 || r.result["reason"] != "poweroff" {
+		t.Fatalf("exit %d, result %v\nconsole:\n%s\nstderr:\n%s", r.code, r.result, r.out, r.stderr)
+	}
+	// The line editor decorates the console with escape sequences.
+	plain := regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x1b\a]*(\x1b\\|\a)`).ReplaceAllString(r.out, "")
+	if !regexp.MustCompile(`(?m)^Linux\r?$`).MatchString(plain) {
+		t.Errorf("the shell did not run `cat /proc/sys/kernel/ostype`; console:\n%s", plain)
+	}
+	for _, m := range []string{"virtio_pci", "virtio_blk", "virtio_net"} {
+		if !regexp.MustCompile(`(?m)^` + m + ` `).MatchString(plain) {
+			t.Errorf("lsmod does not list %s; console:\n%s", m, r.out)
+		}
+	}
+	if r.result["booted"] != true {
+		t.Errorf("vmm-init did not write the boot timer: %v", r.result)
+	}
+}
+
+// With a workload, its output reaches the console, and vmm exits with the
+// workload's exit status once the guest powers off.
+func TestWorkloadInitramfs(t *testing.T) {
+	l := kernelOnly(t)
+	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
+	cmd := cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=7 vmm.arg=second"
+	r := l.boot(t, input{}, "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--cmdline", cmd)
+	if !strings.Contains(r.out, `WORKLOAD-HELLO args=["7" "second"]`) {
+		t.Fatalf("workload output missing (exit %d); console:\n%s\nstderr:\n%s", r.code, r.out, r.stderr)
+	}
+	mods := field(t, r.out, "WORKLOAD-MODULES")
+	for _, m := range []string{"virtio_pci", "virtio_blk", "virtio_net", "net_failover"} {
+		if !strings.Contains(mods, m) {
+			t.Errorf("module %s not loaded in the guest: %s", m, mods)
+		}
+	}
+	if r.code != 7 || r.result["guest_status"] != float64(7) {
+		t.Errorf("exit %d, result %v; want the workload's status 7", r.code, r.result)
+	}
+	t.Logf("boot to workload: boot timer %.0f ms", r.result["boot_ms"])
+}

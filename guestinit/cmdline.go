@@ -1,0 +1,77 @@
+// Package guestinit owns what vmm's guest init (cmd/vmm-init) does inside
+// the VM: it mounts the pseudo filesystems, loads the kernel modules shipped
+// in the image, tells the host it has booted, reads its task from the kernel
+// command line, runs the workload or a shell, and powers the VM off with the
+// workload's exit status visible to the host.
+package guestinit
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Task is what the kernel command line asks the init to do.
+type Task struct {
+	Run    string       // vmm.run=/bin/workload: the program to run; "" starts a shell
+	Args   []string     // vmm.arg=... (repeatable): its arguments, in order
+	IP     netip.Prefix // vmm.ip=10.0.0.2/24: eth0's address
+	GW     netip.Addr   // vmm.gw=10.0.0.1: default route
+	Mounts []Mount      // vmm.mount=/dev/vda:/mnt[:ext4] (repeatable)
+	Shell  bool         // vmm.shell=1: start the shell after the workload instead of powering off
+}
+
+// Mount is one vmm.mount= request.
+type Mount struct {
+	Source, Target, FSType string
+}
+
+// ParseCmdline reads the vmm.* parameters from a kernel command line;
+// everything else is the kernel's business and ignored. A malformed vmm.*
+// parameter is an error (the init reports it and powers off).
+func ParseCmdline(cmdline string) (Task, error) {
+	var t Task
+	for _, f := range strings.Fields(cmdline) {
+		key, val, _ := strings.Cut(f, "=")
+		var err error
+		switch key {
+		case "vmm.run":
+			if !strings.HasPrefix(val, "/") {
+				err = fmt.Errorf("vmm.run=%q: want an absolute path", val)
+			}
+			t.Run = val
+		case "vmm.arg":
+			t.Args = append(t.Args, val)
+		case "vmm.ip":
+			t.IP, err = netip.ParsePrefix(val)
+		case "vmm.gw":
+			t.GW, err = netip.ParseAddr(val)
+		case "vmm.shell":
+			t.Shell = val == "1" || val == "yes" || val == "true"
+		case "vmm.mount":
+			var m Mount
+			m, err = parseMount(val)
+			t.Mounts = append(t.Mounts, m)
+		default:
+			if strings.HasPrefix(key, "vmm.") {
+				err = fmt.Errorf("unknown parameter %s", key)
+			}
+		}
+		if err != nil {
+			return Task{}, fmt.Errorf("kernel command line: %w", err)
+		}
+	}
+	return t, nil
+}
+
+func parseMount(v string) (Mount, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 || !strings.HasPrefix(parts[0], "/") || !strings.HasPrefix(parts[1], "/") {
+		return Mount{}, fmt.Errorf("vmm.mount=%q: want /dev/DEVICE:/TARGET[:FSTYPE]", v)
+	}
+	m := Mount{Source: parts[0], Target: parts[1], FSType: "ext4"}
+	if len(parts) == 3 {
+		m.FSType = parts[2]
+	}
+	return m, nil
+}

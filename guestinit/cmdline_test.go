@@ -1,0 +1,32 @@
+package guestinit
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestParseCmdline(t *testing.T) {
+	got, err := ParseCmdline("console=ttyS0 quiet vmm.run=/bin/hello vmm.arg=-n vmm.arg=3 vmm.ip=10.0.0.2/24 vmm.gw=10.0.0.1 vmm.mount=/dev/vda:/mnt vmm.mount=/dev/vdb:/data:xfs vmm.shell=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Run != "/bin/hello" || !reflect.DeepEqual(got.Args, []string{"-n", "3"}) || got.IP.String() != "10.0.0.2/24" ||
+		got.GW.String() != "10.0.0.1" || !got.Shell || len(got.Mounts) != 2 ||
+		got.Mounts[0] != (Mount{"/dev/vda", "/mnt", "ext4"}) || got.Mounts[1].FSType != "xfs" {
+		t.Fatalf("task %+v", got)
+	}
+	empty, err := ParseCmdline("console=ttyS0 root=/dev/vda")
+	if err != nil || empty.Run != "" || empty.Shell {
+		t.Fatalf("no task: %+v %v", empty, err)
+	}
+	for _, bad := range []string{"vmm.run=hello", "vmm.ip=10.0.0.300/24", "vmm.gw=x", "vmm.mount=/dev/vda", "vmm.mount=vda:/mnt", "vmm.bogus=1"} {
+		if _, err := ParseCmdline(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func FuzzParseCmdline(f *testing.F) {
+	f.Add("vmm.run=/bin/x vmm.mount=/a:/b:c")
+	f.Fuzz(func(t *testing.T, s string) { ParseCmdline(s) })
+}

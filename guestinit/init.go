@@ -1,0 +1,237 @@
+package guestinit
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vmmlab/vmm/devices/boottimer"
+	"github.com/vmmlab/vmm/devices/exitstatus"
+)
+
+// ModulesList is the file in the image that lists the modules to load,
+// one path per line, dependencies first.
+const ModulesList = "/etc/vmm/modules"
+
+// ShellMarker, when present in the image, makes the init start the shell
+// after the workload instead of powering off.
+const ShellMarker = "/etc/vmm/shell"
+
+// shells are tried in order when no workload is given.
+func shells() []string { return []string{"/bbin/gosh", "/bin/gosh", "/bin/sh"} }
+
+const path = "/bin:/sbin:/usr/bin:/usr/sbin:/bbin"
+
+// Main runs the init and powers the VM off. It never returns while it runs
+// as PID 1 (returning would panic the kernel).
+func Main() {
+	con := os.Stdout
+	os.Setenv("PATH", path)
+	mountPseudoFS(con)
+	loadModules(con, ModulesList)
+	signalBooted(con)
+	status := run(con)
+	reportStatus(con, status)
+	powerOff(con)
+}
+
+func logf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "vmm-init: "+format+"\n", args...)
+}
+
+func mountPseudoFS(con io.Writer) {
+	for _, m := range []struct{ src, target, fstype string }{
+		{"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"}, {"devtmpfs", "/dev", "devtmpfs"},
+		{"devpts", "/dev/pts", "devpts"}, {"tmpfs", "/tmp", "tmpfs"}, {"tmpfs", "/run", "tmpfs"},
+	} {
+		os.MkdirAll(m.target, 0o755)
+		if err := unix.Mount(m.src, m.target, m.fstype, 0, ""); err != nil && !errors.Is(err, unix.EBUSY) {
+			logf(con, "mount %s on %s: %v", m.fstype, m.target, err)
+		}
+	}
+}
+
+// loadModules loads every module in the list with finit_module. A module
+// that fails is reported with the reason and skipped.
+func loadModules(con io.Writer, list string) {
+	f, err := os.Open(list)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		logf(con, "modules: %v", err)
+		return
+	}
+	defer f.Close()
+	loaded, failed := 0, 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		p := strings.TrimSpace(sc.Text())
+		if p == "" {
+			continue
+		}
+		if err := loadModule(p); err != nil {
+			failed++
+			logf(con, "module %s: %v", filepath.Base(p), err)
+			continue
+		}
+		loaded++
+	}
+	if failed > 0 {
+		logf(con, "loaded %d modules, %d failed", loaded, failed)
+	}
+}
+
+func loadModule(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	err = unix.FinitModule(int(f.Fd()), "", 0)
+	switch {
+	case err == nil, errors.Is(err, unix.EEXIST):
+		return nil
+	case errors.Is(err, unix.ENOEXEC), errors.Is(err, unix.EINVAL):
+		return fmt.Errorf("%w (built for another kernel version?)", err)
+	}
+	return err
+}
+
+// signalBooted writes the boot timer's magic value through /dev/port.
+func signalBooted(con io.Writer) {
+	if err := writePort(boottimer.Port, boottimer.MagicValue); err != nil {
+		logf(con, "boot timer: %v", err)
+	}
+}
+
+func reportStatus(con io.Writer, status int) {
+	if err := writePort(exitstatus.Port, byte(status)); err != nil {
+		logf(con, "exit status port: %v", err)
+	}
+}
+
+func writePort(port int64, v byte) error {
+	f, err := os.OpenFile("/dev/port", os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteAt([]byte{v}, port)
+	return err
+}
+
+// run carries out the task on the command line and returns the status to
+// report: the workload's exit status, or the shell's.
+func run(con *os.File) int {
+	cmdline, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		logf(con, "%v", err)
+		return 2
+	}
+	task, err := ParseCmdline(string(cmdline))
+	if err != nil {
+		logf(con, "%v", err)
+		return 2
+	}
+	if _, err := os.Stat(ShellMarker); err == nil {
+		task.Shell = true // the image was built with --shell
+	}
+	for _, m := range task.Mounts {
+		os.MkdirAll(m.Target, 0o755)
+		if err := unix.Mount(m.Source, m.Target, m.FSType, 0, ""); err != nil {
+			logf(con, "mount %s on %s (%s): %v", m.Source, m.Target, m.FSType, err)
+			return 2
+		}
+	}
+	if task.IP.IsValid() {
+		if err := configureNetwork(con, task); err != nil {
+			logf(con, "network: %v", err)
+			return 2
+		}
+	}
+	status := 0
+	if task.Run != "" {
+		status = runWorkload(con, task)
+	}
+	if task.Run == "" || task.Shell {
+		status = runShell(con)
+	}
+	return status
+}
+
+func runWorkload(con *os.File, task Task) int {
+	cmd := exec.Command(task.Run, task.Args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = con, con, con
+	start := time.Now()
+	err := cmd.Run()
+	status := exitCode(err)
+	if status < 0 {
+		logf(con, "workload %s: %v", task.Run, err)
+		return 127
+	}
+	logf(con, "workload %s exited with status %d after %v", task.Run, status, time.Since(start).Round(time.Millisecond))
+	return status
+}
+
+// exitCode maps a finished command to a shell-style status; -1 when it
+// never started.
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+func runShell(con *os.File) int {
+	for _, sh := range shells() {
+		if _, err := os.Stat(sh); err != nil {
+			continue
+		}
+		logf(con, "starting shell %s", sh)
+		cmd := exec.Command(sh)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = con, con, con
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		return exitCode(cmd.Run())
+	}
+	logf(con, "no shell found (tried %s)", strings.Join(shells(), ", "))
+	return 127
+}
+
+func configureNetwork(con io.Writer, task Task) error {
+	steps := [][]string{{"ip", "link", "set", "dev", "eth0", "up"}, {"ip", "addr", "add", task.IP.String(), "dev", "eth0"}}
+	if task.GW.IsValid() {
+		steps = append(steps, []string{"ip", "route", "add", "default", "via", task.GW.String()})
+	}
+	for _, s := range steps {
+		if out, err := exec.Command(s[0], s[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v: %s", strings.Join(s, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
+func powerOff(con io.Writer) {
+	unix.Sync()
+	err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	logf(con, "power off failed: %v", err)
+	for {
+		time.Sleep(time.Hour)
+	}
+}
