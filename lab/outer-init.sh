@@ -21,6 +21,8 @@ else
   echo "LAB-ERROR no /dev/kvm after loading modules"
   dmesg | grep -iE 'kvm|svm' | tail -5
 fi
+# Keep one VM open for the whole run (see internal/kvmpin).
+[ -x /lab/kvmpin ] && { /lab/kvmpin & }
 for t in /lab/tests/*; do
   name=${t##*/}
   start=$(up)

@@ -3,7 +3,6 @@ package lab
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -21,12 +20,16 @@ type QEMU struct {
 	SMP     int
 	CPU     string // default "max": emulated AMD with SVM and NPT
 	Timeout time.Duration
+	// Idle stops QEMU when the console has been silent this long (0: never):
+	// a hung outer guest then fails the run early instead of at Timeout.
+	Idle time.Duration
 }
 
 // Boot runs QEMU under software emulation until the outer guest powers off
 // or Timeout passes. Every console line is written to console prefixed with
 // the host seconds since QEMU started, and returned (without prefix) for
-// parsing. timedOut reports that QEMU was killed at the deadline.
+// parsing. timedOut reports that QEMU was killed at the deadline or after
+// Idle without output.
 func (q QEMU) Boot(ctx context.Context, console io.Writer) (lines []string, timedOut bool, err error) {
 	bin := q.Binary
 	if bin == "" {
@@ -39,8 +42,10 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (lines []string, time
 	if cpu == "" {
 		cpu = "max"
 	}
-	ctx, cancel := context.WithTimeout(ctx, q.Timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, q.Timeout, fmt.Errorf("the lab ran past its %v limit", q.Timeout))
 	defer cancel()
+	ctx, cancelIdle := context.WithCancelCause(ctx)
+	defer cancelIdle(nil)
 	cmd := exec.CommandContext(ctx, bin,
 		"-accel", "tcg", "-cpu", cpu, "-smp", fmt.Sprint(q.SMP), "-m", q.Memory,
 		"-nographic", "-nodefaults", "-no-reboot", "-serial", "stdio",
@@ -55,15 +60,26 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (lines []string, time
 	if err := cmd.Start(); err != nil {
 		return nil, false, fmt.Errorf("start %s: %w", bin, err)
 	}
+	var idle *time.Timer
+	if q.Idle > 0 {
+		idle = time.AfterFunc(q.Idle, func() {
+			cancelIdle(fmt.Errorf("no console output for %v: the outer guest hung", q.Idle))
+		})
+		defer idle.Stop()
+	}
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for sc.Scan() {
+		if idle != nil {
+			idle.Reset(q.Idle)
+		}
 		line := strings.ReplaceAll(sc.Text(), "\r", "")
 		lines = append(lines, line)
 		fmt.Fprintf(console, "[%8.2f] %s\n", time.Since(start).Seconds(), line)
 	}
 	werr := cmd.Wait()
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if ctx.Err() != nil {
+		fmt.Fprintf(console, "lab: stopped QEMU: %v\n", context.Cause(ctx))
 		return lines, true, nil
 	}
 	if werr != nil {

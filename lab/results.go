@@ -114,7 +114,7 @@ func (r *Report) Counts() (passed, failed int) {
 func (r *Report) Problems() []string {
 	var p []string
 	if r.TimedOut {
-		p = append(p, "the lab timed out")
+		p = append(p, "the lab timed out or the outer guest hung (see the console log)")
 	}
 	if !r.KVMReady {
 		p = append(p, "/dev/kvm never appeared in the outer guest")

@@ -27,7 +27,7 @@ type options struct {
 	cache, work, kernelPkg, busybox, qemuMem, run string
 	pkgs                                          []string
 	smp                                           int
-	timeout, testTimeout                          time.Duration
+	timeout, testTimeout, idle                    time.Duration
 }
 
 func main() {
@@ -42,6 +42,7 @@ func main() {
 	flag.StringSliceVar(&o.pkgs, "pkgs", nil, "packages to test (default: every package with *_lab_test.go files)")
 	flag.StringVar(&o.run, "run", "", "run only the tests matching this regular expression (go test -run)")
 	flag.DurationVar(&o.timeout, "timeout", 40*time.Minute, "limit for the whole QEMU run")
+	flag.DurationVar(&o.idle, "idle-timeout", 5*time.Minute, "stop when the outer guest's console is silent this long (a hang)")
 	flag.DurationVar(&o.testTimeout, "test-timeout", 15*time.Minute, "limit for each test binary inside the guest")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: vmm-lab [run|kernel] [flags]\n")
@@ -89,7 +90,8 @@ func runLab(ctx context.Context, o options) error {
 		return err
 	}
 	bins := map[string]string{}
-	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-init": "./cmd/vmm-init", "testworkload": "./internal/testworkload"} {
+	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-init": "./cmd/vmm-init", "testworkload": "./internal/testworkload",
+		"kvmpin": "./internal/kvmpin"} {
 		bins[name] = filepath.Join(o.work, name)
 		if err := goBuild(ctx, bins[name], pkg); err != nil {
 			return err
@@ -114,7 +116,7 @@ func runLab(ctx context.Context, o options) error {
 	t0 = time.Now()
 	outer := lab.Outer{
 		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd"}, Tests: tests,
-		Files: map[string]string{"bzImage": k.BzImage, "vmm": bins["vmm"],
+		Files: map[string]string{"bzImage": k.BzImage, "vmm": bins["vmm"], "kvmpin": bins["kvmpin"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"]},
 		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_BIN": "/lab/vmm",
@@ -135,7 +137,7 @@ func runLab(ctx context.Context, o options) error {
 		return err
 	}
 	defer logFile.Close()
-	q := lab.QEMU{Kernel: k.BzImage, Initrd: image, Memory: o.qemuMem, SMP: o.smp, Timeout: o.timeout,
+	q := lab.QEMU{Kernel: k.BzImage, Initrd: image, Memory: o.qemuMem, SMP: o.smp, Timeout: o.timeout, Idle: o.idle,
 		Append: "console=ttyS0 rdinit=/init panic=-1 quiet"}
 	lines, timedOut, err := q.Boot(ctx, io.MultiWriter(os.Stdout, logFile))
 	if err != nil {
