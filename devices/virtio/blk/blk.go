@@ -1,0 +1,336 @@
+// Package blk owns the virtio-blk device model: requests from the guest's
+// queue become reads, writes, flushes (fsync) and ID queries on a host file
+// or block device, done on a goroutine of the device, never on a vCPU.
+// Read-only disks refuse writes. A disk whose size is not a multiple of 512
+// exposes only its whole sectors.
+package blk
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/vmmlab/vmm/devices/virtio"
+	"github.com/vmmlab/vmm/devices/virtio/queue"
+)
+
+// Feature bits of virtio-blk.
+const (
+	featureSizeMax = uint64(1) << 1
+	featureSegMax  = uint64(1) << 2
+	featureRO      = uint64(1) << 5
+	featureBlkSize = uint64(1) << 6
+	featureFlush   = uint64(1) << 9
+)
+
+// Request types and status values.
+const (
+	typeIn    = 0
+	typeOut   = 1
+	typeFlush = 4
+	typeGetID = 8
+
+	statusOK     = 0
+	statusIOErr  = 1
+	statusUnsupp = 2
+
+	sectorSize = 512
+	headerSize = 16
+	idSize     = 20
+	queueSize  = 256
+	// maxRequest bounds one request's data (the device buffers it).
+	maxRequest = 4 << 20
+)
+
+// Backend is the storage behind the disk; *os.File is one.
+type Backend interface {
+	io.ReaderAt
+	io.WriterAt
+	Sync() error
+}
+
+// Device is one virtio-blk disk.
+type Device struct {
+	disk     Backend
+	closer   io.Closer
+	readOnly bool
+	sectors  uint64
+	id       [idSize]byte
+
+	mu      sync.Mutex
+	mem     queue.Memory
+	q       *queue.Queue
+	irq     virtio.Interrupt
+	failed  error
+	kick    chan struct{}
+	stop    chan struct{}
+	stopped chan struct{}
+}
+
+// Open opens the disk at path (a regular file or a block device).
+func Open(path string, readOnly bool) (*Device, error) {
+	flag := os.O_RDWR
+	if readOnly {
+		flag = os.O_RDONLY
+	}
+	f, err := os.OpenFile(path, flag, 0)
+	if err != nil {
+		return nil, fmt.Errorf("disk: %w", err)
+	}
+	size, err := f.Seek(0, io.SeekEnd) // works for regular files and block devices
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("disk %s: size: %w", path, err)
+	}
+	d, err := New(f, size, readOnly, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	d.closer = f
+	return d, nil
+}
+
+// New makes a disk over backend of size bytes; id is reported to GET_ID
+// (truncated to 20 bytes).
+func New(backend Backend, size int64, readOnly bool, id string) (*Device, error) {
+	if size < sectorSize {
+		return nil, fmt.Errorf("disk %s: %d bytes is smaller than one 512-byte sector", id, size)
+	}
+	d := &Device{disk: backend, readOnly: readOnly, sectors: uint64(size) / sectorSize}
+	copy(d.id[:], id)
+	return d, nil
+}
+
+// Close releases the backing file.
+func (d *Device) Close() error {
+	d.Reset()
+	if d.closer != nil {
+		return d.closer.Close()
+	}
+	return nil
+}
+
+// ID is virtio.IDBlock.
+func (d *Device) ID() uint32 { return virtio.IDBlock }
+
+// Features offers flush, read-only (when it is), the block size, indirect
+// descriptors and event idx.
+func (d *Device) Features() uint64 {
+	f := virtio.FeatureVersion1 | virtio.FeatureIndirect | virtio.FeatureEventIdx | featureFlush | featureBlkSize |
+		featureSegMax | featureSizeMax
+	if d.readOnly {
+		f |= featureRO
+	}
+	return f
+}
+
+// QueueSizes: one request queue.
+func (d *Device) QueueSizes() []uint16 { return []uint16{queueSize} }
+
+// ReadConfig serves struct virtio_blk_config: capacity, size_max, seg_max,
+// blk_size.
+func (d *Device) ReadConfig(offset uint64, data []byte) {
+	var cfg [24]byte
+	le := binary.LittleEndian
+	le.PutUint64(cfg[0:], d.sectors)
+	le.PutUint32(cfg[8:], maxRequest)   // size_max
+	le.PutUint32(cfg[12:], queueSize-2) // seg_max: header and status take two
+	le.PutUint32(cfg[20:], sectorSize)
+	for i := range data {
+		data[i] = 0
+		if o := offset + uint64(i); o < uint64(len(cfg)) {
+			data[i] = cfg[o]
+		}
+	}
+}
+
+// WriteConfig ignores writes: nothing in the config is writable.
+func (d *Device) WriteConfig(offset uint64, data []byte) {}
+
+// Activate starts serving the request queue on the device's goroutine.
+func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Queue, irq virtio.Interrupt) error {
+	if len(queues) != 1 {
+		return fmt.Errorf("virtio-blk: %d queues, want 1", len(queues))
+	}
+	d.Reset()
+	queues[0].EventIdx = features&virtio.FeatureEventIdx != 0
+	d.mu.Lock()
+	d.mem, d.q, d.irq, d.failed = mem, queues[0], irq, nil
+	kick, stop, stopped := make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	d.kick, d.stop, d.stopped = kick, stop, stopped
+	d.mu.Unlock()
+	go d.serve(kick, stop, stopped)
+	return nil
+}
+
+// Notify wakes the device goroutine; it never blocks the vCPU.
+func (d *Device) Notify(int) {
+	d.mu.Lock()
+	kick := d.kick
+	d.mu.Unlock()
+	if kick != nil {
+		select {
+		case kick <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+}
+
+// Reset stops the device goroutine and forgets the queue.
+func (d *Device) Reset() {
+	d.mu.Lock()
+	stop, stopped := d.stop, d.stopped
+	d.stop, d.kick = nil, nil
+	d.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-stopped
+	}
+}
+
+// Failed reports the error that stopped the device, if any.
+func (d *Device) Failed() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.failed
+}
+
+// serve runs on the device goroutine. The queue, memory and interrupt it
+// uses were set before it started and change only after Reset has waited
+// for it to end.
+func (d *Device) serve(kick, stop, stopped chan struct{}) {
+	defer close(stopped)
+	for {
+		select {
+		case <-stop:
+			return
+		case <-kick:
+		}
+		if err := d.process(); err != nil {
+			d.mu.Lock()
+			d.failed = err
+			d.mu.Unlock()
+			d.irq.Trigger() // the transport reports NEEDS_RESET with a config interrupt
+			return
+		}
+	}
+}
+
+// process serves every available request, then interrupts the driver if
+// it asked for it. An error means the ring is malformed.
+func (d *Device) process() error {
+	served := false
+	for {
+		c, ok, err := d.q.Pop(d.mem)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		n, err := d.handle(c)
+		if err != nil {
+			return err
+		}
+		if err := d.q.PushUsed(d.mem, c.Head, n); err != nil {
+			return err
+		}
+		served = true
+	}
+	if !served {
+		return nil
+	}
+	need, err := d.q.NeedsInterrupt(d.mem)
+	if err != nil {
+		return err
+	}
+	if need {
+		return d.irq.Trigger()
+	}
+	return nil
+}
+
+// handle serves one request and returns how many bytes it wrote into the
+// chain's writable buffers (data and the status byte).
+func (d *Device) handle(c queue.Chain) (uint32, error) {
+	var hdr [headerSize]byte
+	if err := c.ReadAt(d.mem, hdr[:], 0); err != nil {
+		return 0, fmt.Errorf("virtio-blk request header: %w", err)
+	}
+	writable := queue.Len(c.Writable)
+	if writable == 0 {
+		return 0, fmt.Errorf("%w: virtio-blk request without a status byte", queue.ErrMalformed)
+	}
+	dataOut := queue.Len(c.Readable) - headerSize // bytes the guest sends after the header
+	dataIn := writable - 1                        // room for data before the status byte
+	typ := binary.LittleEndian.Uint32(hdr[0:])
+	sector := binary.LittleEndian.Uint64(hdr[8:])
+	status, written := byte(statusOK), uint64(0)
+	var err error
+	switch typ {
+	case typeIn:
+		written, err = d.read(c, sector, dataIn)
+	case typeOut:
+		err = d.write(c, sector, dataOut)
+	case typeFlush:
+		if !d.readOnly {
+			err = d.disk.Sync()
+		}
+	case typeGetID:
+		n := min(dataIn, idSize)
+		err = c.WriteAt(d.mem, d.id[:n], 0)
+		written = n
+	default:
+		status = statusUnsupp
+	}
+	if errors.Is(err, queue.ErrMalformed) {
+		return 0, err
+	}
+	if err != nil {
+		status = statusIOErr
+	}
+	if err := c.WriteAt(d.mem, []byte{status}, writable-1); err != nil {
+		return 0, err
+	}
+	return uint32(written + 1), nil
+}
+
+var errRange = errors.New("request outside the disk or not whole sectors")
+
+// check validates a data transfer of n bytes at sector.
+func (d *Device) check(sector, n uint64) error {
+	if n%sectorSize != 0 || n > maxRequest || sector > d.sectors || n/sectorSize > d.sectors-sector {
+		return errRange
+	}
+	return nil
+}
+
+func (d *Device) read(c queue.Chain, sector, n uint64) (uint64, error) {
+	if err := d.check(sector, n); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, n)
+	if _, err := d.disk.ReadAt(buf, int64(sector*sectorSize)); err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	return n, c.WriteAt(d.mem, buf, 0)
+}
+
+func (d *Device) write(c queue.Chain, sector, n uint64) error {
+	if d.readOnly {
+		return errors.New("read-only disk")
+	}
+	if err := d.check(sector, n); err != nil {
+		return err
+	}
+	buf := make([]byte, n)
+	if err := c.ReadAt(d.mem, buf, headerSize); err != nil {
+		return err
+	}
+	_, err := d.disk.WriteAt(buf, int64(sector*sectorSize))
+	return err
+}
