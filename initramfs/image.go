@@ -13,10 +13,11 @@ import (
 )
 
 // DefaultModules are loaded by the guest init when an image carries
-// modules: stock distribution kernels build virtio as modules. Their
-// dependencies (virtio, virtio_ring, failover, ...) come along.
+// modules: stock distribution kernels build virtio and ext4 as modules.
+// Their dependencies (virtio, virtio_ring, failover, jbd2, ...) come along;
+// crc32c is only a soft dependency of ext4, so it is named here.
 func DefaultModules() []string {
-	return []string{"virtio_pci", "virtio_mmio", "virtio_blk", "virtio_net"}
+	return []string{"virtio_pci", "virtio_mmio", "virtio_blk", "virtio_net", "crc32c_generic", "ext4"}
 }
 
 // Image describes an initramfs for vmm guests.

@@ -42,7 +42,8 @@ func TestCompose(t *testing.T) {
 	var base Archive
 	base.AddFile("bbin/bb", 0o755, []byte("bb"))
 	base.AddSymlink("bin/sh", "../bbin/gosh")
-	im := Image{Init: init, Workloads: []string{work}, ModulesFrom: fakeModules(t), Shell: true}
+	im := Image{Init: init, Workloads: []string{work}, ModulesFrom: fakeModules(t), Shell: true,
+		Modules: []string{"virtio_pci", "virtio_mmio", "virtio_blk", "virtio_net"}}
 	a, err := im.Compose(&base)
 	if err != nil {
 		t.Fatal(err)

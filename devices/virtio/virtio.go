@@ -30,10 +30,11 @@ const (
 	IDBlock = 2
 )
 
-// Interrupt tells the driver that a queue has used buffers (or that the
-// configuration changed).
-type Interrupt interface {
-	Trigger() error
+// Interrupts lets a device tell the driver that queue i has used buffers,
+// or that its configuration (or status: NEEDS_RESET) changed.
+type Interrupts interface {
+	Queue(i int) error
+	Config() error
 }
 
 // Device is a virtio device backend as a transport sees it.
@@ -50,7 +51,7 @@ type Device interface {
 	WriteConfig(offset uint64, data []byte)
 	// Activate starts the device once the driver set DRIVER_OK, with the
 	// negotiated features and the configured queues.
-	Activate(mem queue.Memory, features uint64, queues []*queue.Queue, irq Interrupt) error
+	Activate(mem queue.Memory, features uint64, queues []*queue.Queue, irq Interrupts) error
 	// Notify is called when the driver notifies queue i.
 	Notify(i int)
 	// Reset stops the device and forgets the driver's settings.

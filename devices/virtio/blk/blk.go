@@ -63,7 +63,7 @@ type Device struct {
 	mu      sync.Mutex
 	mem     queue.Memory
 	q       *queue.Queue
-	irq     virtio.Interrupt
+	irq     virtio.Interrupts
 	failed  error
 	kick    chan struct{}
 	stop    chan struct{}
@@ -152,7 +152,7 @@ func (d *Device) ReadConfig(offset uint64, data []byte) {
 func (d *Device) WriteConfig(offset uint64, data []byte) {}
 
 // Activate starts serving the request queue on the device's goroutine.
-func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Queue, irq virtio.Interrupt) error {
+func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Queue, irq virtio.Interrupts) error {
 	if len(queues) != 1 {
 		return fmt.Errorf("virtio-blk: %d queues, want 1", len(queues))
 	}
@@ -214,7 +214,7 @@ func (d *Device) serve(kick, stop, stopped chan struct{}) {
 			d.mu.Lock()
 			d.failed = err
 			d.mu.Unlock()
-			d.irq.Trigger() // the transport reports NEEDS_RESET with a config interrupt
+			d.irq.Config() // the transport reports NEEDS_RESET with a config interrupt
 			return
 		}
 	}
@@ -249,7 +249,7 @@ func (d *Device) process() error {
 		return err
 	}
 	if need {
-		return d.irq.Trigger()
+		return d.irq.Queue(0)
 	}
 	return nil
 }

@@ -16,7 +16,9 @@ import (
 
 type irqChan chan struct{}
 
-func (c irqChan) Trigger() error {
+func (c irqChan) Config() error { return c.Queue(0) }
+
+func (c irqChan) Queue(int) error {
 	select {
 	case c <- struct{}{}:
 	default:
