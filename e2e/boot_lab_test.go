@@ -90,7 +90,7 @@ type run struct {
 
 // input is what to type on vmm's stdin (a pipe): each line once the guest
 // console shows after again (a prompt) since the previous line, as a person
-// would type. limit bounds the whole run (default 8 minutes).
+// would type. limit bounds the whole run (default 4 minutes).
 type input struct {
 	after string
 	lines []string
@@ -101,7 +101,7 @@ type input struct {
 func (l lab) boot(t *testing.T, in input, args ...string) run {
 	t.Helper()
 	if in.limit == 0 {
-		in.limit = 8 * time.Minute
+		in.limit = 4 * time.Minute // under the lab's 5-minute idle watchdog
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), in.limit)
 	defer cancel()

@@ -39,7 +39,8 @@ func Main() {
 	mountPseudoFS(con)
 	loadModules(con, ModulesList)
 	signalBooted(con)
-	status := run(con)
+	status, mounted := run(con)
+	unmountAll(con, mounted)
 	reportStatus(con, status)
 	powerOff(con)
 }
@@ -131,42 +132,61 @@ func writePort(port int64, v byte) error {
 }
 
 // run carries out the task on the command line and returns the status to
-// report: the workload's exit status, or the shell's.
-func run(con *os.File) int {
+// report (the workload's exit status, or the shell's) and the mount points
+// it mounted, which must be unmounted before powering off.
+func run(con *os.File) (status int, mounted []string) {
 	cmdline, err := os.ReadFile("/proc/cmdline")
 	if err != nil {
 		logf(con, "%v", err)
-		return 2
+		return 2, nil
 	}
 	task, err := ParseCmdline(string(cmdline))
 	if err != nil {
 		logf(con, "%v", err)
-		return 2
+		return 2, nil
 	}
 	if _, err := os.Stat(ShellMarker); err == nil {
 		task.Shell = true // the image was built with --shell
 	}
 	for _, m := range task.Mounts {
 		os.MkdirAll(m.Target, 0o755)
-		if err := unix.Mount(m.Source, m.Target, m.FSType, 0, ""); err != nil {
-			logf(con, "mount %s on %s (%s): %v", m.Source, m.Target, m.FSType, err)
-			return 2
+		err := unix.Mount(m.Source, m.Target, m.FSType, 0, "")
+		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) {
+			err = unix.Mount(m.Source, m.Target, m.FSType, unix.MS_RDONLY, "") // a read-only disk
 		}
+		if err != nil {
+			logf(con, "mount %s on %s (%s): %v", m.Source, m.Target, m.FSType, err)
+			return 2, mounted
+		}
+		mounted = append(mounted, m.Target)
 	}
 	if task.IP.IsValid() {
 		if err := configureNetwork(con, task); err != nil {
 			logf(con, "network: %v", err)
-			return 2
+			return 2, mounted
 		}
 	}
-	status := 0
 	if task.Run != "" {
 		status = runWorkload(con, task)
 	}
 	if task.Run == "" || task.Shell {
 		status = runShell(con)
 	}
-	return status
+	return status, mounted
+}
+
+// unmountAll unmounts in reverse order, so that file systems are clean
+// (journals replayed) when the VM powers off; one that is busy is at least
+// remounted read-only.
+func unmountAll(con io.Writer, targets []string) {
+	unix.Sync()
+	for i := len(targets) - 1; i >= 0; i-- {
+		if err := unix.Unmount(targets[i], 0); err != nil {
+			if rerr := unix.Mount("", targets[i], "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); rerr != nil {
+				logf(con, "unmount %s: %v; remount read-only: %v", targets[i], err, rerr)
+			}
+		}
+	}
 }
 
 func runWorkload(con *os.File, task Task) int {

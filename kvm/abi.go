@@ -92,6 +92,7 @@ const (
 	CapPIT2            Cap = 33
 	CapIRQFD           Cap = 32
 	CapMaxVCPUs        Cap = 66
+	CapTSCDeadline     Cap = 72 // KVM_CAP_TSC_DEADLINE_TIMER
 	CapSignalMSI       Cap = 77
 	CapImmediateExit   Cap = 136
 )

@@ -11,9 +11,13 @@ import (
 )
 
 // CPUID adapts the host's supported CPUID leaves for vCPU id of n: its APIC
-// ID, the package's logical CPU count and topology, and the hypervisor bit.
-// It is a pure function so that the guest-visible CPU is testable.
-func CPUID(supported []kvm.CPUIDEntry, id, n int) []kvm.CPUIDEntry {
+// ID, the package's logical CPU count and topology, the hypervisor bit, and
+// the TSC-deadline timer when the in-kernel LAPIC emulates one (KVM leaves
+// that bit to the VMM). With it the guest needs no LAPIC timer
+// calibration against the PIT, which under nested emulation can fail and
+// leave the guest without timer ticks. It is a pure function so that the
+// guest-visible CPU is testable.
+func CPUID(supported []kvm.CPUIDEntry, id, n int, tscDeadline bool) []kvm.CPUIDEntry {
 	out := append([]kvm.CPUIDEntry(nil), supported...)
 	coreShift := uint32(bits.Len(uint(n - 1)))
 	for i := range out {
@@ -22,6 +26,9 @@ func CPUID(supported []kvm.CPUIDEntry, id, n int) []kvm.CPUIDEntry {
 		case 1:
 			e.EBX = e.EBX&0x0000ffff | uint32(n)<<16 | uint32(id)<<24
 			e.ECX |= 1 << 31 // running under a hypervisor
+			if tscDeadline {
+				e.ECX |= 1 << 24
+			}
 			if n > 1 {
 				e.EDX |= 1 << 28 // HTT: more than one logical CPU per package
 			}
@@ -99,8 +106,8 @@ const msrMiscEnable = 0x1a0
 // setupVCPU gives vCPU c its CPUID, MSRs, LAPIC wiring and FPU state; the
 // boot CPU also gets the entry registers. Other CPUs wait for the guest's
 // INIT/SIPI in the in-kernel LAPIC.
-func setupVCPU(c *kvm.VCPU, cpuid []kvm.CPUIDEntry, n int, entry *boot.Entry) error {
-	if err := c.SetCPUID(CPUID(cpuid, c.ID(), n)); err != nil {
+func setupVCPU(c *kvm.VCPU, cpuid []kvm.CPUIDEntry, n int, tscDeadline bool, entry *boot.Entry) error {
+	if err := c.SetCPUID(CPUID(cpuid, c.ID(), n, tscDeadline)); err != nil {
 		return err
 	}
 	if err := c.SetMSRs(kvm.MSREntry{Index: msrMiscEnable, Data: 1}); err != nil { // fast strings

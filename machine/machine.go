@@ -30,6 +30,7 @@ type Config struct {
 	Cmdline string
 	MemSize uint64
 	CPUs    int
+	Disks   []Disk    // virtio-blk disks on the PCI bus
 	Console io.Writer // guest serial output
 	// Start is when vmm started; the boot timer measures from it.
 	Start time.Time
@@ -68,6 +69,8 @@ type Machine struct {
 	exit  exitstatus.Status
 	ev    *events
 	setup time.Duration
+	// closers release device backends (disk files) at Close.
+	closers []func() error
 }
 
 // New builds the machine. Any error leaves nothing open.
@@ -83,7 +86,7 @@ func New(c Config) (m *Machine, err error) {
 		return nil, fmt.Errorf("kernel: %w", err)
 	}
 	ram := boot.RAMRanges(c.MemSize)
-	plan, err := boot.Layout(im, boot.Config{RAM: ram, Cmdline: c.Cmdline, InitrdSize: uint64(len(c.Initrd)), RSDPAddr: acpiBase})
+	plan, err := boot.Layout(im, boot.Config{RAM: ram, Cmdline: withPCICmdline(c.Cmdline, c.Disks), InitrdSize: uint64(len(c.Initrd)), RSDPAddr: acpiBase})
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +119,9 @@ func New(c Config) (m *Machine, err error) {
 		return m, err
 	}
 	if err = m.createDevices(c); err != nil {
+		return m, err
+	}
+	if err = m.createPCI(c.Disks); err != nil {
 		return m, err
 	}
 	if err = m.createVCPUs(c.CPUs, &plan.Entry); err != nil {
@@ -215,6 +221,10 @@ func (m *Machine) createVCPUs(n int, entry *boot.Entry) error {
 	if err != nil {
 		return err
 	}
+	deadline, err := m.vm.CheckExtension(kvm.CapTSCDeadline)
+	if err != nil {
+		return err
+	}
 	for i := 0; i < n; i++ {
 		c, err := m.vm.CreateVCPU(i)
 		if err != nil {
@@ -225,7 +235,7 @@ func (m *Machine) createVCPUs(n int, entry *boot.Entry) error {
 		if i != 0 {
 			e = nil
 		}
-		if err := setupVCPU(c, cpuid, n, e); err != nil {
+		if err := setupVCPU(c, cpuid, n, deadline > 0, e); err != nil {
 			return fmt.Errorf("set up vCPU %d: %w", i, err)
 		}
 	}
@@ -245,6 +255,10 @@ func (m *Machine) Close() error {
 	if m.uart != nil {
 		m.uart.Close()
 	}
+	for _, c := range m.closers {
+		errs = append(errs, c())
+	}
+	m.closers = nil
 	for _, c := range m.cpus {
 		errs = append(errs, c.Close())
 	}

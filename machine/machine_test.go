@@ -48,8 +48,9 @@ func TestCPUID(t *testing.T) {
 		{Function: 0x80000008, ECX: 0x3f},
 		{Function: 0x8000001e},
 	}
-	got := CPUID(sup, 2, 3)
-	if got[0].EBX>>24 != 2 || got[0].EBX>>16&0xff != 3 || got[0].EBX&0xffff != 0x0800 || got[0].ECX&(1<<31) == 0 || got[0].EDX&(1<<28) == 0 {
+	got := CPUID(sup, 2, 3, true)
+	if got[0].EBX>>24 != 2 || got[0].EBX>>16&0xff != 3 || got[0].EBX&0xffff != 0x0800 || got[0].ECX&(1<<31) == 0 ||
+		got[0].EDX&(1<<28) == 0 || got[0].ECX&(1<<24) == 0 {
 		t.Errorf("leaf 1: %+v", got[0])
 	}
 	if got[1].EDX != 2 || got[1].EBX != 1 || got[2].EAX != 2 || got[2].EBX != 3 || got[2].ECX != 0x201 || got[3].ECX != 2 {
@@ -61,7 +62,7 @@ func TestCPUID(t *testing.T) {
 	if sup[0].EBX != 0xff00_0800 {
 		t.Error("CPUID modified its input")
 	}
-	if one := CPUID(sup, 0, 1); one[0].EDX&(1<<28) != 0 || one[2].EAX != 0 {
+	if one := CPUID(sup, 0, 1, false); one[0].EDX&(1<<28) != 0 || one[2].EAX != 0 || one[0].ECX&(1<<24) != 0 {
 		t.Errorf("one CPU: %+v %+v", one[0], one[2])
 	}
 }

@@ -112,15 +112,20 @@ func runLab(ctx context.Context, o options) error {
 		return err
 	}
 	phase("guest initramfs images", t0)
+	diskImage, err := ext4Image(ctx, o.work)
+	if err != nil {
+		return err
+	}
 
 	t0 = time.Now()
 	outer := lab.Outer{
 		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd"}, Tests: tests,
 		Files: map[string]string{"bzImage": k.BzImage, "vmm": bins["vmm"], "kvmpin": bins["kvmpin"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
-			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"]},
+			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
 		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_BIN": "/lab/vmm",
 			"VMM_LAB_BUSYBOX": "/bin/busybox", "VMM_LAB_WORKLOAD_INITRAMFS": "/lab/workload.cpio.gz",
+			"VMM_LAB_DISK": "/lab/disk.img",
 			"LAB_TEST_RUN": o.run},
 		TestTimeoutSeconds: int(o.testTimeout.Seconds()),
 	}
@@ -236,6 +241,25 @@ func guestImages(ctx context.Context, cache, work string, k lab.Kernel, bins map
 		}
 	}
 	return out, nil
+}
+
+// ext4Image makes a 32 MiB ext4 image holding hello.txt, for the disk tests.
+func ext4Image(ctx context.Context, work string) (string, error) {
+	src := filepath.Join(work, "disk-root")
+	os.RemoveAll(src)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(src, "hello.txt"), []byte("hello from the host disk\n"), 0o644); err != nil {
+		return "", err
+	}
+	img := filepath.Join(work, "disk.img")
+	os.Remove(img)
+	out, err := exec.CommandContext(ctx, "mkfs.ext4", "-q", "-F", "-L", "vmmtest", "-d", src, img, "32M").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("mkfs.ext4 (package e2fsprogs): %w: %s", err, out)
+	}
+	return img, nil
 }
 
 // goBuild builds a static binary (the outer guest has no libraries).

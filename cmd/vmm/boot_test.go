@@ -38,6 +38,8 @@ func TestBootErrors(t *testing.T) {
 		{[]string{"--kernel", bigKernel, "--initrd", "none", "--mem", "32M"}, 1, "not enough memory"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--kvm-device", filepath.Join(dir, "kvm")}, 1, "no KVM"},
 		{[]string{"--bogus"}, 2, "unknown flag"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--disk", filepath.Join(dir, "nodisk")}, 2, "--disk"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--disk", kernel + ",rw"}, 2, "unknown option"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

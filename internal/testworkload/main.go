@@ -1,18 +1,28 @@
 // Command testworkload is the workload the lab's e2e tests put into an
-// initramfs: it prints a marker with its arguments and the virtio modules
-// the guest has loaded, then exits with the status given as its first
-// argument.
+// initramfs. With no mode it prints a marker with its arguments and the
+// virtio modules the guest has loaded, then exits with the status given as
+// its first argument. "disk-write" and "disk-read" exercise a disk mounted
+// at /mnt and print checksums and throughput.
 package main
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func main() {
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "disk-") {
+		if err := disk(os.Args[1]); err != nil {
+			fmt.Println("DISK-ERROR", err)
+			os.Exit(1)
+		}
+		return
+	}
 	fmt.Printf("WORKLOAD-HELLO args=%q\n", os.Args[1:])
 	if b, err := os.ReadFile("/proc/modules"); err == nil {
 		var mods []string
@@ -29,4 +39,60 @@ func main() {
 		status, _ = strconv.Atoi(os.Args[1])
 	}
 	os.Exit(status)
+}
+
+const dataSize = 8 << 20
+
+func pattern() []byte {
+	b := make([]byte, dataSize)
+	for i := range b {
+		b[i] = byte(i*31 + i>>12)
+	}
+	return b
+}
+
+func mbps(n int, d time.Duration) float64 { return float64(n) / (1 << 20) / d.Seconds() }
+
+func disk(mode string) error {
+	switch mode {
+	case "disk-write":
+		hello, err := os.ReadFile("/mnt/hello.txt")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("DISK-HELLO=%s\n", strings.TrimSpace(string(hello)))
+		data := pattern()
+		start := time.Now()
+		f, err := os.Create("/mnt/out.bin")
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(data); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		fmt.Printf("DISK-WRITE-MBPS=%.1f\n", mbps(len(data), time.Since(start)))
+		fmt.Printf("DISK-WROTE sha256=%x\n", sha256.Sum256(data))
+	case "disk-read":
+		start := time.Now()
+		data, err := os.ReadFile("/mnt/out.bin")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("DISK-READ-MBPS=%.1f\n", mbps(len(data), time.Since(start)))
+		fmt.Printf("DISK-READ sha256=%x\n", sha256.Sum256(data))
+		if err := os.WriteFile("/mnt/should-fail", []byte("x"), 0o644); err != nil {
+			fmt.Println("DISK-RO-REFUSED", err)
+		} else {
+			fmt.Println("DISK-RO-WRITABLE")
+		}
+	default:
+		return fmt.Errorf("unknown mode %s", mode)
+	}
+	return nil
 }

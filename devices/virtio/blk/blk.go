@@ -230,7 +230,18 @@ func (d *Device) process() error {
 			return err
 		}
 		if !ok {
-			break
+			// Ask for the next notification (with event idx: publish
+			// avail_event), then look once more, for a buffer the driver
+			// added before it could see that request.
+			if err := d.q.SetNotify(d.mem, true); err != nil {
+				return err
+			}
+			if c, ok, err = d.q.Pop(d.mem); err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
 		}
 		n, err := d.handle(c)
 		if err != nil {

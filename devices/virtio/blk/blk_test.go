@@ -149,6 +149,29 @@ func TestErrorsAndID(t *testing.T) {
 	}
 }
 
+// With event idx, the device publishes avail_event after draining the
+// queue; otherwise the driver stops notifying after its first request.
+func TestEventIdxPublishesAvailEvent(t *testing.T) {
+	d, _ := disk(t, 4*sectorSize, false)
+	drv := queuetest.New(16, 1<<20)
+	drv.Queue.EventIdx = true
+	d.mem, d.q, d.irq = drv.Mem, &drv.Queue, irqChan(make(chan struct{}, 1))
+	for i := 0; i < 3; i++ {
+		drv.Add([][]byte{header(typeIn, 0)}, []uint32{512, 1})
+	}
+	if err := d.process(); err != nil {
+		t.Fatal(err)
+	}
+	q := drv.Queue
+	b := make([]byte, 2)
+	if err := drv.Mem.Read(q.UsedRing+4+8*uint64(q.Size), b); err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.LittleEndian.Uint16(b); got != 3 {
+		t.Fatalf("avail_event %d after serving 3 requests, want 3", got)
+	}
+}
+
 func TestGetID(t *testing.T) {
 	d, path := disk(t, 4*sectorSize, false)
 	r := request(t, d, [][]byte{header(typeGetID, 0)}, []uint32{idSize, 1})
