@@ -225,23 +225,12 @@ func (d *Device) serve(kick, stop, stopped chan struct{}) {
 func (d *Device) process() error {
 	served := false
 	for {
-		c, ok, err := d.q.Pop(d.mem)
+		c, ok, err := d.q.Next(d.mem)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			// Ask for the next notification (with event idx: publish
-			// avail_event), then look once more, for a buffer the driver
-			// added before it could see that request.
-			if err := d.q.SetNotify(d.mem, true); err != nil {
-				return err
-			}
-			if c, ok, err = d.q.Pop(d.mem); err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
+			break
 		}
 		n, err := d.handle(c)
 		if err != nil {

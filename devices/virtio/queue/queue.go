@@ -141,6 +141,22 @@ func (q *Queue) Pop(mem Memory) (c Chain, ok bool, err error) {
 	return c, true, nil
 }
 
+// Next is Pop for a device that drains the queue: when nothing is
+// available it asks the driver for the next notification (with event idx:
+// publishes avail_event) and then looks once more, for a buffer the driver
+// added before it could see that request. Without this, a driver using
+// event idx stops notifying after its first buffer.
+func (q *Queue) Next(mem Memory) (Chain, bool, error) {
+	c, ok, err := q.Pop(mem)
+	if ok || err != nil {
+		return c, ok, err
+	}
+	if err := q.SetNotify(mem, true); err != nil {
+		return Chain{}, false, err
+	}
+	return q.Pop(mem)
+}
+
 func readDesc(mem Memory, table uint64, i uint16) (Descriptor, error) {
 	var b [16]byte
 	if err := mem.Read(table+16*uint64(i), b[:]); err != nil {

@@ -185,6 +185,27 @@ func TestInterruptSuppression(t *testing.T) {
 	}
 }
 
+// Next publishes avail_event when the queue runs dry (event idx), and
+// still returns a buffer that was already waiting.
+func TestNextPublishesAvailEvent(t *testing.T) {
+	d := queuetest.New(8, 1<<20)
+	d.Queue.EventIdx = true
+	d.Add([][]byte{{1}}, nil)
+	d.Add([][]byte{{2}}, nil)
+	for i := 0; i < 2; i++ {
+		if _, ok, err := d.Queue.Next(d.Mem); !ok || err != nil {
+			t.Fatalf("Next %d: %v %v", i, ok, err)
+		}
+	}
+	if _, ok, err := d.Queue.Next(d.Mem); ok || err != nil {
+		t.Fatalf("Next on an empty queue: %v %v", ok, err)
+	}
+	q := d.Queue
+	if got := mustRead(d.Mem, q.UsedRing+4+8*uint64(q.Size), 2); got[0] != 2 || got[1] != 0 {
+		t.Fatalf("avail_event %v after two buffers, want 2", got)
+	}
+}
+
 // Any ring contents: Pop and PushUsed end, with an error or a chain, and
 // never panic.
 func FuzzPop(f *testing.F) {
