@@ -23,9 +23,7 @@ func New(onReset func()) *Controller { return &Controller{onReset: onReset} }
 
 // Read returns 0: no data waiting, input buffer empty.
 func (c *Controller) Read(offset uint64, data []byte) {
-	for i := range data {
-		data[i] = 0
-	}
+	clear(data)
 }
 
 // Write handles a command; only the reset pulse does anything.

@@ -53,9 +53,7 @@ func (c *CMOS) Read(offset uint64, data []byte) {
 	if offset == 1 {
 		v = c.reg(c.index)
 	}
-	for i := range data {
-		data[i] = 0
-	}
+	clear(data)
 	if len(data) > 0 {
 		data[0] = v
 	}

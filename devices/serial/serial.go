@@ -69,9 +69,7 @@ func (u *UART) Read(offset uint64, data []byte) {
 	u.mu.Lock()
 	v := u.read(offset)
 	u.mu.Unlock()
-	for i := range data {
-		data[i] = 0
-	}
+	clear(data)
 	if len(data) > 0 {
 		data[0] = v
 	}

@@ -8,9 +8,7 @@ import (
 
 // Read serves a guest read of BAR0 (offset from the BAR's base).
 func (t *Transport) Read(offset uint64, data []byte) {
-	for i := range data {
-		data[i] = 0
-	}
+	clear(data)
 	switch {
 	case offset < offCommon+commonSize:
 		t.mu.Lock()
