@@ -12,11 +12,12 @@ mount -t tmpfs tmp /tmp
 . /lab/env
 up() { cut -d' ' -f1 /proc/uptime; }
 echo "LAB-BOOTED uptime=$(up)"
-for m in $(cat /lab/modules.order); do
-  insmod "/lab/mod/$m" || echo "LAB-ERROR insmod $m failed"
-done
+# modules.order: one module per line, then its parameters
+while read -r m params; do
+  insmod "/lab/mod/$m" $params || echo "LAB-ERROR insmod $m $params failed"
+done </lab/modules.order
 if [ -c /dev/kvm ]; then
-  echo "LAB-KVM ready uptime=$(up) cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+  echo "LAB-KVM ready uptime=$(up) nx_huge_pages=$(cat /sys/module/kvm/parameters/nx_huge_pages) cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 else
   echo "LAB-ERROR no /dev/kvm after loading modules"
   dmesg | grep -iE 'kvm|svm' | tail -5

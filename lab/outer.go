@@ -23,6 +23,9 @@ type Outer struct {
 	Busybox string   // a statically linked busybox
 	Kernel  Kernel   // modules come from here
 	Modules []string // module names the outer guest loads, e.g. kvm_amd
+	// ModuleParams maps a module name (e.g. "kvm") to the parameters insmod
+	// passes it (e.g. "nx_huge_pages=never").
+	ModuleParams map[string]string
 	// Tests maps a name (e.g. "kvm.test") to a statically linked
 	// `go test -c` binary; the guest runs each with -test.v.
 	Tests map[string]string
@@ -104,7 +107,14 @@ func (o Outer) addModules(a *initramfs.Archive) error {
 		if err := a.AddFile("lab/mod/"+name, 0o644, data); err != nil {
 			return err
 		}
-		fmt.Fprintln(&list, name)
+		line := name
+		if p := o.ModuleParams[initramfs.ModuleName(rel)]; p != "" {
+			if strings.ContainsAny(p, "\n'\"\\$`;&|<>") {
+				return fmt.Errorf("module %s: parameters %q: only plain name=value words", name, p)
+			}
+			line += " " + p
+		}
+		fmt.Fprintln(&list, line)
 	}
 	return a.AddFile("lab/modules.order", 0o644, list.Bytes())
 }

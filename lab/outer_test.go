@@ -37,6 +37,7 @@ func TestOuterImage(t *testing.T) {
 	writeELF(t, bb, false)
 	writeELF(t, test, false)
 	o := Outer{Busybox: bb, Kernel: fakeKernel(t), Modules: []string{"kvm_amd"},
+		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never"},
 		Tests: map[string]string{"kvm.test": test}, Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage"},
 		TestTimeoutSeconds: 60}
 	var buf bytes.Buffer
@@ -50,7 +51,7 @@ func TestOuterImage(t *testing.T) {
 	raw, _ := io.ReadAll(zr)
 	s := string(raw)
 	for _, want := range []string{"bin/busybox", "init", "dev/console", "lab/tests/kvm.test",
-		"lab/mod/kvm.ko", "lab/mod/kvm_amd.ko", "kvm.ko\nkvm_amd.ko\n", "export VMM_LAB='1'",
+		"lab/mod/kvm.ko", "lab/mod/kvm_amd.ko", "kvm.ko nx_huge_pages=never\nkvm_amd.ko\n", "export VMM_LAB='1'",
 		"export VMM_LAB_KERNEL='/lab/bzImage'", "export LAB_TEST_TIMEOUT='60'", "LAB-RESULT"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("outer image lacks %q", want)
@@ -64,6 +65,11 @@ func TestOuterImage(t *testing.T) {
 		t.Errorf("dynamic test binary: %v", err)
 	}
 	o.Tests = nil
+	o.ModuleParams = map[string]string{"kvm": "a=1; reboot"}
+	if err := o.Write(io.Discard); err == nil {
+		t.Error("module parameters with shell syntax accepted")
+	}
+	o.ModuleParams = nil
 	o.Env = map[string]string{"BAD": "it's"}
 	if err := o.Write(io.Discard); err == nil {
 		t.Error("unquotable environment value accepted")

@@ -3,9 +3,12 @@ package lab
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,20 +26,61 @@ type QEMU struct {
 	// Idle stops QEMU when the console has been silent this long (0: never):
 	// a hung outer guest then fails the run early instead of at Timeout.
 	Idle time.Duration
+	// MaxLockup stops QEMU when the outer kernel reports a CPU stuck in a
+	// soft lockup for at least this long (0: never). Such a kernel does not
+	// recover, and its console stays busy with stall reports, so Idle
+	// would not fire.
+	MaxLockup time.Duration
+}
+
+// Boot is what one QEMU run left behind.
+type Boot struct {
+	Lines []string // console lines, without the host timestamps
+	// Stopped says why QEMU was killed (deadline, silence, lockup); nil
+	// when the outer guest ended by itself.
+	Stopped error
+}
+
+// Lockup reports whether QEMU was stopped because the outer (emulated)
+// kernel locked up, rather than a test hanging or failing.
+func (b Boot) Lockup() bool {
+	var l *LockupError
+	return errors.As(b.Stopped, &l)
+}
+
+// LockupError stops a run whose outer kernel reported a soft lockup.
+type LockupError struct{ Seconds int }
+
+func (e *LockupError) Error() string {
+	return fmt.Sprintf("the outer kernel reports a CPU stuck for %ds (soft lockup): the emulated host hung", e.Seconds)
+}
+
+var reLockup = regexp.MustCompile(`soft lockup - CPU#\d+ stuck for (\d+)s!`)
+
+// lockupSeconds returns how long a kernel soft-lockup report says a CPU
+// has been stuck, or -1 when line is not one.
+func lockupSeconds(line string) int {
+	m := reLockup.FindStringSubmatch(line)
+	if m == nil {
+		return -1
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // Boot runs QEMU under software emulation until the outer guest powers off
-// or Timeout passes. Every console line is written to console prefixed with
-// the host seconds since QEMU started, and returned (without prefix) for
-// parsing. timedOut reports that QEMU was killed at the deadline or after
-// Idle without output.
-func (q QEMU) Boot(ctx context.Context, console io.Writer) (lines []string, timedOut bool, err error) {
+// or a limit (Timeout, Idle, MaxLockup) stops it. Every console line is
+// written to console prefixed with the host seconds since QEMU started.
+func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 	bin := q.Binary
 	if bin == "" {
 		bin = "qemu-system-x86_64"
 	}
 	if _, err := exec.LookPath(bin); err != nil {
-		return nil, false, fmt.Errorf("%s not found: install qemu-system-x86 (apt-get install qemu-system-x86): %w", bin, err)
+		return Boot{}, fmt.Errorf("%s not found: install qemu-system-x86 (apt-get install qemu-system-x86): %w", bin, err)
 	}
 	cpu := q.CPU
 	if cpu == "" {
@@ -44,8 +88,8 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (lines []string, time
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, q.Timeout, fmt.Errorf("the lab ran past its %v limit", q.Timeout))
 	defer cancel()
-	ctx, cancelIdle := context.WithCancelCause(ctx)
-	defer cancelIdle(nil)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	cmd := exec.CommandContext(ctx, bin,
 		"-accel", "tcg", "-cpu", cpu, "-smp", fmt.Sprint(q.SMP), "-m", q.Memory,
 		"-nographic", "-nodefaults", "-no-reboot", "-serial", "stdio",
@@ -53,20 +97,21 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (lines []string, time
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, false, err
+		return Boot{}, err
 	}
 	cmd.Stderr = cmd.Stdout
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, false, fmt.Errorf("start %s: %w", bin, err)
+		return Boot{}, fmt.Errorf("start %s: %w", bin, err)
 	}
 	var idle *time.Timer
 	if q.Idle > 0 {
 		idle = time.AfterFunc(q.Idle, func() {
-			cancelIdle(fmt.Errorf("no console output for %v: the outer guest hung", q.Idle))
+			stop(fmt.Errorf("no console output for %v: the outer guest hung", q.Idle))
 		})
 		defer idle.Stop()
 	}
+	var b Boot
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for sc.Scan() {
@@ -74,16 +119,20 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (lines []string, time
 			idle.Reset(q.Idle)
 		}
 		line := strings.ReplaceAll(sc.Text(), "\r", "")
-		lines = append(lines, line)
+		b.Lines = append(b.Lines, line)
 		fmt.Fprintf(console, "[%8.2f] %s\n", time.Since(start).Seconds(), line)
+		if n := lockupSeconds(line); q.MaxLockup > 0 && n >= 0 && time.Duration(n)*time.Second >= q.MaxLockup {
+			stop(&LockupError{Seconds: n}) // only the first cause counts
+		}
 	}
 	werr := cmd.Wait()
 	if ctx.Err() != nil {
-		fmt.Fprintf(console, "lab: stopped QEMU: %v\n", context.Cause(ctx))
-		return lines, true, nil
+		b.Stopped = context.Cause(ctx)
+		fmt.Fprintf(console, "lab: stopped QEMU: %v\n", b.Stopped)
+		return b, nil
 	}
 	if werr != nil {
-		return lines, false, fmt.Errorf("%s: %w", bin, werr)
+		return b, fmt.Errorf("%s: %w", bin, werr)
 	}
-	return lines, false, nil
+	return b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -18,9 +19,9 @@ func TestBootStopsSilentGuest(t *testing.T) {
 	}
 	q := QEMU{Binary: fake, Memory: "1G", SMP: 1, Timeout: time.Minute, Idle: 500 * time.Millisecond}
 	start := time.Now()
-	lines, timedOut, err := q.Boot(context.Background(), io.Discard)
-	if err != nil || !timedOut || len(lines) != 1 || lines[0] != "LAB-BOOTED" {
-		t.Fatalf("lines %q timedOut %v err %v", lines, timedOut, err)
+	b, err := q.Boot(context.Background(), io.Discard)
+	if err != nil || b.Stopped == nil || b.Lockup() || len(b.Lines) != 1 || b.Lines[0] != "LAB-BOOTED" {
+		t.Fatalf("lines %q stopped %v err %v", b.Lines, b.Stopped, err)
 	}
 	if d := time.Since(start); d > 20*time.Second {
 		t.Fatalf("took %v to notice the silent guest", d)
@@ -29,7 +30,57 @@ func TestBootStopsSilentGuest(t *testing.T) {
 
 func TestBootMissingQEMU(t *testing.T) {
 	q := QEMU{Binary: filepath.Join(t.TempDir(), "none"), Timeout: time.Second}
-	if _, _, err := q.Boot(context.Background(), io.Discard); err == nil {
+	if _, err := q.Boot(context.Background(), io.Discard); err == nil {
 		t.Fatal("missing QEMU accepted")
+	}
+}
+
+// A kernel that keeps printing soft-lockup reports is stopped once a CPU
+// has been stuck for MaxLockup, although the console never falls silent.
+func TestBootStopsLockedUpKernel(t *testing.T) {
+	fake := filepath.Join(t.TempDir(), "qemu")
+	script := "#!/bin/sh\necho LAB-BOOTED\n" +
+		"while :; do echo '[ 40.1] watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [x:1]'; sleep 0.1;\n" +
+		"echo '[ 99.9] watchdog: BUG: soft lockup - CPU#0 stuck for 120s! [kvm-nx-lpage-re:114]'; sleep 0.1; done\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	q := QEMU{Binary: fake, Memory: "1G", SMP: 1, Timeout: time.Minute, Idle: time.Minute, MaxLockup: 90 * time.Second}
+	b, err := q.Boot(context.Background(), io.Discard)
+	if err != nil || !b.Lockup() {
+		t.Fatalf("stopped %v err %v", b.Stopped, err)
+	}
+	if !strings.Contains(b.Stopped.Error(), "120s") {
+		t.Errorf("stop reason %q does not name the stall", b.Stopped)
+	}
+	if n := len(b.Lines); n < 3 || n > 20 {
+		t.Errorf("stopped after %d lines, want soon after the third (the first 120s report)", n)
+	}
+}
+
+// A guest that powers off by itself was not stopped.
+func TestBootGuestEnds(t *testing.T) {
+	fake := filepath.Join(t.TempDir(), "qemu")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho LAB-DONE\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	q := QEMU{Binary: fake, Timeout: time.Minute, Idle: time.Minute, MaxLockup: time.Second}
+	b, err := q.Boot(context.Background(), io.Discard)
+	if err != nil || b.Stopped != nil || b.Lockup() || len(b.Lines) != 1 {
+		t.Fatalf("boot %+v err %v", b, err)
+	}
+}
+
+func TestLockupSeconds(t *testing.T) {
+	for line, want := range map[string]int{
+		"[ 2383.84] watchdog: BUG: soft lockup - CPU#1 stuck for 2217s! [cmd-vmm.test:117]": 2217,
+		"watchdog: BUG: soft lockup - CPU#12 stuck for 0s! [a]":                             0,
+		"soft lockup - CPU#1 stuck for 99999999999999999999s!":                              -1,
+		"rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:":                             -1,
+		"": -1,
+	} {
+		if got := lockupSeconds(line); got != want {
+			t.Errorf("lockupSeconds(%q) = %d, want %d", line, got, want)
+		}
 	}
 }

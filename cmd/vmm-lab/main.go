@@ -26,8 +26,8 @@ import (
 type options struct {
 	cache, work, kernelPkg, busybox, qemuMem, run string
 	pkgs                                          []string
-	smp                                           int
-	timeout, testTimeout, idle                    time.Duration
+	smp, retries                                  int
+	timeout, testTimeout, idle, maxLockup         time.Duration
 }
 
 func main() {
@@ -41,8 +41,10 @@ func main() {
 	flag.IntVar(&o.smp, "qemu-smp", 2, "vCPUs of the outer guest")
 	flag.StringSliceVar(&o.pkgs, "pkgs", nil, "packages to test (default: every package with *_lab_test.go files)")
 	flag.StringVar(&o.run, "run", "", "run only the tests matching this regular expression (go test -run)")
-	flag.DurationVar(&o.timeout, "timeout", 40*time.Minute, "limit for the whole QEMU run")
+	flag.DurationVar(&o.timeout, "timeout", 25*time.Minute, "limit for one QEMU run")
 	flag.DurationVar(&o.idle, "idle-timeout", 5*time.Minute, "stop when the outer guest's console is silent this long (a hang)")
+	flag.DurationVar(&o.maxLockup, "max-lockup", 90*time.Second, "stop when the outer kernel reports a CPU stuck this long (soft lockup)")
+	flag.IntVar(&o.retries, "retries", 1, "boot the outer guest again this many times when its kernel locks up (never for test failures)")
 	flag.DurationVar(&o.testTimeout, "test-timeout", 15*time.Minute, "limit for each test binary inside the guest")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: vmm-lab [run|kernel] [flags]\n")
@@ -120,6 +122,10 @@ func runLab(ctx context.Context, o options) error {
 	t0 = time.Now()
 	outer := lab.Outer{
 		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd"}, Tests: tests,
+		// "never" also keeps KVM from starting its NX huge page recovery
+		// thread, which was one of the two CPUs stuck when the emulated
+		// outer kernel locked up (soft lockup) in CI.
+		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never"},
 		Files: map[string]string{"bzImage": k.BzImage, "vmm": bins["vmm"], "kvmpin": bins["kvmpin"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
@@ -143,12 +149,22 @@ func runLab(ctx context.Context, o options) error {
 	}
 	defer logFile.Close()
 	q := lab.QEMU{Kernel: k.BzImage, Initrd: image, Memory: o.qemuMem, SMP: o.smp, Timeout: o.timeout, Idle: o.idle,
-		Append: "console=ttyS0 rdinit=/init panic=-1 quiet"}
-	lines, timedOut, err := q.Boot(ctx, io.MultiWriter(os.Stdout, logFile))
-	if err != nil {
-		return err
+		MaxLockup: o.maxLockup, Append: "console=ttyS0 rdinit=/init panic=-1 quiet"}
+	var boot lab.Boot
+	var lockups []string
+	for attempt := 1; ; attempt++ {
+		boot, err = q.Boot(ctx, io.MultiWriter(os.Stdout, logFile))
+		if err != nil {
+			return err
+		}
+		if !boot.Lockup() || attempt > o.retries {
+			break
+		}
+		lockups = append(lockups, boot.Stopped.Error())
+		fmt.Printf("lab: attempt %d: %v; booting the outer guest again (--retries %d)\n", attempt, boot.Stopped, o.retries)
 	}
 	phase("QEMU run", t0)
+	lines, timedOut := boot.Lines, boot.Stopped != nil
 
 	names := make([]string, 0, len(tests))
 	for n := range tests {
@@ -165,6 +181,9 @@ func runLab(ctx context.Context, o options) error {
 	problems := r.Problems()
 	for _, p := range problems {
 		fmt.Println("lab: FAIL:", p)
+	}
+	for i, l := range lockups {
+		fmt.Printf("lab: note: attempt %d was discarded: %s\n", i+1, l)
 	}
 	fmt.Printf("e2e: %d passed, %d failed\n", passed, failed)
 	if len(problems) > 0 {
