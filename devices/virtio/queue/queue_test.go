@@ -235,9 +235,9 @@ func FuzzPop(f *testing.F) {
 	})
 }
 
-func mustRead(m *memory.Guest, addr, n uint64) []byte {
-	b, err := m.Slice(addr, n)
-	if err != nil {
+func mustRead(m queue.Memory, addr, n uint64) []byte {
+	b := make([]byte, n)
+	if err := m.Read(addr, b); err != nil {
 		panic(err)
 	}
 	return b

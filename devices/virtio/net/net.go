@@ -1,0 +1,275 @@
+// Package net owns the virtio-net device model: frames the guest sends on
+// its transmit queue go to a host backend (a TAP interface), and frames
+// from the backend fill the buffers the guest posts on its receive queue.
+// Each frame carries the 12-byte virtio-net header (checksum and
+// segmentation offload) unchanged in both directions, so the backend must
+// speak that header too (a TAP with IFF_VNET_HDR and a 12-byte header
+// does). Transmit and receive each run on a goroutine of the device, never
+// on a vCPU, and the receive side sleeps until the guest posts buffers
+// rather than polling.
+package net
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vmmlab/vmm/devices/virtio"
+	"github.com/vmmlab/vmm/devices/virtio/queue"
+)
+
+// Feature bits of virtio-net.
+const (
+	FeatureCSUM      = uint64(1) << 0  // the guest may send partially checksummed frames
+	FeatureGuestCSUM = uint64(1) << 1  // the guest accepts partially checksummed frames
+	FeatureMAC       = uint64(1) << 5  // config holds the MAC address
+	FeatureGuestTSO4 = uint64(1) << 7  // the guest accepts TCPv4 segmentation offload
+	FeatureGuestTSO6 = uint64(1) << 8  // ... TCPv6
+	FeatureGuestECN  = uint64(1) << 9  // ... with ECN
+	FeatureHostTSO4  = uint64(1) << 11 // the guest may send TCPv4 GSO frames
+	FeatureHostTSO6  = uint64(1) << 12
+	FeatureHostECN   = uint64(1) << 13
+	FeatureMrgRxbuf  = uint64(1) << 15 // a received frame may span several buffers
+	FeatureStatus    = uint64(1) << 16 // config holds the link status
+)
+
+const (
+	// HeaderSize is the size of struct virtio_net_hdr_v1 (with num_buffers).
+	HeaderSize = 12
+	// MaxFrame bounds a frame with its header: a 64 KiB GSO packet plus
+	// its Ethernet (and VLAN) header.
+	MaxFrame = HeaderSize + 65535 + 18
+
+	rxQueue   = 0
+	txQueue   = 1
+	queueSize = 256
+	linkUp    = 1
+	// rxBuffers is how many frames may wait between the backend and the
+	// receive queue.
+	rxBuffers = 4
+)
+
+// Offload says which offloads the guest accepts on frames it receives,
+// so the backend must not hand it anything else.
+type Offload struct {
+	CSUM, TSO4, TSO6, ECN bool
+}
+
+// Backend carries frames, each starting with its virtio-net header.
+type Backend interface {
+	// ReadFrame blocks until a frame arrives and copies it into p; it
+	// returns an error once the backend is closed.
+	ReadFrame(p []byte) (int, error)
+	// WriteFrame sends one frame.
+	WriteFrame(p []byte) error
+	// SetOffload tells the backend which offloads the guest accepts.
+	SetOffload(Offload) error
+	Close() error
+}
+
+// Stats counts frames; dropped ones are malformed or oversized frames
+// from the guest, frames the backend refused, and received frames too
+// large for the guest's buffers.
+type Stats struct {
+	TxFrames, TxDropped, RxFrames, RxDropped uint64
+}
+
+// Device is one virtio-net interface.
+type Device struct {
+	backend Backend
+	mac     [6]byte
+
+	frames     chan []byte // filled by the reader goroutine
+	free       chan []byte
+	closed     chan struct{}
+	readerDone chan struct{}
+	closeOnce  sync.Once
+
+	txFrames, txDropped, rxFrames, rxDropped atomic.Uint64
+
+	mu      sync.Mutex
+	failed  error
+	kicks   [2]chan struct{}
+	stop    chan struct{}
+	workers sync.WaitGroup
+}
+
+// New makes an interface with address mac over backend and starts reading
+// frames from it; Close stops that and closes the backend.
+func New(backend Backend, mac [6]byte) *Device {
+	d := &Device{backend: backend, mac: mac, frames: make(chan []byte), free: make(chan []byte, rxBuffers),
+		closed: make(chan struct{}), readerDone: make(chan struct{})}
+	for range rxBuffers {
+		d.free <- make([]byte, MaxFrame)
+	}
+	go d.read()
+	return d
+}
+
+// read moves frames from the backend to the receive worker until Close.
+func (d *Device) read() {
+	defer close(d.readerDone)
+	for {
+		var buf []byte
+		select {
+		case buf = <-d.free:
+		case <-d.closed:
+			return
+		}
+		n, err := d.backend.ReadFrame(buf)
+		if err != nil {
+			return // closed (or the interface went away)
+		}
+		if n < HeaderSize {
+			d.rxDropped.Add(1)
+			d.free <- buf
+			continue
+		}
+		select {
+		case d.frames <- buf[:n]:
+		case <-d.closed:
+			return
+		}
+	}
+}
+
+// Close stops the device and closes the backend.
+func (d *Device) Close() error {
+	d.Reset()
+	var err error
+	d.closeOnce.Do(func() {
+		close(d.closed)
+		err = d.backend.Close()
+		<-d.readerDone
+	})
+	return err
+}
+
+// ID is virtio.IDNet.
+func (d *Device) ID() uint32 { return virtio.IDNet }
+
+// Features offers checksum and TCP segmentation offload both ways,
+// mergeable receive buffers, the MAC address and link status.
+func (d *Device) Features() uint64 {
+	return virtio.FeatureVersion1 | virtio.FeatureIndirect | virtio.FeatureEventIdx |
+		FeatureCSUM | FeatureGuestCSUM | FeatureMAC | FeatureGuestTSO4 | FeatureGuestTSO6 | FeatureGuestECN |
+		FeatureHostTSO4 | FeatureHostTSO6 | FeatureHostECN | FeatureMrgRxbuf | FeatureStatus
+}
+
+// QueueSizes: one receive and one transmit queue.
+func (d *Device) QueueSizes() []uint16 { return []uint16{queueSize, queueSize} }
+
+// ReadConfig serves struct virtio_net_config: mac, status (link up) and
+// max_virtqueue_pairs.
+func (d *Device) ReadConfig(offset uint64, data []byte) {
+	var cfg [10]byte
+	copy(cfg[:], d.mac[:])
+	binary.LittleEndian.PutUint16(cfg[6:], linkUp)
+	binary.LittleEndian.PutUint16(cfg[8:], 1)
+	for i := range data {
+		data[i] = 0
+		if o := offset + uint64(i); o < uint64(len(cfg)) {
+			data[i] = cfg[o]
+		}
+	}
+}
+
+// WriteConfig ignores writes (the legacy writable MAC is not offered).
+func (d *Device) WriteConfig(offset uint64, data []byte) {}
+
+// Activate tells the backend the negotiated offloads and starts the
+// receive and transmit workers.
+func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Queue, irq virtio.Interrupts) error {
+	if len(queues) != 2 {
+		return fmt.Errorf("virtio-net: %d queues, want 2", len(queues))
+	}
+	d.Reset()
+	csum := features&FeatureGuestCSUM != 0
+	off := Offload{CSUM: csum, TSO4: csum && features&FeatureGuestTSO4 != 0, TSO6: csum && features&FeatureGuestTSO6 != 0}
+	off.ECN = (off.TSO4 || off.TSO6) && features&FeatureGuestECN != 0
+	if err := d.backend.SetOffload(off); err != nil {
+		return fmt.Errorf("virtio-net: %w", err)
+	}
+	eventIdx := features&virtio.FeatureEventIdx != 0
+	for _, q := range queues {
+		q.EventIdx = eventIdx
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.failed = nil
+	d.stop = make(chan struct{})
+	for i := range d.kicks {
+		d.kicks[i] = make(chan struct{}, 1)
+	}
+	rx := &receiver{d: d, mem: mem, q: queues[rxQueue], irq: irq, mergeable: features&FeatureMrgRxbuf != 0}
+	tx := &transmitter{d: d, mem: mem, q: queues[txQueue], irq: irq}
+	d.workers.Add(2)
+	go d.work(rx.run, irq, d.kicks[rxQueue], d.stop)
+	go d.work(tx.run, irq, d.kicks[txQueue], d.stop)
+	return nil
+}
+
+// work runs one worker; an error (a malformed ring) stops the device.
+func (d *Device) work(run func(kick, stop <-chan struct{}) error, irq virtio.Interrupts, kick, stop chan struct{}) {
+	defer d.workers.Done()
+	if err := run(kick, stop); err != nil {
+		d.fail(err, irq)
+	}
+}
+
+// fail records the first fatal error and raises a configuration
+// interrupt so the transport reports DEVICE_NEEDS_RESET.
+func (d *Device) fail(err error, irq virtio.Interrupts) {
+	d.mu.Lock()
+	first := d.failed == nil
+	if first {
+		d.failed = err
+	}
+	d.mu.Unlock()
+	if first {
+		irq.Config() // best effort: the device is stopped either way
+	}
+}
+
+// Notify wakes the worker of queue i; it never blocks the vCPU.
+func (d *Device) Notify(i int) {
+	d.mu.Lock()
+	var kick chan struct{}
+	if i >= 0 && i < len(d.kicks) {
+		kick = d.kicks[i]
+	}
+	d.mu.Unlock()
+	if kick != nil {
+		select {
+		case kick <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+}
+
+// Reset stops both workers and forgets the queues.
+func (d *Device) Reset() {
+	d.mu.Lock()
+	stop := d.stop
+	d.stop = nil
+	d.kicks = [2]chan struct{}{}
+	d.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		d.workers.Wait()
+	}
+}
+
+// Failed reports the error that stopped the device, if any.
+func (d *Device) Failed() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.failed
+}
+
+// Stats returns the frame counters.
+func (d *Device) Stats() Stats {
+	return Stats{TxFrames: d.txFrames.Load(), TxDropped: d.txDropped.Load(),
+		RxFrames: d.rxFrames.Load(), RxDropped: d.rxDropped.Load()}
+}
