@@ -31,6 +31,7 @@ type Config struct {
 	MemSize uint64
 	CPUs    int
 	Disks   []Disk    // virtio-blk disks on the PCI bus
+	NICs    []NIC     // virtio-net interfaces on the PCI bus
 	Console io.Writer // guest serial output
 	// Start is when vmm started; the boot timer measures from it.
 	Start time.Time
@@ -69,8 +70,9 @@ type Machine struct {
 	exit  exitstatus.Status
 	ev    *events
 	setup time.Duration
-	// closers release device backends (disk files) at Close.
-	closers []func() error
+	// closers release device backends (disk files, taps) at Close.
+	closers    []func() error
+	pciDevices int
 }
 
 // New builds the machine. Any error leaves nothing open.
@@ -86,7 +88,7 @@ func New(c Config) (m *Machine, err error) {
 		return nil, fmt.Errorf("kernel: %w", err)
 	}
 	ram := boot.RAMRanges(c.MemSize)
-	plan, err := boot.Layout(im, boot.Config{RAM: ram, Cmdline: withPCICmdline(c.Cmdline, c.Disks), InitrdSize: uint64(len(c.Initrd)), RSDPAddr: acpiBase})
+	plan, err := boot.Layout(im, boot.Config{RAM: ram, Cmdline: withPCICmdline(c.Cmdline, len(c.Disks)+len(c.NICs)), InitrdSize: uint64(len(c.Initrd)), RSDPAddr: acpiBase})
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +123,7 @@ func New(c Config) (m *Machine, err error) {
 	if err = m.createDevices(c); err != nil {
 		return m, err
 	}
-	if err = m.createPCI(c.Disks); err != nil {
+	if err = m.createPCI(c.Disks, c.NICs); err != nil {
 		return m, err
 	}
 	if err = m.createVCPUs(c.CPUs, &plan.Entry); err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -25,7 +24,7 @@ type bootOptions struct {
 	kernel, initrd, mem, cmdline, device string
 	cpus                                 int
 	json                                 bool
-	disks                                []string
+	disks, nics                          []string
 }
 
 func runBoot(args []string, stdout, stderr io.Writer) int {
@@ -41,6 +40,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
 	fs.StringVar(&o.device, "kvm-device", "/dev/kvm", "KVM device node")
 	fs.StringArrayVar(&o.disks, "disk", nil, "attach PATH[,ro] (a file or block device) as a virtio-blk disk; repeatable: /dev/vda, /dev/vdb, ...")
+	fs.StringArrayVar(&o.nics, "net", nil, "attach a virtio-net interface: tap=NAME[,mac=MAC] (created if missing, given CAP_NET_ADMIN) or fd=N[,mac=MAC] (an open TAP with IFF_VNET_HDR); repeatable")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -99,33 +99,12 @@ func (o bootOptions) machineConfig(console io.Writer, start time.Time) (machine.
 	if err != nil {
 		return machine.Config{}, err
 	}
-	return machine.Config{Device: o.device, Kernel: kernel, Initrd: initrd, Cmdline: o.cmdline,
-		MemSize: mem, CPUs: o.cpus, Console: console, Start: start, Disks: disks}, nil
-}
-
-// parseDisks reads --disk PATH[,ro] values.
-func parseDisks(specs []string) ([]machine.Disk, error) {
-	var disks []machine.Disk
-	for _, s := range specs {
-		parts := strings.Split(s, ",")
-		d := machine.Disk{Path: parts[0]}
-		for _, opt := range parts[1:] {
-			switch opt {
-			case "ro", "readonly":
-				d.ReadOnly = true
-			default:
-				return nil, fmt.Errorf("--disk %s: unknown option %q (want PATH[,ro])", s, opt)
-			}
-		}
-		if d.Path == "" {
-			return nil, fmt.Errorf("--disk %q: no path", s)
-		}
-		if _, err := os.Stat(d.Path); err != nil {
-			return nil, fmt.Errorf("--disk: %w", err)
-		}
-		disks = append(disks, d)
+	nics, err := parseNICs(o.nics)
+	if err != nil {
+		return machine.Config{}, err
 	}
-	return disks, nil
+	return machine.Config{Device: o.device, Kernel: kernel, Initrd: initrd, Cmdline: o.cmdline,
+		MemSize: mem, CPUs: o.cpus, Console: console, Start: start, Disks: disks, NICs: nics}, nil
 }
 
 func readInput(what, path string) ([]byte, error) {

@@ -40,6 +40,13 @@ func TestBootErrors(t *testing.T) {
 		{[]string{"--bogus"}, 2, "unknown flag"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--disk", filepath.Join(dir, "nodisk")}, 2, "--disk"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--disk", kernel + ",rw"}, 2, "unknown option"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "tap="}, 2, "unknown option"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "mac=02:00:00:00:00:01"}, 2, "exactly one of"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "tap=t0,fd=3"}, 2, "exactly one of"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "fd=1"}, 2, "3 or more"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "tap=t0,mac=zz"}, 2, "six hex bytes"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "tap=t0,mac=01:00:5e:00:00:01"}, 2, "multicast"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "bridge=br0"}, 2, "unknown option"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
@@ -91,5 +98,16 @@ func TestReport(t *testing.T) {
 	}
 	if code := report(machine.Result{Event: machine.Event{Kind: machine.Interrupted}}, false, &b); code != 130 {
 		t.Fatalf("interrupted exit code %d", code)
+	}
+}
+
+func TestParseNICs(t *testing.T) {
+	nics, err := parseNICs([]string{"tap=vmtap0,mac=02:00:00:00:00:07", "fd=5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nics) != 2 || nics[0].Tap != "vmtap0" || nics[0].MAC != [6]byte{2, 0, 0, 0, 0, 7} ||
+		nics[1].Tap != "" || nics[1].FD != 5 || nics[1].MAC != [6]byte{} {
+		t.Errorf("parsed %+v", nics)
 	}
 }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/vmmlab/vmm/machine"
+)
+
+// parseDisks reads --disk PATH[,ro] values.
+func parseDisks(specs []string) ([]machine.Disk, error) {
+	var disks []machine.Disk
+	for _, s := range specs {
+		parts := strings.Split(s, ",")
+		d := machine.Disk{Path: parts[0]}
+		for _, opt := range parts[1:] {
+			switch opt {
+			case "ro", "readonly":
+				d.ReadOnly = true
+			default:
+				return nil, fmt.Errorf("--disk %s: unknown option %q (want PATH[,ro])", s, opt)
+			}
+		}
+		if d.Path == "" {
+			return nil, fmt.Errorf("--disk %q: no path", s)
+		}
+		if _, err := os.Stat(d.Path); err != nil {
+			return nil, fmt.Errorf("--disk: %w", err)
+		}
+		disks = append(disks, d)
+	}
+	return disks, nil
+}
+
+// parseNICs reads --net tap=NAME[,mac=MAC] and --net fd=N[,mac=MAC].
+func parseNICs(specs []string) ([]machine.NIC, error) {
+	var nics []machine.NIC
+	for _, s := range specs {
+		n := machine.NIC{FD: -1}
+		for _, opt := range strings.Split(s, ",") {
+			key, val, _ := strings.Cut(opt, "=")
+			switch {
+			case key == "tap" && val != "":
+				n.Tap = val
+			case key == "fd" && val != "":
+				fd, err := strconv.Atoi(val)
+				if err != nil || fd < 3 {
+					return nil, fmt.Errorf("--net %s: fd %q: want an open file descriptor number of 3 or more", s, val)
+				}
+				n.FD = fd
+			case key == "mac":
+				hw, err := net.ParseMAC(val)
+				if err != nil || len(hw) != 6 {
+					return nil, fmt.Errorf("--net %s: mac %q: want six hex bytes like 02:00:00:00:00:01", s, val)
+				}
+				if hw[0]&1 != 0 {
+					return nil, fmt.Errorf("--net %s: mac %s is a multicast address", s, val)
+				}
+				copy(n.MAC[:], hw)
+			default:
+				return nil, fmt.Errorf("--net %s: unknown option %q (want tap=NAME or fd=N, then optionally mac=MAC)", s, opt)
+			}
+		}
+		if (n.Tap == "") == (n.FD < 0) {
+			return nil, fmt.Errorf("--net %s: give exactly one of tap=NAME and fd=N", s)
+		}
+		nics = append(nics, n)
+	}
+	return nics, nil
+}

@@ -1,0 +1,114 @@
+package machine
+
+import (
+	"crypto/rand"
+	"fmt"
+	"strings"
+
+	"github.com/vmmlab/vmm/devices/pci"
+	"github.com/vmmlab/vmm/devices/virtio"
+	"github.com/vmmlab/vmm/devices/virtio/blk"
+	virtionet "github.com/vmmlab/vmm/devices/virtio/net"
+	virtiopci "github.com/vmmlab/vmm/devices/virtio/pci"
+	"github.com/vmmlab/vmm/kvm"
+	"github.com/vmmlab/vmm/tap"
+)
+
+// Disk is a virtio-blk disk to attach.
+type Disk struct {
+	Path     string
+	ReadOnly bool
+}
+
+// NIC is a virtio-net interface to attach, backed by a TAP interface:
+// either Tap names it (vmm attaches to it, or creates it given
+// CAP_NET_ADMIN), or FD is an open TAP queue vmm takes over.
+type NIC struct {
+	Tap string
+	FD  int // used when Tap is ""
+	// MAC is the guest's address; all zeros picks a random locally
+	// administered one.
+	MAC [6]byte
+}
+
+// PCI devices' BARs are placed from here up, in the MMIO hole.
+const pciMMIOBase = 0xc000_0000
+
+// msiSender delivers a device's MSI through KVM.
+type msiSender struct{ vm *kvm.VM }
+
+func (s msiSender) SignalMSI(addr uint64, data uint32) error { return s.vm.SignalMSI(addr, data) }
+
+// createPCI puts the PCI bus on the port bus, then a virtio-blk device
+// for each disk and a virtio-net device for each NIC, each with its BAR0 on
+// the MMIO bus. Device backends are closed by Machine.Close.
+func (m *Machine) createPCI(disks []Disk, nics []NIC) error {
+	bus := pci.NewBus()
+	if err := m.pio.Register("pci-conf1", pci.AddressPort, pci.Ports, bus); err != nil {
+		return err
+	}
+	add := func(name string, dev virtio.Device) error {
+		bar := uint64(pciMMIOBase + m.pciDevices*virtiopci.BARSize)
+		t := virtiopci.New(dev, m.mem, msiSender{m.vm}, bar)
+		if _, err := bus.Add(t); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		m.pciDevices++
+		return m.mmio.Register(name, bar, virtiopci.BARSize, t)
+	}
+	for i, d := range disks {
+		dev, err := blk.Open(d.Path, d.ReadOnly)
+		if err != nil {
+			return err
+		}
+		m.closers = append(m.closers, dev.Close)
+		if err := add(fmt.Sprintf("virtio-blk %d (%s)", i, d.Path), dev); err != nil {
+			return err
+		}
+	}
+	for i, n := range nics {
+		dev, err := openNIC(n)
+		if err != nil {
+			return err
+		}
+		m.closers = append(m.closers, dev.Close)
+		if err := add(fmt.Sprintf("virtio-net %d", i), dev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openNIC opens the NIC's tap and makes its virtio-net device.
+func openNIC(n NIC) (*virtionet.Device, error) {
+	var t *tap.Tap
+	var err error
+	if n.Tap != "" {
+		t, err = tap.Open(tap.Device, n.Tap)
+	} else {
+		t, err = tap.FromFD(n.FD)
+	}
+	if err != nil {
+		return nil, err
+	}
+	mac := n.MAC
+	if mac == ([6]byte{}) {
+		rand.Read(mac[:])
+		mac[0] = mac[0]&^1 | 2 // unicast, locally administered
+	}
+	return virtionet.New(t, mac), nil
+}
+
+// withPCICmdline makes Linux scan PCI bus 0 itself when there are PCI
+// devices: vmm's ACPI tables describe no PCI host bridge, and with ACPI on,
+// Linux would otherwise find no PCI bus at all. pci=lastbus=1 scans the
+// buses ACPI did not report and keeps ACPI's interrupt set-up; pci=noacpi
+// would also do the scan, but it ignores the MADT's IOAPIC, and the UART's
+// IRQ 4 then never arrives. The devices use MSI-X, so they need no INTx
+// routing.
+func withPCICmdline(cmdline string, pciDevices int) string {
+	if pciDevices == 0 || strings.Contains(cmdline, "pci=") {
+		return cmdline
+	}
+	return strings.TrimSpace(cmdline + " pci=lastbus=1")
+}
