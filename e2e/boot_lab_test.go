@@ -19,6 +19,7 @@ import (
 	"github.com/vmmlab/vmm/devices/boottimer"
 	"github.com/vmmlab/vmm/initramfs"
 	"github.com/vmmlab/vmm/internal/kvmtest"
+	"github.com/vmmlab/vmm/internal/netns"
 )
 
 // testInit is /init of the inner guest: it reports what the guest sees,
@@ -95,6 +96,12 @@ type input struct {
 	after string
 	lines []string
 	limit time.Duration
+	// ns, when set, is the network namespace vmm starts in; files are
+	// passed to it as fd 3, 4, ...; during runs beside vmm and may fail
+	// the test (its context ends when vmm exits).
+	ns     *netns.NS
+	files  []*os.File
+	during func(ctx context.Context, console *watchBuffer) error
 }
 
 // boot runs vmm with args and the given console input.
@@ -108,14 +115,29 @@ func (l lab) boot(t *testing.T, in input, args ...string) run {
 	cmd := exec.CommandContext(ctx, l.vmm, append([]string{"boot", "--json"}, args...)...)
 	var errb bytes.Buffer
 	out := &watchBuffer{}
-	cmd.Stdout, cmd.Stderr = out, &errb
+	// Also streamed to the lab console as it happens: when the outer
+	// kernel dies, the console log still shows how far the guest got.
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(out, os.Stdout), io.MultiWriter(&errb, os.Stdout)
+	cmd.ExtraFiles = in.files
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	if in.ns != nil {
+		err = in.ns.Do(cmd.Start)
+	} else {
+		err = cmd.Start()
+	}
+	if err != nil {
 		t.Fatal(err)
+	}
+	duringErr := make(chan error, 1)
+	duringCtx, duringCancel := context.WithCancel(ctx)
+	if in.during != nil {
+		go func() { duringErr <- in.during(duringCtx, out) }()
+	} else {
+		duringErr <- nil
 	}
 	go func() {
 		defer stdin.Close()
@@ -133,6 +155,10 @@ func (l lab) boot(t *testing.T, in input, args ...string) run {
 		}
 	}()
 	err = cmd.Wait()
+	duringCancel()
+	if derr := <-duringErr; derr != nil {
+		t.Errorf("while vmm ran: %v", derr)
+	}
 	r := run{out: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
 	if ctx.Err() != nil {
 		t.Fatalf("vmm did not exit within %v: %v\nconsole:\n%s\nstderr:\n%s", in.limit, err, r.out, r.stderr)

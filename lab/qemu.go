@@ -39,6 +39,21 @@ type Boot struct {
 	// Stopped says why QEMU was killed (deadline, silence, lockup); nil
 	// when the outer guest ended by itself.
 	Stopped error
+	// Panic is the outer kernel's panic line, if it panicked.
+	Panic string
+}
+
+// OuterFailure says why the outer (emulated) kernel failed, a soft
+// lockup or a panic, or "" when it did not: the run then says nothing
+// about the tests, whose processes the kernel took down.
+func (b Boot) OuterFailure() string {
+	switch {
+	case b.Lockup():
+		return b.Stopped.Error()
+	case b.Panic != "":
+		return "the outer kernel panicked: " + b.Panic
+	}
+	return ""
 }
 
 // Lockup reports whether QEMU was stopped because the outer (emulated)
@@ -121,6 +136,9 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 		line := strings.ReplaceAll(sc.Text(), "\r", "")
 		b.Lines = append(b.Lines, line)
 		fmt.Fprintf(console, "[%8.2f] %s\n", time.Since(start).Seconds(), line)
+		if i := strings.Index(line, "Kernel panic - not syncing"); i >= 0 && b.Panic == "" {
+			b.Panic = line[i:]
+		}
 		if n := lockupSeconds(line); q.MaxLockup > 0 && n >= 0 && time.Duration(n)*time.Second >= q.MaxLockup {
 			stop(&LockupError{Seconds: n}) // only the first cause counts
 		}

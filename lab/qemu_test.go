@@ -84,3 +84,21 @@ func TestLockupSeconds(t *testing.T) {
 		}
 	}
 }
+
+// An outer kernel that panics (QEMU then exits: -no-reboot) is reported
+// as an outer failure, which the lab may retry.
+func TestBootReportsOuterPanic(t *testing.T) {
+	fake := filepath.Join(t.TempDir(), "qemu")
+	script := "#!/bin/sh\necho LAB-BOOTED\necho '[  124.7] Kernel panic - not syncing: corrupted stack end detected inside scheduler'\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	q := QEMU{Binary: fake, Timeout: time.Minute}
+	b, err := q.Boot(context.Background(), io.Discard)
+	if err != nil || b.Stopped != nil {
+		t.Fatalf("boot %+v err %v", b, err)
+	}
+	if got := b.OuterFailure(); !strings.Contains(got, "panicked: Kernel panic - not syncing: corrupted stack") {
+		t.Errorf("OuterFailure() = %q", got)
+	}
+}

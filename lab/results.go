@@ -28,6 +28,8 @@ type Report struct {
 	Done     bool     // the guest reached the end of its script
 	Errors   []string // LAB-ERROR lines
 	TimedOut bool
+	// OuterFailure is set when the outer kernel locked up or panicked.
+	OuterFailure string
 	// Filtered is set when only some tests were asked for (--run): a binary
 	// with no matching test is then not a failure.
 	Filtered bool
@@ -113,6 +115,9 @@ func (r *Report) Counts() (passed, failed int) {
 // Problems lists every reason the run is not a pass; none means it passed.
 func (r *Report) Problems() []string {
 	var p []string
+	if r.OuterFailure != "" {
+		p = append(p, r.OuterFailure)
+	}
 	if r.TimedOut {
 		p = append(p, "the lab timed out or the outer guest hung (see the console log)")
 	}

@@ -149,6 +149,20 @@ func (t *Tap) control(f func(fd uintptr)) error {
 	return rc.Control(f)
 }
 
+// File returns a duplicate of the queue's descriptor, e.g. to pass to a
+// child vmm (--net fd=N); the caller closes it.
+func (t *Tap) File() (*os.File, error) {
+	var fd int
+	var err error
+	if ctlErr := t.control(func(raw uintptr) { fd, err = unix.FcntlInt(raw, unix.F_DUPFD_CLOEXEC, 0) }); ctlErr != nil {
+		return nil, ctlErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tap %s: dup: %w", t.name, err)
+	}
+	return os.NewFile(uintptr(fd), "tap "+t.name), nil
+}
+
 // Close closes the queue; a non-persistent tap the kernel created for
 // Open then goes away.
 func (t *Tap) Close() error { return t.f.Close() }

@@ -168,3 +168,39 @@ func TestCloseWakesReader(t *testing.T) {
 		}
 	})
 }
+
+// A duplicate of an open tap's descriptor (what a parent passes to vmm as
+// --net fd=N) is accepted by FromFD and names the same interface.
+func TestFromFD(t *testing.T) {
+	inNetNS(t, func() {
+		tp, err := Open(Device, "vmmtest2")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer tp.Close()
+		f, err := tp.File()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		fd, err := unix.Dup(int(f.Fd()))
+		f.Close()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		other, err := FromFD(fd)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer other.Close()
+		if other.Name() != "vmmtest2" {
+			t.Errorf("FromFD names %q", other.Name())
+		}
+		if err := other.SetOffload(net.Offload{CSUM: true, TSO4: true, TSO6: true, ECN: true}); err != nil {
+			t.Error(err)
+		}
+	})
+}

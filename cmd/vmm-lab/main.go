@@ -44,7 +44,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 25*time.Minute, "limit for one QEMU run")
 	flag.DurationVar(&o.idle, "idle-timeout", 5*time.Minute, "stop when the outer guest's console is silent this long (a hang)")
 	flag.DurationVar(&o.maxLockup, "max-lockup", 90*time.Second, "stop when the outer kernel reports a CPU stuck this long (soft lockup)")
-	flag.IntVar(&o.retries, "retries", 1, "boot the outer guest again this many times when its kernel locks up (never for test failures)")
+	flag.IntVar(&o.retries, "retries", 1, "boot the outer guest again this many times when its kernel locks up or panics (never for test failures)")
 	flag.DurationVar(&o.testTimeout, "test-timeout", 15*time.Minute, "limit for each test binary inside the guest")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: vmm-lab [run|kernel] [flags]\n")
@@ -121,7 +121,7 @@ func runLab(ctx context.Context, o options) error {
 
 	t0 = time.Now()
 	outer := lab.Outer{
-		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd"}, Tests: tests,
+		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd", "tun"}, Tests: tests,
 		// "never" also keeps KVM from starting its NX huge page recovery
 		// thread, which was one of the two CPUs stuck when the emulated
 		// outer kernel locked up (soft lockup) in CI.
@@ -157,11 +157,12 @@ func runLab(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		if !boot.Lockup() || attempt > o.retries {
+		failure := boot.OuterFailure()
+		if failure == "" || attempt > o.retries {
 			break
 		}
-		lockups = append(lockups, boot.Stopped.Error())
-		fmt.Printf("lab: attempt %d: %v; booting the outer guest again (--retries %d)\n", attempt, boot.Stopped, o.retries)
+		lockups = append(lockups, failure)
+		fmt.Printf("lab: attempt %d: %s; booting the outer guest again (--retries %d)\n", attempt, failure, o.retries)
 	}
 	phase("QEMU run", t0)
 	lines, timedOut := boot.Lines, boot.Stopped != nil
@@ -172,6 +173,7 @@ func runLab(ctx context.Context, o options) error {
 	}
 	r := lab.Parse(lines, names, timedOut)
 	r.Filtered = o.run != ""
+	r.OuterFailure = boot.OuterFailure()
 	for _, b := range r.Binaries {
 		fmt.Printf("lab: %-28s exit=%d passed=%d failed=%d skipped=%d guest-time=%.1fs\n",
 			b.Name, b.Exit, len(b.Passed), len(b.Failed), len(b.Skipped), b.Seconds)

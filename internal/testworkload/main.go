@@ -2,7 +2,8 @@
 // initramfs. With no mode it prints a marker with its arguments and the
 // virtio modules the guest has loaded, then exits with the status given as
 // its first argument. "disk-write" and "disk-read" exercise a disk mounted
-// at /mnt and print checksums and throughput.
+// at /mnt and print checksums and throughput; "net URL" serves a page and
+// fetches pages from URL (see network).
 package main
 
 import (
@@ -16,6 +17,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == "net" {
+		if err := network(os.Args[2]); err != nil {
+			fmt.Println("NET-ERROR", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "disk-") {
 		if err := disk(os.Args[1]); err != nil {
 			fmt.Println("DISK-ERROR", err)
