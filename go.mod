@@ -8,3 +8,5 @@ require (
 )
 
 require golang.org/x/term v0.47.0
+
+require github.com/opencontainers/runtime-spec v1.3.0 // indirect

@@ -3,7 +3,8 @@
 // virtio modules the guest has loaded, then exits with the status given as
 // its first argument. "disk-write" and "disk-read" exercise a disk mounted
 // at /mnt and print checksums and throughput; "net URL" serves a page and
-// fetches pages from URL (see network).
+// fetches pages from URL (see network); "alloc MIB" allocates memory and
+// "sleep SECONDS" sleeps (for containers' limits and lifecycle).
 package main
 
 import (
@@ -17,12 +18,15 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 2 && os.Args[1] == "net" {
-		if err := network(os.Args[2]); err != nil {
-			fmt.Println("NET-ERROR", err)
-			os.Exit(1)
+	if len(os.Args) > 2 {
+		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep}
+		if mode, ok := modes[os.Args[1]]; ok {
+			if err := mode(os.Args[2]); err != nil {
+				fmt.Println("WORKLOAD-ERROR", err)
+				os.Exit(1)
+			}
+			return
 		}
-		return
 	}
 	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "disk-") {
 		if err := disk(os.Args[1]); err != nil {

@@ -1,0 +1,298 @@
+package container
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vmmlab/vmm/cgroup"
+)
+
+// maxOutput bounds the workload output kept in memory.
+const maxOutput = 64 << 10
+
+// Container is a created and started container.
+type Container struct {
+	rt     *Runtime
+	cfg    Config
+	bundle string
+	proc   *os.Process
+	// Launched is when create began; MarkerAfter is from then to the
+	// marker line (0 if it never came).
+	Launched    time.Time
+	MarkerAfter time.Duration
+	// KernelBefore is the host's unaccounted kernel memory before create.
+	KernelBefore cgroup.KernelMemory
+
+	out     *output
+	outDone chan struct{}
+	exited  chan struct{}
+	exit    Exit
+	stopped bool
+}
+
+// Exit is how the workload ended.
+type Exit struct {
+	Code      int    // exit status, or -1 when killed by a signal
+	Signal    string // the signal that killed it, if any
+	OOMKilled bool   // the cgroup's OOM killer killed a process
+}
+
+func (e Exit) String() string {
+	switch {
+	case e.OOMKilled:
+		return "killed by the OOM killer (memory limit)"
+	case e.Signal != "":
+		return "killed by " + e.Signal
+	}
+	return fmt.Sprintf("exit status %d", e.Code)
+}
+
+// Start creates and starts the container and returns once its output
+// shows a line containing marker, or the workload ended, or ctx ended.
+// Whatever happens, the returned container (if not nil) must be Stopped;
+// on error Start cleans up itself. stateDir holds the bundle.
+func (r *Runtime) Start(ctx context.Context, c Config, stateDir, marker string) (*Container, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	prog := filepath.Join(c.Rootfs, c.Args[0])
+	if !strings.Contains(c.Args[0], "/") {
+		prog = filepath.Join(c.Rootfs, "bin", c.Args[0])
+	}
+	if _, err := os.Stat(prog); err != nil {
+		return nil, fmt.Errorf("container %s: %s is not in the rootfs (%s)", c.ID, c.Args[0], c.Rootfs)
+	}
+	// The workload becomes our child once the runtime's create exits,
+	// so that Wait can reap it and read its status.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("become a child subreaper: %w", err)
+	}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, err
+	}
+	bundle, err := os.MkdirTemp(stateDir, c.ID+"-")
+	if err != nil {
+		return nil, err
+	}
+	ct := &Container{rt: r, cfg: c, bundle: bundle, out: &output{}, outDone: make(chan struct{}), exited: make(chan struct{})}
+	if err := c.WriteBundle(bundle); err != nil {
+		os.RemoveAll(bundle)
+		return nil, err
+	}
+	if err := ct.create(ctx); err != nil {
+		ct.Stop()
+		return nil, err
+	}
+	if err := r.run(ctx, "start", c.ID); err != nil {
+		ct.Stop()
+		return nil, err
+	}
+	if marker == "" {
+		return ct, nil
+	}
+	select {
+	case <-ct.out.seen(marker):
+		ct.MarkerAfter = time.Since(ct.Launched)
+	case <-ct.exited:
+		<-ct.outDone
+		if ct.out.contains(marker) {
+			ct.MarkerAfter = time.Since(ct.Launched) // it printed and ended at once
+		}
+	case <-ctx.Done():
+		ct.Stop()
+		return nil, fmt.Errorf("container %s: waiting for %q: %w", c.ID, marker, ctx.Err())
+	}
+	return ct, nil
+}
+
+// create runs `runtime create` with the workload's stdout and stderr on a
+// pipe, then takes over the workload process.
+func (ct *Container) create(ctx context.Context) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pw.Close() // the workload holds its own copy
+	pidFile := filepath.Join(ct.bundle, "pid")
+	cmd := ct.rt.command(ctx, "create", "--bundle", ct.bundle, "--pid-file", pidFile, ct.cfg.ID)
+	cmd.Stdout, cmd.Stderr = pw, pw
+	ct.KernelBefore, _ = cgroup.ReadKernelMemory("/proc/meminfo")
+	ct.Launched = time.Now()
+	if err := ct.rt.start(cmd); err != nil {
+		pr.Close()
+		return fmt.Errorf("%s create: %w", ct.rt.Name, err)
+	}
+	go ct.out.collect(pr, ct.outDone)
+	if err := cmd.Wait(); err != nil {
+		pw.Close()
+		select { // the runtime's own messages, once every writer is gone
+		case <-ct.outDone:
+		case <-time.After(2 * time.Second):
+		}
+		return fmt.Errorf("%s create %s: %w: %s", ct.rt.Name, ct.cfg.ID, err, strings.TrimSpace(ct.out.String()))
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return fmt.Errorf("%s create: no pid file: %w", ct.rt.Name, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return fmt.Errorf("%s create: pid file holds %q", ct.rt.Name, b)
+	}
+	ct.proc, _ = os.FindProcess(pid) // always succeeds on Linux
+	go ct.reap()
+	return nil
+}
+
+// reap waits for the workload (our child as subreaper) and records how
+// it ended, OOM kills included (read before delete removes the cgroup).
+func (ct *Container) reap() {
+	defer close(ct.exited)
+	st, err := ct.proc.Wait()
+	if err != nil {
+		ct.exit = Exit{Code: -1, Signal: "unknown (" + err.Error() + ")"}
+		return
+	}
+	ws, _ := st.Sys().(syscall.WaitStatus)
+	ct.exit = Exit{Code: ws.ExitStatus()}
+	if ws.Signaled() {
+		ct.exit.Signal = unix.SignalName(ws.Signal())
+	}
+	if m, err := cgroup.ReadMemory(cgroup.Root, ct.rt.Mode, ct.cfg.Group); err == nil && m.OOMKills > 0 {
+		ct.exit.OOMKilled = true
+	}
+}
+
+// Memory reads the container's cgroup memory now.
+func (ct *Container) Memory() (cgroup.Memory, error) {
+	return cgroup.ReadMemory(cgroup.Root, ct.rt.Mode, ct.cfg.Group)
+}
+
+// Output is what the workload printed so far (at most the last 64 KiB).
+func (ct *Container) Output() string { return ct.out.String() }
+
+// Wait waits for the workload to end, or for ctx.
+func (ct *Container) Wait(ctx context.Context) (Exit, error) {
+	select {
+	case <-ct.exited:
+		<-ct.outDone
+		return ct.exit, nil
+	case <-ctx.Done():
+		return Exit{}, ctx.Err()
+	}
+}
+
+// Stop kills the workload if it still runs, deletes the container and
+// its bundle, and makes sure its cgroup is gone. It is safe to call more
+// than once and works after ctx cancellation (it uses its own deadline).
+func (ct *Container) Stop() error {
+	if ct.stopped {
+		return nil
+	}
+	ct.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var errs []error
+	if ct.proc != nil {
+		select {
+		case <-ct.exited:
+		default:
+			ct.rt.run(ctx, "kill", ct.cfg.ID, "KILL") // may race with a normal exit
+			select {
+			case <-ct.exited:
+			case <-ctx.Done():
+				errs = append(errs, fmt.Errorf("container %s: workload did not die", ct.cfg.ID))
+			}
+		}
+	}
+	if err := ct.rt.run(ctx, "delete", "--force", ct.cfg.ID); err != nil && !notFound(err) {
+		errs = append(errs, err)
+	}
+	for _, dir := range cgroup.Leftovers(cgroup.Root, ct.rt.Mode, ct.cfg.Group) {
+		if err := os.Remove(dir); err != nil {
+			errs = append(errs, fmt.Errorf("container %s: cgroup left behind: %w", ct.cfg.ID, err))
+		}
+	}
+	if err := os.RemoveAll(ct.bundle); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func notFound(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "does not exist") || strings.Contains(s, "not found") || strings.Contains(s, "No such file")
+}
+
+// output collects the workload's output and tells waiters about markers.
+type output struct {
+	mu      sync.Mutex
+	buf     []byte
+	waiters []waiter
+}
+
+type waiter struct {
+	marker string
+	c      chan struct{}
+}
+
+func (o *output) collect(r io.ReadCloser, done chan struct{}) {
+	defer close(done)
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxOutput)
+	for sc.Scan() {
+		o.add(sc.Text() + "\n")
+	}
+}
+
+func (o *output) add(line string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.buf = append(o.buf, line...)
+	if len(o.buf) > maxOutput {
+		o.buf = o.buf[len(o.buf)-maxOutput:]
+	}
+	kept := o.waiters[:0]
+	for _, w := range o.waiters {
+		if strings.Contains(line, w.marker) {
+			close(w.c)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	o.waiters = kept
+}
+
+// seen returns a channel closed once a line containing marker arrives.
+func (o *output) seen(marker string) <-chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c := make(chan struct{})
+	if strings.Contains(string(o.buf), marker) {
+		close(c)
+		return c
+	}
+	o.waiters = append(o.waiters, waiter{marker, c})
+	return c
+}
+
+func (o *output) contains(s string) bool { return strings.Contains(o.String(), s) }
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return string(o.buf)
+}

@@ -1,0 +1,108 @@
+// Package container runs workloads under real OCI runtimes (crun, runc,
+// runsc), driven as the binaries users run: it writes a bundle from
+// runtime-spec types over a shared read-only rootfs, goes through create,
+// start, kill and delete, waits for the workload's marker line, and reads
+// what the bench needs (time to the marker, cgroup memory, OOM kills).
+// Every container it creates is deleted again, with its cgroup.
+package container
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+
+	"github.com/vmmlab/vmm/cgroup"
+)
+
+// Runtimes lists the runtimes vmm can drive, in order of preference.
+func Runtimes() []string { return []string{"crun", "runc", "runsc"} }
+
+// Runtime is one OCI runtime binary.
+type Runtime struct {
+	Name    string
+	Path    string
+	Version string // first line of `NAME --version`
+	Mode    cgroup.Mode
+	// Root is the runtime's state directory (--root); "" is its default.
+	Root string
+	// ns, when set, runs the runtime in a private mount namespace where
+	// the host's v2 hierarchy is hidden (crun on hybrid hosts).
+	ns *mountNS
+}
+
+// Find locates runtime name on PATH and prepares to run it on a host
+// whose cgroups are in mode. Close it when done.
+func Find(name string, mode cgroup.Mode) (*Runtime, error) {
+	known := false
+	for _, k := range Runtimes() {
+		known = known || k == name
+	}
+	if !known {
+		return nil, fmt.Errorf("runtime %q: want one of %s", name, strings.Join(Runtimes(), ", "))
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return nil, fmt.Errorf("runtime %s is not installed (apt-get install %s): %w", name, name, err)
+	}
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s --version: %w", path, err)
+	}
+	version, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	r := &Runtime{Name: name, Path: path, Version: version, Mode: mode}
+	if name == "crun" && mode == cgroup.Hybrid {
+		// crun refuses a hybrid layout whose v2 hierarchy has
+		// controllers; with that hierarchy covered it runs in v1 mode.
+		if r.ns, err = newMountNS(cgroup.Root + "/unified"); err != nil {
+			return nil, fmt.Errorf("crun on a hybrid cgroup host: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// Close releases the runtime's helper thread, if any.
+func (r *Runtime) Close() {
+	if r.ns != nil {
+		r.ns.close()
+	}
+}
+
+// Workaround says how vmm adapts the runtime to this host, or "".
+func (r *Runtime) Workaround() string {
+	if r.ns != nil {
+		return "runs in a private mount namespace that hides the v2 hierarchy (crun does not support hybrid cgroups)"
+	}
+	return ""
+}
+
+// command prepares `runtime [--root R] args...`.
+func (r *Runtime) command(ctx context.Context, args ...string) *exec.Cmd {
+	if r.Root != "" {
+		args = append([]string{"--root", r.Root}, args...)
+	}
+	return exec.CommandContext(ctx, r.Path, args...)
+}
+
+// start starts cmd where the runtime must run.
+func (r *Runtime) start(cmd *exec.Cmd) error {
+	if r.ns != nil {
+		return r.ns.do(cmd.Start)
+	}
+	return cmd.Start()
+}
+
+// run runs `runtime args...` to completion; the error carries its output.
+func (r *Runtime) run(ctx context.Context, args ...string) error {
+	cmd := r.command(ctx, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := r.start(cmd); err != nil {
+		return fmt.Errorf("%s %s: %w", r.Name, args[0], err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", r.Name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package container
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestSpec(t *testing.T) {
+	c := Config{ID: "c1", Args: []string{"testworkload", "7"}, Rootfs: "/r", Group: "/vmm/c1",
+		MemLimit: 64 << 20, Pids: 32, CPUs: 0.5, NetNS: "/proc/1/ns/net"}
+	dir := t.TempDir()
+	if err := c.WriteBundle(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Linux.Resources
+	switch {
+	case s.Version != SpecVersion || !s.Root.Readonly || s.Root.Path != "/r" || s.Process.Terminal:
+		t.Errorf("root/process %+v %+v", s.Root, s.Process)
+	case s.Linux.CgroupsPath != "/vmm/c1" || *r.Memory.Limit != 64<<20 || *r.Pids.Limit != 32:
+		t.Errorf("limits %+v", r)
+	case *r.CPU.Quota != 50_000 || *r.CPU.Period != 100_000:
+		t.Errorf("cpu %d/%d, want 50000/100000", *r.CPU.Quota, *r.CPU.Period)
+	}
+	types := map[specs.LinuxNamespaceType]string{}
+	for _, ns := range s.Linux.Namespaces {
+		types[ns.Type] = ns.Path
+	}
+	if len(types) != 5 || types[specs.NetworkNamespace] != "/proc/1/ns/net" {
+		t.Errorf("namespaces %v", s.Linux.Namespaces)
+	}
+	if !strings.Contains(strings.Join(s.Process.Env, " "), "PATH=/bin") {
+		t.Errorf("env %v", s.Process.Env)
+	}
+}
+
+func TestSpecRejectsBadConfig(t *testing.T) {
+	good := Config{ID: "c", Args: []string{"x"}, Rootfs: "/r", Group: "/vmm/c"}
+	for name, mod := range map[string]func(*Config){
+		"empty id":     func(c *Config) { c.ID = "" },
+		"slash in id":  func(c *Config) { c.ID = "a/b" },
+		"no args":      func(c *Config) { c.Args = nil },
+		"relative fs":  func(c *Config) { c.Rootfs = "r" },
+		"root group":   func(c *Config) { c.Group = "/" },
+		"dirty group":  func(c *Config) { c.Group = "/vmm/../x" },
+		"tiny memory":  func(c *Config) { c.MemLimit = 1 << 20 },
+		"negative cpu": func(c *Config) { c.CPUs = -1 },
+		"tiny cpu":     func(c *Config) { c.CPUs = 0.001 },
+	} {
+		c := good
+		mod(&c)
+		if _, err := c.Spec(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := good.Spec(); err != nil {
+		t.Errorf("good config: %v", err)
+	}
+}
+
+func TestRootfsRejectsDynamicPrograms(t *testing.T) {
+	if _, err := Rootfs(t.TempDir(), []string{"/bin/ls"}); err == nil || !strings.Contains(err.Error(), "statically") {
+		t.Errorf("dynamic /bin/ls: %v", err)
+	}
+	if _, err := Rootfs(t.TempDir(), nil); err == nil {
+		t.Error("empty rootfs accepted")
+	}
+}
