@@ -1,6 +1,6 @@
 # vmm: build, unit tests, and the nested-KVM lab.
 GO      ?= go
-APT_DEPS = qemu-system-x86 busybox-static cpio xz-utils e2fsprogs gcc libc6-dev git ca-certificates
+APT_DEPS = qemu-system-x86 busybox-static cpio xz-utils e2fsprogs gcc libc6-dev git ca-certificates crun runc
 
 .PHONY: all build initramfs test e2e check deps kernel fuzz clean
 

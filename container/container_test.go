@@ -101,7 +101,7 @@ func testMarkerAndExit(t *testing.T, r *Runtime, rootfs string) {
 	id := fmt.Sprintf("vmmtest-%s-hello", r.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ct, err := r.Start(ctx, testConfig(rootfs, id, "testworkload", "sleep", "1"), state, "SLEEPING")
+	ct, err := r.Start(ctx, testConfig(rootfs, id, "testworkload", "sleep", "1"), StartOptions{StateDir: state, Marker: "SLEEPING"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func testMarkerAndExit(t *testing.T, r *Runtime, rootfs string) {
 	checkGone(t, r, ct)
 	t.Logf("%s: marker after %v, memory %d KiB (peak %d KiB)", r.Name, ct.MarkerAfter.Round(time.Millisecond), mem.Current>>10, mem.Peak>>10)
 
-	ct, err = r.Start(ctx, testConfig(rootfs, id+"7", "testworkload", "7"), state, "WORKLOAD-HELLO")
+	ct, err = r.Start(ctx, testConfig(rootfs, id+"7", "testworkload", "7"), StartOptions{StateDir: state, Marker: "WORKLOAD-HELLO"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func testMemoryLimit(t *testing.T, r *Runtime, rootfs string) {
 	defer cancel()
 	c := testConfig(rootfs, fmt.Sprintf("vmmtest-%s-oom", r.Name), "testworkload", "alloc", "256")
 	c.MemLimit = 32 << 20
-	ct, err := r.Start(ctx, c, t.TempDir(), "ALLOC-START")
+	ct, err := r.Start(ctx, c, StartOptions{StateDir: t.TempDir(), Marker: "ALLOC-START"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func testCancel(t *testing.T, r *Runtime, rootfs string) {
 	defer cancel()
 	c := testConfig(rootfs, fmt.Sprintf("vmmtest-%s-cancel", r.Name), "testworkload", "sleep", "600")
 	state := t.TempDir()
-	ct, err := r.Start(ctx, c, state, "NEVER-PRINTED")
+	ct, err := r.Start(ctx, c, StartOptions{StateDir: state, Marker: "NEVER-PRINTED"})
 	if err == nil {
 		ct.Stop()
 		t.Fatal("Start returned without the marker")

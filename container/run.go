@@ -59,11 +59,22 @@ func (e Exit) String() string {
 	return fmt.Sprintf("exit status %d", e.Code)
 }
 
+// StartOptions says where the bundle goes and what to wait for.
+type StartOptions struct {
+	StateDir string // the bundle is made in a new directory below it
+	// Marker: Start returns once a line containing it appears (or the
+	// workload ended); "" returns right after start.
+	Marker string
+	// Echo, if set, gets every line of the workload's output as it comes.
+	Echo io.Writer
+}
+
 // Start creates and starts the container and returns once its output
-// shows a line containing marker, or the workload ended, or ctx ended.
-// Whatever happens, the returned container (if not nil) must be Stopped;
-// on error Start cleans up itself. stateDir holds the bundle.
-func (r *Runtime) Start(ctx context.Context, c Config, stateDir, marker string) (*Container, error) {
+// shows the marker line, or the workload ended, or ctx ended. Whatever
+// happens, the returned container (if not nil) must be Stopped; on error
+// Start cleans up itself.
+func (r *Runtime) Start(ctx context.Context, c Config, o StartOptions) (*Container, error) {
+	stateDir, marker := o.StateDir, o.Marker
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -86,7 +97,7 @@ func (r *Runtime) Start(ctx context.Context, c Config, stateDir, marker string) 
 	if err != nil {
 		return nil, err
 	}
-	ct := &Container{rt: r, cfg: c, bundle: bundle, out: &output{}, outDone: make(chan struct{}), exited: make(chan struct{})}
+	ct := &Container{rt: r, cfg: c, bundle: bundle, out: &output{echo: o.Echo}, outDone: make(chan struct{}), exited: make(chan struct{})}
 	if err := c.WriteBundle(bundle); err != nil {
 		os.RemoveAll(bundle)
 		return nil, err
@@ -238,6 +249,7 @@ func notFound(err error) bool {
 
 // output collects the workload's output and tells waiters about markers.
 type output struct {
+	echo    io.Writer
 	mu      sync.Mutex
 	buf     []byte
 	waiters []waiter
@@ -261,6 +273,9 @@ func (o *output) collect(r io.ReadCloser, done chan struct{}) {
 func (o *output) add(line string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.echo != nil {
+		io.WriteString(o.echo, line) // best effort: a closed terminal must not stop the workload
+	}
 	o.buf = append(o.buf, line...)
 	if len(o.buf) > maxOutput {
 		o.buf = o.buf[len(o.buf)-maxOutput:]

@@ -21,6 +21,8 @@ func commands() []command {
 	return []command{
 		{"boot", "boot a Linux bzImage: vmm boot --kernel bzImage [--initrd FILE] [--mem 512M] [--cpus N]", runBoot},
 		{"initramfs", "build an initramfs: vmm initramfs build -o FILE [--workload BIN] [--modules-from DIR] [--shell]", runInitramfs},
+		{"container", "run a workload under an OCI runtime: vmm container run [--runtime crun|runc] [--mem 64M] [--cpus 0.5] -- CMD", runContainer},
+		{"doctor", "list what this host can run: KVM, TAP, OCI runtimes, cgroups, namespaces, overlayfs", runDoctor},
 		{"kvm-info", "show what this host's KVM offers (API version, capabilities, CPUID, MSRs)", runKVMInfo},
 	}
 }

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	flag "github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/vmmlab/vmm/cgroup"
+	"github.com/vmmlab/vmm/container"
+	"github.com/vmmlab/vmm/internal/size"
+)
+
+type containerOptions struct {
+	runtime, mem, marker string
+	cpus                 float64
+	pids                 int64
+	bins                 []string
+	json                 bool
+}
+
+func runContainer(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "run" {
+		fmt.Fprintln(stderr, "usage: vmm container run [flags] -- CMD [ARG...]")
+		return 2
+	}
+	var o containerOptions
+	fs := flag.NewFlagSet("vmm container run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.runtime, "runtime", "crun", "OCI runtime: "+strings.Join(container.Runtimes(), ", "))
+	fs.StringVar(&o.mem, "mem", "64M", "memory limit (cgroup): 64M, 1G or a byte count; 0 for none")
+	fs.Float64Var(&o.cpus, "cpus", 0, "CPU bandwidth in CPUs (0.5 = half a CPU); 0 for no limit")
+	fs.Int64Var(&o.pids, "pids", 256, "limit on tasks in the container; 0 for none")
+	fs.StringArrayVar(&o.bins, "bin", nil, "statically linked program to put into the rootfs's /bin; repeatable (CMD given as a path is added too)")
+	fs.StringVar(&o.marker, "marker", "", "report the time from launch to the first output line containing this")
+	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
+	if code, ok := parseFlags(fs, args[1:], stderr); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "vmm container run: no command (vmm container run [flags] -- CMD [ARG...])")
+		return 2
+	}
+	cfg, programs, err := o.config(fs.Args())
+	if err != nil {
+		fmt.Fprintln(stderr, "vmm container run:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := o.run(ctx, cfg, programs, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "vmm container run:", err)
+		if ctx.Err() != nil {
+			return 130
+		}
+		return 1
+	}
+	return reportContainer(res, o.json, stderr)
+}
+
+// config turns flags and the command into a container configuration and
+// the programs its rootfs holds.
+func (o containerOptions) config(cmd []string) (container.Config, []string, error) {
+	mem := uint64(0)
+	if o.mem != "0" {
+		var err error
+		if mem, err = size.Parse(o.mem); err != nil {
+			return container.Config{}, nil, fmt.Errorf("--mem: %w", err)
+		}
+	}
+	programs := append([]string(nil), o.bins...)
+	args := append([]string(nil), cmd...)
+	if strings.Contains(args[0], "/") {
+		programs = append(programs, args[0])
+		args[0] = filepath.Base(args[0])
+	}
+	for i, p := range programs {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return container.Config{}, nil, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return container.Config{}, nil, fmt.Errorf("program: %w", err)
+		}
+		programs[i] = abs
+	}
+	if len(programs) == 0 {
+		return container.Config{}, nil, fmt.Errorf("%s: give the command as a path to a static program, or add programs with --bin", args[0])
+	}
+	id := fmt.Sprintf("vmm-%d-%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
+	return container.Config{ID: id, Args: args, Group: "/vmm/" + id, MemLimit: int64(mem), Pids: o.pids, CPUs: o.cpus}, programs, nil
+}
+
+type containerResult struct {
+	Runtime       string  `json:"runtime"`
+	Version       string  `json:"version"`
+	Cgroups       string  `json:"cgroups"`
+	Workaround    string  `json:"workaround,omitempty"`
+	Exit          string  `json:"exit"`
+	ExitCode      int     `json:"exit_code"`
+	OOMKilled     bool    `json:"oom_killed"`
+	MarkerMS      float64 `json:"marker_ms,omitempty"`
+	MemoryKiB     uint64  `json:"memory_kib"`
+	PeakKiB       uint64  `json:"memory_peak_kib"`
+	KernelSlabKiB int64   `json:"kernel_slab_delta_kib"`
+	signal        string
+}
+
+func (o containerOptions) run(ctx context.Context, cfg container.Config, programs []string, stdout io.Writer) (containerResult, error) {
+	mode, err := cgroup.DetectMode(cgroup.Root)
+	if err != nil {
+		return containerResult{}, err
+	}
+	rt, err := container.Find(o.runtime, mode)
+	if err != nil {
+		return containerResult{}, err
+	}
+	defer rt.Close()
+	cache, _ := os.UserCacheDir()
+	if cfg.Rootfs, err = container.Rootfs(filepath.Join(cache, "vmm"), programs); err != nil {
+		return containerResult{}, err
+	}
+	res := containerResult{Runtime: rt.Name, Version: rt.Version, Cgroups: mode.String(), Workaround: rt.Workaround()}
+	ct, err := rt.Start(ctx, cfg, container.StartOptions{StateDir: stateDir(), Marker: o.marker, Echo: stdout})
+	if err != nil {
+		return res, err
+	}
+	defer ct.Stop()
+	if o.marker != "" && ct.MarkerAfter == 0 {
+		return res, fmt.Errorf("the workload ended without printing %q", o.marker)
+	}
+	res.MarkerMS = float64(ct.MarkerAfter.Microseconds()) / 1000
+	if m, err := ct.Memory(); err == nil {
+		res.MemoryKiB, res.PeakKiB = m.Current>>10, m.Peak>>10
+	}
+	if k, err := cgroup.ReadKernelMemory("/proc/meminfo"); err == nil {
+		res.KernelSlabKiB = k.Sub(ct.KernelBefore).Slab >> 10
+	}
+	exit, err := ct.Wait(ctx)
+	if err != nil {
+		return res, err
+	}
+	if m, err := ct.Memory(); err == nil && m.Peak>>10 > res.PeakKiB {
+		res.PeakKiB = m.Peak >> 10
+	}
+	res.Exit, res.ExitCode, res.OOMKilled, res.signal = exit.String(), exit.Code, exit.OOMKilled, exit.Signal
+	return res, ct.Stop()
+}
+
+// stateDir is where bundles go: /run/vmm when vmm may write there.
+func stateDir() string {
+	if err := os.MkdirAll("/run/vmm/containers", 0o700); err == nil {
+		return "/run/vmm/containers"
+	}
+	return filepath.Join(os.TempDir(), "vmm-containers")
+}
+
+func reportContainer(r containerResult, asJSON bool, stderr io.Writer) int {
+	if asJSON {
+		b, _ := json.Marshal(r)
+		fmt.Fprintln(stderr, string(b))
+	} else {
+		marker := ""
+		if r.MarkerMS > 0 {
+			marker = fmt.Sprintf(", marker after %.1f ms", r.MarkerMS)
+		}
+		fmt.Fprintf(stderr, "vmm: %s (%s), cgroups %s: %s%s, memory %d KiB (peak %d KiB), host slab %+d KiB\n",
+			r.Runtime, r.Version, r.Cgroups, r.Exit, marker, r.MemoryKiB, r.PeakKiB, r.KernelSlabKiB)
+	}
+	switch {
+	case r.OOMKilled:
+		return 137
+	case r.signal != "":
+		if s := unix.SignalNum(r.signal); s > 0 {
+			return 128 + int(s)
+		}
+		return 1
+	}
+	return r.ExitCode
+}
