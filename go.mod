@@ -7,6 +7,9 @@ require (
 	golang.org/x/sys v0.49.0
 )
 
-require golang.org/x/term v0.47.0
-
-require github.com/opencontainers/runtime-spec v1.3.0 // indirect
+require (
+	github.com/opencontainers/runtime-spec v1.3.0
+	github.com/vishvananda/netlink v1.3.1
+	github.com/vishvananda/netns v0.0.5
+	golang.org/x/term v0.47.0
+)

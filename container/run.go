@@ -1,22 +1,22 @@
 package container
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/vmmlab/vmm/cgroup"
+	"github.com/vmmlab/vmm/labnet"
 )
 
 // maxOutput bounds the workload output kept in memory.
@@ -34,6 +34,10 @@ type Container struct {
 	MarkerAfter time.Duration
 	// KernelBefore is the host's unaccounted kernel memory before create.
 	KernelBefore cgroup.KernelMemory
+
+	// Addr is the container's address when it was plugged into a network.
+	Addr netip.Prefix
+	port *labnet.Port
 
 	out     *output
 	outDone chan struct{}
@@ -67,6 +71,10 @@ type StartOptions struct {
 	Marker string
 	// Echo, if set, gets every line of the workload's output as it comes.
 	Echo io.Writer
+	// Network, if set, gets a veth into the container's (new) network
+	// namespace, wired between create and start: eth0 with an address
+	// and a default route through the network's gateway.
+	Network *labnet.Network
 }
 
 // Start creates and starts the container and returns once its output
@@ -105,6 +113,18 @@ func (r *Runtime) Start(ctx context.Context, c Config, o StartOptions) (*Contain
 	if err := ct.create(ctx); err != nil {
 		ct.Stop()
 		return nil, err
+	}
+	if o.Network != nil {
+		if c.NetNS != "" {
+			ct.Stop()
+			return nil, fmt.Errorf("container %s: both a network namespace and a network to plug into", c.ID)
+		}
+		port, err := o.Network.AttachNS(fmt.Sprintf("/proc/%d/ns/net", ct.proc.Pid), "eth0")
+		if err != nil {
+			ct.Stop()
+			return nil, fmt.Errorf("container %s: network: %w", c.ID, err)
+		}
+		ct.port, ct.Addr = port, port.Addr
 	}
 	if err := r.run(ctx, "start", c.ID); err != nil {
 		ct.Stop()
@@ -231,6 +251,11 @@ func (ct *Container) Stop() error {
 	if err := ct.rt.run(ctx, "delete", "--force", ct.cfg.ID); err != nil && !notFound(err) {
 		errs = append(errs, err)
 	}
+	if ct.port != nil {
+		if err := ct.port.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("container %s: veth: %w", ct.cfg.ID, err))
+		}
+	}
 	for _, dir := range cgroup.Leftovers(cgroup.Root, ct.rt.Mode, ct.cfg.Group) {
 		if err := os.Remove(dir); err != nil {
 			errs = append(errs, fmt.Errorf("container %s: cgroup left behind: %w", ct.cfg.ID, err))
@@ -247,67 +272,3 @@ func notFound(err error) bool {
 	return strings.Contains(s, "does not exist") || strings.Contains(s, "not found") || strings.Contains(s, "No such file")
 }
 
-// output collects the workload's output and tells waiters about markers.
-type output struct {
-	echo    io.Writer
-	mu      sync.Mutex
-	buf     []byte
-	waiters []waiter
-}
-
-type waiter struct {
-	marker string
-	c      chan struct{}
-}
-
-func (o *output) collect(r io.ReadCloser, done chan struct{}) {
-	defer close(done)
-	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxOutput)
-	for sc.Scan() {
-		o.add(sc.Text() + "\n")
-	}
-}
-
-func (o *output) add(line string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.echo != nil {
-		io.WriteString(o.echo, line) // best effort: a closed terminal must not stop the workload
-	}
-	o.buf = append(o.buf, line...)
-	if len(o.buf) > maxOutput {
-		o.buf = o.buf[len(o.buf)-maxOutput:]
-	}
-	kept := o.waiters[:0]
-	for _, w := range o.waiters {
-		if strings.Contains(line, w.marker) {
-			close(w.c)
-		} else {
-			kept = append(kept, w)
-		}
-	}
-	o.waiters = kept
-}
-
-// seen returns a channel closed once a line containing marker arrives.
-func (o *output) seen(marker string) <-chan struct{} {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	c := make(chan struct{})
-	if strings.Contains(string(o.buf), marker) {
-		close(c)
-		return c
-	}
-	o.waiters = append(o.waiters, waiter{marker, c})
-	return c
-}
-
-func (o *output) contains(s string) bool { return strings.Contains(o.String(), s) }
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return string(o.buf)
-}

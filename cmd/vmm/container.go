@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/vmmlab/vmm/cgroup"
 	"github.com/vmmlab/vmm/container"
 	"github.com/vmmlab/vmm/internal/size"
+	"github.com/vmmlab/vmm/labnet"
 )
 
 type containerOptions struct {
@@ -25,7 +27,7 @@ type containerOptions struct {
 	cpus                 float64
 	pids                 int64
 	bins                 []string
-	json                 bool
+	json, net            bool
 }
 
 func runContainer(args []string, stdout, stderr io.Writer) int {
@@ -42,6 +44,7 @@ func runContainer(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&o.pids, "pids", 256, "limit on tasks in the container; 0 for none")
 	fs.StringArrayVar(&o.bins, "bin", nil, "statically linked program to put into the rootfs's /bin; repeatable (CMD given as a path is added too)")
 	fs.StringVar(&o.marker, "marker", "", "report the time from launch to the first output line containing this")
+	fs.BoolVar(&o.net, "net", false, "plug the container into a bridge in a private network namespace (gateway 10.0.3.1; its address is reported)")
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
 	if code, ok := parseFlags(fs, args[1:], stderr); !ok {
 		return code
@@ -113,6 +116,7 @@ type containerResult struct {
 	MemoryKiB     uint64  `json:"memory_kib"`
 	PeakKiB       uint64  `json:"memory_peak_kib"`
 	KernelSlabKiB int64   `json:"kernel_slab_delta_kib"`
+	Address       string  `json:"address,omitempty"`
 	signal        string
 }
 
@@ -131,11 +135,21 @@ func (o containerOptions) run(ctx context.Context, cfg container.Config, program
 		return containerResult{}, err
 	}
 	res := containerResult{Runtime: rt.Name, Version: rt.Version, Cgroups: mode.String(), Workaround: rt.Workaround()}
-	ct, err := rt.Start(ctx, cfg, container.StartOptions{StateDir: stateDir(), Marker: o.marker, Echo: stdout})
+	opts := container.StartOptions{StateDir: stateDir(), Marker: o.marker, Echo: stdout}
+	if o.net {
+		if opts.Network, err = labnet.New(netip.MustParsePrefix("10.0.3.0/24")); err != nil {
+			return res, err
+		}
+		defer opts.Network.Close()
+	}
+	ct, err := rt.Start(ctx, cfg, opts)
 	if err != nil {
 		return res, err
 	}
 	defer ct.Stop()
+	if ct.Addr.IsValid() {
+		res.Address = ct.Addr.String()
+	}
 	if o.marker != "" && ct.MarkerAfter == 0 {
 		return res, fmt.Errorf("the workload ended without printing %q", o.marker)
 	}
@@ -173,6 +187,9 @@ func reportContainer(r containerResult, asJSON bool, stderr io.Writer) int {
 		marker := ""
 		if r.MarkerMS > 0 {
 			marker = fmt.Sprintf(", marker after %.1f ms", r.MarkerMS)
+		}
+		if r.Address != "" {
+			marker += ", address " + r.Address
 		}
 		fmt.Fprintf(stderr, "vmm: %s (%s), cgroups %s: %s%s, memory %d KiB (peak %d KiB), host slab %+d KiB\n",
 			r.Runtime, r.Version, r.Cgroups, r.Exit, marker, r.MemoryKiB, r.PeakKiB, r.KernelSlabKiB)

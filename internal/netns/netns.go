@@ -79,6 +79,9 @@ func (ns *NS) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 	return conn, err
 }
 
+// FD is the namespace's file descriptor (valid until Close).
+func (ns *NS) FD() int { return int(ns.f.Fd()) }
+
 // Close releases the namespace; it disappears once nothing else (a
 // process, a socket, an interface's owner) holds it.
 func (ns *NS) Close() error { return ns.f.Close() }

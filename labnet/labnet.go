@@ -1,0 +1,217 @@
+// Package labnet owns the private networks vmm measures over: a network
+// namespace of its own holding a bridge whose address is the gateway, and
+// ports plugged into it — a veth whose other end sits in a container's
+// network namespace, or a VM's TAP. Addresses exist only inside these
+// namespaces; the host's own network is never touched.
+package labnet
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	vnetns "github.com/vishvananda/netns"
+
+	"github.com/vmmlab/vmm/internal/netns"
+)
+
+// BridgeName is the bridge inside the network's namespace.
+const BridgeName = "vmmbr0"
+
+// Network is a bridge in a private network namespace.
+type Network struct {
+	NS     *netns.NS
+	prefix netip.Prefix
+	h      *netlink.Handle
+	bridge netlink.Link
+
+	mu   sync.Mutex
+	next netip.Addr
+}
+
+// New creates the namespace and the bridge, which takes the first
+// address of prefix (an IPv4 /8 to /30).
+func New(prefix netip.Prefix) (*Network, error) {
+	prefix = prefix.Masked()
+	if !prefix.Addr().Is4() || prefix.Bits() < 8 || prefix.Bits() > 30 {
+		return nil, fmt.Errorf("network %v: want an IPv4 prefix from /8 to /30", prefix)
+	}
+	ns, err := netns.New()
+	if err != nil {
+		return nil, err
+	}
+	n := &Network{NS: ns, prefix: prefix}
+	if err := n.setup(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Network) setup() error {
+	var err error
+	if n.h, err = netlink.NewHandleAt(vnetns.NsHandle(n.NS.FD())); err != nil {
+		return fmt.Errorf("netlink in the network's namespace: %w", err)
+	}
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: BridgeName}}
+	if err := n.h.LinkAdd(br); err != nil {
+		return fmt.Errorf("create bridge: %w", err)
+	}
+	if n.bridge, err = n.h.LinkByName(BridgeName); err != nil {
+		return err
+	}
+	gw := n.Gateway()
+	if err := n.h.AddrAdd(n.bridge, &netlink.Addr{IPNet: ipnet(netip.PrefixFrom(gw, n.prefix.Bits()))}); err != nil {
+		return fmt.Errorf("bridge address: %w", err)
+	}
+	if err := n.h.LinkSetUp(n.bridge); err != nil {
+		return err
+	}
+	n.next = gw.Next()
+	return nil
+}
+
+// Gateway is the bridge's address.
+func (n *Network) Gateway() netip.Addr { return n.prefix.Addr().Next() }
+
+// Prefix is the network's address range.
+func (n *Network) Prefix() netip.Prefix { return n.prefix }
+
+// allocate hands out the next free address.
+func (n *Network) allocate() (netip.Prefix, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a := n.next
+	if !n.prefix.Contains(a.Next()) { // keep the broadcast address free
+		return netip.Prefix{}, fmt.Errorf("network %v is full", n.prefix)
+	}
+	n.next = a.Next()
+	return netip.PrefixFrom(a, n.prefix.Bits()), nil
+}
+
+// Port is a veth pair plugging a namespace into the bridge.
+type Port struct {
+	Addr     netip.Prefix // the address inside the target namespace
+	hostName string
+	n        *Network
+}
+
+// AttachNS plugs the network namespace at nsPath (e.g.
+// /proc/<pid>/ns/net) into the bridge: its end is named ifname, gets the
+// next free address, and a default route through the gateway.
+func (n *Network) AttachNS(nsPath, ifname string) (*Port, error) {
+	addr, err := n.allocate()
+	if err != nil {
+		return nil, err
+	}
+	target, err := vnetns.GetFromPath(nsPath)
+	if err != nil {
+		return nil, fmt.Errorf("network namespace %s: %w", nsPath, err)
+	}
+	defer target.Close()
+	id := addr.Addr().As4()
+	p := &Port{Addr: addr, hostName: fmt.Sprintf("vh%d_%d_%d", id[1], id[2], id[3]), n: n}
+	peerName := "vp" + p.hostName[2:]
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: p.hostName, MasterIndex: n.bridge.Attrs().Index},
+		PeerName: peerName, PeerNamespace: netlink.NsFd(int(target))}
+	if err := n.h.LinkAdd(veth); err != nil {
+		return nil, fmt.Errorf("create veth %s: %w", p.hostName, err)
+	}
+	if err := p.configure(target, peerName, ifname); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Port) configure(target vnetns.NsHandle, peerName, ifname string) error {
+	host, err := p.n.h.LinkByName(p.hostName)
+	if err != nil {
+		return err
+	}
+	if err := p.n.h.LinkSetUp(host); err != nil {
+		return err
+	}
+	th, err := netlink.NewHandleAt(target)
+	if err != nil {
+		return fmt.Errorf("netlink in the target namespace: %w", err)
+	}
+	defer th.Close()
+	peer, err := th.LinkByName(peerName)
+	if err != nil {
+		return err
+	}
+	if err := th.LinkSetName(peer, ifname); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", peerName, ifname, err)
+	}
+	if err := th.AddrAdd(peer, &netlink.Addr{IPNet: ipnet(p.Addr)}); err != nil {
+		return fmt.Errorf("address %v: %w", p.Addr, err)
+	}
+	if err := th.LinkSetUp(peer); err != nil {
+		return err
+	}
+	if lo, err := th.LinkByName("lo"); err == nil {
+		th.LinkSetUp(lo) // best effort: only local services need it
+	}
+	gw := p.n.Gateway().AsSlice()
+	if err := th.RouteAdd(&netlink.Route{LinkIndex: peer.Attrs().Index, Gw: net.IP(gw)}); err != nil {
+		return fmt.Errorf("default route: %w", err)
+	}
+	return nil
+}
+
+// Close removes the veth pair (if its other end has not gone already
+// with its namespace).
+func (p *Port) Close() error {
+	l, err := p.n.h.LinkByName(p.hostName)
+	if err != nil {
+		return nil // gone with the container's namespace
+	}
+	return p.n.h.LinkDel(l)
+}
+
+// AttachTap plugs a TAP interface that lives in the network's namespace
+// (open it inside n.NS.Do) into the bridge and brings it up; the VM
+// behind it takes an address from Allocate.
+func (n *Network) AttachTap(name string) error {
+	l, err := n.h.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("tap %s: %w", name, err)
+	}
+	if err := n.h.LinkSetMaster(l, n.bridge); err != nil {
+		return fmt.Errorf("tap %s into the bridge: %w", name, err)
+	}
+	return n.h.LinkSetUp(l)
+}
+
+// Allocate hands out an address for a VM behind a tap.
+func (n *Network) Allocate() (netip.Prefix, error) { return n.allocate() }
+
+// Leftovers lists the veths still in the network's namespace.
+func (n *Network) Leftovers() []string {
+	links, err := n.h.LinkList()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var left []string
+	for _, l := range links {
+		if _, ok := l.(*netlink.Veth); ok {
+			left = append(left, l.Attrs().Name)
+		}
+	}
+	return left
+}
+
+// Close removes the namespace with its bridge and every port.
+func (n *Network) Close() error {
+	if n.h != nil {
+		n.h.Close()
+	}
+	return n.NS.Close()
+}
+
+func ipnet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
