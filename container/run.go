@@ -271,4 +271,3 @@ func notFound(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "does not exist") || strings.Contains(s, "not found") || strings.Contains(s, "No such file")
 }
-
