@@ -1,95 +1,26 @@
 package virtiopci
 
-import (
-	"fmt"
-
-	"github.com/vmmlab/vmm/devices/virtio"
-	"github.com/vmmlab/vmm/devices/virtio/queue"
-)
-
-// setStatus handles a driver write of device_status: 0 resets, FEATURES_OK
-// is refused for features the device does not offer (or without
-// VERSION_1), and DRIVER_OK activates the device with the enabled queues.
-// Device methods are called without t.mu held: the device's goroutine
-// takes t.mu to raise interrupts.
-func (t *Transport) setStatus(s uint8) {
-	if s == 0 {
-		t.dev.Reset()
-		t.mu.Lock()
-		t.status, t.drvFeatures, t.isr, t.active, t.configVector = 0, 0, 0, false, noVector
-		t.generation++
-		for i := range t.queues {
-			t.queues[i] = queueState{max: t.queues[i].max, vector: noVector, q: queue.Queue{Size: t.queues[i].max}}
-		}
-		t.mu.Unlock()
-		return
-	}
-	t.mu.Lock()
-	if s&virtio.StatusFeaturesOK != 0 && t.status&virtio.StatusFeaturesOK == 0 {
-		if t.drvFeatures&^t.dev.Features() != 0 || t.drvFeatures&virtio.FeatureVersion1 == 0 {
-			s &^= virtio.StatusFeaturesOK // the driver reads it back and gives up
-		}
-	}
-	t.status = s | t.status&virtio.StatusNeedsReset
-	activate := s&virtio.StatusDriverOK != 0 && s&virtio.StatusFeaturesOK != 0 && !t.active
-	var queues []*queue.Queue
-	var err error
-	if activate {
-		t.active = true
-		queues, err = t.enabledQueuesLocked()
-	}
-	features := t.drvFeatures
-	t.mu.Unlock()
-	if activate && err == nil {
-		err = t.dev.Activate(t.mem, features, queues, interrupts{t})
-	}
-	if err != nil {
-		t.mu.Lock()
-		t.status |= virtio.StatusNeedsReset
-		t.mu.Unlock()
-	}
-}
-
-// enabledQueuesLocked checks and returns the queues the driver enabled; a
-// device without all its queues enabled is not activated.
-func (t *Transport) enabledQueuesLocked() ([]*queue.Queue, error) {
-	var qs []*queue.Queue
-	for i := range t.queues {
-		q := &t.queues[i]
-		if !q.enable {
-			return nil, fmt.Errorf("queue %d not enabled", i)
-		}
-		if err := q.q.Check(); err != nil {
-			return nil, fmt.Errorf("queue %d: %w", i, err)
-		}
-		qs = append(qs, &q.q)
-	}
-	return qs, nil
-}
+import "fmt"
 
 // interrupts is what the device calls to interrupt the driver.
 type interrupts struct{ t *Transport }
 
 func (i interrupts) Queue(n int) error {
 	t := i.t
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.isr |= 1
-	if n < 0 || n >= len(t.queues) {
-		return fmt.Errorf("interrupt for queue %d of %d", n, len(t.queues))
+	t.core.Lock()
+	defer t.core.Unlock()
+	if n < 0 || n >= len(t.core.Queues) {
+		return fmt.Errorf("interrupt for queue %d of %d", n, len(t.core.Queues))
 	}
-	return t.signalLocked(t.queues[n].vector)
+	t.core.RaiseLocked(false)
+	return t.signalLocked(t.core.Queues[n].Vector)
 }
 
 func (i interrupts) Config() error {
 	t := i.t
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.dev.Failed() != nil {
-		t.status |= virtio.StatusNeedsReset
-	}
-	t.isr |= 2
-	t.generation++
+	t.core.Lock()
+	defer t.core.Unlock()
+	t.core.RaiseLocked(true)
 	return t.signalLocked(t.configVector)
 }
 

@@ -7,7 +7,6 @@ package virtiopci
 
 import (
 	"encoding/binary"
-	"sync"
 
 	"github.com/vmmlab/vmm/devices/pci"
 	"github.com/vmmlab/vmm/devices/virtio"
@@ -26,7 +25,7 @@ const (
 	notifyMult    = 4
 	commonSize    = 0x38
 	deviceCfgSize = 0x1000
-	noVector      = 0xffff
+	noVector      = virtio.NoVector
 )
 
 // MSISender delivers one message-signalled interrupt (KVM_SIGNAL_MSI).
@@ -34,33 +33,16 @@ type MSISender interface {
 	SignalMSI(address uint64, data uint32) error
 }
 
-type queueState struct {
-	q      queue.Queue
-	max    uint16
-	vector uint16
-	enable bool
-}
-
-// Transport is one virtio device on the PCI bus.
+// Transport is one virtio device on the PCI bus. Its state is guarded by
+// the core's lock.
 type Transport struct {
-	dev  virtio.Device
-	mem  queue.Memory
+	core *virtio.Core
 	msi  MSISender
 	cfg  *pci.Config
 	msix int // offset of the MSI-X capability
 
-	mu           sync.Mutex
-	devFeatSel   uint32
-	drvFeatSel   uint32
-	drvFeatures  uint64
-	status       uint8
-	generation   uint8
 	configVector uint16
-	queueSel     uint16
-	queues       []queueState
-	isr          uint8
 	table        []msixEntry
-	active       bool
 }
 
 type msixEntry struct {
@@ -73,11 +55,10 @@ type msixEntry struct {
 // New wraps dev; its BAR0 sits at barAddr (chosen by the machine, as
 // firmware would). mem is guest memory for the queues.
 func New(dev virtio.Device, mem queue.Memory, msi MSISender, barAddr uint64) *Transport {
-	t := &Transport{dev: dev, mem: mem, msi: msi, configVector: noVector}
-	for _, max := range dev.QueueSizes() {
-		t.queues = append(t.queues, queueState{max: max, vector: noVector, q: queue.Queue{Size: max}})
-	}
-	vectors := len(t.queues) + 1
+	t := &Transport{core: virtio.NewCore(dev, mem), msi: msi, configVector: noVector}
+	t.core.OnReset = func() { t.configVector = noVector }
+	queues := len(t.core.Queues)
+	vectors := queues + 1
 	t.table = make([]msixEntry, vectors)
 	for i := range t.table {
 		t.table[i].masked = true
@@ -99,7 +80,7 @@ func New(dev virtio.Device, mem queue.Memory, msi MSISender, barAddr uint64) *Tr
 		c.AddCapability(0x09, append(body, extra...), nil)
 	}
 	capability(1, offCommon, commonSize)
-	capability(2, offNotify, uint32(notifyMult*len(t.queues)), binary.LittleEndian.AppendUint32(nil, notifyMult)...)
+	capability(2, offNotify, uint32(notifyMult*queues), binary.LittleEndian.AppendUint32(nil, notifyMult)...)
 	capability(3, offISR, 1)
 	capability(4, offDevice, deviceCfgSize)
 	msixBody := binary.LittleEndian.AppendUint16(nil, uint16(vectors-1))
@@ -112,15 +93,15 @@ func New(dev virtio.Device, mem queue.Memory, msi MSISender, barAddr uint64) *Tr
 
 // ReadConfig and WriteConfig serve PCI configuration space.
 func (t *Transport) ReadConfig(offset uint64, data []byte) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.core.Lock()
+	defer t.core.Unlock()
 	t.cfg.Read(offset, data)
 }
 
 // WriteConfig serves PCI configuration space writes.
 func (t *Transport) WriteConfig(offset uint64, data []byte) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.core.Lock()
+	defer t.core.Unlock()
 	t.cfg.Write(offset, data)
 	t.deliverPendingLocked()
 }
