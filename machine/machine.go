@@ -30,9 +30,13 @@ type Config struct {
 	Cmdline string
 	MemSize uint64
 	CPUs    int
-	Disks   []Disk    // virtio-blk disks on the PCI bus
-	NICs    []NIC     // virtio-net interfaces on the PCI bus
-	Console io.Writer // guest serial output
+	Disks   []Disk // virtio-blk disks on the PCI bus
+	NICs    []NIC  // virtio-net interfaces on the PCI bus
+	// VirtioMMIO puts the disks and NICs on virtio-mmio instead of PCI
+	// (for kernels without PCI; they must have
+	// CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).
+	VirtioMMIO bool
+	Console    io.Writer // guest serial output
 	// Start is when vmm started; the boot timer measures from it.
 	Start time.Time
 }
@@ -71,8 +75,7 @@ type Machine struct {
 	ev    *events
 	setup time.Duration
 	// closers release device backends (disk files, taps) at Close.
-	closers    []func() error
-	pciDevices int
+	closers []func() error
 }
 
 // New builds the machine. Any error leaves nothing open.
@@ -88,7 +91,11 @@ func New(c Config) (m *Machine, err error) {
 		return nil, fmt.Errorf("kernel: %w", err)
 	}
 	ram := boot.RAMRanges(c.MemSize)
-	plan, err := boot.Layout(im, boot.Config{RAM: ram, Cmdline: withPCICmdline(c.Cmdline, len(c.Disks)+len(c.NICs)), InitrdSize: uint64(len(c.Initrd)), RSDPAddr: acpiBase})
+	cmdline, err := deviceCmdline(c.Cmdline, c)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := boot.Layout(im, boot.Config{RAM: ram, Cmdline: cmdline, InitrdSize: uint64(len(c.Initrd)), RSDPAddr: acpiBase})
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +130,7 @@ func New(c Config) (m *Machine, err error) {
 	if err = m.createDevices(c); err != nil {
 		return m, err
 	}
-	if err = m.createPCI(c.Disks, c.NICs); err != nil {
+	if err = m.createVirtio(c); err != nil {
 		return m, err
 	}
 	if err = m.createVCPUs(c.CPUs, &plan.Entry); err != nil {

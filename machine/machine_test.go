@@ -91,3 +91,27 @@ func TestEntryState(t *testing.T) {
 		t.Fatal("kinds")
 	}
 }
+
+func TestDeviceCmdline(t *testing.T) {
+	two := Config{Disks: []Disk{{Path: "a"}}, NICs: []NIC{{Tap: "t"}}}
+	for _, c := range []struct {
+		cmdline string
+		cfg     Config
+		want    string
+	}{
+		{"console=ttyS0", Config{}, "console=ttyS0"},
+		{"console=ttyS0", two, "console=ttyS0 pci=lastbus=1"},
+		{"console=ttyS0 pci=off", two, "console=ttyS0 pci=off"},
+		{"console=ttyS0", Config{Disks: two.Disks, NICs: two.NICs, VirtioMMIO: true},
+			"console=ttyS0 virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6"},
+	} {
+		got, err := deviceCmdline(c.cmdline, c.cfg)
+		if err != nil || got != c.want {
+			t.Errorf("deviceCmdline(%q, %+v) = %q, %v; want %q", c.cmdline, c.cfg, got, err, c.want)
+		}
+	}
+	many := Config{VirtioMMIO: true, Disks: make([]Disk, 9)}
+	if _, err := deviceCmdline("", many); err == nil {
+		t.Error("nine virtio-mmio devices accepted")
+	}
+}

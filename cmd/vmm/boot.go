@@ -22,6 +22,7 @@ const DefaultCmdline = "console=ttyS0 reboot=k"
 
 type bootOptions struct {
 	kernel, initrd, mem, cmdline, device string
+	transport                            string
 	cpus                                 int
 	json                                 bool
 	disks, nics                          []string
@@ -40,6 +41,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
 	fs.StringVar(&o.device, "kvm-device", "/dev/kvm", "KVM device node")
 	fs.StringArrayVar(&o.disks, "disk", nil, "attach PATH[,ro] (a file or block device) as a virtio-blk disk; repeatable: /dev/vda, /dev/vdb, ...")
+	fs.StringVar(&o.transport, "virtio", "pci", "transport of the virtio devices: pci, or mmio for kernels without PCI (announced on the command line)")
 	fs.StringArrayVar(&o.nics, "net", nil, "attach a virtio-net interface: tap=NAME[,mac=MAC] (created if missing, given CAP_NET_ADMIN) or fd=N[,mac=MAC] (an open TAP with IFF_VNET_HDR); repeatable")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
@@ -103,8 +105,12 @@ func (o bootOptions) machineConfig(console io.Writer, start time.Time) (machine.
 	if err != nil {
 		return machine.Config{}, err
 	}
+	if o.transport != "pci" && o.transport != "mmio" {
+		return machine.Config{}, fmt.Errorf("--virtio %q: want pci or mmio", o.transport)
+	}
 	return machine.Config{Device: o.device, Kernel: kernel, Initrd: initrd, Cmdline: o.cmdline,
-		MemSize: mem, CPUs: o.cpus, Console: console, Start: start, Disks: disks, NICs: nics}, nil
+		MemSize: mem, CPUs: o.cpus, Console: console, Start: start, Disks: disks, NICs: nics,
+		VirtioMMIO: o.transport == "mmio"}, nil
 }
 
 func readInput(what, path string) ([]byte, error) {

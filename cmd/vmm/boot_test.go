@@ -47,6 +47,7 @@ func TestBootErrors(t *testing.T) {
 		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "tap=t0,mac=zz"}, 2, "six hex bytes"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "tap=t0,mac=01:00:5e:00:00:01"}, 2, "multicast"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "bridge=br0"}, 2, "unknown option"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--virtio", "ccw"}, 2, "want pci or mmio"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

@@ -8,6 +8,7 @@ import (
 	"github.com/vmmlab/vmm/devices/pci"
 	"github.com/vmmlab/vmm/devices/virtio"
 	"github.com/vmmlab/vmm/devices/virtio/blk"
+	virtiommio "github.com/vmmlab/vmm/devices/virtio/mmio"
 	virtionet "github.com/vmmlab/vmm/devices/virtio/net"
 	virtiopci "github.com/vmmlab/vmm/devices/virtio/pci"
 	"github.com/vmmlab/vmm/kvm"
@@ -39,23 +40,36 @@ type msiSender struct{ vm *kvm.VM }
 
 func (s msiSender) SignalMSI(addr uint64, data uint32) error { return s.vm.SignalMSI(addr, data) }
 
-// createPCI puts the PCI bus on the port bus, then a virtio-blk device
-// for each disk and a virtio-net device for each NIC, each with its BAR0 on
-// the MMIO bus. Device backends are closed by Machine.Close.
-func (m *Machine) createPCI(disks []Disk, nics []NIC) error {
+// virtio-mmio devices sit from here up, one 4 KiB window each, with the
+// interrupt lines of mmioIRQs (ISA lines no other device uses).
+const mmioBase = 0xd000_0000
+
+func mmioIRQs() []uint32 { return []uint32{5, 6, 7, 10, 11, 12, 14, 15} }
+
+// createVirtio puts the PCI bus on the port bus, then a virtio-blk device
+// for each disk and a virtio-net device for each NIC, on PCI (BAR0 on the
+// MMIO bus) or, with VirtioMMIO, as virtio-mmio devices. Device backends
+// are closed by Machine.Close.
+func (m *Machine) createVirtio(c Config) error {
 	bus := pci.NewBus()
 	if err := m.pio.Register("pci-conf1", pci.AddressPort, pci.Ports, bus); err != nil {
 		return err
 	}
+	n := 0
 	add := func(name string, dev virtio.Device) error {
-		bar := uint64(pciMMIOBase + m.pciDevices*virtiopci.BARSize)
+		defer func() { n++ }()
+		if c.VirtioMMIO {
+			t := virtiommio.New(dev, m.mem, irqLine{m.vm, mmioIRQs()[n]})
+			return m.mmio.Register(name, mmioBase+uint64(n)*virtiommio.Size, virtiommio.Size, t)
+		}
+		bar := uint64(pciMMIOBase + n*virtiopci.BARSize)
 		t := virtiopci.New(dev, m.mem, msiSender{m.vm}, bar)
 		if _, err := bus.Add(t); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		m.pciDevices++
 		return m.mmio.Register(name, bar, virtiopci.BARSize, t)
 	}
+	disks, nics := c.Disks, c.NICs
 	for i, d := range disks {
 		dev, err := blk.Open(d.Path, d.ReadOnly)
 		if err != nil {
@@ -99,16 +113,28 @@ func openNIC(n NIC) (*virtionet.Device, error) {
 	return virtionet.New(t, mac), nil
 }
 
-// withPCICmdline makes Linux scan PCI bus 0 itself when there are PCI
-// devices: vmm's ACPI tables describe no PCI host bridge, and with ACPI on,
+// deviceCmdline adds what Linux needs to find the virtio devices. With
+// virtio-mmio, each device is named on the command line
+// (virtio_mmio.device=4K@ADDR:IRQ). With PCI, Linux must scan bus 0
+// itself: vmm's ACPI tables describe no PCI host bridge, and with ACPI on,
 // Linux would otherwise find no PCI bus at all. pci=lastbus=1 scans the
 // buses ACPI did not report and keeps ACPI's interrupt set-up; pci=noacpi
 // would also do the scan, but it ignores the MADT's IOAPIC, and the UART's
-// IRQ 4 then never arrives. The devices use MSI-X, so they need no INTx
-// routing.
-func withPCICmdline(cmdline string, pciDevices int) string {
-	if pciDevices == 0 || strings.Contains(cmdline, "pci=") {
-		return cmdline
+// IRQ 4 then never arrives. The PCI devices use MSI-X, so they need no
+// INTx routing.
+func deviceCmdline(cmdline string, c Config) (string, error) {
+	n := len(c.Disks) + len(c.NICs)
+	switch {
+	case n == 0:
+		return cmdline, nil
+	case c.VirtioMMIO && n > len(mmioIRQs()):
+		return "", fmt.Errorf("%d virtio-mmio devices: at most %d", n, len(mmioIRQs()))
+	case c.VirtioMMIO:
+		for i := range n {
+			cmdline += " " + virtiommio.CmdlineArg(mmioBase+uint64(i)*virtiommio.Size, mmioIRQs()[i])
+		}
+	case !strings.Contains(cmdline, "pci="):
+		cmdline += " pci=lastbus=1"
 	}
-	return strings.TrimSpace(cmdline + " pci=lastbus=1")
+	return strings.TrimSpace(cmdline), nil
 }
