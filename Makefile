@@ -1,8 +1,9 @@
 # vmm: build, unit tests, and the nested-KVM lab.
 GO      ?= go
-APT_DEPS = qemu-system-x86 busybox-static cpio xz-utils e2fsprogs gcc libc6-dev git ca-certificates crun runc
+APT_DEPS = qemu-system-x86 busybox-static cpio xz-utils e2fsprogs gcc libc6-dev git ca-certificates crun runc \
+	   make bc bison flex libelf-dev libssl-dev lz4 linux-source-6.12
 
-.PHONY: all build initramfs test e2e check deps kernel fuzz clean
+.PHONY: all build initramfs test e2e check deps kernel microkernel fuzz clean
 
 ## all: binaries, the Debian guest kernel, and the default initramfs
 all: build initramfs
@@ -42,6 +43,10 @@ deps:
 kernel:
 	$(GO) build -o bin/vmm-lab ./cmd/vmm-lab
 	./bin/vmm-lab kernel
+
+## microkernel: build vmm's minimal guest kernel (virtio-mmio, no modules; cached in ~/.cache/vmm/kbuild)
+microkernel:
+	guestkernel/build.sh
 
 ## fuzz: a short run of every fuzz target
 fuzz:

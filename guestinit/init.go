@@ -62,7 +62,9 @@ func mountPseudoFS(con io.Writer) {
 }
 
 // loadModules loads every module in the list with finit_module. A module
-// that fails is reported with the reason and skipped.
+// that fails is reported with the reason and skipped; a kernel without
+// module support (ENOSYS: a minimal kernel with its drivers built in) is
+// reported once.
 func loadModules(con io.Writer, list string) {
 	f, err := os.Open(list)
 	if errors.Is(err, os.ErrNotExist) {
@@ -80,7 +82,12 @@ func loadModules(con io.Writer, list string) {
 		if p == "" {
 			continue
 		}
-		if err := loadModule(p); err != nil {
+		err := loadModule(p)
+		if errors.Is(err, unix.ENOSYS) {
+			logf(con, "the kernel has no module support: not loading the image's modules (its drivers must be built in)")
+			return
+		}
+		if err != nil {
 			failed++
 			logf(con, "module %s: %v", filepath.Base(p), err)
 			continue

@@ -33,7 +33,9 @@ fi
 # Pinned build metadata: the same inputs give the same image.
 export KBUILD_BUILD_USER=vmm KBUILD_BUILD_HOST=vmm KBUILD_BUILD_VERSION=1
 export KBUILD_BUILD_TIMESTAMP="$(date -u -d @"$(stat -c %Y "$tarball")" '+%Y-%m-%d %H:%M:%S UTC')"
-obj=$CACHE/obj-$key
+# One object directory per source version: a changed config rebuilds only
+# what depends on the changed options.
+obj=$CACHE/obj-$KSRC_PKG-$ver
 mk=(make -s -C "$src" O="$obj" ARCH=x86_64)
 mkdir -p "$obj"
 "${mk[@]}" tinyconfig >/dev/null

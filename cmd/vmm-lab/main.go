@@ -109,6 +109,13 @@ func runLab(ctx context.Context, o options) error {
 	phase("kernel "+k.Version, t0)
 
 	t0 = time.Now()
+	micro, err := lab.MicroKernel(ctx, "guestkernel/build.sh", o.cache, os.Stderr)
+	if err != nil {
+		return err
+	}
+	phase("minimal guest kernel", t0)
+
+	t0 = time.Now()
 	images, err := guestImages(ctx, o.cache, o.work, k, bins)
 	if err != nil {
 		return err
@@ -126,10 +133,10 @@ func runLab(ctx context.Context, o options) error {
 		// thread, which was one of the two CPUs stuck when the emulated
 		// outer kernel locked up (soft lockup) in CI.
 		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never"},
-		Files: map[string]string{"bzImage": k.BzImage, "vmm": bins["vmm"], "kvmpin": bins["kvmpin"],
+		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmm": bins["vmm"], "kvmpin": bins["kvmpin"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
-		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_BIN": "/lab/vmm",
+		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_LAB_MICRO_KERNEL": "/lab/bzImage-micro", "VMM_BIN": "/lab/vmm",
 			"VMM_LAB_BUSYBOX": "/bin/busybox", "VMM_LAB_WORKLOAD_INITRAMFS": "/lab/workload.cpio.gz",
 			"VMM_LAB_DISK": "/lab/disk.img",
 			"LAB_TEST_RUN": o.run},
