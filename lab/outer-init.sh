@@ -28,7 +28,9 @@ for t in /lab/tests/*; do
   name=${t##*/}
   start=$(up)
   echo "LAB-BEGIN $name uptime=$start"
-  (cd /tmp && timeout "$LAB_TEST_TIMEOUT" "$t" -test.v -test.timeout "${LAB_TEST_TIMEOUT}s" ${LAB_TEST_RUN:+-test.run "$LAB_TEST_RUN"} </dev/null 2>&1)
+  run=$LAB_TEST_RUN
+  [ -z "$run" ] && [ -f "/lab/runs/$name" ] && run=$(cat "/lab/runs/$name")
+  (cd /tmp && timeout "$LAB_TEST_TIMEOUT" "$t" -test.v -test.timeout "${LAB_TEST_TIMEOUT}s" ${run:+-test.run "$run"} </dev/null 2>&1)
   rc=$?
   echo
   echo "LAB-RESULT $name exit=$rc start=$start end=$(up)"

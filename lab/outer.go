@@ -29,6 +29,9 @@ type Outer struct {
 	// Tests maps a name (e.g. "kvm.test") to a statically linked
 	// `go test -c` binary; the guest runs each with -test.v.
 	Tests map[string]string
+	// Runs maps a test binary's name to its -test.run expression (the
+	// lab tests it holds); LAB_TEST_RUN in Env overrides it.
+	Runs map[string]string
 	// Files maps a guest path under /lab (e.g. "bzImage") to a host file.
 	Files map[string]string
 	// Env is exported to every test (VMM_LAB=1 is always set).
@@ -70,6 +73,11 @@ func (o Outer) Write(w io.Writer) error {
 		}
 		if err := a.AddFileFrom(path.Join("lab/tests", name), o.Tests[name]); err != nil {
 			return err
+		}
+		if run := o.Runs[name]; run != "" {
+			if err := a.AddFile(path.Join("lab/runs", name), 0o644, []byte(run)); err != nil {
+				return err
+			}
 		}
 	}
 	for guest, host := range o.Files {

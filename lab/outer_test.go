@@ -38,6 +38,7 @@ func TestOuterImage(t *testing.T) {
 	writeELF(t, test, false)
 	o := Outer{Busybox: bb, Kernel: fakeKernel(t), Modules: []string{"kvm_amd"},
 		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never"},
+		Runs:         map[string]string{"kvm.test": "^(TestA)$"},
 		Tests:        map[string]string{"kvm.test": test}, Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage"},
 		TestTimeoutSeconds: 60}
 	var buf bytes.Buffer
@@ -52,7 +53,7 @@ func TestOuterImage(t *testing.T) {
 	s := string(raw)
 	for _, want := range []string{"bin/busybox", "init", "dev/console", "lab/tests/kvm.test",
 		"lab/mod/kvm.ko", "lab/mod/kvm_amd.ko", "kvm.ko nx_huge_pages=never\nkvm_amd.ko\n", "export VMM_LAB='1'",
-		"export VMM_LAB_KERNEL='/lab/bzImage'", "export LAB_TEST_TIMEOUT='60'", "LAB-RESULT"} {
+		"export VMM_LAB_KERNEL='/lab/bzImage'", "export LAB_TEST_TIMEOUT='60'", "LAB-RESULT", "lab/runs/kvm.test", "^(TestA)$"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("outer image lacks %q", want)
 		}

@@ -87,7 +87,7 @@ func runLab(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	tests, err := buildTests(ctx, pkgs, filepath.Join(o.work, "tests"))
+	tests, runs, err := buildTests(ctx, pkgs, filepath.Join(o.work, "tests"))
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func runLab(ctx context.Context, o options) error {
 
 	t0 = time.Now()
 	outer := lab.Outer{
-		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd", "tun"}, Tests: tests,
+		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd", "tun"}, Tests: tests, Runs: runs,
 		// "never" also keeps KVM from starting its NX huge page recovery
 		// thread, which was one of the two CPUs stuck when the emulated
 		// outer kernel locked up (soft lockup) in CI.
@@ -225,25 +225,37 @@ func labPackages(ctx context.Context) ([]string, error) {
 }
 
 // buildTests compiles each package's tests into a static binary named after
-// its import path below the module (kvm.test, devices-virtio.test).
-func buildTests(ctx context.Context, pkgs []string, dir string) (map[string]string, error) {
+// its import path below the module (kvm.test, devices-virtio.test), and
+// returns with each binary the -test.run expression of its lab tests.
+func buildTests(ctx context.Context, pkgs []string, dir string) (tests, runs map[string]string, err error) {
 	mod, err := exec.CommandContext(ctx, "go", "list", "-m").Output()
 	if err != nil {
-		return nil, fmt.Errorf("go list -m: %w", err)
+		return nil, nil, fmt.Errorf("go list -m: %w", err)
 	}
 	prefix := strings.TrimSpace(string(mod)) + "/"
-	tests := map[string]string{}
+	tests, runs = map[string]string{}, map[string]string{}
 	for _, p := range pkgs {
 		name := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(p, prefix), "./"), "/", "-") + ".test"
 		out := filepath.Join(dir, name)
 		cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", out, p)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go test -c %s: %w\n%s", p, err, b)
+			return nil, nil, fmt.Errorf("go test -c %s: %w\n%s", p, err, b)
 		}
-		tests[name] = out
+		pkgDir, err := exec.CommandContext(ctx, "go", "list", "-f", "{{.Dir}}", p).Output()
+		if err != nil {
+			return nil, nil, fmt.Errorf("go list %s: %w", p, err)
+		}
+		names, err := lab.LabTests(strings.TrimSpace(string(pkgDir)))
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(names) == 0 {
+			return nil, nil, fmt.Errorf("package %s has no Test functions in *_lab_test.go files", p)
+		}
+		tests[name], runs[name] = out, lab.RunPattern(names)
 	}
-	return tests, nil
+	return tests, runs, nil
 }
 
 // guestImages builds the u-root userland once and composes two images from
