@@ -62,6 +62,15 @@ func BuildURoot(ctx context.Context, cacheDir string, log io.Writer) (*Archive, 
 			}
 		}
 	}
+	goVersion, err := exec.CommandContext(ctx, goBin, "env", "GOVERSION").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env GOVERSION: %w", err)
+	}
+	// The pinned modules and the toolchain determine the archive: reuse it.
+	cached := filepath.Join(dir, "uroot-"+strings.TrimSpace(string(goVersion))+".cpio")
+	if a, err := readArchive(cached); err == nil {
+		return a, nil
+	}
 	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=-mod=mod")
 	mkuimage := filepath.Join(dir, "mkuimage")
 	if _, err := os.Stat(mkuimage); err != nil {
@@ -80,14 +89,25 @@ func BuildURoot(ctx context.Context, cacheDir string, log io.Writer) (*Archive, 
 	if err := runTool(ctx, dir, env, log, mkuimage, args...); err != nil {
 		return nil, fmt.Errorf("mkuimage: %w", err)
 	}
-	f, err := os.Open(out.Name())
+	a, err := readArchive(out.Name())
+	if err != nil {
+		return nil, fmt.Errorf("reading mkuimage's archive: %w", err)
+	}
+	if err := os.Rename(out.Name(), cached); err != nil {
+		return nil, fmt.Errorf("u-root cache: %w", err)
+	}
+	return a, nil
+}
+
+func readArchive(p string) (*Archive, error) {
+	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	var a Archive
 	if err := ReadNewc(f, &a); err != nil {
-		return nil, fmt.Errorf("reading mkuimage's archive: %w", err)
+		return nil, err
 	}
 	return &a, nil
 }
