@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,8 +27,8 @@ func TestSignalStopsVM(t *testing.T) {
 	kvmtest.Open(t)
 	vmm := kvmtest.File(t, "VMM_BIN")
 	cmd := exec.Command(vmm, "boot", "--kernel", writeKernel(t, testkernel.Spin), "--mem", "64M")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
+	errb := &watchBuffer{} // read here while vmm writes it
+	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,10 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vmm boot: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	// Signals are caught from here on: one that arrives while the machine
+	// is built still stops it cleanly (exit 130), not by default action.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	cfg, err := o.machineConfig(stdout, start)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm boot:", err)
@@ -64,8 +68,6 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "vmm: machine ready in %v, starting %d vCPU(s) with %s\n",
 		m.SetupTime().Round(time.Millisecond), o.cpus, o.mem)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	restore := startConsole(os.Stdin, m, cancel, stderr)
