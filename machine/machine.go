@@ -74,7 +74,8 @@ type Machine struct {
 	exit  exitstatus.Status
 	ev    *events
 	setup time.Duration
-	// closers release device backends (disk files, taps) at Close.
+	// closers release device backends (disk files, taps) and their
+	// eventfds at Close, in reverse order.
 	closers []func() error
 }
 
@@ -264,8 +265,8 @@ func (m *Machine) Close() error {
 	if m.uart != nil {
 		m.uart.Close()
 	}
-	for _, c := range m.closers {
-		errs = append(errs, c())
+	for i := len(m.closers) - 1; i >= 0; i-- { // last set up, first undone
+		errs = append(errs, m.closers[i]())
 	}
 	m.closers = nil
 	for _, c := range m.cpus {

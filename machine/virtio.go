@@ -59,15 +59,26 @@ func (m *Machine) createVirtio(c Config) error {
 	add := func(name string, dev virtio.Device) error {
 		defer func() { n++ }()
 		if c.VirtioMMIO {
-			t := virtiommio.New(dev, m.mem, irqLine{m.vm, mmioIRQs()[n]})
-			return m.mmio.Register(name, mmioBase+uint64(n)*virtiommio.Size, virtiommio.Size, t)
+			line, err := m.lineFor(mmioIRQs()[n])
+			if err != nil {
+				return err
+			}
+			base := mmioBase + uint64(n)*virtiommio.Size
+			t := virtiommio.New(dev, m.mem, line)
+			if err := m.mmio.Register(name, base, virtiommio.Size, t); err != nil {
+				return err
+			}
+			return m.wireDoorbells(t, base)
 		}
 		bar := uint64(pciMMIOBase + n*virtiopci.BARSize)
 		t := virtiopci.New(dev, m.mem, msiSender{m.vm}, bar)
 		if _, err := bus.Add(t); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		return m.mmio.Register(name, bar, virtiopci.BARSize, t)
+		if err := m.mmio.Register(name, bar, virtiopci.BARSize, t); err != nil {
+			return err
+		}
+		return m.wireDoorbells(t, bar)
 	}
 	disks, nics := c.Disks, c.NICs
 	for i, d := range disks {

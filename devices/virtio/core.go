@@ -215,3 +215,13 @@ func (c *Core) RaiseLocked(config bool) {
 	c.ISR |= 2
 	c.Generation++
 }
+
+// Doorbell is where a driver notifies a queue: a guest-physical address
+// written with Len bytes, and with Match only that value. A machine can
+// have KVM signal an eventfd for it (ioeventfd) instead of exiting to vmm.
+type Doorbell struct {
+	Addr  uint64
+	Len   uint32
+	Match *uint64
+	Queue int
+}

@@ -178,3 +178,17 @@ func (t *Transport) raise(config bool) error {
 	t.core.Unlock()
 	return t.irq.Trigger()
 }
+
+// Doorbells lists the queues' notifications with the window at base: all
+// share QueueNotify, written with 4 bytes holding the queue index.
+func (t *Transport) Doorbells(base uint64) []virtio.Doorbell {
+	d := make([]virtio.Doorbell, len(t.core.Queues))
+	for q := range d {
+		match := uint64(q)
+		d[q] = virtio.Doorbell{Addr: base + regQueueNotify, Len: 4, Match: &match, Queue: q}
+	}
+	return d
+}
+
+// Notify passes a notification of queue q (from a doorbell eventfd).
+func (t *Transport) Notify(q int) { t.core.Notify(q) }

@@ -153,3 +153,12 @@ func FuzzTransport(f *testing.F) {
 		w(t, regStatus, 0)
 	})
 }
+
+func TestDoorbells(tt *testing.T) {
+	drv := queuetest.New(16, 1<<20)
+	t := newBlk(tt, drv, irqChan(make(chan struct{}, 1)))
+	d := t.Doorbells(0xd000_0000)
+	if len(d) != 1 || d[0].Addr != 0xd000_0050 || d[0].Len != 4 || d[0].Match == nil || *d[0].Match != 0 {
+		tt.Errorf("doorbells %+v", d)
+	}
+}

@@ -1,6 +1,10 @@
 package virtiopci
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/vmmlab/vmm/devices/virtio"
+)
 
 // Read serves a guest read of BAR0 (offset from the BAR's base).
 func (t *Transport) Read(offset uint64, data []byte) {
@@ -156,3 +160,16 @@ func getLE(data []byte) uint64 {
 	}
 	return v
 }
+
+// Doorbells lists the queues' notify addresses with BAR0 at base: each
+// queue has its own (notify_off_multiplier 4), written with 2 bytes.
+func (t *Transport) Doorbells(base uint64) []virtio.Doorbell {
+	d := make([]virtio.Doorbell, len(t.core.Queues))
+	for q := range d {
+		d[q] = virtio.Doorbell{Addr: base + offNotify + notifyMult*uint64(q), Len: 2, Queue: q}
+	}
+	return d
+}
+
+// Notify passes a notification of queue q (from a doorbell eventfd).
+func (t *Transport) Notify(q int) { t.core.Notify(q) }

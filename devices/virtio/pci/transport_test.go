@@ -197,3 +197,12 @@ func FuzzTransport(f *testing.F) {
 		w(t, 0x14, 0, 1)
 	})
 }
+
+func TestDoorbells(tt *testing.T) {
+	drv := queuetest.New(16, 1<<20)
+	t := newBlk(tt, drv, msiRecorder(make(chan [2]uint64, 4)))
+	d := t.Doorbells(0xc000_0000)
+	if len(d) != 1 || d[0].Addr != 0xc000_3000 || d[0].Len != 2 || d[0].Match != nil || d[0].Queue != 0 {
+		tt.Errorf("doorbells %+v", d)
+	}
+}
