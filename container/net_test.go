@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -25,12 +24,8 @@ func TestContainerNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	var ln net.Listener
-	if err := n.NS.Do(func() error {
-		var err error
-		ln, err = net.Listen("tcp", n.Gateway().String()+":8080")
-		return err
-	}); err != nil {
+	ln, err := n.NS.Listen("tcp", n.Gateway().String()+":8080")
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()

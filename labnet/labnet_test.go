@@ -22,12 +22,8 @@ func TestAttachNS(t *testing.T) {
 	if n.Gateway() != netip.MustParseAddr("10.0.3.1") {
 		t.Errorf("gateway %v", n.Gateway())
 	}
-	var ln net.Listener
-	if err := n.NS.Do(func() error {
-		var err error
-		ln, err = net.Listen("tcp", n.Gateway().String()+":8080")
-		return err
-	}); err != nil {
+	ln, err := n.NS.Listen("tcp", n.Gateway().String()+":8080")
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
@@ -50,12 +46,8 @@ func TestAttachNS(t *testing.T) {
 		}
 		ports, guests = append(ports, p), append(guests, g)
 	}
-	var peer net.Listener
-	if err := guests[1].Do(func() error {
-		var err error
-		peer, err = net.Listen("tcp", ports[1].Addr.Addr().String()+":80")
-		return err
-	}); err != nil {
+	peer, err := guests[1].Listen("tcp", ports[1].Addr.Addr().String()+":80")
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer peer.Close()

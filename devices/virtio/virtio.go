@@ -60,3 +60,14 @@ type Device interface {
 	// DEVICE_NEEDS_RESET and raises a configuration interrupt.
 	Failed() error
 }
+
+// CopyConfig serves a read of a device's configuration space held in cfg:
+// data gets cfg's bytes from offset on, and zeros past its end.
+func CopyConfig(cfg []byte, offset uint64, data []byte) {
+	for i := range data {
+		data[i] = 0
+		if o := offset + uint64(i); o >= offset && o < uint64(len(cfg)) {
+			data[i] = cfg[o]
+		}
+	}
+}

@@ -79,6 +79,18 @@ func (ns *NS) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 	return conn, err
 }
 
+// Listen opens a listener inside the namespace (it serves from any
+// goroutine).
+func (ns *NS) Listen(network, addr string) (net.Listener, error) {
+	var ln net.Listener
+	err := ns.Do(func() error {
+		var err error
+		ln, err = net.Listen(network, addr)
+		return err
+	})
+	return ln, err
+}
+
 // FD is the namespace's file descriptor (valid until Close).
 func (ns *NS) FD() int { return int(ns.f.Fd()) }
 

@@ -17,12 +17,8 @@ func TestNamespaceIsolates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ns.Close()
-	var ln net.Listener
-	if err := ns.Do(func() error {
-		var err error
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
-		return err
-	}); err != nil {
+	ln, err := ns.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()

@@ -140,12 +140,7 @@ func (d *Device) ReadConfig(offset uint64, data []byte) {
 	le.PutUint32(cfg[8:], maxRequest)   // size_max
 	le.PutUint32(cfg[12:], queueSize-2) // seg_max: header and status take two
 	le.PutUint32(cfg[20:], sectorSize)
-	for i := range data {
-		data[i] = 0
-		if o := offset + uint64(i); o < uint64(len(cfg)) {
-			data[i] = cfg[o]
-		}
-	}
+	virtio.CopyConfig(cfg[:], offset, data)
 }
 
 // WriteConfig ignores writes: nothing in the config is writable.

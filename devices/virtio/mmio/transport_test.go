@@ -2,13 +2,11 @@ package virtiommio
 
 import (
 	"encoding/binary"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/vmmlab/vmm/devices/virtio"
-	"github.com/vmmlab/vmm/devices/virtio/blk"
+	"github.com/vmmlab/vmm/devices/virtio/blk/blktest"
 	"github.com/vmmlab/vmm/devices/virtio/queue/queuetest"
 )
 
@@ -34,24 +32,10 @@ func r(t *Transport, off uint64) uint32 {
 	return binary.LittleEndian.Uint32(b)
 }
 
-// newBlk makes a transport over a virtio-blk disk of 4 KiB whose sector 1
-// holds 0xab.
+// newBlk makes a transport over blktest's disk.
 func newBlk(tt *testing.T, drv *queuetest.Driver, irq IRQ) *Transport {
 	tt.Helper()
-	p := filepath.Join(tt.TempDir(), "disk")
-	data := make([]byte, 4096)
-	for i := 512; i < 1024; i++ {
-		data[i] = 0xab
-	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		tt.Fatal(err)
-	}
-	d, err := blk.Open(p, false)
-	if err != nil {
-		tt.Fatal(err)
-	}
-	tt.Cleanup(func() { d.Close() })
-	return New(d, drv.Mem, irq)
+	return New(blktest.Disk(tt), drv.Mem, irq)
 }
 
 // TestDriverSequence does what Linux's virtio_mmio does to bring up a

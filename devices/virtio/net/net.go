@@ -167,12 +167,7 @@ func (d *Device) ReadConfig(offset uint64, data []byte) {
 	copy(cfg[:], d.mac[:])
 	binary.LittleEndian.PutUint16(cfg[6:], linkUp)
 	binary.LittleEndian.PutUint16(cfg[8:], 1)
-	for i := range data {
-		data[i] = 0
-		if o := offset + uint64(i); o < uint64(len(cfg)) {
-			data[i] = cfg[o]
-		}
-	}
+	virtio.CopyConfig(cfg[:], offset, data)
 }
 
 // WriteConfig ignores writes (the legacy writable MAC is not offered).

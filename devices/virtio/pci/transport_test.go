@@ -2,13 +2,11 @@ package virtiopci
 
 import (
 	"encoding/binary"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/vmmlab/vmm/devices/virtio"
-	"github.com/vmmlab/vmm/devices/virtio/blk"
+	"github.com/vmmlab/vmm/devices/virtio/blk/blktest"
 	"github.com/vmmlab/vmm/devices/virtio/queue/queuetest"
 )
 
@@ -43,22 +41,10 @@ func cfg32(t *Transport, off uint64) uint32 {
 	return binary.LittleEndian.Uint32(b)
 }
 
-// newBlk makes a virtio-blk transport over a 4 KiB disk whose sector 1
-// is filled with 0xab.
+// newBlk makes a virtio-blk transport over blktest's disk.
 func newBlk(tt *testing.T, drv *queuetest.Driver, msi MSISender) *Transport {
 	tt.Helper()
-	p := filepath.Join(tt.TempDir(), "disk")
-	data := make([]byte, 4096)
-	for i := 512; i < 1024; i++ {
-		data[i] = 0xab
-	}
-	os.WriteFile(p, data, 0o644)
-	d, err := blk.Open(p, false)
-	if err != nil {
-		tt.Fatal(err)
-	}
-	tt.Cleanup(func() { d.Close() })
-	return New(d, drv.Mem, msi, 0xc000_0000)
+	return New(blktest.Disk(tt), drv.Mem, msi, 0xc000_0000)
 }
 
 // TestDriverSequence does what Linux's virtio_pci does to bring up a
