@@ -63,36 +63,3 @@ func (m *Machine) wireDoorbells(t doorbeller, base uint64) error {
 	}
 	return nil
 }
-
-// irqfdLine raises a GSI by writing to an eventfd KVM watches (irqfd):
-// one write instead of two KVM_IRQ_LINE calls, and an edge, like irqLine.
-type irqfdLine struct{ f *os.File }
-
-func (l irqfdLine) Trigger() error {
-	var one [8]byte
-	one[0] = 1
-	_, err := l.f.Write(one[:])
-	return err
-}
-
-// lineFor returns the fastest way to pulse gsi: an irqfd when KVM has
-// them, else KVM_IRQ_LINE.
-func (m *Machine) lineFor(gsi uint32) (interface{ Trigger() error }, error) {
-	if n, err := m.vm.CheckExtension(kvm.CapIRQFD); err != nil || n == 0 {
-		return irqLine{m.vm, gsi}, nil
-	}
-	f, fd, err := newEventFD()
-	if err != nil {
-		return nil, err
-	}
-	if err := m.vm.AddIRQFD(fd, gsi); err != nil {
-		f.Close()
-		return nil, err
-	}
-	m.closers = append(m.closers, func() error {
-		err := m.vm.RemoveIRQFD(fd, gsi)
-		f.Close()
-		return err
-	})
-	return irqfdLine{f}, nil
-}

@@ -3,6 +3,7 @@ package machine
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -113,5 +114,31 @@ func TestDeviceCmdline(t *testing.T) {
 	many := Config{VirtioMMIO: true, Disks: make([]Disk, 9)}
 	if _, err := deviceCmdline("", many); err == nil {
 		t.Error("nine virtio-mmio devices accepted")
+	}
+}
+
+type lineLog []string
+
+func (l *lineLog) SetIRQLine(gsi uint32, high bool) error {
+	*l = append(*l, fmt.Sprintf("%d=%v", gsi, high))
+	return nil
+}
+
+// Two devices on one INTx line: it goes high with the first and low only
+// when both have let go; repeated levels change nothing.
+func TestSharedLine(t *testing.T) {
+	var log lineLog
+	l := &sharedLine{vm: &log, gsi: 10}
+	a, b := &pin{l: l}, &pin{l: l}
+	for _, step := range []struct {
+		p    *pin
+		high bool
+	}{{a, true}, {a, true}, {b, true}, {a, false}, {a, false}, {b, false}} {
+		if err := step.p.SetLevel(step.high); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(log, " "); got != "10=true 10=false" {
+		t.Errorf("line changes %q", got)
 	}
 }

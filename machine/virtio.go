@@ -46,6 +46,11 @@ const mmioBase = 0xd000_0000
 
 func mmioIRQs() []uint32 { return []uint32{5, 6, 7, 10, 11, 12, 14, 15} }
 
+// intxIRQs are the lines PCI slots' INTA# are wired to, in turn (shared
+// when there are more slots): ISA IRQs, because with no ACPI routing for
+// the bus Linux takes the interrupt line register only if it names one.
+func intxIRQs() []uint32 { return []uint32{10, 11} }
+
 // createVirtio puts the PCI bus on the port bus, then a virtio-blk device
 // for each disk and a virtio-net device for each NIC, on PCI (BAR0 on the
 // MMIO bus) or, with VirtioMMIO, as virtio-mmio devices. Device backends
@@ -56,6 +61,7 @@ func (m *Machine) createVirtio(c Config) error {
 		return err
 	}
 	n := 0
+	lines := map[uint32]*sharedLine{}
 	add := func(name string, dev virtio.Device) error {
 		defer func() { n++ }()
 		if c.VirtioMMIO {
@@ -72,6 +78,11 @@ func (m *Machine) createVirtio(c Config) error {
 		}
 		bar := uint64(pciMMIOBase + n*virtiopci.BARSize)
 		t := virtiopci.New(dev, m.mem, msiSender{m.vm}, bar)
+		gsi := intxIRQs()[n%len(intxIRQs())]
+		if lines[gsi] == nil {
+			lines[gsi] = &sharedLine{vm: m.vm, gsi: gsi}
+		}
+		t.SetINTx(&pin{l: lines[gsi]}, uint8(gsi))
 		if _, err := bus.Add(t); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -131,8 +142,9 @@ func openNIC(n NIC) (*virtionet.Device, error) {
 // Linux would otherwise find no PCI bus at all. pci=lastbus=1 scans the
 // buses ACPI did not report and keeps ACPI's interrupt set-up; pci=noacpi
 // would also do the scan, but it ignores the MADT's IOAPIC, and the UART's
-// IRQ 4 then never arrives. The PCI devices use MSI-X, so they need no
-// INTx routing.
+// IRQ 4 then never arrives. The PCI devices use MSI-X; without it (e.g.
+// pci=nomsi) their INTA# goes to the ISA IRQ in the interrupt line
+// register, which Linux uses when ACPI has no routing for the device.
 func deviceCmdline(cmdline string, c Config) (string, error) {
 	n := len(c.Disks) + len(c.NICs)
 	switch {

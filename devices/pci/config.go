@@ -65,6 +65,13 @@ func (c *Config) SetSubsystem(vendor, id uint16) {
 // SetInterruptPin sets INTA# (1) .. INTD# (4), or 0 for none.
 func (c *Config) SetInterruptPin(pin uint8) { c.data[offIntPin] = pin }
 
+// SetInterruptLine sets the interrupt line register, as firmware does to
+// tell the OS which IRQ the pin is wired to.
+func (c *Config) SetInterruptLine(irq uint8) { c.data[offIntLine] = irq }
+
+// INTxDisabled reports the command register's interrupt-disable bit.
+func (c *Config) INTxDisabled() bool { return c.Command()&commandNoINTx != 0 }
+
 // AddMemBAR64 declares BAR i (and i+1) as a 64-bit memory BAR of size bytes
 // (a power of two, at least 16) placed at addr, as firmware would have
 // assigned it.

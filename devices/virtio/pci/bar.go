@@ -18,6 +18,7 @@ func (t *Transport) Read(offset uint64, data []byte) {
 	case offset == offISR:
 		t.core.Lock()
 		data[0], t.core.ISR = t.core.ISR, 0 // reading ISR acknowledges it
+		t.setINTxLocked(false)              // best effort: a failed ioctl leaves the line as it was
 		t.core.Unlock()
 	case offset >= offDevice && offset < offDevice+deviceCfgSize:
 		t.core.Device().ReadConfig(offset-offDevice, data)

@@ -25,10 +25,13 @@ func (i interrupts) Config() error {
 }
 
 // signalLocked sends MSI-X vector v, or marks it pending while masked.
-// Without MSI-X enabled there is no interrupt line to raise (no INTx).
+// Without MSI-X enabled it raises INTx, if the transport has it.
 func (t *Transport) signalLocked(v uint16) error {
 	enabled, fnMasked := t.msixControl()
-	if !enabled || v == noVector || int(v) >= len(t.table) {
+	if !enabled {
+		return t.setINTxLocked(t.core.ISR != 0)
+	}
+	if v == noVector || int(v) >= len(t.table) {
 		return nil
 	}
 	e := &t.table[v]
@@ -52,4 +55,18 @@ func (t *Transport) deliverPendingLocked() {
 			t.msi.SignalMSI(e.addr, e.data)
 		}
 	}
+}
+
+// setINTxLocked drives the INTx line (unless the driver disabled INTx in
+// the command register, which also lowers it).
+func (t *Transport) setINTxLocked(high bool) error {
+	if t.intx == nil {
+		return nil
+	}
+	high = high && !t.cfg.INTxDisabled()
+	if high == t.intxHigh {
+		return nil
+	}
+	t.intxHigh = high
+	return t.intx.SetLevel(high)
 }

@@ -43,6 +43,25 @@ type Transport struct {
 
 	configVector uint16
 	table        []msixEntry
+	intx         Line // nil: no INTx
+	intxHigh     bool
+}
+
+// Line is a level-triggered interrupt line (INTx): high while the ISR
+// has a reason set, low once the driver reads the ISR.
+type Line interface {
+	SetLevel(high bool) error
+}
+
+// SetINTx wires INTA# to line, reported to the guest as IRQ irq in the
+// interrupt line register (an ISA IRQ: Linux uses it when ACPI describes
+// no routing). Without MSI-X the device interrupts through it.
+func (t *Transport) SetINTx(line Line, irq uint8) {
+	t.core.Lock()
+	defer t.core.Unlock()
+	t.intx = line
+	t.cfg.SetInterruptPin(1)
+	t.cfg.SetInterruptLine(irq)
 }
 
 type msixEntry struct {
@@ -104,6 +123,8 @@ func (t *Transport) WriteConfig(offset uint64, data []byte) {
 	defer t.core.Unlock()
 	t.cfg.Write(offset, data)
 	t.deliverPendingLocked()
+	enabled, _ := t.msixControl()
+	t.setINTxLocked(!enabled && t.core.ISR != 0) // follows MSI-X enable and the interrupt-disable bit
 }
 
 func (t *Transport) msixControl() (enabled, masked bool) {
