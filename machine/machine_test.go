@@ -103,6 +103,8 @@ func TestDeviceCmdline(t *testing.T) {
 		{"console=ttyS0", Config{}, "console=ttyS0"},
 		{"console=ttyS0", two, "console=ttyS0 pci=lastbus=1"},
 		{"console=ttyS0 pci=off", two, "console=ttyS0 pci=off"},
+		{"console=ttyS0 pci=nomsi", two, "console=ttyS0 pci=nomsi pci=lastbus=1"},
+		{"pci=lastbus=3", two, "pci=lastbus=3"},
 		{"console=ttyS0", Config{Disks: two.Disks, NICs: two.NICs, VirtioMMIO: true},
 			"console=ttyS0 virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6"},
 	} {

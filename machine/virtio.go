@@ -156,8 +156,8 @@ func deviceCmdline(cmdline string, c Config) (string, error) {
 		for i := range n {
 			cmdline += " " + virtiommio.CmdlineArg(mmioBase+uint64(i)*virtiommio.Size, mmioIRQs()[i])
 		}
-	case !strings.Contains(cmdline, "pci="):
-		cmdline += " pci=lastbus=1"
+	case !strings.Contains(cmdline, "lastbus=") && !strings.Contains(cmdline, "pci=off") && !strings.Contains(cmdline, "pci=noacpi"):
+		cmdline += " pci=lastbus=1" // Linux takes each pci= option in turn
 	}
 	return strings.TrimSpace(cmdline), nil
 }
