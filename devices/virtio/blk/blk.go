@@ -55,6 +55,7 @@ type Backend interface {
 // Device is one virtio-blk disk.
 type Device struct {
 	disk     Backend
+	ranger   Ranger // nil: no discard or write-zeroes
 	closer   io.Closer
 	readOnly bool
 	sectors  uint64
@@ -91,16 +92,23 @@ func Open(path string, readOnly bool) (*Device, error) {
 		return nil, err
 	}
 	d.closer = f
+	if !readOnly {
+		d.ranger = fileRanger{f}
+	}
 	return d, nil
 }
 
 // New makes a disk over backend of size bytes; id is reported to GET_ID
-// (truncated to 20 bytes).
+// (truncated to 20 bytes). A backend that is also a Ranger gets discard
+// and write-zeroes.
 func New(backend Backend, size int64, readOnly bool, id string) (*Device, error) {
 	if size < sectorSize {
 		return nil, fmt.Errorf("disk %s: %d bytes is smaller than one 512-byte sector", id, size)
 	}
 	d := &Device{disk: backend, readOnly: readOnly, sectors: uint64(size) / sectorSize}
+	if r, ok := backend.(Ranger); ok && !readOnly {
+		d.ranger = r
+	}
 	copy(d.id[:], id)
 	return d, nil
 }
@@ -125,6 +133,9 @@ func (d *Device) Features() uint64 {
 	if d.readOnly {
 		f |= featureRO
 	}
+	if d.ranger != nil && !d.readOnly {
+		f |= featureDiscard | featureWriteZeroes
+	}
 	return f
 }
 
@@ -132,14 +143,20 @@ func (d *Device) Features() uint64 {
 func (d *Device) QueueSizes() []uint16 { return []uint16{queueSize} }
 
 // ReadConfig serves struct virtio_blk_config: capacity, size_max, seg_max,
-// blk_size.
+// blk_size, and the discard and write-zeroes limits.
 func (d *Device) ReadConfig(offset uint64, data []byte) {
-	var cfg [24]byte
+	var cfg [60]byte
 	le := binary.LittleEndian
 	le.PutUint64(cfg[0:], d.sectors)
 	le.PutUint32(cfg[8:], maxRequest)   // size_max
 	le.PutUint32(cfg[12:], queueSize-2) // seg_max: header and status take two
 	le.PutUint32(cfg[20:], sectorSize)
+	le.PutUint32(cfg[36:], maxRangeSectors) // max_discard_sectors
+	le.PutUint32(cfg[40:], maxSegments)     // max_discard_seg
+	le.PutUint32(cfg[44:], 1)               // discard_sector_alignment
+	le.PutUint32(cfg[48:], maxRangeSectors) // max_write_zeroes_sectors
+	le.PutUint32(cfg[52:], maxSegments)     // max_write_zeroes_seg
+	cfg[56] = 1                             // write_zeroes_may_unmap
 	virtio.CopyConfig(cfg[:], offset, data)
 }
 
@@ -275,6 +292,8 @@ func (d *Device) handle(c queue.Chain) (uint32, error) {
 		if !d.readOnly {
 			err = d.disk.Sync()
 		}
+	case typeDiscard, typeWriteZeroes:
+		err = d.zeroRanges(c, typ, dataOut)
 	case typeGetID:
 		n := min(dataIn, idSize)
 		err = c.WriteAt(d.mem, d.id[:n], 0)

@@ -136,12 +136,15 @@ func TestErrorsAndID(t *testing.T) {
 		writable []uint32
 		want     byte
 	}{
-		"read past the end":     {[][]byte{header(typeIn, 2)}, []uint32{1024, 1}, statusIOErr},
-		"read at huge sector":   {[][]byte{header(typeIn, 1<<62)}, []uint32{512, 1}, statusIOErr},
-		"partial sector":        {[][]byte{header(typeIn, 0)}, []uint32{100, 1}, statusIOErr},
-		"write past the end":    {[][]byte{header(typeOut, 3), make([]byte, 512)}, []uint32{1}, statusIOErr},
-		"unsupported type":      {[][]byte{header(99, 0)}, []uint32{1}, statusUnsupp},
-		"discard not supported": {[][]byte{header(11, 0)}, []uint32{1}, statusUnsupp},
+		"read past the end":      {[][]byte{header(typeIn, 2)}, []uint32{1024, 1}, statusIOErr},
+		"read at huge sector":    {[][]byte{header(typeIn, 1<<62)}, []uint32{512, 1}, statusIOErr},
+		"partial sector":         {[][]byte{header(typeIn, 0)}, []uint32{100, 1}, statusIOErr},
+		"write past the end":     {[][]byte{header(typeOut, 3), make([]byte, 512)}, []uint32{1}, statusIOErr},
+		"unsupported type":       {[][]byte{header(99, 0)}, []uint32{1}, statusUnsupp},
+		"discard without ranges": {[][]byte{header(typeDiscard, 0)}, []uint32{1}, statusIOErr},
+		"discard past the end":   {[][]byte{header(typeDiscard, 0), segment(2, 2, 0)}, []uint32{1}, statusIOErr},
+		"zeroes with bad flags":  {[][]byte{header(typeWriteZeroes, 0), segment(0, 1, 2)}, []uint32{1}, statusIOErr},
+		"half a segment":         {[][]byte{header(typeDiscard, 0), segment(0, 1, 0)[:8]}, []uint32{1}, statusIOErr},
 	} {
 		if r := request(t, d, c.readable, c.writable); r.status != c.want {
 			t.Errorf("%s: status %d, want %d", name, r.status, c.want)
@@ -246,6 +249,8 @@ func TestOpenErrors(t *testing.T) {
 func FuzzRequest(f *testing.F) {
 	f.Add(header(typeIn, 1), uint32(512), uint32(1), uint16(0))
 	f.Add(header(typeOut, 0), uint32(0), uint32(1), uint16(512))
+	f.Add(append(header(typeDiscard, 0), segment(1, 2, 0)...), uint32(1), uint32(0), uint16(0))
+	f.Add(append(header(typeWriteZeroes, 0), segment(7, 1, 1)...), uint32(1), uint32(0), uint16(0))
 	f.Fuzz(func(t *testing.T, hdr []byte, w1, w2 uint32, dataOut uint16) {
 		d, err := New(&memDisk{b: make([]byte, 8*sectorSize)}, 8*sectorSize, false, "fuzz")
 		if err != nil {
@@ -270,3 +275,48 @@ type memDisk struct{ b []byte }
 func (m *memDisk) ReadAt(p []byte, off int64) (int, error)  { return copy(p, m.b[off:]), nil }
 func (m *memDisk) WriteAt(p []byte, off int64) (int, error) { return copy(m.b[off:], p), nil }
 func (m *memDisk) Sync() error                              { return nil }
+func (m *memDisk) ZeroRange(off, n int64, punch bool) error {
+	clear(m.b[off : off+n])
+	return nil
+}
+
+func segment(sector uint64, n, flags uint32) []byte {
+	b := make([]byte, segmentSize)
+	binary.LittleEndian.PutUint64(b, sector)
+	binary.LittleEndian.PutUint32(b[8:], n)
+	binary.LittleEndian.PutUint32(b[12:], flags)
+	return b
+}
+
+// Write-zeroes and discard leave zeros where they were, and nothing else
+// changes; a read-only disk offers neither and refuses both.
+func TestDiscardAndWriteZeroes(t *testing.T) {
+	d, p := disk(t, 8*sectorSize, false)
+	if d.Features()&(featureDiscard|featureWriteZeroes) != featureDiscard|featureWriteZeroes {
+		t.Fatal("a writable disk does not offer discard and write-zeroes")
+	}
+	if r := request(t, d, [][]byte{header(typeWriteZeroes, 0), segment(1, 1, 0), segment(5, 2, 1)}, []uint32{1}); r.status != statusOK {
+		t.Fatalf("write zeroes: status %d", r.status)
+	}
+	if r := request(t, d, [][]byte{header(typeDiscard, 0), segment(3, 1, 0)}, []uint32{1}); r.status != statusOK {
+		t.Fatalf("discard: status %d", r.status)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pattern(8 * sectorSize)
+	for _, s := range []int{1, 3, 5, 6} {
+		clear(want[s*sectorSize : (s+1)*sectorSize])
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("disk contents differ from the pattern with sectors 1, 3, 5, 6 zeroed")
+	}
+	ro, _ := disk(t, 8*sectorSize, true)
+	if ro.Features()&(featureDiscard|featureWriteZeroes) != 0 {
+		t.Error("a read-only disk offers discard or write-zeroes")
+	}
+	if r := request(t, ro, [][]byte{header(typeDiscard, 0), segment(0, 1, 0)}, []uint32{1}); r.status != statusIOErr {
+		t.Errorf("discard on a read-only disk: status %d", r.status)
+	}
+}
