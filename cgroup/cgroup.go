@@ -170,7 +170,11 @@ func ReadKernelMemory(meminfo string) (KernelMemory, error) {
 		return KernelMemory{}, err
 	}
 	var k KernelMemory
-	for name, dst := range map[string]*int64{"Slab:": &k.Slab, "PageTables:": &k.PageTables, "KernelStack:": &k.KernelStack} {
+	for _, field := range []struct {
+		name string
+		dst  *int64
+	}{{"Slab:", &k.Slab}, {"PageTables:", &k.PageTables}, {"KernelStack:", &k.KernelStack}} {
+		name, dst := field.name, field.dst
 		i := bytes.Index(b, []byte("\n"+name))
 		if i < 0 && !bytes.HasPrefix(b, []byte(name)) {
 			return k, fmt.Errorf("%s: no %s line", meminfo, name)
