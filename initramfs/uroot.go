@@ -43,9 +43,17 @@ func URootCommands() []string {
 
 // BuildURoot compiles the u-root commands into one busybox-style binary
 // with mkuimage and returns them as an archive: /bbin/bb, a /bbin link per
-// command, and /bin/sh pointing at gosh. cacheDir keeps the module and the
-// mkuimage binary between builds. It needs the Go toolchain.
+// command, and /bin/sh pointing at gosh. cacheDir keeps the module, the
+// mkuimage binary and the archive between builds; the archive is reused
+// while the pinned modules and the Go version stay the same. It needs the
+// Go toolchain.
 func BuildURoot(ctx context.Context, cacheDir string, log io.Writer) (*Archive, error) {
+	return buildURoot(ctx, cacheDir, log, true)
+}
+
+// buildURoot is BuildURoot; with reuse false it builds even when the
+// archive is cached (to prove the build reproducible).
+func buildURoot(ctx context.Context, cacheDir string, log io.Writer, reuse bool) (*Archive, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return nil, fmt.Errorf("building the u-root userland needs the Go toolchain (go 1.26 on PATH): %w", err)
@@ -68,7 +76,7 @@ func BuildURoot(ctx context.Context, cacheDir string, log io.Writer) (*Archive, 
 	}
 	// The pinned modules and the toolchain determine the archive: reuse it.
 	cached := filepath.Join(dir, "uroot-"+strings.TrimSpace(string(goVersion))+".cpio")
-	if a, err := readArchive(cached); err == nil {
+	if a, err := readArchive(cached); err == nil && reuse {
 		return a, nil
 	}
 	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=-mod=mod")
