@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vmmlab/vmm/internal/netns"
+	"github.com/vmmlab/vmm/tap"
 )
 
 // Two namespaces plugged into the bridge reach the gateway and each other
@@ -92,5 +93,55 @@ func TestNewRejectsBadPrefix(t *testing.T) {
 		if _, err := New(netip.MustParsePrefix(p)); err == nil {
 			t.Errorf("%s accepted", p)
 		}
+	}
+}
+
+// A tap made in the network's namespace is plugged into the bridge and
+// brought up; the addresses VMs get come after the containers' ones.
+func TestAttachTap(t *testing.T) {
+	n, err := New(netip.MustParsePrefix("10.0.5.0/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	var tp *tap.Tap
+	if err := n.NS.Do(func() error {
+		var err error
+		tp, err = tap.Open(tap.Device, "vmmtap9")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer tp.Close()
+	if err := n.AttachTap("vmmtap9"); err != nil {
+		t.Fatal(err)
+	}
+	l, err := n.h.LinkByName("vmmtap9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Attrs().MasterIndex != n.bridge.Attrs().Index || l.Attrs().Flags&net.FlagUp == 0 {
+		t.Errorf("tap master %d (bridge %d), flags %v", l.Attrs().MasterIndex, n.bridge.Attrs().Index, l.Attrs().Flags)
+	}
+	if a, err := n.Allocate(); err != nil || a != netip.MustParsePrefix("10.0.5.2/24") {
+		t.Errorf("first address %v %v", a, err)
+	}
+	if err := n.AttachTap("nosuch0"); err == nil {
+		t.Error("a missing tap was attached")
+	}
+}
+
+// A /30 has room for the gateway and one port; the next one is refused.
+func TestNetworkFull(t *testing.T) {
+	n, err := New(netip.MustParsePrefix("10.0.6.0/30"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if a, err := n.Allocate(); err != nil || a.Addr() != netip.MustParseAddr("10.0.6.2") {
+		t.Fatalf("%v %v", a, err)
+	}
+	if _, err := n.Allocate(); err == nil {
+		t.Error("the broadcast address was handed out")
 	}
 }
