@@ -8,6 +8,7 @@ package cgroup
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -195,4 +196,22 @@ func ReadKernelMemory(meminfo string) (KernelMemory, error) {
 		*dst = v << 10
 	}
 	return k, nil
+}
+
+// Remove deletes group's directories (which must hold no processes) and
+// then each parent below the root that has become empty, in every
+// controller; parents still in use by other groups stay.
+func Remove(root string, mode Mode, group string) error {
+	var errs []error
+	for _, dir := range Leftovers(root, mode, group) {
+		if err := os.Remove(dir); err != nil {
+			errs = append(errs, fmt.Errorf("cgroup %s: %w", dir, err))
+		}
+	}
+	for parent := filepath.Dir(group); parent != "/" && parent != "."; parent = filepath.Dir(parent) {
+		for _, dir := range Leftovers(root, mode, parent) {
+			os.Remove(dir) // fails (EBUSY) while another group lives below it: fine
+		}
+	}
+	return errors.Join(errs...)
 }

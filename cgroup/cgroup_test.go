@@ -82,3 +82,22 @@ func TestKernelMemory(t *testing.T) {
 		t.Errorf("this host's meminfo: %v", err)
 	}
 }
+
+// Remove takes the group and its emptied parents, but not a parent
+// another group still uses.
+func TestRemove(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"memory/vmm/a", "memory/vmm/b", "pids/vmm/a"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Remove(root, V1, "/vmm/a"); err != nil {
+		t.Fatal(err)
+	}
+	for d, want := range map[string]bool{"memory/vmm/a": false, "pids/vmm/a": false, "pids/vmm": false, "memory/vmm": true, "memory/vmm/b": true} {
+		if _, err := os.Stat(filepath.Join(root, d)); (err == nil) != want {
+			t.Errorf("%s exists: %v, want %v", d, err == nil, want)
+		}
+	}
+}

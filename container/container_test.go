@@ -74,6 +74,9 @@ func checkGone(t *testing.T, r *Runtime, ct *Container) {
 	if left := cgroup.Leftovers(cgroup.Root, r.Mode, ct.cfg.Group); len(left) > 0 {
 		t.Errorf("cgroup directories left: %v", left)
 	}
+	if left := cgroup.Leftovers(cgroup.Root, r.Mode, filepath.Dir(ct.cfg.Group)); len(left) > 0 {
+		t.Errorf("the emptied parent cgroup was left: %v", left)
+	}
 	if _, err := os.Stat(ct.bundle); !os.IsNotExist(err) {
 		t.Errorf("bundle %s left: %v", ct.bundle, err)
 	}

@@ -256,10 +256,8 @@ func (ct *Container) Stop() error {
 			errs = append(errs, fmt.Errorf("container %s: veth: %w", ct.cfg.ID, err))
 		}
 	}
-	for _, dir := range cgroup.Leftovers(cgroup.Root, ct.rt.Mode, ct.cfg.Group) {
-		if err := os.Remove(dir); err != nil {
-			errs = append(errs, fmt.Errorf("container %s: cgroup left behind: %w", ct.cfg.ID, err))
-		}
+	if err := cgroup.Remove(cgroup.Root, ct.rt.Mode, ct.cfg.Group); err != nil {
+		errs = append(errs, fmt.Errorf("container %s: cgroup left behind: %w", ct.cfg.ID, err))
 	}
 	if err := os.RemoveAll(ct.bundle); err != nil {
 		errs = append(errs, err)
