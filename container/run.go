@@ -157,7 +157,11 @@ func (ct *Container) create(ctx context.Context) error {
 	}
 	defer pw.Close() // the workload holds its own copy
 	pidFile := filepath.Join(ct.bundle, "pid")
-	cmd := ct.rt.command(ctx, "create", "--bundle", ct.bundle, "--pid-file", pidFile, ct.cfg.ID)
+	args := []string{"create", "--bundle", ct.bundle, "--pid-file", pidFile}
+	if ct.rt.NoPivot {
+		args = append(args, "--no-pivot")
+	}
+	cmd := ct.rt.command(ctx, append(args, ct.cfg.ID)...)
 	cmd.Stdout, cmd.Stderr = pw, pw
 	ct.KernelBefore, _ = cgroup.ReadKernelMemory("/proc/meminfo")
 	ct.Launched = time.Now()

@@ -27,6 +27,9 @@ type Runtime struct {
 	Mode    cgroup.Mode
 	// Root is the runtime's state directory (--root); "" is its default.
 	Root string
+	// NoPivot makes the runtime enter the rootfs without pivot_root
+	// (needed when / is an initramfs, as in the lab's outer guest).
+	NoPivot bool
 	// ns, when set, runs the runtime in a private mount namespace where
 	// the host's v2 hierarchy is hidden (crun on hybrid hosts).
 	ns *mountNS

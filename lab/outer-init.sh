@@ -4,11 +4,16 @@
 # -test.v and reports each one on a LAB-RESULT line, then powers off.
 # The host side (package lab) parses these lines; keep their format.
 /bin/busybox --install -s /bin
-export PATH=/bin
+export PATH=/bin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
+mkdir -p /run && mount -t tmpfs run /run
+# cgroup v2, as on a systemd host, with the controllers containers use
+mount -t cgroup2 cgroup2 /sys/fs/cgroup &&
+  echo "+cpu +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control ||
+  echo "LAB-ERROR cgroup2 set-up failed"
 . /lab/env
 up() { cut -d' ' -f1 /proc/uptime; }
 echo "LAB-BOOTED uptime=$(up)"

@@ -34,6 +34,9 @@ type Outer struct {
 	Runs map[string]string
 	// Files maps a guest path under /lab (e.g. "bzImage") to a host file.
 	Files map[string]string
+	// HostFiles are host files copied to the same absolute paths in the
+	// guest (programs and their libraries; see WithLibraries).
+	HostFiles []string
 	// Env is exported to every test (VMM_LAB=1 is always set).
 	Env map[string]string
 	// TestTimeoutSeconds bounds each test binary inside the guest.
@@ -78,6 +81,14 @@ func (o Outer) Write(w io.Writer) error {
 			if err := a.AddFile(path.Join("lab/runs", name), 0o644, []byte(run)); err != nil {
 				return err
 			}
+		}
+	}
+	for _, host := range o.HostFiles {
+		if !filepath.IsAbs(host) {
+			return fmt.Errorf("host file %s: not an absolute path", host)
+		}
+		if err := a.AddFileFrom(strings.TrimPrefix(filepath.Clean(host), "/"), host); err != nil {
+			return err
 		}
 	}
 	for guest, host := range o.Files {

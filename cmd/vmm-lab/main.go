@@ -126,17 +126,21 @@ func runLab(ctx context.Context, o options) error {
 		return err
 	}
 
+	hostFiles, err := lab.WithLibraries("crun", "runc")
+	if err != nil {
+		return fmt.Errorf("container runtimes for the outer guest (make deps installs them): %w", err)
+	}
 	t0 = time.Now()
-	outer := lab.Outer{
+	outer := lab.Outer{HostFiles: hostFiles,
 		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd", "tun"}, Tests: tests, Runs: runs,
 		// "never" also keeps KVM from starting its NX huge page recovery
 		// thread, which was one of the two CPUs stuck when the emulated
 		// outer kernel locked up (soft lockup) in CI.
 		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never"},
-		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmm": bins["vmm"], "kvmpin": bins["kvmpin"],
+		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmm": bins["vmm"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
-		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_LAB_MICRO_KERNEL": "/lab/bzImage-micro", "VMM_BIN": "/lab/vmm",
+		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_LAB_MICRO_KERNEL": "/lab/bzImage-micro", "VMM_BIN": "/lab/vmm", "VMM_LAB_TESTWORKLOAD": "/lab/testworkload",
 			"VMM_LAB_BUSYBOX": "/bin/busybox", "VMM_LAB_WORKLOAD_INITRAMFS": "/lab/workload.cpio.gz",
 			"VMM_LAB_DISK": "/lab/disk.img",
 			"LAB_TEST_RUN": o.run},
