@@ -2,9 +2,11 @@ package container
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"strings"
 	"sync"
+	"time"
 )
 
 // output collects the workload's output and tells waiters about markers.
@@ -12,21 +14,41 @@ type output struct {
 	echo    io.Writer
 	mu      sync.Mutex
 	buf     []byte
-	waiters []waiter
+	waiters []*waiter
 }
 
+// waiter is closed (c) when a line containing marker arrives, at at.
 type waiter struct {
 	marker string
 	c      chan struct{}
+	at     time.Time
 }
 
+// seenAt says when the marker arrived, if it has.
+func (w *waiter) seenAt() (time.Time, bool) {
+	select {
+	case <-w.c:
+		return w.at, true
+	default:
+		return time.Time{}, false
+	}
+}
+
+// collect reads the workload's output to its end. A line longer than the
+// reader's buffer is taken in pieces, so no line can stop the reading
+// (and block the workload on a full pipe).
 func (o *output) collect(r io.ReadCloser, done chan struct{}) {
 	defer close(done)
 	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxOutput)
-	for sc.Scan() {
-		o.add(sc.Text() + "\n")
+	br := bufio.NewReaderSize(r, 4096)
+	for {
+		piece, err := br.ReadSlice('\n')
+		if len(piece) > 0 {
+			o.add(string(piece))
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return
+		}
 	}
 }
 
@@ -43,6 +65,7 @@ func (o *output) add(line string) {
 	kept := o.waiters[:0]
 	for _, w := range o.waiters {
 		if strings.Contains(line, w.marker) {
+			w.at = time.Now()
 			close(w.c)
 		} else {
 			kept = append(kept, w)
@@ -51,20 +74,15 @@ func (o *output) add(line string) {
 	o.waiters = kept
 }
 
-// seen returns a channel closed once a line containing marker arrives.
-func (o *output) seen(marker string) <-chan struct{} {
+// watch starts watching for a line containing marker (in output yet to
+// come: call it before the workload starts).
+func (o *output) watch(marker string) *waiter {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	c := make(chan struct{})
-	if strings.Contains(string(o.buf), marker) {
-		close(c)
-		return c
-	}
-	o.waiters = append(o.waiters, waiter{marker, c})
-	return c
+	w := &waiter{marker: marker, c: make(chan struct{})}
+	o.waiters = append(o.waiters, w)
+	return w
 }
-
-func (o *output) contains(s string) bool { return strings.Contains(o.String(), s) }
 
 func (o *output) String() string {
 	o.mu.Lock()

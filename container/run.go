@@ -82,9 +82,11 @@ type StartOptions struct {
 // happens, the returned container (if not nil) must be Stopped; on error
 // Start cleans up itself.
 func (r *Runtime) Start(ctx context.Context, c Config, o StartOptions) (*Container, error) {
-	stateDir, marker := o.StateDir, o.Marker
 	if err := c.check(); err != nil {
 		return nil, err
+	}
+	if o.Network != nil && c.NetNS != "" {
+		return nil, fmt.Errorf("container %s: both a network namespace and a network to plug into", c.ID)
 	}
 	prog := filepath.Join(c.Rootfs, c.Args[0])
 	if !strings.Contains(c.Args[0], "/") {
@@ -98,10 +100,10 @@ func (r *Runtime) Start(ctx context.Context, c Config, o StartOptions) (*Contain
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("become a child subreaper: %w", err)
 	}
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return nil, err
 	}
-	bundle, err := os.MkdirTemp(stateDir, c.ID+"-")
+	bundle, err := os.MkdirTemp(o.StateDir, c.ID+"-")
 	if err != nil {
 		return nil, err
 	}
@@ -115,10 +117,6 @@ func (r *Runtime) Start(ctx context.Context, c Config, o StartOptions) (*Contain
 		return nil, err
 	}
 	if o.Network != nil {
-		if c.NetNS != "" {
-			ct.Stop()
-			return nil, fmt.Errorf("container %s: both a network namespace and a network to plug into", c.ID)
-		}
 		port, err := o.Network.AttachNS(fmt.Sprintf("/proc/%d/ns/net", ct.proc.Pid), "eth0")
 		if err != nil {
 			ct.Stop()
@@ -126,24 +124,27 @@ func (r *Runtime) Start(ctx context.Context, c Config, o StartOptions) (*Contain
 		}
 		ct.port, ct.Addr = port, port.Addr
 	}
+	var marker *waiter
+	if o.Marker != "" {
+		marker = ct.out.watch(o.Marker) // before start: the workload may print at once
+	}
 	if err := r.run(ctx, "start", c.ID); err != nil {
 		ct.Stop()
 		return nil, err
 	}
-	if marker == "" {
+	if marker == nil {
 		return ct, nil
 	}
 	select {
-	case <-ct.out.seen(marker):
-		ct.MarkerAfter = time.Since(ct.Launched)
+	case <-marker.c:
 	case <-ct.exited:
-		<-ct.outDone
-		if ct.out.contains(marker) {
-			ct.MarkerAfter = time.Since(ct.Launched) // it printed and ended at once
-		}
+		<-ct.outDone // it may have printed the marker and ended at once
 	case <-ctx.Done():
 		ct.Stop()
-		return nil, fmt.Errorf("container %s: waiting for %q: %w", c.ID, marker, ctx.Err())
+		return nil, fmt.Errorf("container %s: waiting for %q: %w", c.ID, o.Marker, ctx.Err())
+	}
+	if at, ok := marker.seenAt(); ok {
+		ct.MarkerAfter = at.Sub(ct.Launched)
 	}
 	return ct, nil
 }
