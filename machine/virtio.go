@@ -60,25 +60,25 @@ func (m *Machine) createVirtio(c Config) error {
 	if err := m.pio.Register("pci-conf1", pci.AddressPort, pci.Ports, bus); err != nil {
 		return err
 	}
-	n := 0
+	slot := 0 // the next device's index: its BAR or window, and its line
 	lines := map[uint32]*sharedLine{}
 	add := func(name string, dev virtio.Device) error {
-		defer func() { n++ }()
+		defer func() { slot++ }()
 		if c.VirtioMMIO {
-			line, err := m.lineFor(mmioIRQs()[n])
+			line, err := m.lineFor(mmioIRQs()[slot])
 			if err != nil {
 				return err
 			}
-			base := mmioBase + uint64(n)*virtiommio.Size
+			base := mmioBase + uint64(slot)*virtiommio.Size
 			t := virtiommio.New(dev, m.mem, line)
 			if err := m.mmio.Register(name, base, virtiommio.Size, t); err != nil {
 				return err
 			}
 			return m.wireDoorbells(t, base)
 		}
-		bar := uint64(pciMMIOBase + n*virtiopci.BARSize)
+		bar := uint64(pciMMIOBase + slot*virtiopci.BARSize)
 		t := virtiopci.New(dev, m.mem, msiSender{m.vm}, bar)
-		gsi := intxIRQs()[n%len(intxIRQs())]
+		gsi := intxIRQs()[slot%len(intxIRQs())]
 		if lines[gsi] == nil {
 			lines[gsi] = &sharedLine{vm: m.vm, gsi: gsi}
 		}
@@ -91,8 +91,7 @@ func (m *Machine) createVirtio(c Config) error {
 		}
 		return m.wireDoorbells(t, bar)
 	}
-	disks, nics := c.Disks, c.NICs
-	for i, d := range disks {
+	for i, d := range c.Disks {
 		dev, err := blk.Open(d.Path, d.ReadOnly)
 		if err != nil {
 			return err
@@ -102,8 +101,8 @@ func (m *Machine) createVirtio(c Config) error {
 			return err
 		}
 	}
-	for i, n := range nics {
-		dev, err := openNIC(n)
+	for i, nic := range c.NICs {
+		dev, err := openNIC(nic)
 		if err != nil {
 			return err
 		}
