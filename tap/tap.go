@@ -59,11 +59,7 @@ func Open(device, name string) (*Tap, error) {
 		}
 		return nil, fmt.Errorf("tap %s: TUNSETIFF: %w", name, err)
 	}
-	t, err := setup(fd, ifr.Name())
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	return setup(fd, ifr.Name())
 }
 
 // FromFD uses an already open TAP queue (e.g. passed by a parent that had
