@@ -92,7 +92,7 @@ func New(c Config) (m *Machine, err error) {
 		return nil, fmt.Errorf("kernel: %w", err)
 	}
 	ram := boot.RAMRanges(c.MemSize)
-	cmdline, err := deviceCmdline(c.Cmdline, c)
+	cmdline, err := deviceCmdline(c)
 	if err != nil {
 		return nil, err
 	}

@@ -108,13 +108,14 @@ func TestDeviceCmdline(t *testing.T) {
 		{"console=ttyS0", Config{Disks: two.Disks, NICs: two.NICs, VirtioMMIO: true},
 			"console=ttyS0 virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6"},
 	} {
-		got, err := deviceCmdline(c.cmdline, c.cfg)
+		c.cfg.Cmdline = c.cmdline
+		got, err := deviceCmdline(c.cfg)
 		if err != nil || got != c.want {
 			t.Errorf("deviceCmdline(%q, %+v) = %q, %v; want %q", c.cmdline, c.cfg, got, err, c.want)
 		}
 	}
 	many := Config{VirtioMMIO: true, Disks: make([]Disk, 9)}
-	if _, err := deviceCmdline("", many); err == nil {
+	if _, err := deviceCmdline(many); err == nil {
 		t.Error("nine virtio-mmio devices accepted")
 	}
 }

@@ -144,8 +144,8 @@ func openNIC(n NIC) (*virtionet.Device, error) {
 // IRQ 4 then never arrives. The PCI devices use MSI-X; without it (e.g.
 // pci=nomsi) their INTA# goes to the ISA IRQ in the interrupt line
 // register, which Linux uses when ACPI has no routing for the device.
-func deviceCmdline(cmdline string, c Config) (string, error) {
-	n := len(c.Disks) + len(c.NICs)
+func deviceCmdline(c Config) (string, error) {
+	cmdline, n := c.Cmdline, len(c.Disks)+len(c.NICs)
 	switch {
 	case n == 0:
 		return cmdline, nil
