@@ -32,6 +32,9 @@ type Container struct {
 	// marker line (0 if it never came).
 	Launched    time.Time
 	MarkerAfter time.Duration
+	// Created and Started are when `create` and `start` returned;
+	// Deleted is when Stop finished (zero until then).
+	Created, Started, Deleted time.Time
 	// KernelBefore is the host's unaccounted kernel memory before create.
 	KernelBefore cgroup.KernelMemory
 
@@ -132,6 +135,7 @@ func (r *Runtime) Start(ctx context.Context, c Config, o StartOptions) (*Contain
 		ct.Stop()
 		return nil, err
 	}
+	ct.Started = time.Now()
 	if marker == nil {
 		return ct, nil
 	}
@@ -187,6 +191,7 @@ func (ct *Container) create(ctx context.Context) error {
 	if err != nil || pid <= 1 {
 		return fmt.Errorf("%s create: pid file holds %q", ct.rt.Name, b)
 	}
+	ct.Created = time.Now()
 	ct.proc, _ = os.FindProcess(pid) // always succeeds on Linux
 	go ct.reap()
 	return nil
@@ -267,6 +272,7 @@ func (ct *Container) Stop() error {
 	if err := os.RemoveAll(ct.bundle); err != nil {
 		errs = append(errs, err)
 	}
+	ct.Deleted = time.Now()
 	return errors.Join(errs...)
 }
 
@@ -274,3 +280,14 @@ func notFound(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "does not exist") || strings.Contains(s, "not found") || strings.Contains(s, "No such file")
 }
+
+// PID is the workload's process ID on the host (0 before create).
+func (ct *Container) PID() int {
+	if ct.proc == nil {
+		return 0
+	}
+	return ct.proc.Pid
+}
+
+// Group is the container's cgroup path below each controller's root.
+func (ct *Container) Group() string { return ct.cfg.Group }

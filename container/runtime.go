@@ -27,6 +27,8 @@ type Runtime struct {
 	Mode    cgroup.Mode
 	// Root is the runtime's state directory (--root); "" is its default.
 	Root string
+	// GlobalArgs go before every subcommand (e.g. runsc's --platform).
+	GlobalArgs []string
 	// NoPivot makes the runtime enter the rootfs without pivot_root
 	// (needed when / is an initramfs, as in the lab's outer guest).
 	NoPivot bool
@@ -85,6 +87,7 @@ func (r *Runtime) command(ctx context.Context, args ...string) *exec.Cmd {
 	if r.Root != "" {
 		args = append([]string{"--root", r.Root}, args...)
 	}
+	args = append(append([]string(nil), r.GlobalArgs...), args...)
 	return exec.CommandContext(ctx, r.Path, args...)
 }
 

@@ -74,6 +74,7 @@ type Machine struct {
 	exit  exitstatus.Status
 	ev    *events
 	setup time.Duration
+	start time.Time // Config.Start
 	// closers release device backends (disk files, taps) and their
 	// eventfds at Close, in reverse order.
 	closers []func() error
@@ -138,6 +139,7 @@ func New(c Config) (m *Machine, err error) {
 		return m, err
 	}
 	m.setup = time.Since(c.Start)
+	m.start = c.Start
 	return m, nil
 }
 

@@ -61,6 +61,8 @@ func (e *events) stop(ev Event) {
 type Result struct {
 	Event
 	SetupTime time.Duration // building the machine
+	Start     time.Time     // Config.Start, the origin of the durations here
+	FirstRun  time.Duration // vmm start (Config.Start) to the first KVM_RUN
 	RunTime   time.Duration // from the first KVM_RUN to the stop
 	BootTime  time.Duration // vmm start to the guest's "booted" write
 	Booted    bool          // the guest wrote the boot timer
@@ -93,7 +95,7 @@ func (m *Machine) Run(ctx context.Context) Result {
 		ev = <-m.ev.ch
 	}
 	m.kickUntilStopped(tids, &wg)
-	r := Result{Event: ev, SetupTime: m.setup, RunTime: time.Since(start),
+	r := Result{Event: ev, SetupTime: m.setup, Start: m.start, FirstRun: start.Sub(m.start), RunTime: time.Since(start),
 		UnhandledPIO: m.pio.Unhandled(), UnhandledMMIO: m.mmio.Unhandled()}
 	r.BootTime, r.Booted = m.timer.Elapsed()
 	r.GuestStatus, r.HasGuestStatus = m.exit.Get()

@@ -137,7 +137,9 @@ type jsonResult struct {
 	Reason    string  `json:"reason"`
 	Detail    string  `json:"detail"`
 	ExitCode  int     `json:"exit_code"`
+	StartNS   int64   `json:"start_unix_ns"` // when vmm started (its clock for the _ms fields)
 	SetupMS   float64 `json:"setup_ms"`
+	FirstRun  float64 `json:"first_run_ms"`
 	RunMS     float64 `json:"run_ms"`
 	Booted    bool    `json:"booted"`
 	BootMS    float64 `json:"boot_ms,omitempty"`
@@ -167,6 +169,7 @@ func report(r machine.Result, asJSON bool, w io.Writer) int {
 	code := exitCode(r)
 	if asJSON {
 		j := jsonResult{Reason: r.Kind.String(), Detail: r.Detail, ExitCode: code, SetupMS: ms(r.SetupTime),
+			StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun),
 			RunMS: ms(r.RunTime), Booted: r.Booted, Unhandled: r.UnhandledPIO, Registers: r.Dump}
 		if r.Booted {
 			j.BootMS = ms(r.BootTime)

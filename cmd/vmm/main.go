@@ -23,6 +23,8 @@ func commands() []command {
 		{"initramfs", "build an initramfs: vmm initramfs build -o FILE [--workload BIN] [--modules-from DIR] [--shell]", runInitramfs},
 		{"container", "run a workload under an OCI runtime: vmm container run [--runtime crun|runc] [--mem 64M] [--cpus 0.5] -- CMD", runContainer},
 		{"doctor", "list what this host can run: KVM, TAP, OCI runtimes, cgroups, namespaces, overlayfs", runDoctor},
+		{"bench", "measure the same workload as microVMs and containers: vmm bench all|start|memory|density|compare|report", runBench},
+		{"version", "print the revision vmm was built from", runVersion},
 		{"kvm-info", "show what this host's KVM offers (API version, capabilities, CPUID, MSRs)", runKVMInfo},
 	}
 }

@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+)
+
+// Claim is one common claim about VMs and containers with what this run
+// measured and a verdict.
+type Claim struct {
+	Claim    string `json:"claim"`
+	Measured string `json:"measured"`
+	Verdict  string `json:"verdict"`
+}
+
+func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
+
+func secs(msv float64) string {
+	if msv < 1000 {
+		return fmt.Sprintf("%.0f ms", msv)
+	}
+	return fmt.Sprintf("%.2f s", msv/1000)
+}
+
+// medianReady is target's median launch → ready time, NaN without samples.
+func (r *Results) medianReady(target string) float64 {
+	if r.Start == nil {
+		return math.NaN()
+	}
+	var xs []float64
+	for _, s := range r.Start.Counted(target) {
+		xs = append(xs, s.ReadyMS)
+	}
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	return Summarize(xs).Median
+}
+
+func (r *Results) memory(target string) *MemorySample {
+	for i := range r.Memory {
+		if r.Memory[i].Target == target && r.Memory[i].Error == "" {
+			return &r.Memory[i]
+		}
+	}
+	return nil
+}
+
+func (r *Results) density(target string) *DensityRun {
+	for i := range r.Density {
+		if r.Density[i].Target == target {
+			return &r.Density[i]
+		}
+	}
+	return nil
+}
+
+const notMeasured = "not measured in this run"
+
+// Claims fills the claims table from this run's numbers.
+func (r *Results) Claims() []Claim {
+	nested := ""
+	if r.Env.Nested {
+		nested = " (nested lab: times are 20-100× hardware)"
+	}
+	var out []Claim
+	// Start.
+	c := Claim{Claim: "VMs take minutes to boot; containers start in milliseconds or under a second", Verdict: notMeasured}
+	vm, stock, crun, docker := r.medianReady("vm"), r.medianReady("vm-stock"), r.medianReady("crun"), r.medianReady("docker")
+	if !math.IsNaN(vm) || !math.IsNaN(crun) {
+		c.Measured = fmt.Sprintf("median launch → ready: vm %s, vm-stock %s, crun %s, docker %s%s", secs(vm), secs(stock), secs(crun), secs(docker), nested)
+		slowest := math.Max(nz(vm), nz(stock))
+		switch {
+		case slowest >= 60000:
+			c.Verdict = "holds here for the VM side"
+		case !math.IsNaN(crun) && !math.IsNaN(vm):
+			c.Verdict = fmt.Sprintf("does not hold for VMs: no VM took a minute; a microVM was %.1f× crun's time, not orders of magnitude", vm/crun)
+		default:
+			c.Verdict = "does not hold for VMs: no VM took a minute"
+		}
+	}
+	out = append(out, c)
+	// Memory.
+	c = Claim{Claim: "VMs need hundreds of MB or GBs for the OS; containers use MBs", Verdict: notMeasured}
+	if v, k := r.memory("vm"), r.memory("crun"); v != nil && k != nil {
+		c.Measured = fmt.Sprintf("idle http: vm PSS %s (guest touched %s of %s configured, VMM own %s); crun cgroup %s, PSS %s",
+			mib(float64(v.Pss)), mib(float64(v.GuestRss)), mib(float64(v.GuestConfigured)), mib(float64(v.OwnRss)), mib(float64(k.Cgroup)), mib(float64(k.Pss)))
+		if v.Pss >= 100<<20 {
+			c.Verdict = "holds: the VM used hundreds of MB"
+		} else {
+			c.Verdict = fmt.Sprintf("does not hold for a microVM (%s), but it is still %.0f× the container", mib(float64(v.Pss)), float64(v.Pss)/math.Max(1, float64(max(k.Pss, k.Cgroup))))
+		}
+	}
+	out = append(out, c)
+	c = Claim{Claim: "containers consume almost zero background memory", Verdict: notMeasured}
+	if k := r.memory("crun"); k != nil {
+		c.Measured = fmt.Sprintf("idle crun container: PSS %s, cgroup %s, host kernel Δ %s; runtime processes left: %d", mib(float64(k.Pss)), mib(float64(k.Cgroup)), mib(float64(k.Host.Kernel())), len(k.RuntimeProcs))
+		if max(k.Pss, k.Cgroup) < 16<<20 {
+			c.Verdict = "holds: a few MiB, all of it the workload's"
+		} else {
+			c.Verdict = "does not hold: more than 16 MiB"
+		}
+	}
+	out = append(out, c)
+	// Density.
+	c = Claim{Claim: "5-20 VMs vs 100-1000+ containers per host", Verdict: notMeasured}
+	if v, k := r.density("vm"), r.density("crun"); v != nil || k != nil {
+		c.Measured = densityLine(v) + "; " + densityLine(k)
+		if v != nil && k != nil && v.MemAvailablePer > 0 && k.MemAvailablePer > 0 {
+			ratio := float64(v.MemAvailablePer) / float64(k.MemAvailablePer)
+			c.Verdict = fmt.Sprintf("depends on memory: per instance a microVM cost %.0f× a container here, so a host fits %.0f× more containers; the counts in the claim follow from per-instance memory, not from a fixed VM limit", ratio, ratio)
+		} else {
+			c.Verdict = "depends: see the density section"
+		}
+	}
+	out = append(out, c)
+	// Image.
+	c = Claim{Claim: "VM images are tens of GB; a container image is ~50 MB", Verdict: notMeasured}
+	if r.Footprint != nil && len(r.Footprint.Files) >= 3 {
+		f := r.Footprint.Files
+		c.Measured = fmt.Sprintf("vm: %s, vm-stock: %s, container root: %s", mib(float64(f[0].Bytes)), mib(float64(f[1].Bytes)), mib(float64(f[2].Bytes)))
+		c.Verdict = "does not hold for a microVM: kernel + initramfs are tens of MB, the same order as the container image"
+	}
+	out = append(out, c)
+	c = Claim{Claim: "1,000 containers from a 1 GB image need just over 1 GB (read-only layers are shared)", Verdict: notMeasured}
+	if r.Footprint != nil && r.Footprint.LargeImage != nil && r.Footprint.LargeImage.Started > 0 {
+		l := r.Footprint.LargeImage
+		per := float64(l.BundleBytes) / float64(l.Started)
+		c.Measured = fmt.Sprintf("%d %s containers from a %s image: disk %s in all (%.1f KiB each of their own)", l.Started, l.Target, mib(float64(l.ImageBytes)), mib(float64(l.DiskTotal)), per/1024)
+		if float64(l.DiskTotal) < 1.1*float64(l.ImageBytes) {
+			c.Verdict = "holds on disk: extrapolated, 1,000 such containers add " + mib(per*1000)
+		} else {
+			c.Verdict = "does not hold: per-container files add more than 10%"
+		}
+	}
+	out = append(out, c)
+	return out
+}
+
+func nz(x float64) float64 {
+	if math.IsNaN(x) {
+		return 0
+	}
+	return x
+}
+
+func densityLine(d *DensityRun) string {
+	if d == nil {
+		return "not run"
+	}
+	return fmt.Sprintf("%s: %d answering (%s), %s MemAvailable and %s PSS each", d.Target, d.Count, d.StopReason,
+		mib(float64(d.MemAvailablePer)), mib(float64(d.PssPer)))
+}

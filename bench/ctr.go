@@ -1,0 +1,117 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/vmmlab/vmm/cgroup"
+	"github.com/vmmlab/vmm/container"
+)
+
+// ctrTarget runs the workload under an OCI runtime binary (crun, runc,
+// runsc) through package container, over the shared read-only root.
+type ctrTarget struct {
+	name     string
+	a        Assets
+	mode     cgroup.Mode
+	rt       *container.Runtime
+	err      error
+	stateDir string
+	noPivot  bool
+	seq      int
+}
+
+// NewRuntime is the target for OCI runtime name. noPivot is for hosts
+// whose root is an initramfs (the lab's outer guest).
+func NewRuntime(a Assets, name, stateDir string, noPivot bool) Target {
+	t := &ctrTarget{name: name, a: a, stateDir: stateDir, noPivot: noPivot}
+	if t.mode, t.err = cgroup.DetectMode(cgroup.Root); t.err != nil {
+		return t
+	}
+	if t.rt, t.err = container.Find(name, t.mode); t.err == nil {
+		t.rt.NoPivot = noPivot
+	}
+	return t
+}
+
+func (t *ctrTarget) Name() string { return t.name }
+func (t *ctrTarget) Kind() Kind   { return KindContainer }
+func (t *ctrTarget) Check() error { return t.err }
+func (t *ctrTarget) Version() string {
+	if t.rt == nil {
+		return "unavailable"
+	}
+	return t.rt.Version
+}
+
+// Close releases the runtime's helper thread.
+func (t *ctrTarget) Close() error {
+	if t.rt != nil {
+		t.rt.Close()
+	}
+	return nil
+}
+
+func (t *ctrTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
+	if t.err != nil {
+		return nil, t.err
+	}
+	t.seq++
+	id := fmt.Sprintf("vmmbench-%d-%d", os.Getpid(), t.seq)
+	cfg := container.Config{ID: id, Args: append([]string{"/bin/" + s.Workload}, s.Args...), Group: "/vmmbench/" + id,
+		Rootfs: t.a.Rootfs, MemLimit: int64(s.MemMiB) << 20, Pids: 1024, CPUs: float64(s.CPUs)}
+	opts := container.StartOptions{StateDir: t.stateDir, Marker: markerText}
+	if s.Net != nil {
+		opts.Network = s.Net.net
+	}
+	ct, err := t.rt.Start(ctx, cfg, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.name, err)
+	}
+	in := &Instance{Launched: ct.Launched, Cgroup: cgroup.MemoryDir(cgroup.Root, t.mode, cfg.Group)}
+	in.ops = &ctrOps{ct: ct, in: in}
+	if ct.MarkerAfter == 0 {
+		out := ct.Output()
+		ct.Stop()
+		return nil, fmt.Errorf("%s: the workload ended without its ready marker: %s", t.name, lastLines(out, 5))
+	}
+	in.Ready = ct.MarkerAfter
+	in.mark("create done", ct.Created)
+	in.mark("start done", ct.Started)
+	in.mark("ready", ct.Launched.Add(ct.MarkerAfter))
+	if ct.Addr.IsValid() {
+		in.Addr = ct.Addr.Addr()
+	}
+	return in, nil
+}
+
+type ctrOps struct {
+	ct *container.Container
+	in *Instance
+}
+
+func (o *ctrOps) wait(ctx context.Context) error {
+	exit, err := o.ct.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if exit.Code != 0 || exit.Signal != "" || exit.OOMKilled {
+		return fmt.Errorf("workload %s: %s", exit, lastLines(o.ct.Output(), 5))
+	}
+	return nil
+}
+
+func (o *ctrOps) stop() error   { return o.ct.Stop() }
+func (o *ctrOps) pids() []int   { return cgroup.Procs(o.in.Cgroup) }
+func (o *ctrOps) late() []Phase { return nil }
+func (o *ctrOps) tail() string  { return o.ct.Output() }
+
+// DefaultStateDir is where container bundles go: /run/vmm when writable.
+func DefaultStateDir() string {
+	if err := os.MkdirAll("/run/vmm/bench", 0o700); err == nil {
+		return "/run/vmm/bench"
+	}
+	return filepath.Join(os.TempDir(), "vmm-bench")
+}

@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// httpPage is what the http workload serves on / (see workload/http).
+const httpPage = "vmm bench: hello over http\n"
+
+// DensityConfig says how far to push one target.
+type DensityConfig struct {
+	Max      int
+	Budget   int64 // stop once MemAvailable fell this many bytes
+	Reserve  int64 // stop before MemAvailable falls under this
+	MemMiB   int
+	CPUs     int
+	Timeout  time.Duration // per instance, launch → answering HTTP
+	Prefix   netip.Prefix
+	Progress func(target string, n, of int)
+}
+
+// DensityPoint is the state after instance N answered.
+type DensityPoint struct {
+	N                int     `json:"n"`
+	ReadyMS          float64 `json:"ready_ms"`  // this instance's launch → ready marker
+	AnswerMS         float64 `json:"answer_ms"` // launch → its HTTP answer
+	ElapsedS         float64 `json:"elapsed_s"` // since the first launch
+	MemAvailableDrop int64   `json:"mem_available_drop"`
+}
+
+// DensityRun is one target's density run.
+type DensityRun struct {
+	Target     string         `json:"target"`
+	Max        int            `json:"max"`
+	Budget     int64          `json:"budget"`
+	Points     []DensityPoint `json:"points"`
+	Count      int            `json:"count"` // instances alive and answering at the end
+	StopReason string         `json:"stop_reason"`
+	LaunchRate float64        `json:"launch_rate"` // instances per second
+	// PerInstance: MemAvailable drop ÷ N, and the sum of PSS ÷ N.
+	MemAvailablePer int64    `json:"mem_available_per_instance"`
+	PssPer          uint64   `json:"pss_per_instance"`
+	HostKernelPer   int64    `json:"host_kernel_per_instance"`
+	Failures        []string `json:"failures,omitempty"`
+	Leftovers       []string `json:"leftovers,omitempty"`
+}
+
+// RunDensity starts idle http instances of t one after another, each on
+// its own address on a private bridge, until Max, the budget, or the
+// first failure; every instance must answer HTTP before it counts. Then
+// it tears everything down and checks that nothing is left.
+func RunDensity(ctx context.Context, t Target, c DensityConfig) DensityRun {
+	run := DensityRun{Target: t.Name(), Max: c.Max, Budget: c.Budget}
+	br, err := NewBridge(c.Prefix)
+	if err != nil {
+		run.StopReason = "bridge: " + err.Error()
+		return run
+	}
+	before, _ := ReadHostMemory()
+	var live []*Instance
+	start := time.Now()
+	run.StopReason = fmt.Sprintf("reached --max %d", c.Max)
+	for n := 1; n <= c.Max; n++ {
+		if ctx.Err() != nil {
+			run.StopReason = "interrupted"
+			break
+		}
+		if c.Progress != nil {
+			c.Progress(t.Name(), n, c.Max)
+		}
+		in, answer, err := densityOne(ctx, t, br, c)
+		if err != nil {
+			run.Failures = append(run.Failures, fmt.Sprintf("instance %d: %v", n, err))
+			run.StopReason = fmt.Sprintf("instance %d failed", n)
+			break
+		}
+		live = append(live, in)
+		now, _ := ReadHostMemory()
+		drop := before.MemAvailable - now.MemAvailable
+		run.Points = append(run.Points, DensityPoint{N: n, ReadyMS: ms(in.Ready), AnswerMS: ms(answer),
+			ElapsedS: time.Since(start).Seconds(), MemAvailableDrop: drop})
+		if c.Budget > 0 && drop >= c.Budget {
+			run.StopReason = fmt.Sprintf("memory budget %d MiB used", c.Budget>>20)
+			break
+		}
+		if c.Reserve > 0 && now.MemAvailable < c.Reserve {
+			run.StopReason = fmt.Sprintf("host MemAvailable under the %d MiB reserve", c.Reserve>>20)
+			break
+		}
+	}
+	run.Count = len(live)
+	if n := len(run.Points); n > 0 {
+		last := run.Points[n-1]
+		run.LaunchRate = float64(n) / last.ElapsedS
+		run.MemAvailablePer = last.MemAvailableDrop / int64(n)
+		var pss uint64
+		for _, in := range live {
+			for _, pid := range in.PIDs() {
+				if ms, err := ReadSmaps(pid); err == nil {
+					pss += Sum(ms).Pss
+				}
+			}
+		}
+		run.PssPer = pss / uint64(n)
+		now, _ := ReadHostMemory()
+		run.HostKernelPer = now.Sub(before).Kernel() / int64(n)
+	}
+	for _, in := range live {
+		if err := in.Stop(); err != nil {
+			run.Failures = append(run.Failures, "teardown: "+err.Error())
+		}
+	}
+	run.Leftovers = append(run.Leftovers, br.Leftovers()...)
+	for _, in := range live {
+		for _, pid := range in.PIDs() {
+			run.Leftovers = append(run.Leftovers, fmt.Sprintf("process %d (%s)", pid, procName(pid)))
+		}
+	}
+	if err := br.Close(); err != nil {
+		run.Leftovers = append(run.Leftovers, "bridge: "+err.Error())
+	}
+	return run
+}
+
+// densityOne launches one instance and waits for its HTTP answer.
+func densityOne(ctx context.Context, t Target, br *Bridge, c DensityConfig) (*Instance, time.Duration, error) {
+	lctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	in, err := t.Launch(lctx, Spec{Workload: "http", MemMiB: c.MemMiB, CPUs: c.CPUs, Net: br})
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := br.get(lctx, in.Addr); err != nil {
+		tail := in.Tail()
+		in.Stop()
+		return nil, 0, fmt.Errorf("no HTTP answer from %v: %w: %s", in.Addr, err, lastLines(tail, 3))
+	}
+	return in, time.Since(in.Launched), nil
+}
+
+// get fetches / from addr:8080 inside the bridge's namespace, retrying
+// until ctx ends (a guest's network may come up after its marker).
+func (b *Bridge) get(ctx context.Context, addr netip.Addr) error {
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+			return b.net.NS.DialContext(ctx, network, a)
+		},
+		DisableKeepAlives: true,
+	}}
+	url := "http://" + netip.AddrPortFrom(addr, 8080).String() + "/"
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			if rerr == nil && string(body) == httpPage {
+				return nil
+			}
+			err = fmt.Errorf("unexpected answer %q", strings.TrimSpace(string(body)))
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return last
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

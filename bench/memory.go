@@ -1,0 +1,234 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/procfs"
+
+	"github.com/vmmlab/vmm/cgroup"
+)
+
+// HostMemory is the part of /proc/meminfo the bench compares (bytes).
+type HostMemory struct {
+	MemAvailable  int64 `json:"mem_available"`
+	Slab          int64 `json:"slab"`
+	KernelStack   int64 `json:"kernel_stack"`
+	PageTables    int64 `json:"page_tables"`
+	SecPageTables int64 `json:"sec_page_tables"` // KVM's secondary (EPT/NPT) page tables
+}
+
+// ReadHostMemory reads /proc/meminfo through procfs.
+func ReadHostMemory() (HostMemory, error) {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return HostMemory{}, err
+	}
+	mi, err := fs.Meminfo()
+	if err != nil {
+		return HostMemory{}, err
+	}
+	v := func(p *uint64) int64 {
+		if p == nil {
+			return 0
+		}
+		return int64(*p)
+	}
+	return HostMemory{MemAvailable: v(mi.MemAvailableBytes), Slab: v(mi.SlabBytes), KernelStack: v(mi.KernelStackBytes),
+		PageTables: v(mi.PageTablesBytes), SecPageTables: v(mi.SecPageTablesBytes)}, nil
+}
+
+// Sub is h - o, field by field.
+func (h HostMemory) Sub(o HostMemory) HostMemory {
+	return HostMemory{h.MemAvailable - o.MemAvailable, h.Slab - o.Slab, h.KernelStack - o.KernelStack,
+		h.PageTables - o.PageTables, h.SecPageTables - o.SecPageTables}
+}
+
+// Kernel is the kernel memory among the fields (slab, stacks, tables).
+func (h HostMemory) Kernel() int64 { return h.Slab + h.KernelStack + h.PageTables + h.SecPageTables }
+
+// ProcMemory is one process of an instance.
+type ProcMemory struct {
+	PID  int    `json:"pid"`
+	Name string `json:"name"`
+	Rss  uint64 `json:"rss"`
+	Pss  uint64 `json:"pss"`
+}
+
+// MemorySample is one idle instance of a target, sampled after it was
+// ready and had settled. Bytes throughout.
+type MemorySample struct {
+	Target  string       `json:"target"`
+	Kind    Kind         `json:"kind"`
+	ReadyMS float64      `json:"ready_ms"`
+	Procs   []ProcMemory `json:"processes"`
+	Pss     uint64       `json:"pss"` // sum over Procs
+	Rss     uint64       `json:"rss"`
+	// VMs: guest RAM configured, touched (Rss/Pss of the guest-RAM
+	// mapping), and the VMM's own mappings (every other one).
+	GuestConfigured uint64    `json:"guest_configured,omitempty"`
+	GuestRss        uint64    `json:"guest_rss,omitempty"`
+	GuestPss        uint64    `json:"guest_pss,omitempty"`
+	GuestAnonHuge   uint64    `json:"guest_anon_huge,omitempty"`
+	OwnRss          uint64    `json:"own_rss,omitempty"`
+	OwnPss          uint64    `json:"own_pss,omitempty"`
+	OwnTop          []Mapping `json:"own_top,omitempty"` // the VMM's largest own mappings by Rss
+	// Containers: the cgroup's charge and its split.
+	Cgroup       uint64            `json:"cgroup,omitempty"`
+	CgroupStat   map[string]uint64 `json:"cgroup_stat,omitempty"`
+	RuntimeProcs []string          `json:"runtime_processes,omitempty"` // besides the workload
+	// Host is the /proc/meminfo change from before launch to the sample:
+	// the kernel memory charged to the instance, whoever's it is.
+	Host  HostMemory `json:"host_delta"`
+	THP   string     `json:"thp"`
+	Error string     `json:"error,omitempty"`
+}
+
+// MemoryConfig says how to run the memory benchmark.
+type MemoryConfig struct {
+	Workload string
+	Args     []string
+	MemMiB   int
+	CPUs     int
+	Timeout  time.Duration
+	Settle   time.Duration // idle time after ready before the sample
+	Progress func(target string, run, of int)
+}
+
+// RunMemory samples one idle instance of each target in turn.
+func RunMemory(ctx context.Context, targets []Target, c MemoryConfig) []MemorySample {
+	var out []MemorySample
+	for i, t := range targets {
+		if ctx.Err() != nil {
+			break
+		}
+		if c.Progress != nil {
+			c.Progress(t.Name(), i+1, len(targets))
+		}
+		out = append(out, memoryOnce(ctx, t, c))
+	}
+	return out
+}
+
+func memoryOnce(ctx context.Context, t Target, c MemoryConfig) MemorySample {
+	s := MemorySample{Target: t.Name(), Kind: t.Kind(), THP: thpMode()}
+	before, _ := ReadHostMemory()
+	lctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	in, err := t.Launch(lctx, Spec{Workload: c.Workload, Args: c.Args, MemMiB: c.MemMiB, CPUs: c.CPUs})
+	if err != nil {
+		s.Error = err.Error()
+		return s
+	}
+	defer in.Stop()
+	s.ReadyMS = ms(in.Ready)
+	select {
+	case <-time.After(c.Settle):
+	case <-ctx.Done():
+		s.Error = "interrupted while settling"
+		return s
+	}
+	sampleInstance(&s, in)
+	after, _ := ReadHostMemory()
+	s.Host = after.Sub(before)
+	if err := in.Stop(); err != nil {
+		s.Error = "teardown: " + err.Error()
+	}
+	return s
+}
+
+// sampleInstance fills in the process, mapping and cgroup readings.
+func sampleInstance(s *MemorySample, in *Instance) {
+	s.GuestConfigured = in.GuestRAM
+	var own []Mapping
+	for _, pid := range in.PIDs() {
+		ms, err := ReadSmaps(pid)
+		if err != nil {
+			continue // ended meanwhile
+		}
+		total := Sum(ms)
+		pm := ProcMemory{PID: pid, Name: procName(pid), Rss: total.Rss, Pss: total.Pss}
+		s.Procs = append(s.Procs, pm)
+		s.Pss += pm.Pss
+		s.Rss += pm.Rss
+		if in.GuestRAM > 0 {
+			g, o := SplitGuest(ms, in.GuestRAM)
+			gs, osum := Sum(g), Sum(o)
+			s.GuestRss += gs.Rss
+			s.GuestPss += gs.Pss
+			s.GuestAnonHuge += gs.AnonHuge
+			s.OwnRss += osum.Rss
+			s.OwnPss += osum.Pss
+			own = append(own, o...)
+		}
+	}
+	if len(own) > 0 {
+		top := ByName(own)
+		s.OwnTop = top[:min(8, len(top))]
+	}
+	if in.Cgroup != "" {
+		s.Cgroup, _ = readCgroupCurrent(in.Cgroup)
+		s.CgroupStat = cgroupSplit(in.Cgroup)
+		for _, p := range s.Procs {
+			if !strings.HasPrefix(p.Name, "hello") && !strings.HasPrefix(p.Name, "http") && !strings.HasPrefix(p.Name, "mem") {
+				s.RuntimeProcs = append(s.RuntimeProcs, p.Name)
+			}
+		}
+	}
+}
+
+// readCgroupCurrent reads memory.current (v2) or memory.usage_in_bytes (v1).
+func readCgroupCurrent(dir string) (uint64, error) {
+	for _, f := range []string{"memory.current", "memory.usage_in_bytes"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err == nil {
+			var v uint64
+			_, err = fmt.Sscan(string(b), &v)
+			return v, err
+		}
+	}
+	return 0, fmt.Errorf("%s: no memory.current or memory.usage_in_bytes", dir)
+}
+
+// cgroupSplit keeps memory.stat's anon/file/kernel keys (v2 names, or v1
+// rss/cache).
+func cgroupSplit(dir string) map[string]uint64 {
+	st, err := cgroup.ReadStat(filepath.Join(dir, "memory.stat"))
+	if err != nil {
+		return nil
+	}
+	out := map[string]uint64{}
+	for _, k := range []string{"anon", "file", "kernel", "kernel_stack", "pagetables", "sec_pagetables", "slab", "sock", "shmem", "rss", "cache"} {
+		if v, ok := st[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func procName(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// thpMode is the host's transparent huge page setting (the bracketed word).
+func thpMode() string {
+	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil {
+		return "unknown"
+	}
+	s := string(b)
+	if i := strings.Index(s, "["); i >= 0 {
+		if j := strings.Index(s[i:], "]"); j > 0 {
+			return s[i+1 : i+j]
+		}
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,226 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vmmlab/vmm/bench/workload"
+)
+
+// tailLines is how many output lines an instance keeps for failure reports.
+const tailLines = 20
+
+// lines collects a process's output: the last lines, the time the ready
+// marker appeared, and the last line that looks like a JSON object (vmm's
+// --json result).
+type lines struct {
+	mu      sync.Mutex
+	last    []string
+	json    string
+	readyAt time.Time
+	ready   chan struct{}
+}
+
+func newLines() *lines { return &lines{ready: make(chan struct{})} }
+
+func (l *lines) read(r io.Reader, done *sync.WaitGroup) {
+	defer done.Done()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		l.add(sc.Text(), time.Now())
+	}
+	io.Copy(io.Discard, r) // an over-long line: keep the writer from blocking
+}
+
+func (l *lines) add(s string, at time.Time) {
+	s = strings.TrimRight(s, "\r")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.readyAt.IsZero() && strings.Contains(s, workload.Marker) {
+		l.readyAt = at
+		close(l.ready)
+	}
+	if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+		l.json = s
+	}
+	l.last = append(l.last, s)
+	if len(l.last) > tailLines {
+		l.last = l.last[len(l.last)-tailLines:]
+	}
+}
+
+func (l *lines) tail() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.last, "\n")
+}
+
+func (l *lines) lastJSON() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.json
+}
+
+// proc is an instance that is one host process (and its process group):
+// the process target, a VMM, the docker CLI.
+type proc struct {
+	cmd    *exec.Cmd
+	out    *lines
+	reader sync.WaitGroup
+	exited chan struct{}
+	err    error // from Wait, once exited is closed
+	// cleanup runs after the process is gone (taps, ...).
+	cleanup func() error
+	// extraPIDs adds processes outside the group (docker's shim).
+	extraPIDs func() []int
+	lateFn    func() []Phase
+	stopped   bool
+}
+
+// startProc starts cmd in its own process group with its output watched,
+// and waits for the ready marker, the process's end, or ctx.
+func startProc(ctx context.Context, cmd *exec.Cmd, in *Instance) (*proc, error) {
+	p := &proc{cmd: cmd, out: newLines(), exited: make(chan struct{})}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	in.Launched = time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	in.ops = p
+	p.reader.Add(2)
+	go p.out.read(stdout, &p.reader)
+	go p.out.read(stderr, &p.reader)
+	go func() {
+		p.reader.Wait() // Wait closes the pipes: read them to the end first
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	select {
+	case <-p.out.ready:
+		in.Ready = p.out.readyAt.Sub(in.Launched)
+		in.mark("ready", p.out.readyAt)
+		return p, nil
+	case <-p.exited:
+		select {
+		case <-p.out.ready: // printed the marker and ended at once
+			in.Ready = p.out.readyAt.Sub(in.Launched)
+			in.mark("ready", p.out.readyAt)
+			return p, nil
+		default:
+		}
+		p.stop()
+		return nil, fmt.Errorf("%s ended before it was ready (%v): %s", cmd.Args[0], p.err, lastLines(p.out.tail(), 5))
+	case <-ctx.Done():
+		p.stop()
+		return nil, fmt.Errorf("%s: not ready: %w: %s", cmd.Args[0], context.Cause(ctx), lastLines(p.out.tail(), 5))
+	}
+}
+
+func (p *proc) wait(ctx context.Context) error {
+	select {
+	case <-p.exited:
+		var ee *exec.ExitError
+		if p.err != nil && !errors.As(p.err, &ee) {
+			return p.err
+		}
+		if ee != nil && !ee.Exited() {
+			return fmt.Errorf("%s: %v", p.cmd.Args[0], ee)
+		}
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			return fmt.Errorf("%s exited with status %d: %s", p.cmd.Args[0], code, lastLines(p.out.tail(), 5))
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s did not end: %w", p.cmd.Args[0], context.Cause(ctx))
+	}
+}
+
+// stop sends SIGTERM to the process group, SIGKILL after a grace period,
+// and waits for the process; then runs cleanup.
+func (p *proc) stop() error {
+	if p.stopped {
+		return nil
+	}
+	p.stopped = true
+	pgid := p.cmd.Process.Pid
+	select {
+	case <-p.exited:
+	default:
+		syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			<-p.exited
+		}
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL) // anything left in the group
+	if p.cleanup != nil {
+		return p.cleanup()
+	}
+	return nil
+}
+
+func (p *proc) pids() []int {
+	select {
+	case <-p.exited:
+		return nil
+	default:
+	}
+	out := groupPIDs(p.cmd.Process.Pid)
+	if p.extraPIDs != nil {
+		out = append(out, p.extraPIDs()...)
+	}
+	return out
+}
+
+func (p *proc) late() []Phase {
+	if p.lateFn == nil {
+		return nil
+	}
+	return p.lateFn()
+}
+
+func (p *proc) tail() string { return p.out.tail() }
+
+// groupPIDs lists the processes in process group pgid.
+func groupPIDs(pgid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		if g, err := syscall.Getpgid(pid); err == nil && g == pgid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, " | ")
+}

@@ -1,0 +1,197 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vmmlab/vmm/cgroup"
+)
+
+// Options configure a bench run (the CLI's flags).
+type Options struct {
+	Assets   Assets
+	Targets  []string // names, or nil for all
+	Workload string   // the start benchmark's workload
+	Runs     int
+	Warmup   int
+	MemMiB   int
+	CPUs     int
+	Timeout  time.Duration
+	Settle   time.Duration
+	// Density: which targets, how many at most, and the memory budget.
+	DensityTargets []string
+	DensityMax     int
+	Budget         int64
+	// LargeImageMiB and LargeImageN size the shared-image row.
+	LargeImageMiB, LargeImageN int
+	Nested                     bool // running in the nested lab
+	NoPivot                    bool // the host's root is an initramfs
+	StateDir                   string
+	Progress                   Progress
+	Flags                      map[string]string
+}
+
+// Progress is told what runs now.
+type Progress interface {
+	Step(phase, target string, i, n int)
+}
+
+// AllTargets builds every target in the report's order.
+func AllTargets(o Options) []Target {
+	a := o.Assets
+	return []Target{
+		NewVMM(a, false), NewVMM(a, true),
+		NewRuntime(a, "crun", o.StateDir, o.NoPivot), NewRuntime(a, "runc", o.StateDir, o.NoPivot), NewRuntime(a, "runsc", o.StateDir, o.NoPivot),
+		NewDocker(a, filepath.Join(filepath.Dir(o.StateDir), "vmm-bench-docker"), o.NoPivot),
+		NewProcess(a), NewQEMU(a, false), NewQEMU(a, true),
+	}
+}
+
+// Run runs the benchmarks named in which ("all", "start", "memory",
+// "density") and returns what was measured, also when ctx ends early.
+func Run(ctx context.Context, o Options, which string) (*Results, error) {
+	all := AllTargets(o)
+	defer closeTargets(all)
+	chosen, err := Select(all, o.Targets)
+	if err != nil {
+		return nil, err
+	}
+	r := &Results{Schema: SchemaVersion, Started: time.Now(), Env: DetectEnvironment(o.Assets, o.Nested), Flags: o.Flags}
+	if r.Workloads, err = HashWorkloads(o.Assets); err != nil {
+		return nil, err
+	}
+	var ready []Target
+	for _, t := range chosen {
+		if err := t.Check(); err != nil {
+			r.Skipped = append(r.Skipped, Unavailable{t.Name(), err.Error()})
+			continue
+		}
+		ready = append(ready, t)
+		r.Targets = append(r.Targets, TargetInfo{t.Name(), t.Kind(), t.Version()})
+	}
+	step := func(phase string) func(string, int, int) {
+		return func(t string, i, n int) {
+			if o.Progress != nil {
+				o.Progress.Step(phase, t, i, n)
+			}
+		}
+	}
+	if which == "all" || which == "start" {
+		s := RunStart(ctx, ready, StartConfig{Workload: o.Workload, Runs: o.Runs, Warmup: o.Warmup, MemMiB: o.MemMiB, CPUs: o.CPUs,
+			Timeout: o.Timeout, ExitGrace: o.Timeout / 2, Progress: step("start")})
+		r.Start = &s
+	}
+	if (which == "all" || which == "memory") && ctx.Err() == nil {
+		r.Memory = RunMemory(ctx, ready, MemoryConfig{Workload: "http", MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout,
+			Settle: o.Settle, Progress: step("memory")})
+	}
+	if (which == "all" || which == "density") && ctx.Err() == nil {
+		r.Density = runDensity(ctx, o, ready, step("density"))
+	}
+	if which == "all" && ctx.Err() == nil {
+		r.Footprint = &Footprint{Files: MeasureFiles(o.Assets)}
+		if t := find(ready, "crun"); t != nil && o.LargeImageN > 0 {
+			step("footprint")("crun", 1, 1)
+			r.Footprint.LargeImage = RunLargeImage(ctx, t, o.Assets, o.StateDir, o.LargeImageMiB, o.LargeImageN, o.Timeout)
+		}
+	}
+	closeTargets(all)
+	r.Teardown = Leftovers(o.StateDir)
+	for _, d := range r.Density {
+		r.Teardown = append(r.Teardown, d.Leftovers...)
+	}
+	r.Interrupted = ctx.Err() != nil
+	r.Finished = time.Now()
+	return r, nil
+}
+
+func find(ts []Target, name string) Target {
+	for _, t := range ts {
+		if t.Name() == name {
+			return t
+		}
+	}
+	return nil
+}
+
+func runDensity(ctx context.Context, o Options, ready []Target, step func(string, int, int)) []DensityRun {
+	var out []DensityRun
+	for i, name := range o.DensityTargets {
+		t := find(ready, name)
+		if t == nil || ctx.Err() != nil {
+			continue
+		}
+		// Each run gets its own /24 so that addresses are never reused.
+		prefix := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 77, byte(i), 0}), 24)
+		out = append(out, RunDensity(ctx, t, DensityConfig{Max: o.DensityMax, Budget: o.Budget, Reserve: 128 << 20,
+			MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout, Prefix: prefix, Progress: step}))
+	}
+	return out
+}
+
+func closeTargets(ts []Target) {
+	for _, t := range ts {
+		if c, ok := t.(io.Closer); ok {
+			c.Close()
+		}
+	}
+}
+
+// Leftovers lists what the bench left behind: bundles in the state
+// directory, its cgroups, processes launched from its images.
+func Leftovers(stateDir string) []string {
+	var left []string
+	if ents, err := os.ReadDir(stateDir); err == nil {
+		for _, e := range ents {
+			left = append(left, "bundle "+filepath.Join(stateDir, e.Name()))
+		}
+	}
+	if mode, err := cgroup.DetectMode(cgroup.Root); err == nil {
+		for _, d := range cgroup.Leftovers(cgroup.Root, mode, "/vmmbench") {
+			left = append(left, "cgroup "+d)
+		}
+	}
+	for _, pid := range children(os.Getpid()) {
+		left = append(left, fmt.Sprintf("process %d (%s)", pid, procName(pid)))
+	}
+	return left
+}
+
+// children lists the live processes whose parent is pid (the bench is a
+// child subreaper, so orphans of what it launched end up here too).
+func children(pid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ')'.
+		s := string(b)
+		k := strings.LastIndexByte(s, ')')
+		var state string
+		var ppid int
+		if k < 0 || k+2 > len(s) {
+			continue
+		}
+		if _, err := fmt.Sscan(s[k+2:], &state, &ppid); err != nil || ppid != pid || state == "Z" {
+			continue
+		}
+		if n, err := strconv.Atoi(e.Name()); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// ErrExists is returned for an output directory that already exists.
+var ErrExists = errors.New("exists")

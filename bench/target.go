@@ -1,0 +1,149 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Kind groups targets: a VM, a container, or a plain process.
+type Kind string
+
+// The kinds of target.
+const (
+	KindVM        Kind = "vm"
+	KindContainer Kind = "container"
+	KindProcess   Kind = "process"
+)
+
+// Spec is one instance to launch: a workload (a program in the image's
+// /bin) and its arguments, with the limits every target gets alike.
+type Spec struct {
+	Workload string
+	Args     []string
+	MemMiB   int // guest RAM of a VM; memory limit of a container
+	CPUs     int
+	// Net, when set, plugs the instance into the bench's bridge (density).
+	Net *Bridge
+}
+
+// Target is one way of running a workload: vm, crun, docker, process, ...
+type Target interface {
+	Name() string
+	Kind() Kind
+	// Check says why the target cannot run on this host; nil if it can.
+	Check() error
+	// Version names the software under test (runtime or VMM and kernel).
+	Version() string
+	// Launch starts an instance and returns once its ready marker was
+	// seen. On error nothing is left running; otherwise the caller must
+	// Stop the instance.
+	Launch(ctx context.Context, s Spec) (*Instance, error)
+}
+
+// Phase is a named point in an instance's life, in ms since launch.
+type Phase struct {
+	Name string  `json:"name"`
+	MS   float64 `json:"ms"`
+}
+
+// Instance is a running (or ended) instance of a target.
+type Instance struct {
+	Launched time.Time
+	Ready    time.Duration // launch → ready marker
+	Addr     netip.Addr    // its address on the bridge, if plugged in
+	// GuestRAM is a VM's configured memory in bytes (0 otherwise).
+	GuestRAM uint64
+	// Cgroup is a container's cgroup directory (absolute; "" otherwise).
+	Cgroup string
+
+	phases []Phase
+	ops    instanceOps
+}
+
+// instanceOps is what a target supplies to drive its instance.
+type instanceOps interface {
+	// wait blocks until the instance ends by itself or ctx ends.
+	wait(ctx context.Context) error
+	// stop ends the instance and removes everything it made.
+	stop() error
+	// pids are the host processes that make up the instance now (the
+	// VMM, or the container's processes and its runtime's helpers).
+	pids() []int
+	// late adds phases only known at the end (e.g. the VMM's own
+	// timestamps) once the instance has ended.
+	late() []Phase
+	// tail is the instance's last output lines (for failure reports).
+	tail() string
+}
+
+func (in *Instance) mark(name string, at time.Time) {
+	in.phases = append(in.phases, Phase{name, ms(at.Sub(in.Launched))})
+}
+
+// Phases are the named points seen so far, late ones included.
+func (in *Instance) Phases() []Phase {
+	return append(append([]Phase(nil), in.phases...), in.ops.late()...)
+}
+
+// Wait waits for the instance to end by itself and records "exit".
+func (in *Instance) Wait(ctx context.Context) error {
+	if err := in.ops.wait(ctx); err != nil {
+		return err
+	}
+	in.mark("exit", time.Now())
+	return nil
+}
+
+// Stop ends the instance and records "removed".
+func (in *Instance) Stop() error {
+	err := in.ops.stop()
+	in.mark("removed", time.Now())
+	return err
+}
+
+// PIDs lists the host processes that make up the instance now.
+func (in *Instance) PIDs() []int { return in.ops.pids() }
+
+// Tail is the instance's last lines of output.
+func (in *Instance) Tail() string { return in.ops.tail() }
+
+func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+
+// Unavailable records a target that could not run, and why.
+type Unavailable struct {
+	Target string `json:"target"`
+	Reason string `json:"reason"`
+}
+
+// Names lists the targets in their canonical order.
+func Names(ts []Target) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Name()
+	}
+	return out
+}
+
+// Select picks the named targets ("all" for every one) from ts in the
+// order given, rejecting unknown names.
+func Select(ts []Target, names []string) ([]Target, error) {
+	if len(names) == 0 || len(names) == 1 && names[0] == "all" {
+		return ts, nil
+	}
+	var out []Target
+	for _, n := range names {
+		found := false
+		for _, t := range ts {
+			if t.Name() == n {
+				out, found = append(out, t), true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown target %q: want %s or all", n, strings.Join(Names(ts), ", "))
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,168 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// GuestCmdline is the kernel command line every VM target gets (vmm and
+// QEMU alike), before the workload's own parameters: serial console,
+// quiet (every console byte is a VM exit), no reboot loop on panic.
+const GuestCmdline = "console=ttyS0 quiet panic=-1 reboot=k"
+
+// workloadCmdline adds the guest init's task parameters for spec.
+func workloadCmdline(s Spec, addr, gw string) string {
+	var b strings.Builder
+	b.WriteString(GuestCmdline)
+	fmt.Fprintf(&b, " vmm.run=/bin/%s", s.Workload)
+	for _, a := range s.Args {
+		fmt.Fprintf(&b, " vmm.arg=%s", a)
+	}
+	if addr != "" {
+		fmt.Fprintf(&b, " vmm.ip=%s vmm.gw=%s", addr, gw)
+	}
+	return b.String()
+}
+
+// vmmTarget boots the workload under vmm.
+type vmmTarget struct {
+	name, kernel, transport string
+	a                       Assets
+}
+
+// NewVMM is the vm target (minimal kernel, virtio-mmio) when stock is
+// false, vm-stock (the Debian kernel, virtio-pci) when it is true.
+func NewVMM(a Assets, stock bool) Target {
+	if stock {
+		return &vmmTarget{name: "vm-stock", kernel: a.StockKernel, transport: "pci", a: a}
+	}
+	return &vmmTarget{name: "vm", kernel: a.MicroKernel, transport: "mmio", a: a}
+}
+
+func (t *vmmTarget) Name() string { return t.name }
+func (t *vmmTarget) Kind() Kind   { return KindVM }
+func (t *vmmTarget) Check() error { return kvmUsable() }
+func (t *vmmTarget) Version() string {
+	return fmt.Sprintf("vmm %s, kernel %s", commandVersion(t.a.VMM, "version"), kernelVersion(t.kernel))
+}
+
+func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
+	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
+	var tapFile *os.File
+	addr, gw := "", ""
+	if s.Net != nil {
+		var err error
+		if tapFile, in.Addr, err = s.Net.tap(); err != nil {
+			return nil, err
+		}
+		addr, gw = fmt.Sprintf("%s/%d", in.Addr, s.Net.Prefix().Bits()), s.Net.Gateway().String()
+	}
+	args := []string{"boot", "--kernel", t.kernel, "--initrd", t.a.Image, "--mem", fmt.Sprintf("%dM", s.MemMiB),
+		"--cpus", fmt.Sprint(s.CPUs), "--virtio", t.transport, "--json", "--cmdline", workloadCmdline(s, addr, gw)}
+	if tapFile != nil {
+		args = append(args, "--net", "fd=3")
+	}
+	cmd := exec.Command(t.a.VMM, args...)
+	if tapFile != nil {
+		cmd.ExtraFiles = []*os.File{tapFile}
+		defer tapFile.Close() // vmm holds its own copy
+	}
+	p, err := startProc(ctx, cmd, in)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.name, err)
+	}
+	p.lateFn = func() []Phase { return vmmPhases(p.out.lastJSON(), in.Launched) }
+	return in, nil
+}
+
+// vmmResult is the part of `vmm boot --json`'s result the bench reads.
+type vmmResult struct {
+	StartNS  int64   `json:"start_unix_ns"`
+	SetupMS  float64 `json:"setup_ms"`
+	FirstRun float64 `json:"first_run_ms"`
+	Booted   bool    `json:"booted"`
+	BootMS   float64 `json:"boot_ms"`
+	Reason   string  `json:"reason"`
+}
+
+// vmmPhases turns vmm's own timestamps (ms since its start) into phases
+// since the bench launched it.
+func vmmPhases(line string, launched time.Time) []Phase {
+	var r vmmResult
+	if line == "" || json.Unmarshal([]byte(line), &r) != nil || r.StartNS == 0 {
+		return nil
+	}
+	origin := ms(time.Unix(0, r.StartNS).Sub(launched))
+	out := []Phase{{"vmm start", origin}, {"machine built", origin + r.SetupMS}, {"first KVM_RUN", origin + r.FirstRun}}
+	if r.Booted {
+		out = append(out, Phase{"init (boot timer)", origin + r.BootMS})
+	}
+	return out
+}
+
+// qemuTarget boots the same kernel, image and command line under QEMU's
+// microvm machine with KVM: the peer VMM.
+type qemuTarget struct {
+	name, kernel string
+	a            Assets
+}
+
+// NewQEMU is the qemu target (minimal kernel) or qemu-stock (Debian's).
+func NewQEMU(a Assets, stock bool) Target {
+	if stock {
+		return &qemuTarget{name: "qemu-stock", kernel: a.StockKernel, a: a}
+	}
+	return &qemuTarget{name: "qemu", kernel: a.MicroKernel, a: a}
+}
+
+func (t *qemuTarget) Name() string { return t.name }
+func (t *qemuTarget) Kind() Kind   { return KindVM }
+func (t *qemuTarget) Check() error {
+	if t.a.QEMU == "" {
+		return errors.New("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
+	}
+	return kvmUsable()
+}
+func (t *qemuTarget) Version() string {
+	return fmt.Sprintf("%s, kernel %s", commandVersion(t.a.QEMU, "-version"), kernelVersion(t.kernel))
+}
+
+func (t *qemuTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
+	if s.Net != nil {
+		return nil, errors.New("qemu: density runs are not supported for the peer VMM")
+	}
+	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
+	cmd := exec.Command(t.a.QEMU, "-accel", "kvm", "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
+		"-cpu", "host", "-m", fmt.Sprintf("%dM", s.MemMiB), "-smp", fmt.Sprint(s.CPUs),
+		"-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
+		"-kernel", t.kernel, "-initrd", t.a.Image, "-append", workloadCmdline(s, "", ""))
+	if _, err := startProc(ctx, cmd, in); err != nil {
+		return nil, fmt.Errorf("%s: %w", t.name, err)
+	}
+	return in, nil
+}
+
+// kvmUsable says why /dev/kvm cannot be used, or nil.
+func kvmUsable() error {
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("/dev/kvm: %w (run make bench, which uses the nested lab)", err)
+	}
+	return f.Close()
+}
+
+// commandVersion is the first line a program prints for its version flag.
+func commandVersion(bin string, flag string) string {
+	out, err := exec.Command(bin, flag).CombinedOutput()
+	if err != nil && len(out) == 0 {
+		return "unknown"
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return line
+}
