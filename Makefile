@@ -1,16 +1,17 @@
 # vmm: build, unit tests, and the nested-KVM lab.
 GO      ?= go
 APT_DEPS = qemu-system-x86 busybox-static cpio xz-utils e2fsprogs gcc libc6-dev git ca-certificates crun runc \
-	   make bc bison flex libelf-dev libssl-dev lz4 linux-source-6.12
+	   make bc bison flex libelf-dev libssl-dev lz4 linux-source-6.12 \
+	   runsc docker.io
 
-.PHONY: all build initramfs test e2e check deps kernel microkernel fuzz clean
+.PHONY: all build initramfs test e2e check deps kernel microkernel fuzz bench clean
 
 ## all: binaries, the Debian guest kernel, and the default initramfs
 all: build initramfs
 
 ## build: bin/vmm, bin/vmm-init (static) and bin/vmm-lab
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/vmm ./cmd/vmm
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -o bin/vmm ./cmd/vmm
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/vmm-init ./cmd/vmm-init
 	$(GO) build -o bin/vmm-lab ./cmd/vmm-lab
 
@@ -29,6 +30,12 @@ test:
 e2e:
 	$(GO) build -o bin/vmm-lab ./cmd/vmm-lab
 	./bin/vmm-lab run
+
+## bench: vmm bench all (microVMs, containers, processes side by side) where KVM is: natively
+## with /dev/kvm, otherwise in the nested lab; the report goes to build/bench
+bench:
+	$(GO) build -o bin/vmm-lab ./cmd/vmm-lab
+	./bin/vmm-lab bench
 
 ## check: unit tests, then the lab (never both at once: the lab needs both cores)
 check: test e2e

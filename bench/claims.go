@@ -16,6 +16,9 @@ type Claim struct {
 func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
 
 func secs(msv float64) string {
+	if math.IsNaN(msv) {
+		return "not run"
+	}
 	if msv < 1000 {
 		return fmt.Sprintf("%.0f ms", msv)
 	}

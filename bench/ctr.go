@@ -32,6 +32,11 @@ func NewRuntime(a Assets, name, stateDir string, noPivot bool) Target {
 	}
 	if t.rt, t.err = container.Find(name, t.mode); t.err == nil {
 		t.rt.NoPivot = noPivot
+		if name == "runsc" {
+			// gVisor's own network stack wants a namespace path; the
+			// start and memory workloads need no network.
+			t.rt.GlobalArgs = []string{"--network=none"}
+		}
 	}
 	return t
 }

@@ -191,6 +191,7 @@ func (t *dockerTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	}
 	in.Cgroup = dockerCgroup(id)
 	p.extraPIDs = func() []int { return append(dockerShims(id), cgroupProcs(in.Cgroup)...) }
+	p.onlyExtra = true
 	p.cleanup = func() error {
 		os.Remove(cidFile)
 		return t.remove(name)

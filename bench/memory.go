@@ -210,12 +210,22 @@ func cgroupSplit(dir string) map[string]uint64 {
 	return out
 }
 
+// procName is a process's command name; for a program that re-executed
+// itself through /proc/self/exe (runsc's sandbox and gofer, comm "exe")
+// the name it gave itself in argv[0].
 func procName(pid int) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 	if err != nil {
 		return "?"
 	}
-	return strings.TrimSpace(string(b))
+	name := strings.TrimSpace(string(b))
+	if name == "exe" {
+		if c, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && len(c) > 0 {
+			arg0, _, _ := strings.Cut(string(c), "\x00")
+			name = filepath.Base(arg0)
+		}
+	}
+	return name
 }
 
 // thpMode is the host's transparent huge page setting (the bracketed word).

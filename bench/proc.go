@@ -83,6 +83,9 @@ type proc struct {
 	cleanup func() error
 	// extraPIDs adds processes outside the group (docker's shim).
 	extraPIDs func() []int
+	// onlyExtra leaves the launcher's own group out of pids (the docker
+	// CLI only relays output; the container is elsewhere).
+	onlyExtra bool
 	lateFn    func() []Phase
 	stopped   bool
 }
@@ -185,7 +188,10 @@ func (p *proc) pids() []int {
 		return nil
 	default:
 	}
-	out := groupPIDs(p.cmd.Process.Pid)
+	var out []int
+	if !p.onlyExtra {
+		out = groupPIDs(p.cmd.Process.Pid)
+	}
 	if p.extraPIDs != nil {
 		out = append(out, p.extraPIDs()...)
 	}

@@ -105,7 +105,7 @@ func orDash(s string) string {
 
 func writeSummary(b *strings.Builder, r *Results) {
 	fmt.Fprintf(b, "## Summary\n\n")
-	fmt.Fprintf(b, "- Run %s → %s on %s (%d cores, %s, host kernel %s, %s, THP %s); vmm %s.\n",
+	fmt.Fprintf(b, "- Run %s → %s on %s (%d cores, %s, host kernel %s, %s, THP %s); %s.\n",
 		r.Started.Format("2006-01-02 15:04:05"), r.Finished.Format("15:04:05"), orDash(r.Env.CPU), r.Env.Cores, mib(float64(r.Env.MemTotal)), r.Env.Host, r.Env.KVMModule, r.Env.THP, r.Env.VMMRevision)
 	for _, row := range r.StartTable() {
 		fmt.Fprintf(b, "- **%s** ready in %s (median of %d, %d failed)", row.Target, secs(row.Summary.Median), row.Summary.N, row.Failures)

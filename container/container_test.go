@@ -208,3 +208,13 @@ func TestRootfsReused(t *testing.T) {
 		}
 	}
 }
+
+func TestRuntimeCloseTwice(t *testing.T) {
+	ns, err := newMountNS(t.TempDir())
+	if err != nil {
+		t.Skipf("no private mount namespace here: %v", err)
+	}
+	r := &Runtime{Name: "crun", ns: ns}
+	r.Close()
+	r.Close() // panicked with "close of closed channel" before
+}

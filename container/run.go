@@ -258,7 +258,13 @@ func (ct *Container) Stop() error {
 			}
 		}
 	}
-	if err := ct.rt.run(ctx, "delete", "--force", ct.cfg.ID); err != nil && !notFound(err) {
+	deleted := make(chan struct{})
+	if ct.rt.Name == "runsc" {
+		go reapWhile(deleted, runscHelper)
+	}
+	err := ct.rt.run(ctx, "delete", "--force", ct.cfg.ID)
+	close(deleted)
+	if err != nil && !notFound(err) {
 		errs = append(errs, err)
 	}
 	if ct.port != nil {

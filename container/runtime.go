@@ -71,6 +71,7 @@ func Find(name string, mode cgroup.Mode) (*Runtime, error) {
 func (r *Runtime) Close() {
 	if r.ns != nil {
 		r.ns.close()
+		r.ns = nil // Close may be called again
 	}
 }
 

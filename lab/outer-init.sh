@@ -29,6 +29,21 @@ else
 fi
 # Keep one VM open for the whole run (see internal/kvmpin).
 [ -x /lab/kvmpin ] && { /lab/kvmpin & }
+# make bench: run the benchmark instead of the tests and send its
+# results.json back on the console (gzip, base64, between LAB-FILE lines).
+if [ -n "$LAB_BENCH_ARGS" ]; then
+  echo "LAB-BENCH begin uptime=$(up)"
+  /lab/vmm bench all --assets /lab/bench --vmm /lab/vmm --kernel /lab/bzImage-micro --stock-kernel /lab/bzImage \
+    --no-pivot --nested --out /tmp/bench-out $LAB_BENCH_ARGS </dev/null 2>&1
+  echo "LAB-BENCH exit=$? uptime=$(up)"
+  if [ -f /tmp/bench-out/results.json ]; then
+    echo "LAB-FILE results.json.gz"
+    gzip -c /tmp/bench-out/results.json | base64
+    echo "LAB-FILE-END"
+  fi
+  echo "LAB-DONE uptime=$(up)"
+  poweroff -f
+fi
 for t in /lab/tests/*; do
   name=${t##*/}
   start=$(up)

@@ -25,6 +25,8 @@ import (
 
 type options struct {
 	cache, work, kernelPkg, busybox, qemuMem, run string
+	benchArgs, benchOut                           string
+	bench                                         bool
 	pkgs                                          []string
 	smp, retries                                  int
 	timeout, testTimeout, idle, maxLockup         time.Duration
@@ -45,9 +47,11 @@ func main() {
 	flag.DurationVar(&o.idle, "idle-timeout", 5*time.Minute, "stop when the outer guest's console is silent this long (a hang)")
 	flag.DurationVar(&o.maxLockup, "max-lockup", 90*time.Second, "stop when the outer kernel reports a CPU stuck this long (soft lockup)")
 	flag.IntVar(&o.retries, "retries", 1, "boot the outer guest again this many times when its kernel locks up or panics (never for test failures)")
+	flag.StringVar(&o.benchArgs, "bench-args", "--runs 10", "vmm-lab bench: extra flags for `vmm bench all` in the outer guest")
+	flag.StringVar(&o.benchOut, "bench-out", "build/bench", "vmm-lab bench: where the report goes")
 	flag.DurationVar(&o.testTimeout, "test-timeout", 15*time.Minute, "limit for each test binary inside the guest")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: vmm-lab [run|kernel] [flags]\n")
+		fmt.Fprintf(os.Stderr, "usage: vmm-lab [run|bench|kernel] [flags]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -57,6 +61,12 @@ func main() {
 	switch cmd := flag.Arg(0); cmd {
 	case "", "run":
 		err = runLab(ctx, o)
+	case "bench":
+		o.bench = true
+		if !flag.CommandLine.Changed("timeout") {
+			o.timeout = 45 * time.Minute // the whole benchmark runs in one outer boot
+		}
+		err = runBench(ctx, o)
 	case "kernel":
 		var k lab.Kernel
 		if k, err = lab.DebianKernel(ctx, o.cache, o.kernelPkg); err == nil {
@@ -80,16 +90,19 @@ func runLab(ctx context.Context, o options) error {
 		return err
 	}
 	t0 := time.Now()
-	pkgs := o.pkgs
-	if len(pkgs) == 0 {
+	tests, runs := map[string]string{}, map[string]string{}
+	if !o.bench {
+		pkgs := o.pkgs
+		if len(pkgs) == 0 {
+			var err error
+			if pkgs, err = labPackages(ctx); err != nil {
+				return err
+			}
+		}
 		var err error
-		if pkgs, err = labPackages(ctx); err != nil {
+		if tests, runs, err = buildTests(ctx, pkgs, filepath.Join(o.work, "tests")); err != nil {
 			return err
 		}
-	}
-	tests, runs, err := buildTests(ctx, pkgs, filepath.Join(o.work, "tests"))
-	if err != nil {
-		return err
 	}
 	bins := map[string]string{}
 	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-init": "./cmd/vmm-init", "testworkload": "./internal/testworkload",
@@ -126,13 +139,18 @@ func runLab(ctx context.Context, o options) error {
 		return err
 	}
 
+	benchFiles, err := benchAssets(ctx, o.cache, o.work, k, bins["vmm-init"])
+	if err != nil {
+		return err
+	}
 	hostFiles, err := lab.WithLibraries("crun", "runc")
 	if err != nil {
 		return fmt.Errorf("container runtimes for the outer guest (make deps installs them): %w", err)
 	}
+	hostFiles = append(hostFiles, benchHostFiles()...)
 	t0 = time.Now()
 	outer := lab.Outer{HostFiles: hostFiles,
-		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd", "tun"}, Tests: tests, Runs: runs,
+		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd", "tun", "bridge", "veth", "overlay"}, Tests: tests, Runs: runs,
 		// "never" also keeps KVM from starting its NX huge page recovery
 		// thread, which was one of the two CPUs stuck when the emulated
 		// outer kernel locked up (soft lockup) in CI.
@@ -143,8 +161,14 @@ func runLab(ctx context.Context, o options) error {
 		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_LAB_MICRO_KERNEL": "/lab/bzImage-micro", "VMM_BIN": "/lab/vmm", "VMM_LAB_TESTWORKLOAD": "/lab/testworkload",
 			"VMM_LAB_BUSYBOX": "/bin/busybox", "VMM_LAB_WORKLOAD_INITRAMFS": "/lab/workload.cpio.gz",
 			"VMM_LAB_DISK": "/lab/disk.img",
-			"LAB_TEST_RUN": o.run},
+			"LAB_TEST_RUN": o.run, "VMM_LAB_BENCH": "/lab/bench"},
 		TestTimeoutSeconds: int(o.testTimeout.Seconds()),
+	}
+	for guest, host := range benchFiles {
+		outer.Files[guest] = host
+	}
+	if o.bench {
+		outer.Env["LAB_BENCH_ARGS"] = o.benchArgs
 	}
 	image := filepath.Join(o.work, "outer.cpio.gz")
 	if err := writeFile(image, outer.Write); err != nil {
@@ -176,6 +200,12 @@ func runLab(ctx context.Context, o options) error {
 		fmt.Printf("lab: attempt %d: %s; booting the outer guest again (--retries %d)\n", attempt, failure, o.retries)
 	}
 	phase("QEMU run", t0)
+	if o.bench {
+		if f := boot.OuterFailure(); f != "" {
+			return fmt.Errorf("bench: %s", f)
+		}
+		return writeBenchReport(boot.Lines, o.benchOut)
+	}
 	lines, timedOut := boot.Lines, boot.Stopped != nil
 
 	names := make([]string, 0, len(tests))
@@ -308,7 +338,7 @@ func ext4Image(ctx context.Context, work string) (string, error) {
 
 // goBuild builds a static binary (the outer guest has no libraries).
 func goBuild(ctx context.Context, out, pkg string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=auto", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
