@@ -62,7 +62,7 @@ func benchHostFiles() []string {
 		if err != nil {
 			continue
 		}
-		out = append(out, files...)
+		out = appendNew(out, files...)
 		if group[0] == "qemu-system-x86_64" {
 			for _, fw := range []string{"/usr/share/qemu/bios-microvm.bin", "/usr/share/qemu/qboot.rom"} {
 				if _, err := os.Stat(fw); err == nil {
@@ -72,6 +72,21 @@ func benchHostFiles() []string {
 		}
 	}
 	return out
+}
+
+// appendNew appends the paths that list does not hold yet.
+func appendNew(list []string, paths ...string) []string {
+	seen := map[string]bool{}
+	for _, p := range list {
+		seen[p] = true
+	}
+	for _, p := range paths {
+		if !seen[p] {
+			seen[p] = true
+			list = append(list, p)
+		}
+	}
+	return list
 }
 
 // fileMarker frames a file the outer guest sends back on its console:

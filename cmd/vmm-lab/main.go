@@ -147,7 +147,7 @@ func runLab(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("container runtimes for the outer guest (make deps installs them): %w", err)
 	}
-	hostFiles = append(hostFiles, benchHostFiles()...)
+	hostFiles = appendNew(hostFiles, benchHostFiles()...)
 	t0 = time.Now()
 	outer := lab.Outer{HostFiles: hostFiles,
 		Busybox: o.busybox, Kernel: k, Modules: []string{"kvm_amd", "tun", "bridge", "veth", "overlay"}, Tests: tests, Runs: runs,

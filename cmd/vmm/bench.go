@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	flag "github.com/spf13/pflag"
 	"golang.org/x/term"
 
@@ -91,8 +92,10 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	f.o.Progress = newProgress(stderr)
+	prog := newProgress(stderr, f.o.Nested)
+	f.o.Progress = prog
 	r, err := bench.Run(ctx, f.o, which)
+	prog.finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "vmm bench %s: %v\n", which, err)
 		return 1
@@ -253,34 +256,50 @@ func writeCompare(w io.Writer, a, b *bench.Results) int {
 	return 0
 }
 
-// progress prints what runs now: a bar on a terminal, a line otherwise.
+// progress shows what runs now: a progress bar (with ETA) on a
+// terminal, one line per step otherwise (pipes, the lab's console).
 type progress struct {
 	w     io.Writer
-	tty   bool
+	lines bool
 	phase string
 	start time.Time // of the current phase
+	bar   *progressbar.ProgressBar
 }
 
-func newProgress(w io.Writer) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
+func newProgress(w io.Writer, lines bool) *progress {
+	if f, ok := w.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		lines = true
 	}
-	return &progress{w: w, tty: tty, start: time.Now()}
+	return &progress{w: w, lines: lines}
 }
 
 func (p *progress) Step(phase, target string, i, n int) {
 	if phase != p.phase {
+		p.finish()
 		p.phase, p.start = phase, time.Now()
+		if !p.lines {
+			p.bar = progressbar.NewOptions(n, progressbar.OptionSetWriter(p.w), progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(30))
+		}
+	}
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("bench %s: %-10s", phase, target))
+		p.bar.Set(i - 1)
+		return
 	}
 	eta := ""
 	if i > 1 {
 		per := time.Since(p.start) / time.Duration(i-1)
 		eta = fmt.Sprintf(", ETA %v", (per * time.Duration(n-i+1)).Round(time.Second))
 	}
-	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[Kbench %s: %s %d/%d%s", phase, target, i, n, eta)
-		return
-	}
 	fmt.Fprintf(p.w, "bench %s: %s %d/%d%s\n", phase, target, i, n, eta)
+}
+
+// finish ends the current bar, if any.
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+		fmt.Fprintln(p.w)
+		p.bar = nil
+	}
 }

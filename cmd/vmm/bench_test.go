@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmmlab/vmm/bench"
+	"github.com/vmmlab/vmm/initramfs"
+)
+
+// fakeAssets lays out an assets directory whose files exist (the checks
+// here run before anything is launched, so their contents do not matter
+// except the image, which must be a real one for the container root).
+func fakeAssets(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "workloads"), 0o755)
+	for _, f := range []string{"bzImage", "bzImage-micro"} {
+		os.WriteFile(filepath.Join(dir, f), []byte("not a kernel"), 0o644)
+	}
+	var a initramfs.Archive
+	for _, w := range bench.Workloads() {
+		p := filepath.Join(dir, "workloads", w)
+		os.WriteFile(p, []byte("#!/bin/true\n"), 0o755)
+		a.AddFile("bin/"+w, 0o755, []byte("#!/bin/true\n"))
+	}
+	f, err := os.Create(filepath.Join(dir, "bench.cpio.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WriteGzip(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	os.MkdirAll(filepath.Join(dir, "rootfs"), 0o755)
+	return dir
+}
+
+func TestBenchRejectsBadInputBeforeStarting(t *testing.T) {
+	assets := fakeAssets(t)
+	exists := t.TempDir()
+	fresh := func() string { return filepath.Join(t.TempDir(), "out") }
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown target", []string{"--targets", "vm,nope"}, `unknown target "nope"`},
+		{"unknown density target", []string{"--density-targets", "lxc"}, `unknown target "lxc"`},
+		{"unknown workload", []string{"--workload", "redis"}, `unknown workload "redis"`},
+		{"max 0", []string{"--max", "0"}, "--max 0"},
+		{"budget above memory", []string{"--budget", "100T"}, "more than this host's memory"},
+		{"bad size", []string{"--mem", "12Q"}, "--mem"},
+		{"missing kernel", []string{"--kernel", "/nonexistent/bzImage"}, "minimal kernel"},
+		{"no out", []string{"--out", ""}, "--out DIR is required"},
+		{"out exists", []string{"--out", exists}, "exists already"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"bench", "all", "--assets", assets, "--out", fresh()}, c.args...)
+			var out, errb bytes.Buffer
+			rc := dispatch(args, &out, &errb)
+			if rc != 2 || !strings.Contains(errb.String(), c.want) || strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 {
+				t.Errorf("rc %d, stderr %q; want exit 2 and one line with %q", rc, errb.String(), c.want)
+			}
+		})
+	}
+	// Nothing was created for the rejected runs.
+	if ents, _ := os.ReadDir(exists); len(ents) != 0 {
+		t.Errorf("the existing --out directory was written to: %v", ents)
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if rc := dispatch([]string{"bench"}, &out, &errb); rc != 2 || !strings.Contains(errb.String(), "vmm bench all") {
+		t.Errorf("rc %d %q", rc, errb.String())
+	}
+	if rc := dispatch([]string{"bench", "frobnicate"}, &out, &errb); rc != 2 {
+		t.Errorf("unknown subcommand: rc %d", rc)
+	}
+	if rc := dispatch([]string{"bench", "compare", "a"}, &out, &errb); rc != 2 {
+		t.Errorf("compare with one file: rc %d", rc)
+	}
+	bad := filepath.Join(t.TempDir(), "results.json")
+	os.WriteFile(bad, []byte(`{"schema": 99}`), 0o644)
+	errb.Reset()
+	if rc := dispatch([]string{"bench", "compare", bad, bad}, &out, &errb); rc != 2 || !strings.Contains(errb.String(), "schema version 99") {
+		t.Errorf("compare of another schema: rc %d %q", rc, errb.String())
+	}
+}
