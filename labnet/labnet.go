@@ -7,6 +7,7 @@ package labnet
 
 import (
 	"fmt"
+	"golang.org/x/sys/unix"
 	"net"
 	"net/netip"
 	"sync"
@@ -52,7 +53,7 @@ func New(prefix netip.Prefix) (*Network, error) {
 
 func (n *Network) setup() error {
 	var err error
-	if n.h, err = netlink.NewHandleAt(vnetns.NsHandle(n.NS.FD())); err != nil {
+	if n.h, err = netlink.NewHandleAt(vnetns.NsHandle(n.NS.FD()), unix.NETLINK_ROUTE); err != nil {
 		return fmt.Errorf("netlink in the network's namespace: %w", err)
 	}
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: BridgeName}}
@@ -134,7 +135,7 @@ func (p *Port) configure(target vnetns.NsHandle, peerName, ifname string) error 
 	if err := p.n.h.LinkSetUp(host); err != nil {
 		return err
 	}
-	th, err := netlink.NewHandleAt(target)
+	th, err := netlink.NewHandleAt(target, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink in the target namespace: %w", err)
 	}

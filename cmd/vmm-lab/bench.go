@@ -57,7 +57,11 @@ func benchAssets(ctx context.Context, cache, work string, k lab.Kernel, vmmInit 
 // ones not installed are left out (the bench then lists them as skipped).
 func benchHostFiles() []string {
 	var out []string
-	for _, group := range [][]string{{"qemu-system-x86_64"}, {"runsc"}, {"dockerd", "docker", "containerd", "containerd-shim-runc-v2"}} {
+	docker := "docker"
+	if _, err := os.Stat("/usr/bin/docker"); err == nil {
+		docker = "/usr/bin/docker" // Debian's, matching its dockerd (the outer guest's PATH has no /usr/local)
+	}
+	for _, group := range [][]string{{"qemu-system-x86_64"}, {"runsc"}, {"dockerd", docker, "containerd", "containerd-shim-runc-v2"}} {
 		files, err := lab.WithLibraries(group...)
 		if err != nil {
 			continue

@@ -47,7 +47,7 @@ func main() {
 	flag.DurationVar(&o.idle, "idle-timeout", 5*time.Minute, "stop when the outer guest's console is silent this long (a hang)")
 	flag.DurationVar(&o.maxLockup, "max-lockup", 90*time.Second, "stop when the outer kernel reports a CPU stuck this long (soft lockup)")
 	flag.IntVar(&o.retries, "retries", 1, "boot the outer guest again this many times when its kernel locks up or panics (never for test failures)")
-	flag.StringVar(&o.benchArgs, "bench-args", "--runs 10", "vmm-lab bench: extra flags for `vmm bench all` in the outer guest")
+	flag.StringVar(&o.benchArgs, "bench-args", "--runs 10 --max 40 --budget 2G --large-image 128M", "vmm-lab bench: extra flags for `vmm bench all` in the outer guest")
 	flag.StringVar(&o.benchOut, "bench-out", "build/bench", "vmm-lab bench: where the report goes")
 	flag.DurationVar(&o.testTimeout, "test-timeout", 15*time.Minute, "limit for each test binary inside the guest")
 	flag.Usage = func() {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -65,6 +66,11 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer m.Close()
+	// The kernel and initramfs now live in guest memory: drop vmm's own
+	// copies and give their pages back to the host at once, instead of
+	// keeping them in the heap for the VM's whole life.
+	cfg.Kernel, cfg.Initrd = nil, nil
+	debug.FreeOSMemory()
 	fmt.Fprintf(stderr, "vmm: machine ready in %v, starting %d vCPU(s) with %s\n",
 		m.SetupTime().Round(time.Millisecond), o.cpus, o.mem)
 
