@@ -9,9 +9,10 @@ APT_DEPS = qemu-system-x86 busybox-static cpio xz-utils e2fsprogs gcc libc6-dev 
 ## all: binaries, the Debian guest kernel, and the default initramfs
 all: build initramfs
 
-## build: bin/vmm, bin/vmm-init (static) and bin/vmm-lab
+## build: bin/vmm, bin/vmm-bench, bin/vmm-init (static) and bin/vmm-lab
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -o bin/vmm ./cmd/vmm
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/vmm-bench ./cmd/vmm-bench
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/vmm-init ./cmd/vmm-init
 	$(GO) build -o bin/vmm-lab ./cmd/vmm-lab
 

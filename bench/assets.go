@@ -1,15 +1,11 @@
 package bench
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-
-	"github.com/vmmlab/vmm/initramfs"
+	"strings"
 )
 
 // Assets are the files the targets run: one image, one set of workloads.
@@ -53,7 +49,14 @@ func (a Assets) Check() error {
 			errs = append(errs, fmt.Errorf("workload %s: %w", w, err))
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // Workload is the host path of a workload program.
@@ -67,54 +70,4 @@ func CheckWorkload(name string) error {
 		}
 	}
 	return fmt.Errorf("unknown workload %q: want one of %v", name, Workloads())
-}
-
-// PrepareRootfs unpacks the bench image into cacheDir/bench-rootfs/HASH
-// (once per image) and returns it: the containers' root then holds the
-// same bytes, userland and workloads, as the VMs' initramfs.
-func PrepareRootfs(image, cacheDir string) (string, error) {
-	sum, err := fileSHA256(image)
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(cacheDir, "bench-rootfs", sum[:16])
-	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
-		return dir, nil
-	}
-	a, err := initramfs.ReadFile(image)
-	if err != nil {
-		return "", fmt.Errorf("bench image: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".build-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	if err := a.ExtractTo(tmp); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
-		return "", err
-	}
-	os.RemoveAll(dir)
-	if err := os.Rename(tmp, dir); err != nil {
-		return "", err
-	}
-	return dir, nil
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -56,16 +56,23 @@ func (c Chart) Save(dir string) ([]byte, error) {
 	return svg, nil
 }
 
+// newLogPlot is a plot with a logarithmic y axis: start times span four
+// orders of magnitude from a process to a VM with a stock kernel.
+func newLogPlot(title, ylabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = ylabel
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	return p
+}
+
 func startChart(r *Results) (*plot.Plot, error) {
 	rows := r.StartTable()
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	p := plot.New()
-	p.Title.Text = "Launch → ready, every counted run (log scale)"
-	p.Y.Label.Text = "ms"
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p := newLogPlot("Launch → ready, every counted run (log scale)", "ms")
 	var names []string
 	for i, row := range rows {
 		var vals plotter.Values
@@ -91,11 +98,7 @@ func phaseChart(r *Results) (*plot.Plot, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	p := plot.New()
-	p.Title.Text = "Median time of each phase since launch"
-	p.Y.Label.Text = "ms since launch (log scale)"
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p := newLogPlot("Median time of each phase since launch", "ms since launch (log scale)")
 	var names []string
 	for i, row := range rows {
 		names = append(names, row.Target)

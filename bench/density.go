@@ -82,6 +82,11 @@ func RunDensity(ctx context.Context, t Target, c DensityConfig) DensityRun {
 			break
 		}
 		live = append(live, in)
+		if dead := deadInstances(live); len(dead) > 0 {
+			run.Failures = append(run.Failures, dead...)
+			run.StopReason = fmt.Sprintf("an earlier instance ended while instance %d started", n)
+			break
+		}
 		now, _ := ReadHostMemory()
 		drop := before.MemAvailable - now.MemAvailable
 		run.Points = append(run.Points, DensityPoint{N: n, ReadyMS: ms(in.Ready), AnswerMS: ms(answer),
@@ -95,7 +100,11 @@ func RunDensity(ctx context.Context, t Target, c DensityConfig) DensityRun {
 			break
 		}
 	}
-	run.Count = len(live)
+	for _, in := range live {
+		if len(in.PIDs()) > 0 {
+			run.Count++
+		}
+	}
 	if n := len(run.Points); n > 0 {
 		last := run.Points[n-1]
 		run.LaunchRate = float64(n) / last.ElapsedS
@@ -174,4 +183,16 @@ func (b *Bridge) get(ctx context.Context, addr netip.Addr) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// deadInstances describes the instances that ended although they should
+// idle: a density count only holds while every instance lives.
+func deadInstances(live []*Instance) []string {
+	var out []string
+	for i, in := range live {
+		if len(in.PIDs()) == 0 {
+			out = append(out, fmt.Sprintf("instance %d ended: %s", i+1, lastLines(in.Tail(), 8)))
+		}
+	}
+	return out
 }

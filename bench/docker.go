@@ -251,3 +251,51 @@ func unmountBelow(dir string) {
 		unix.Unmount(mounts[i], unix.MNT_DETACH)
 	}
 }
+
+// DockerFootprint is docker's side of the footprint: the imported image
+// and what N containers of it add in the daemon's data root (each gets
+// its own overlay2 upper and init layers; the image's layer is shared).
+type DockerFootprint struct {
+	ImageBytes     int64  `json:"image_bytes"`
+	N              int    `json:"n"`
+	Created        int    `json:"created"`
+	DataRootGrowth int64  `json:"data_root_growth"`
+	Driver         string `json:"storage_driver"`
+	Error          string `json:"error,omitempty"`
+}
+
+// Footprint creates n containers of the image (not started), measures
+// the data root's growth and removes them again.
+func (t *dockerTarget) Footprint(ctx context.Context, n int) *DockerFootprint {
+	f := &DockerFootprint{N: n}
+	if err := t.Check(); err != nil {
+		f.Error = err.Error()
+		return f
+	}
+	if out, err := t.docker(ctx, "image", "inspect", "-f", "{{.Size}}", dockerImage).Output(); err == nil {
+		fmt.Sscan(string(out), &f.ImageBytes)
+	}
+	if out, err := t.docker(ctx, "info", "-f", "{{.Driver}}").Output(); err == nil {
+		f.Driver = strings.TrimSpace(string(out))
+	}
+	data := filepath.Join(t.dir, "data")
+	before, _ := duBytes(data)
+	var names []string
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		name := fmt.Sprintf("vmmbench-fp-%d-%d", os.Getpid(), i)
+		if out, err := t.docker(ctx, "create", "--name", name, "--network", "none", dockerImage, "/bin/hello").CombinedOutput(); err != nil {
+			f.Error = fmt.Sprintf("docker create: %v: %s", err, strings.TrimSpace(string(out)))
+			break
+		}
+		names = append(names, name)
+	}
+	f.Created = len(names)
+	after, _ := duBytes(data)
+	f.DataRootGrowth = after - before
+	for _, name := range names {
+		if err := t.remove(name); err != nil && f.Error == "" {
+			f.Error = err.Error()
+		}
+	}
+	return f
+}

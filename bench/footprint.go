@@ -13,8 +13,9 @@ import (
 // one large image cost on disk (the "1,000 containers from a 1 GB image"
 // claim), measured with crun over one shared read-only root.
 type Footprint struct {
-	Files      []FootprintFile `json:"files"`
-	LargeImage *LargeImageRun  `json:"large_image,omitempty"`
+	Files      []FootprintFile  `json:"files"`
+	LargeImage *LargeImageRun   `json:"large_image,omitempty"`
+	Docker     *DockerFootprint `json:"docker,omitempty"`
 }
 
 // FootprintFile is one target's on-disk need.

@@ -252,6 +252,14 @@ func writeFootprint(b *strings.Builder, r *Results) {
 		}
 		fmt.Fprintln(b)
 	}
+	if d := r.Footprint.Docker; d != nil {
+		fmt.Fprintf(b, "\nDocker (%s): the imported image is %s; %d of %d containers created from it added %s to the data root (%.1f KiB each: their own upper and init layers).", d.Driver,
+			mib(float64(d.ImageBytes)), d.Created, d.N, mib(float64(d.DataRootGrowth)), float64(d.DataRootGrowth)/1024/float64(max(d.Created, 1)))
+		if d.Error != "" {
+			fmt.Fprintf(b, " Error: %s.", d.Error)
+		}
+		fmt.Fprintln(b)
+	}
 	fmt.Fprintf(b, "\nEach VM reads the same kernel and initramfs files; on disk they are stored once however many VMs run.\n")
 }
 

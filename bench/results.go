@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/vmmlab/vmm/container"
 	"os"
 	"runtime"
 	"strings"
@@ -96,7 +97,7 @@ func DetectEnvironment(a Assets, nested bool) Environment {
 func HashWorkloads(a Assets) (map[string]string, error) {
 	out := map[string]string{}
 	for _, w := range Workloads() {
-		sum, err := fileSHA256(a.Workload(w))
+		sum, err := container.FileSHA256(a.Workload(w))
 		if err != nil {
 			return nil, err
 		}

@@ -48,7 +48,7 @@ type Progress interface {
 func AllTargets(o Options) []Target {
 	a := o.Assets
 	return []Target{
-		NewVMM(a, false), NewVMM(a, true),
+		NewVMM(a, false), NewVMMNoTHP(a), NewVMM(a, true),
 		NewRuntime(a, "crun", o.StateDir, o.NoPivot), NewRuntime(a, "runc", o.StateDir, o.NoPivot), NewRuntime(a, "runsc", o.StateDir, o.NoPivot),
 		NewDocker(a, filepath.Join(filepath.Dir(o.StateDir), "vmm-bench-docker"), o.NoPivot),
 		NewProcess(a), NewQEMU(a, false), NewQEMU(a, true),
@@ -101,6 +101,10 @@ func Run(ctx context.Context, o Options, which string) (*Results, error) {
 		if t := find(ready, "crun"); t != nil && o.LargeImageN > 0 {
 			step("footprint")("crun", 1, 1)
 			r.Footprint.LargeImage = RunLargeImage(ctx, t, o.Assets, o.StateDir, o.LargeImageMiB, o.LargeImageN, o.Timeout)
+		}
+		if d, ok := find(ready, "docker").(*dockerTarget); ok && o.LargeImageN > 0 {
+			step("footprint")("docker", 1, 1)
+			r.Footprint.Docker = d.Footprint(ctx, o.LargeImageN)
 		}
 	}
 	closeTargets(all)

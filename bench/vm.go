@@ -33,6 +33,7 @@ func workloadCmdline(s Spec, addr, gw string) string {
 // vmmTarget boots the workload under vmm.
 type vmmTarget struct {
 	name, kernel, transport string
+	extra                   []string // more vmm boot flags
 	a                       Assets
 }
 
@@ -43,6 +44,13 @@ func NewVMM(a Assets, stock bool) Target {
 		return &vmmTarget{name: "vm-stock", kernel: a.StockKernel, transport: "pci", a: a}
 	}
 	return &vmmTarget{name: "vm", kernel: a.MicroKernel, transport: "mmio", a: a}
+}
+
+// NewVMMNoTHP is vm-nothp: the vm target with guest RAM kept off
+// transparent huge pages (vmm boot --thp off), so that the report shows
+// what huge pages cost in memory and gain in speed.
+func NewVMMNoTHP(a Assets) Target {
+	return &vmmTarget{name: "vm-nothp", kernel: a.MicroKernel, transport: "mmio", extra: []string{"--thp", "off"}, a: a}
 }
 
 func (t *vmmTarget) Name() string { return t.name }
@@ -68,6 +76,7 @@ func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	if tapFile != nil {
 		args = append(args, "--net", "fd=3")
 	}
+	args = append(args, t.extra...)
 	cmd := exec.Command(t.a.VMM, args...)
 	if tapFile != nil {
 		cmd.ExtraFiles = []*os.File{tapFile}

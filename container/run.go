@@ -91,11 +91,7 @@ func (r *Runtime) Start(ctx context.Context, c Config, o StartOptions) (*Contain
 	if o.Network != nil && c.NetNS != "" {
 		return nil, fmt.Errorf("container %s: both a network namespace and a network to plug into", c.ID)
 	}
-	prog := filepath.Join(c.Rootfs, c.Args[0])
-	if !strings.Contains(c.Args[0], "/") {
-		prog = filepath.Join(c.Rootfs, "bin", c.Args[0])
-	}
-	if _, err := os.Stat(prog); err != nil {
+	if !inRoot(c.Rootfs, c.Args[0]) {
 		return nil, fmt.Errorf("container %s: %s is not in the rootfs (%s)", c.ID, c.Args[0], c.Rootfs)
 	}
 	// The workload becomes our child once the runtime's create exits,
@@ -297,3 +293,18 @@ func (ct *Container) PID() int {
 
 // Group is the container's cgroup path below each controller's root.
 func (ct *Container) Group() string { return ct.cfg.Group }
+
+// inRoot says whether cmd (a path, or a bare name looked up in the
+// container's PATH, /bin then /bbin) exists in the root file system.
+func inRoot(root, cmd string) bool {
+	candidates := []string{filepath.Join(root, cmd)}
+	if !strings.Contains(cmd, "/") {
+		candidates = []string{filepath.Join(root, "bin", cmd), filepath.Join(root, "bbin", cmd)}
+	}
+	for _, p := range candidates {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}

@@ -81,7 +81,7 @@ func (c Config) Spec() (*specs.Spec, error) {
 		}
 		res.CPU = &specs.LinuxCPU{Quota: &quota, Period: &period}
 	}
-	env := append([]string{"PATH=/bin", "HOME=/"}, c.Env...)
+	env := append([]string{"PATH=/bin:/bbin", "HOME=/"}, c.Env...) // /bbin: u-root's commands
 	return &specs.Spec{
 		Version:  SpecVersion,
 		Hostname: c.ID,

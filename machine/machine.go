@@ -37,6 +37,8 @@ type Config struct {
 	// CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).
 	VirtioMMIO bool
 	Console    io.Writer // guest serial output
+	// HugePages is guest RAM's transparent huge page policy.
+	HugePages memory.HugePages
 	// Start is when vmm started; the boot timer measures from it.
 	Start time.Time
 }
@@ -123,7 +125,7 @@ func New(c Config) (m *Machine, err error) {
 	if err = m.createPlatform(); err != nil {
 		return m, err
 	}
-	if err = m.createMemory(ram); err != nil {
+	if err = m.createMemory(ram, c.HugePages); err != nil {
 		return m, err
 	}
 	if err = m.load(plan, c.Initrd, tables); err != nil {
@@ -156,13 +158,16 @@ func (m *Machine) createPlatform() error {
 	return m.vm.CreatePIT2(kvm.PITSpeakerDummy)
 }
 
-func (m *Machine) createMemory(ram []boot.Range) error {
+func (m *Machine) createMemory(ram []boot.Range, huge memory.HugePages) error {
 	spans := make([]memory.Span, len(ram))
 	for i, r := range ram {
 		spans[i] = memory.Span{Base: r.Start, Size: r.Size}
 	}
 	var err error
 	if m.mem, err = memory.Map(spans...); err != nil {
+		return err
+	}
+	if err := m.mem.SetHugePages(huge); err != nil {
 		return err
 	}
 	for i, r := range m.mem.Regions() {

@@ -149,3 +149,37 @@ func (g *Guest) Write(addr uint64, p []byte) error {
 	copy(b, p)
 	return nil
 }
+
+// HugePages is how guest RAM uses transparent huge pages.
+type HugePages int
+
+// The transparent huge page policies for guest RAM.
+const (
+	HugePagesDefault HugePages = iota // the host's policy (/sys/kernel/mm/transparent_hugepage)
+	HugePagesOn                       // madvise(MADV_HUGEPAGE): fewer faults and TLB misses, 2 MiB per touch
+	HugePagesOff                      // madvise(MADV_NOHUGEPAGE): only the 4 KiB pages the guest touches
+)
+
+// SetHugePages applies policy p to every mapped region.
+func (g *Guest) SetHugePages(p HugePages) error {
+	advice := 0
+	switch p {
+	case HugePagesDefault:
+		return nil
+	case HugePagesOn:
+		advice = unix.MADV_HUGEPAGE
+	case HugePagesOff:
+		advice = unix.MADV_NOHUGEPAGE
+	default:
+		return fmt.Errorf("huge page policy %d: unknown", p)
+	}
+	if !g.mapped {
+		return nil
+	}
+	for _, r := range g.regions {
+		if err := unix.Madvise(r.Data, advice); err != nil {
+			return fmt.Errorf("madvise guest memory at %#x: %w", r.Base, err)
+		}
+	}
+	return nil
+}

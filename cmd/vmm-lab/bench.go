@@ -161,7 +161,7 @@ func runBenchNative(ctx context.Context, o options) error {
 	}
 	init := filepath.Join(o.work, "vmm-init")
 	vmm := filepath.Join(o.work, "vmm")
-	for bin, pkg := range map[string]string{init: "./cmd/vmm-init", vmm: "./cmd/vmm"} {
+	for bin, pkg := range map[string]string{init: "./cmd/vmm-init", vmm: "./cmd/vmm", vmm + "-bench": "./cmd/vmm-bench"} {
 		if err := goBuild(ctx, bin, pkg); err != nil {
 			return err
 		}

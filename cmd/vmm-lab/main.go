@@ -105,7 +105,7 @@ func runLab(ctx context.Context, o options) error {
 		}
 	}
 	bins := map[string]string{}
-	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-init": "./cmd/vmm-init", "testworkload": "./internal/testworkload",
+	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-bench": "./cmd/vmm-bench", "vmm-init": "./cmd/vmm-init", "testworkload": "./internal/testworkload",
 		"kvmpin": "./internal/kvmpin"} {
 		bins[name] = filepath.Join(o.work, name)
 		if err := goBuild(ctx, bins[name], pkg); err != nil {
@@ -155,7 +155,7 @@ func runLab(ctx context.Context, o options) error {
 		// thread, which was one of the two CPUs stuck when the emulated
 		// outer kernel locked up (soft lockup) in CI.
 		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never"},
-		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmm": bins["vmm"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"],
+		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
 		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_LAB_MICRO_KERNEL": "/lab/bzImage-micro", "VMM_BIN": "/lab/vmm", "VMM_LAB_TESTWORKLOAD": "/lab/testworkload",

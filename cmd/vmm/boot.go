@@ -16,6 +16,7 @@ import (
 
 	"github.com/vmmlab/vmm/internal/size"
 	"github.com/vmmlab/vmm/machine"
+	"github.com/vmmlab/vmm/memory"
 )
 
 // DefaultCmdline is the kernel command line when --cmdline is not given.
@@ -23,6 +24,7 @@ const DefaultCmdline = "console=ttyS0 reboot=k"
 
 type bootOptions struct {
 	kernel, initrd, mem, cmdline, device string
+	thp                                  string
 	transport                            string
 	cpus                                 int
 	json                                 bool
@@ -42,6 +44,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
 	fs.StringVar(&o.device, "kvm-device", "/dev/kvm", "KVM device node")
 	fs.StringArrayVar(&o.disks, "disk", nil, "attach PATH[,ro] (a file or block device) as a virtio-blk disk; repeatable: /dev/vda, /dev/vdb, ...")
+	fs.StringVar(&o.thp, "thp", "auto", "transparent huge pages for guest RAM: auto (the host's policy), on, or off (only the 4 KiB pages the guest touches)")
 	fs.StringVar(&o.transport, "virtio", "pci", "transport of the virtio devices: pci, or mmio for kernels without PCI (announced on the command line)")
 	fs.StringArrayVar(&o.nics, "net", nil, "attach a virtio-net interface: tap=NAME[,mac=MAC] (created if missing, given CAP_NET_ADMIN) or fd=N[,mac=MAC] (an open TAP with IFF_VNET_HDR); repeatable")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -113,12 +116,16 @@ func (o bootOptions) machineConfig(console io.Writer, start time.Time) (machine.
 	if err != nil {
 		return machine.Config{}, err
 	}
+	huge, ok := map[string]memory.HugePages{"auto": memory.HugePagesDefault, "on": memory.HugePagesOn, "off": memory.HugePagesOff}[o.thp]
+	if !ok {
+		return machine.Config{}, fmt.Errorf("--thp %q: want auto, on or off", o.thp)
+	}
 	if o.transport != "pci" && o.transport != "mmio" {
 		return machine.Config{}, fmt.Errorf("--virtio %q: want pci or mmio", o.transport)
 	}
 	return machine.Config{Device: o.device, Kernel: kernel, Initrd: initrd, Cmdline: o.cmdline,
 		MemSize: mem, CPUs: o.cpus, Console: console, Start: start, Disks: disks, NICs: nics,
-		VirtioMMIO: o.transport == "mmio"}, nil
+		VirtioMMIO: o.transport == "mmio", HugePages: huge}, nil
 }
 
 func readInput(what, path string) ([]byte, error) {

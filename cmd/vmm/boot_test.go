@@ -30,6 +30,7 @@ func TestBootErrors(t *testing.T) {
 		{[]string{"--kernel", filepath.Join(dir, "nope")}, 2, "no such file"},
 		{[]string{"--kernel", dir}, 2, "not a regular file"},
 		{[]string{"--kernel", script, "--mem", "12Q"}, 2, `unknown unit "Q"`},
+		{[]string{"--kernel", script, "--initrd", "none", "--thp", "maybe"}, 2, `--thp "maybe": want auto, on or off`},
 		{[]string{"--kernel", script, "extra"}, 2, "unexpected argument"},
 		{[]string{"--kernel", script, "--initrd", filepath.Join(dir, "nope")}, 2, "initrd"},
 		{[]string{"--kernel", script, "--initrd", "none"}, 1, "not a Linux bzImage"},

@@ -87,6 +87,11 @@ func (o containerOptions) config(cmd []string) (container.Config, []string, erro
 		programs = append(programs, args[0])
 		args[0] = filepath.Base(args[0])
 	}
+	if len(programs) == 0 {
+		if _, err := defaultInitramfs(); err != nil {
+			return container.Config{}, nil, fmt.Errorf("%s: a bare command runs on the default image's userland, and %v; or give the command as a path to a static program (or add programs with --bin)", args[0], err)
+		}
+	}
 	for i, p := range programs {
 		abs, err := filepath.Abs(p)
 		if err != nil {
@@ -97,78 +102,46 @@ func (o containerOptions) config(cmd []string) (container.Config, []string, erro
 		}
 		programs[i] = abs
 	}
-	if len(programs) == 0 {
-		return container.Config{}, nil, fmt.Errorf("%s: give the command as a path to a static program, or add programs with --bin", args[0])
-	}
+
 	id := fmt.Sprintf("vmm-%d-%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
 	return container.Config{ID: id, Args: args, Group: "/vmm/" + id, MemLimit: int64(mem), Pids: o.pids, CPUs: o.cpus}, programs, nil
 }
 
-type containerResult struct {
-	Runtime       string  `json:"runtime"`
-	Version       string  `json:"version"`
-	Cgroups       string  `json:"cgroups"`
-	Workaround    string  `json:"workaround,omitempty"`
-	Exit          string  `json:"exit"`
-	ExitCode      int     `json:"exit_code"`
-	OOMKilled     bool    `json:"oom_killed"`
-	MarkerMS      float64 `json:"marker_ms,omitempty"`
-	MemoryKiB     uint64  `json:"memory_kib"`
-	PeakKiB       uint64  `json:"memory_peak_kib"`
-	KernelSlabKiB int64   `json:"kernel_slab_delta_kib"`
-	Address       string  `json:"address,omitempty"`
-	signal        string
-}
-
-func (o containerOptions) run(ctx context.Context, cfg container.Config, programs []string, stdout io.Writer) (containerResult, error) {
+func (o containerOptions) run(ctx context.Context, cfg container.Config, programs []string, stdout io.Writer) (container.Report, error) {
 	mode, err := cgroup.DetectMode(cgroup.Root)
 	if err != nil {
-		return containerResult{}, err
+		return container.Report{}, err
 	}
 	rt, err := container.Find(o.runtime, mode)
 	if err != nil {
-		return containerResult{}, err
+		return container.Report{}, err
 	}
 	defer rt.Close()
-	cache, _ := os.UserCacheDir()
-	if cfg.Rootfs, err = container.Rootfs(filepath.Join(cache, "vmm"), programs); err != nil {
-		return containerResult{}, err
+	if cfg.Rootfs, err = containerRoot(programs); err != nil {
+		return container.Report{}, err
 	}
-	res := containerResult{Runtime: rt.Name, Version: rt.Version, Cgroups: mode.String(), Workaround: rt.Workaround()}
 	opts := container.StartOptions{StateDir: stateDir(), Marker: o.marker, Echo: stdout}
 	if o.net {
 		if opts.Network, err = labnet.New(netip.MustParsePrefix("10.0.3.0/24")); err != nil {
-			return res, err
+			return container.Report{}, err
 		}
 		defer opts.Network.Close()
 	}
-	ct, err := rt.Start(ctx, cfg, opts)
+	return rt.Measure(ctx, cfg, opts)
+}
+
+// containerRoot is the root file system: the given static programs in
+// /bin, or without any, the userland of the default VM image (u-root's
+// commands, as `vmm boot` gets them), so that `-- echo hi` works.
+func containerRoot(programs []string) (string, error) {
+	if len(programs) > 0 {
+		return container.Rootfs(defaultCacheDir(), programs)
+	}
+	image, err := defaultInitramfs()
 	if err != nil {
-		return res, err
+		return "", fmt.Errorf("a bare command runs on the default image's userland: %w", err)
 	}
-	defer ct.Stop()
-	if ct.Addr.IsValid() {
-		res.Address = ct.Addr.String()
-	}
-	if o.marker != "" && ct.MarkerAfter == 0 {
-		return res, fmt.Errorf("the workload ended without printing %q", o.marker)
-	}
-	res.MarkerMS = float64(ct.MarkerAfter.Microseconds()) / 1000
-	if m, err := ct.Memory(); err == nil {
-		res.MemoryKiB, res.PeakKiB = m.Current>>10, m.Peak>>10
-	}
-	if k, err := cgroup.ReadKernelMemory("/proc/meminfo"); err == nil {
-		res.KernelSlabKiB = k.Sub(ct.KernelBefore).Slab >> 10
-	}
-	exit, err := ct.Wait(ctx)
-	if err != nil {
-		return res, err
-	}
-	if m, err := ct.Memory(); err == nil && m.Peak>>10 > res.PeakKiB {
-		res.PeakKiB = m.Peak >> 10
-	}
-	res.Exit, res.ExitCode, res.OOMKilled, res.signal = exit.String(), exit.Code, exit.OOMKilled, exit.Signal
-	return res, ct.Stop()
+	return container.RootfsFromImage(image, defaultCacheDir())
 }
 
 // stateDir is where bundles go: /run/vmm when vmm may write there.
@@ -179,7 +152,7 @@ func stateDir() string {
 	return filepath.Join(os.TempDir(), "vmm-containers")
 }
 
-func reportContainer(r containerResult, asJSON bool, stderr io.Writer) int {
+func reportContainer(r container.Report, asJSON bool, stderr io.Writer) int {
 	if asJSON {
 		b, _ := json.Marshal(r)
 		fmt.Fprintln(stderr, string(b))
@@ -197,8 +170,8 @@ func reportContainer(r containerResult, asJSON bool, stderr io.Writer) int {
 	switch {
 	case r.OOMKilled:
 		return 137
-	case r.signal != "":
-		if s := unix.SignalNum(r.signal); s > 0 {
+	case r.Signal != "":
+		if s := unix.SignalNum(r.Signal); s > 0 {
 			return 128 + int(s)
 		}
 		return 1

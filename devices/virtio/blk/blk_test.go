@@ -42,7 +42,7 @@ func pattern(n int) []byte {
 }
 
 // disk makes a disk of size bytes holding pattern(size).
-func disk(t *testing.T, size int, ro bool) (*Device, string) {
+func disk(t testing.TB, size int, ro bool) (*Device, string) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "disk.img")
 	if err := os.WriteFile(p, pattern(size), 0o644); err != nil {
@@ -65,7 +65,7 @@ type result struct {
 
 // request makes one request available, serves it synchronously and reads
 // the used element and the status byte.
-func request(t *testing.T, d *Device, readable [][]byte, writable []uint32) result {
+func request(t testing.TB, d *Device, readable [][]byte, writable []uint32) result {
 	t.Helper()
 	drv := queuetest.New(16, 1<<20)
 	d.mem, d.q, d.irq = drv.Mem, &drv.Queue, irqChan(make(chan struct{}, 1))

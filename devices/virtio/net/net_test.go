@@ -76,7 +76,7 @@ type rig struct {
 var testMAC = [6]byte{0x02, 0, 0, 0, 0, 0x42}
 
 // start activates a device with both queues over one fake guest memory.
-func start(t *testing.T, features uint64) *rig {
+func start(t testing.TB, features uint64) *rig {
 	t.Helper()
 	drv := queuetest.NewSet(2, 64, 4<<20)
 	r := &rig{backend: newBackend(), rx: drv[0], tx: drv[1], irq: irqs{make(chan int, 1024)}}
@@ -89,7 +89,7 @@ func start(t *testing.T, features uint64) *rig {
 }
 
 // waitIRQ waits for an interrupt of queue n.
-func (r *rig) waitIRQ(t *testing.T, n int) {
+func (r *rig) waitIRQ(t testing.TB, n int) {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {

@@ -59,9 +59,9 @@ func TestBenchRejectsBadInputBeforeStarting(t *testing.T) {
 		{"out exists", []string{"--out", exists}, "exists already"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			args := append([]string{"bench", "all", "--assets", assets, "--out", fresh()}, c.args...)
+			args := append([]string{"all", "--assets", assets, "--vmm", filepath.Join(assets, "bzImage"), "--out", fresh()}, c.args...)
 			var out, errb bytes.Buffer
-			rc := dispatch(args, &out, &errb)
+			rc := runBench(args, &out, &errb)
 			if rc != 2 || !strings.Contains(errb.String(), c.want) || strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 {
 				t.Errorf("rc %d, stderr %q; want exit 2 and one line with %q", rc, errb.String(), c.want)
 			}
@@ -75,19 +75,19 @@ func TestBenchRejectsBadInputBeforeStarting(t *testing.T) {
 
 func TestBenchUsage(t *testing.T) {
 	var out, errb bytes.Buffer
-	if rc := dispatch([]string{"bench"}, &out, &errb); rc != 2 || !strings.Contains(errb.String(), "vmm bench all") {
+	if rc := runBench(nil, &out, &errb); rc != 2 || !strings.Contains(errb.String(), "vmm bench all") {
 		t.Errorf("rc %d %q", rc, errb.String())
 	}
-	if rc := dispatch([]string{"bench", "frobnicate"}, &out, &errb); rc != 2 {
+	if rc := runBench([]string{"frobnicate"}, &out, &errb); rc != 2 {
 		t.Errorf("unknown subcommand: rc %d", rc)
 	}
-	if rc := dispatch([]string{"bench", "compare", "a"}, &out, &errb); rc != 2 {
+	if rc := runBench([]string{"compare", "a"}, &out, &errb); rc != 2 {
 		t.Errorf("compare with one file: rc %d", rc)
 	}
 	bad := filepath.Join(t.TempDir(), "results.json")
 	os.WriteFile(bad, []byte(`{"schema": 99}`), 0o644)
 	errb.Reset()
-	if rc := dispatch([]string{"bench", "compare", bad, bad}, &out, &errb); rc != 2 || !strings.Contains(errb.String(), "schema version 99") {
+	if rc := runBench([]string{"compare", bad, bad}, &out, &errb); rc != 2 || !strings.Contains(errb.String(), "schema version 99") {
 		t.Errorf("compare of another schema: rc %d %q", rc, errb.String())
 	}
 }

@@ -1,0 +1,331 @@
+// Command vmm-bench is `vmm bench`: it runs the same workload as a
+// microVM, as a container and as a process and writes the report. It is a
+// program of its own so that the vmm binary every VM runs stays small
+// (the charts and report code would triple it); `vmm bench ARGS` execs
+// it from beside vmm. This file parses flags and wires package bench.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	flag "github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/vmmlab/vmm/bench"
+	"github.com/vmmlab/vmm/container"
+	"github.com/vmmlab/vmm/internal/size"
+)
+
+func main() { os.Exit(runBench(os.Args[1:], os.Stdout, os.Stderr)) }
+
+const benchUsage = `usage: vmm bench all|start|memory|density [flags]    measure, write DIR/results.json and the reports
+       vmm bench report --from results.json --out DIR   write the reports of an earlier run again
+       vmm bench compare A/results.json B/results.json  per metric: the change and whether it is beyond the noise`
+
+type benchFlags struct {
+	out, assets, workload, mem, budget, large string
+	o                                         bench.Options
+	targets, density                          []string
+}
+
+func runBench(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, benchUsage)
+		return 2
+	}
+	switch args[0] {
+	case "all", "start", "memory", "density":
+		return benchMeasure(args[0], args[1:], stdout, stderr)
+	case "report":
+		return benchReport(args[1:], stderr)
+	case "compare":
+		return benchCompare(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "vmm bench: unknown subcommand %q\n%s\n", args[0], benchUsage)
+	return 2
+}
+
+func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
+	var f benchFlags
+	fs := flag.NewFlagSet("vmm bench "+which, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	exe, _ := os.Executable()
+	vmm := filepath.Join(filepath.Dir(exe), "vmm") // installed beside vmm
+	fs.StringVar(&f.out, "out", "", "directory to create for results.json and the reports (must not exist)")
+	fs.StringVar(&f.assets, "assets", "build/bench/assets", "directory with bzImage-micro, bzImage, bench.cpio.gz, rootfs/ and workloads/ (vmm-lab builds them for make bench)")
+	fs.StringVar(&f.o.Assets.VMM, "vmm", vmm, "the vmm binary the VM targets run")
+	fs.StringVar(&f.o.Assets.MicroKernel, "kernel", "", "minimal guest kernel (default ASSETS/bzImage-micro)")
+	fs.StringVar(&f.o.Assets.StockKernel, "stock-kernel", "", "Debian guest kernel (default ASSETS/bzImage)")
+	fs.StringVar(&f.o.Assets.Image, "image", "", "bench initramfs (default ASSETS/bench.cpio.gz)")
+	fs.StringVar(&f.o.Assets.Rootfs, "rootfs", "", "container root (default ASSETS/rootfs)")
+	fs.StringVar(&f.o.Assets.Workloads, "workloads", "", "directory of the static workloads (default ASSETS/workloads)")
+	fs.StringSliceVar(&f.targets, "targets", []string{"all"}, "targets to run: vm, vm-nothp, vm-stock, crun, runc, runsc, docker, process, qemu, qemu-stock, or all")
+	fs.StringVar(&f.workload, "workload", "hello", "workload of the start benchmark: "+strings.Join(bench.Workloads(), ", "))
+	fs.IntVar(&f.o.Runs, "runs", 20, "counted start runs per target")
+	fs.IntVar(&f.o.Warmup, "warmup", 1, "discarded warm-up rounds before them")
+	fs.StringVar(&f.mem, "mem", "256M", "memory of each instance: VM guest RAM, container memory limit")
+	fs.IntVar(&f.o.CPUs, "cpus", 1, "vCPUs of a VM, CPUs of a container")
+	fs.DurationVar(&f.o.Timeout, "timeout", 3*time.Minute, "limit for one instance to become ready")
+	fs.DurationVar(&f.o.Settle, "settle", 5*time.Second, "idle time after ready before memory is sampled")
+	fs.StringSliceVar(&f.density, "density-targets", []string{"vm", "crun"}, "targets of the density run")
+	fs.IntVar(&f.o.DensityMax, "max", 20, "density: at most this many instances per target")
+	fs.StringVar(&f.budget, "budget", "1G", "density: stop once host MemAvailable fell by this much")
+	fs.StringVar(&f.large, "large-image", "256M", "size of the large shared image (footprint)")
+	fs.IntVar(&f.o.LargeImageN, "large-image-n", 20, "containers started from the large image (0: skip)")
+	fs.BoolVar(&f.o.Nested, "nested", os.Getenv("VMM_LAB") == "1", "say in the report that this runs in the nested lab")
+	fs.BoolVar(&f.o.NoPivot, "no-pivot", false, "runtimes enter the root without pivot_root (the host's / is an initramfs)")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	if err := f.check(fs); err != nil {
+		fmt.Fprintf(stderr, "vmm bench %s: %v\n", which, err)
+		return 2
+	}
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(f.out)), 0o755); err != nil {
+		fmt.Fprintf(stderr, "vmm bench %s: %v\n", which, err)
+		return 1
+	}
+	if err := os.Mkdir(f.out, 0o755); err != nil {
+		fmt.Fprintf(stderr, "vmm bench %s: --out: %v\n", which, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	prog := newProgress(stderr, f.o.Nested)
+	f.o.Progress = prog
+	r, err := bench.Run(ctx, f.o, which)
+	prog.finish()
+	if err != nil {
+		fmt.Fprintf(stderr, "vmm bench %s: %v\n", which, err)
+		return 1
+	}
+	if err := bench.WriteReports(f.out, r); err != nil {
+		fmt.Fprintf(stderr, "vmm bench %s: %v\n", which, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "vmm bench: wrote %s/results.json, report.md, report.html\n", f.out)
+	if r.Interrupted {
+		return 130
+	}
+	return 0
+}
+
+// check validates every flag before anything starts.
+func (f *benchFlags) check(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if f.out == "" {
+		return fmt.Errorf("--out DIR is required")
+	}
+	if _, err := os.Stat(f.out); err == nil {
+		return fmt.Errorf("--out %s exists already: give a new directory", f.out)
+	}
+	a := &f.o.Assets
+	for _, d := range []struct {
+		p    *string
+		name string
+	}{{&a.MicroKernel, "bzImage-micro"}, {&a.StockKernel, "bzImage"}, {&a.Image, "bench.cpio.gz"}, {&a.Rootfs, "rootfs"}, {&a.Workloads, "workloads"}} {
+		if *d.p == "" {
+			*d.p = filepath.Join(f.assets, d.name)
+		}
+	}
+	if _, err := os.Stat(a.Rootfs); os.IsNotExist(err) && a.Image != "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = os.TempDir()
+		}
+		if a.Rootfs, err = container.RootfsFromImage(a.Image, filepath.Join(cache, "vmm")); err != nil {
+			return err
+		}
+	}
+	if q, err := exec.LookPath("qemu-system-x86_64"); err == nil {
+		a.QEMU = q
+	}
+	if err := a.Check(); err != nil {
+		return fmt.Errorf("%w (make bench builds them)", err)
+	}
+	if err := bench.CheckWorkload(f.workload); err != nil {
+		return err
+	}
+	f.o.Workload = f.workload
+	mem, err := size.Parse(f.mem)
+	if err != nil || mem < 64<<20 {
+		return fmt.Errorf("--mem %q: want a size of at least 64M", f.mem)
+	}
+	f.o.MemMiB = int(mem >> 20)
+	if f.o.Runs < 1 || f.o.Warmup < 0 || f.o.CPUs < 1 {
+		return fmt.Errorf("--runs must be at least 1, --warmup at least 0, --cpus at least 1")
+	}
+	if f.o.DensityMax < 1 {
+		return fmt.Errorf("--max %d: want at least 1", f.o.DensityMax)
+	}
+	budget, err := size.Parse(f.budget)
+	if err != nil {
+		return fmt.Errorf("--budget: %w", err)
+	}
+	if total := memTotal(); total > 0 && budget > total {
+		return fmt.Errorf("--budget %s is more than this host's memory (%d MiB)", f.budget, total>>20)
+	}
+	f.o.Budget = int64(budget)
+	large, err := size.Parse(f.large)
+	if err != nil {
+		return fmt.Errorf("--large-image: %w", err)
+	}
+	f.o.LargeImageMiB = int(large >> 20)
+	targets := bench.Names(bench.AllTargets(bench.Options{}))
+	for _, list := range [][]string{f.targets, f.density} {
+		for _, t := range list {
+			if t != "all" && !contains(targets, t) {
+				return fmt.Errorf("unknown target %q: want %s or all", t, strings.Join(targets, ", "))
+			}
+		}
+	}
+	f.o.Targets, f.o.DensityTargets = f.targets, f.density
+	f.o.StateDir = bench.DefaultStateDir()
+	f.o.Flags = map[string]string{}
+	fs.VisitAll(func(fl *flag.Flag) { f.o.Flags[fl.Name] = fl.Value.String() })
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func memTotal() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	var kb uint64
+	fmt.Sscanf(string(b), "MemTotal: %d kB", &kb)
+	return kb << 10
+}
+
+func benchReport(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vmm bench report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "results.json of an earlier run")
+	out := fs.String("out", "", "directory for the reports (created if missing)")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	if *from == "" || *out == "" {
+		fmt.Fprintln(stderr, "vmm bench report: --from and --out are required")
+		return 2
+	}
+	r, err := bench.ReadResults(*from)
+	if err != nil {
+		fmt.Fprintln(stderr, "vmm bench report:", err)
+		return 2
+	}
+	if err := os.MkdirAll(*out, 0o755); err == nil {
+		err = bench.WriteReports(*out, r)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vmm bench report:", err)
+		return 1
+	}
+	return 0
+}
+
+func benchCompare(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 2 {
+		fmt.Fprintln(stderr, "usage: vmm bench compare A/results.json B/results.json")
+		return 2
+	}
+	a, err := bench.ReadResults(args[0])
+	if err == nil {
+		var b *bench.Results
+		if b, err = bench.ReadResults(args[1]); err == nil {
+			return writeCompare(stdout, a, b)
+		}
+	}
+	fmt.Fprintln(stderr, "vmm bench compare:", err)
+	return 2
+}
+
+func writeCompare(w io.Writer, a, b *bench.Results) int {
+	fmt.Fprint(w, bench.FormatComparison(bench.Compare(a, b)))
+	return 0
+}
+
+// progress shows what runs now: a progress bar (with ETA) on a
+// terminal, one line per step otherwise (pipes, the lab's console).
+type progress struct {
+	w     io.Writer
+	lines bool
+	phase string
+	start time.Time // of the current phase
+	bar   *progressbar.ProgressBar
+}
+
+func newProgress(w io.Writer, lines bool) *progress {
+	if f, ok := w.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		lines = true
+	}
+	return &progress{w: w, lines: lines}
+}
+
+func (p *progress) Step(phase, target string, i, n int) {
+	if phase != p.phase {
+		p.finish()
+		p.phase, p.start = phase, time.Now()
+		if !p.lines {
+			p.bar = progressbar.NewOptions(n, progressbar.OptionSetWriter(p.w), progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(30))
+		}
+	}
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("bench %s: %-10s", phase, target))
+		p.bar.Set(i - 1)
+		return
+	}
+	eta := ""
+	if i > 1 {
+		per := time.Since(p.start) / time.Duration(i-1)
+		eta = fmt.Sprintf(", ETA %v", (per * time.Duration(n-i+1)).Round(time.Second))
+	}
+	fmt.Fprintf(p.w, "bench %s: %s %d/%d%s\n", phase, target, i, n, eta)
+}
+
+// finish ends the current bar, if any.
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+		fmt.Fprintln(p.w)
+		p.bar = nil
+	}
+}
+
+// parseFlags parses args into fs. On failure it prints the error (or, for
+// --help, the usage) and returns the exit code to use; ok is false then.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintf(stderr, "usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+		return 0, false
+	}
+	fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", fs.Name(), err, fs.Name())
+	return 2, false
+}
