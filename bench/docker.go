@@ -80,7 +80,10 @@ func (t *dockerTarget) startDaemon() error {
 	if t.ramdisk {
 		d.Env = append(d.Env, "DOCKER_RAMDISK=1")
 	}
-	d.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// No Pdeathsig: it fires when the forking OS *thread* ends, and the
+	// Go runtime ends threads that goroutines leave locked (entering the
+	// bridge's network namespace does), which killed running instances.
+	d.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.Start(); err != nil {
 		return fmt.Errorf("dockerd: %w", err)
 	}

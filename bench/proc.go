@@ -94,7 +94,10 @@ type proc struct {
 // and waits for the ready marker, the process's end, or ctx.
 func startProc(ctx context.Context, cmd *exec.Cmd, in *Instance) (*proc, error) {
 	p := &proc{cmd: cmd, out: newLines(), exited: make(chan struct{})}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// No Pdeathsig: it fires when the forking OS *thread* ends, and the
+	// Go runtime ends threads that goroutines leave locked (entering the
+	// bridge's network namespace does), which killed running instances.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
