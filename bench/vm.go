@@ -92,12 +92,14 @@ func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 
 // vmmResult is the part of `vmm boot --json`'s result the bench reads.
 type vmmResult struct {
-	StartNS  int64   `json:"start_unix_ns"`
-	SetupMS  float64 `json:"setup_ms"`
-	FirstRun float64 `json:"first_run_ms"`
-	Booted   bool    `json:"booted"`
-	BootMS   float64 `json:"boot_ms"`
-	Reason   string  `json:"reason"`
+	StartNS  int64              `json:"start_unix_ns"`
+	SetupMS  float64            `json:"setup_ms"`
+	FirstRun float64            `json:"first_run_ms"`
+	InputsMS float64            `json:"inputs_ms"`
+	Steps    map[string]float64 `json:"setup_steps_ms"`
+	Booted   bool               `json:"booted"`
+	BootMS   float64            `json:"boot_ms"`
+	Reason   string             `json:"reason"`
 }
 
 // vmmPhases turns vmm's own timestamps (ms since its start) into phases
@@ -109,6 +111,12 @@ func vmmPhases(line string, launched time.Time) []Phase {
 	}
 	origin := ms(time.Unix(0, r.StartNS).Sub(launched))
 	out := []Phase{{"vmm start", origin}, {"machine built", origin + r.SetupMS}, {"first KVM_RUN", origin + r.FirstRun}}
+	if r.InputsMS > 0 {
+		out = append(out, Phase{"kernel+initrd read", origin + r.InputsMS})
+	}
+	if at, ok := r.Steps["load"]; ok {
+		out = append(out, Phase{"guest RAM loaded", origin + at})
+	}
 	if r.Booted {
 		out = append(out, Phase{"init (boot timer)", origin + r.BootMS})
 	}

@@ -77,6 +77,7 @@ type Machine struct {
 	ev    *events
 	setup time.Duration
 	start time.Time // Config.Start
+	steps []Step    // when each part of New was done
 	// closers release device backends (disk files, taps) and their
 	// eventfds at Close, in reverse order.
 	closers []func() error
@@ -116,29 +117,28 @@ func New(c Config) (m *Machine, err error) {
 			m = nil
 		}
 	}()
-	if m.sys, err = kvm.Open(c.Device); err != nil {
-		return m, err
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"kvm", func() (err error) {
+			if m.sys, err = kvm.Open(c.Device); err == nil {
+				m.vm, err = m.sys.CreateVM()
+			}
+			return err
+		}},
+		{"platform", m.createPlatform},
+		{"memory", func() error { return m.createMemory(ram, c.HugePages) }},
+		{"load", func() error { return m.load(plan, c.Initrd, tables) }},
+		{"devices", func() error { return m.createDevices(c) }},
+		{"virtio", func() error { return m.createVirtio(c) }},
+		{"vcpus", func() error { return m.createVCPUs(c.CPUs, &plan.Entry) }},
 	}
-	if m.vm, err = m.sys.CreateVM(); err != nil {
-		return m, err
-	}
-	if err = m.createPlatform(); err != nil {
-		return m, err
-	}
-	if err = m.createMemory(ram, c.HugePages); err != nil {
-		return m, err
-	}
-	if err = m.load(plan, c.Initrd, tables); err != nil {
-		return m, err
-	}
-	if err = m.createDevices(c); err != nil {
-		return m, err
-	}
-	if err = m.createVirtio(c); err != nil {
-		return m, err
-	}
-	if err = m.createVCPUs(c.CPUs, &plan.Entry); err != nil {
-		return m, err
+	for _, st := range steps {
+		if err = st.do(); err != nil {
+			return m, err
+		}
+		m.steps = append(m.steps, Step{st.name, time.Since(c.Start)})
 	}
 	m.setup = time.Since(c.Start)
 	m.start = c.Start
@@ -262,6 +262,16 @@ func (m *Machine) createVCPUs(n int, entry *boot.Entry) error {
 // Input feeds console input to the guest's serial port; it waits while the
 // guest is not reading, and fails once the machine has stopped.
 func (m *Machine) Input(p []byte) error { return m.uart.Input(p) }
+
+// Step is a part of building the machine and when it was done, since
+// Config.Start (the bench and `--json` show where set-up time goes).
+type Step struct {
+	Name string
+	At   time.Duration
+}
+
+// SetupSteps are the parts of New in order, each with its end time.
+func (m *Machine) SetupSteps() []Step { return append([]Step(nil), m.steps...) }
 
 // SetupTime is how long building the machine took, from Config.Start.
 func (m *Machine) SetupTime() time.Duration { return m.setup }

@@ -63,9 +63,11 @@ type Result struct {
 	SetupTime time.Duration // building the machine
 	Start     time.Time     // Config.Start, the origin of the durations here
 	FirstRun  time.Duration // vmm start (Config.Start) to the first KVM_RUN
-	RunTime   time.Duration // from the first KVM_RUN to the stop
-	BootTime  time.Duration // vmm start to the guest's "booted" write
-	Booted    bool          // the guest wrote the boot timer
+	// SetupSteps are the parts of building the machine with their end times.
+	SetupSteps []Step
+	RunTime    time.Duration // from the first KVM_RUN to the stop
+	BootTime   time.Duration // vmm start to the guest's "booted" write
+	Booted     bool          // the guest wrote the boot timer
 	// GuestStatus is the workload exit status the guest init reported
 	// (HasGuestStatus tells whether it did).
 	GuestStatus    int
@@ -95,7 +97,7 @@ func (m *Machine) Run(ctx context.Context) Result {
 		ev = <-m.ev.ch
 	}
 	m.kickUntilStopped(tids, &wg)
-	r := Result{Event: ev, SetupTime: m.setup, Start: m.start, FirstRun: start.Sub(m.start), RunTime: time.Since(start),
+	r := Result{Event: ev, SetupTime: m.setup, Start: m.start, FirstRun: start.Sub(m.start), SetupSteps: m.SetupSteps(), RunTime: time.Since(start),
 		UnhandledPIO: m.pio.Unhandled(), UnhandledMMIO: m.mmio.Unhandled()}
 	r.BootTime, r.Booted = m.timer.Elapsed()
 	r.GuestStatus, r.HasGuestStatus = m.exit.Get()

@@ -63,6 +63,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmm boot:", err)
 		return 2
 	}
+	inputs := time.Since(start)
 	m, err := machine.New(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm boot:", err)
@@ -82,7 +83,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	restore := startConsole(os.Stdin, m, cancel, stderr)
 	r := m.Run(ctx)
 	restore()
-	return report(r, o.json, stderr)
+	return report(r, inputs, o.json, stderr)
 }
 
 func (o bootOptions) machineConfig(console io.Writer, start time.Time) (machine.Config, error) {
@@ -147,18 +148,20 @@ func readInput(what, path string) ([]byte, error) {
 }
 
 type jsonResult struct {
-	Reason    string  `json:"reason"`
-	Detail    string  `json:"detail"`
-	ExitCode  int     `json:"exit_code"`
-	StartNS   int64   `json:"start_unix_ns"` // when vmm started (its clock for the _ms fields)
-	SetupMS   float64 `json:"setup_ms"`
-	FirstRun  float64 `json:"first_run_ms"`
-	RunMS     float64 `json:"run_ms"`
-	Booted    bool    `json:"booted"`
-	BootMS    float64 `json:"boot_ms,omitempty"`
-	Unhandled uint64  `json:"unhandled_port_accesses"`
-	Status    *int    `json:"guest_status,omitempty"`
-	Registers string  `json:"registers,omitempty"`
+	Reason    string             `json:"reason"`
+	Detail    string             `json:"detail"`
+	ExitCode  int                `json:"exit_code"`
+	StartNS   int64              `json:"start_unix_ns"` // when vmm started (its clock for the _ms fields)
+	SetupMS   float64            `json:"setup_ms"`
+	FirstRun  float64            `json:"first_run_ms"`
+	InputsMS  float64            `json:"inputs_ms"` // kernel and initramfs read, flags checked
+	Steps     map[string]float64 `json:"setup_steps_ms"`
+	RunMS     float64            `json:"run_ms"`
+	Booted    bool               `json:"booted"`
+	BootMS    float64            `json:"boot_ms,omitempty"`
+	Unhandled uint64             `json:"unhandled_port_accesses"`
+	Status    *int               `json:"guest_status,omitempty"`
+	Registers string             `json:"registers,omitempty"`
 }
 
 // exitCode is vmm's exit status: the workload's status when the guest
@@ -178,14 +181,17 @@ func exitCode(r machine.Result) int {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // report prints how the run ended and returns vmm's exit code.
-func report(r machine.Result, asJSON bool, w io.Writer) int {
+func report(r machine.Result, inputs time.Duration, asJSON bool, w io.Writer) int {
 	code := exitCode(r)
 	if asJSON {
 		j := jsonResult{Reason: r.Kind.String(), Detail: r.Detail, ExitCode: code, SetupMS: ms(r.SetupTime),
-			StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun),
+			StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun), InputsMS: ms(inputs), Steps: map[string]float64{},
 			RunMS: ms(r.RunTime), Booted: r.Booted, Unhandled: r.UnhandledPIO, Registers: r.Dump}
 		if r.Booted {
 			j.BootMS = ms(r.BootTime)
+		}
+		for _, st := range r.SetupSteps {
+			j.Steps[st.Name] = ms(st.At)
 		}
 		if r.HasGuestStatus {
 			j.Status = &r.GuestStatus

@@ -81,7 +81,7 @@ func TestEscaper(t *testing.T) {
 func TestReport(t *testing.T) {
 	var b bytes.Buffer
 	r := machine.Result{Event: machine.Event{Kind: machine.Crashed, Detail: "triple fault", Dump: "rip 0"}, Booted: false}
-	if code := report(r, true, &b); code != 1 {
+	if code := report(r, 0, true, &b); code != 1 {
 		t.Fatalf("crash exit code %d", code)
 	}
 	var j jsonResult
@@ -89,16 +89,16 @@ func TestReport(t *testing.T) {
 		t.Fatalf("json %s: %v", b.String(), err)
 	}
 	b.Reset()
-	if code := report(machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}}, false, &b); code != 0 ||
+	if code := report(machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}}, 0, false, &b); code != 0 ||
 		!strings.Contains(b.String(), "poweroff: guest powered off") {
 		t.Fatalf("poweroff: %d %q", code, b.String())
 	}
 	b.Reset()
 	st := machine.Result{Event: machine.Event{Kind: machine.PowerOff}, GuestStatus: 3, HasGuestStatus: true}
-	if code := report(st, false, &b); code != 3 || !strings.Contains(b.String(), "workload exit status 3") {
+	if code := report(st, 0, false, &b); code != 3 || !strings.Contains(b.String(), "workload exit status 3") {
 		t.Fatalf("workload status: %d %q", code, b.String())
 	}
-	if code := report(machine.Result{Event: machine.Event{Kind: machine.Interrupted}}, false, &b); code != 130 {
+	if code := report(machine.Result{Event: machine.Event{Kind: machine.Interrupted}}, 0, false, &b); code != 130 {
 		t.Fatalf("interrupted exit code %d", code)
 	}
 }
