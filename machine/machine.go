@@ -24,14 +24,18 @@ import (
 
 // Config is a machine to build.
 type Config struct {
-	Device  string // KVM device node; "" means /dev/kvm
-	Kernel  []byte // a bzImage
-	Initrd  []byte // optional
-	Cmdline string
-	MemSize uint64
-	CPUs    int
-	Disks   []Disk // virtio-blk disks on the PCI bus
-	NICs    []NIC  // virtio-net interfaces on the PCI bus
+	Device string // KVM device node; "" means /dev/kvm
+	Kernel []byte // a bzImage
+	Initrd []byte // optional
+	// InitrdFile, instead of Initrd, is read straight into guest memory
+	// (no copy in vmm's heap); InitrdSize is its size.
+	InitrdFile io.ReaderAt
+	InitrdSize int64
+	Cmdline    string
+	MemSize    uint64
+	CPUs       int
+	Disks      []Disk // virtio-blk disks on the PCI bus
+	NICs       []NIC  // virtio-net interfaces on the PCI bus
 	// VirtioMMIO puts the disks and NICs on virtio-mmio instead of PCI
 	// (for kernels without PCI; they must have
 	// CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).
@@ -100,7 +104,7 @@ func New(c Config) (m *Machine, err error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := boot.Layout(im, boot.Config{RAM: ram, Cmdline: cmdline, InitrdSize: uint64(len(c.Initrd)), RSDPAddr: acpiBase})
+	plan, err := boot.Layout(im, boot.Config{RAM: ram, Cmdline: cmdline, InitrdSize: c.initrdSize(), RSDPAddr: acpiBase})
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +133,7 @@ func New(c Config) (m *Machine, err error) {
 		}},
 		{"platform", m.createPlatform},
 		{"memory", func() error { return m.createMemory(ram, c.HugePages) }},
-		{"load", func() error { return m.load(plan, c.Initrd, tables) }},
+		{"load", func() error { return m.load(plan, c, tables) }},
 		{"devices", func() error { return m.createDevices(c) }},
 		{"virtio", func() error { return m.createVirtio(c) }},
 		{"vcpus", func() error { return m.createVCPUs(c.CPUs, &plan.Entry) }},
@@ -178,19 +182,45 @@ func (m *Machine) createMemory(ram []boot.Range, huge memory.HugePages) error {
 	return nil
 }
 
-func (m *Machine) load(plan *boot.Plan, initrd, tables []byte) error {
+func (m *Machine) load(plan *boot.Plan, c Config, tables []byte) error {
 	for _, ch := range plan.Chunks {
 		if err := m.mem.Write(ch.Addr, ch.Data); err != nil {
 			return fmt.Errorf("load boot data at %#x: %w", ch.Addr, err)
 		}
 	}
-	if len(initrd) > 0 {
-		if err := m.mem.Write(plan.InitrdAddr, initrd); err != nil {
-			return fmt.Errorf("load initrd: %w", err)
-		}
+	if err := m.loadInitrd(plan.InitrdAddr, c); err != nil {
+		return fmt.Errorf("load initrd: %w", err)
 	}
 	if err := m.mem.Write(acpiBase, tables); err != nil {
 		return fmt.Errorf("load ACPI tables: %w", err)
+	}
+	return nil
+}
+
+// initrdSize is the initramfs's size in bytes (0 for none).
+func (c Config) initrdSize() uint64 {
+	if c.InitrdFile != nil {
+		return uint64(c.InitrdSize)
+	}
+	return uint64(len(c.Initrd))
+}
+
+// loadInitrd puts the initramfs at addr: read from its file straight into
+// guest memory, or copied from Config.Initrd.
+func (m *Machine) loadInitrd(addr uint64, c Config) error {
+	n := c.initrdSize()
+	if n == 0 {
+		return nil
+	}
+	if c.InitrdFile == nil {
+		return m.mem.Write(addr, c.Initrd)
+	}
+	dst, err := m.mem.Slice(addr, n)
+	if err != nil {
+		return err
+	}
+	if _, err := c.InitrdFile.ReadAt(dst, 0); err != nil {
+		return fmt.Errorf("read %d bytes: %w", n, err)
 	}
 	return nil
 }

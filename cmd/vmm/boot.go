@@ -66,6 +66,9 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	inputs := time.Since(start)
 	m, err := machine.New(cfg)
 	if err != nil {
+		if f, ok := cfg.InitrdFile.(io.Closer); ok {
+			f.Close()
+		}
 		fmt.Fprintln(stderr, "vmm boot:", err)
 		return 1
 	}
@@ -73,7 +76,10 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	// The kernel and initramfs now live in guest memory: drop vmm's own
 	// copies and give their pages back to the host at once, instead of
 	// keeping them in the heap for the VM's whole life.
-	cfg.Kernel, cfg.Initrd = nil, nil
+	if f, ok := cfg.InitrdFile.(io.Closer); ok {
+		f.Close()
+	}
+	cfg.Kernel, cfg.Initrd, cfg.InitrdFile = nil, nil, nil
 	debug.FreeOSMemory()
 	fmt.Fprintf(stderr, "vmm: machine ready in %v, starting %d vCPU(s) with %s\n",
 		m.SetupTime().Round(time.Millisecond), o.cpus, o.mem)
@@ -98,17 +104,6 @@ func (o bootOptions) machineConfig(console io.Writer, start time.Time) (machine.
 	if err != nil {
 		return machine.Config{}, err
 	}
-	var initrd []byte
-	if o.initrd == "" {
-		if o.initrd, err = defaultInitramfs(); err != nil {
-			return machine.Config{}, err
-		}
-	}
-	if o.initrd != "none" {
-		if initrd, err = readInput("initrd", o.initrd); err != nil {
-			return machine.Config{}, err
-		}
-	}
 	disks, err := parseDisks(o.disks)
 	if err != nil {
 		return machine.Config{}, err
@@ -124,9 +119,48 @@ func (o bootOptions) machineConfig(console io.Writer, start time.Time) (machine.
 	if o.transport != "pci" && o.transport != "mmio" {
 		return machine.Config{}, fmt.Errorf("--virtio %q: want pci or mmio", o.transport)
 	}
-	return machine.Config{Device: o.device, Kernel: kernel, Initrd: initrd, Cmdline: o.cmdline,
+	var initrd *os.File
+	var initrdSize int64
+	if o.initrd == "" {
+		if o.initrd, err = defaultInitramfs(); err != nil {
+			return machine.Config{}, err
+		}
+	}
+	if o.initrd != "none" {
+		if initrd, initrdSize, err = openInput("initrd", o.initrd); err != nil {
+			return machine.Config{}, err
+		}
+	}
+	cfg := machine.Config{Device: o.device, Kernel: kernel, Cmdline: o.cmdline,
 		MemSize: mem, CPUs: o.cpus, Console: console, Start: start, Disks: disks, NICs: nics,
-		VirtioMMIO: o.transport == "mmio", HugePages: huge}, nil
+		VirtioMMIO: o.transport == "mmio", HugePages: huge}
+	if initrd != nil {
+		// read straight into guest memory by machine.New (no heap copy)
+		cfg.InitrdFile, cfg.InitrdSize = initrd, initrdSize
+	}
+	return cfg, nil
+}
+
+// openInput opens a regular file of at most 2 GiB and returns its size.
+func openInput(what, path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", what, err)
+	}
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("%s: %w", what, err)
+	case !st.Mode().IsRegular():
+		err = fmt.Errorf("%s: %s is not a regular file", what, path)
+	case st.Size() > 1<<31:
+		err = fmt.Errorf("%s: %s is %d MiB; the limit is 2048 MiB", what, path, st.Size()>>20)
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
 }
 
 func readInput(what, path string) ([]byte, error) {
