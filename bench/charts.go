@@ -93,6 +93,16 @@ func startChart(r *Results) (*plot.Plot, error) {
 	return p, nil
 }
 
+// labelled says whether the phase chart names a phase (all are drawn;
+// naming the others would only crowd the labels).
+func labelled(phase string) bool {
+	switch phase {
+	case "machine built", "init (boot timer)", "create done", "start done", "ready":
+		return true
+	}
+	return false
+}
+
 func phaseChart(r *Results) (*plot.Plot, error) {
 	rows := r.StartTable()
 	if len(rows) == 0 {
@@ -119,7 +129,7 @@ func phaseChart(r *Results) (*plot.Plot, error) {
 		scatter.Color = plotutil.Color(i)
 		p.Add(line, scatter)
 		for _, ph := range row.Phases {
-			if ph.MS <= 0 {
+			if ph.MS <= 0 || !labelled(ph.Name) {
 				continue
 			}
 			l, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: float64(i) + 0.05, Y: ph.MS}}, Labels: []string{ph.Name}})
@@ -167,7 +177,7 @@ func memoryChart(r *Results) (*plot.Plot, error) {
 	p.Legend.Add("guest RAM touched", bg)
 	p.Legend.Add("VMM's own mappings", bo)
 	p.Legend.Add("container / process", br)
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, true
 	p.NominalX(names...)
 	return p, nil
 }

@@ -32,7 +32,7 @@ func Compare(a, b *Results) []Change {
 			}
 			noise := 3 * 1.4826 * math.Max(sa.MAD, sb.MAD)
 			out = append(out, Change{Metric: t.Name + " start median", A: sa.Median, B: sb.Median, Unit: "ms",
-				Beyond: math.Abs(sb.Median-sa.Median) > noise, Test: fmt.Sprintf("|Δ| > 3σ̂ (MAD) = %.1f ms", noise)})
+				Beyond: math.Abs(sb.Median-sa.Median) > noise, Test: fmt.Sprintf("Δ beyond 3σ̂ (σ̂ = 1.4826 × MAD) = %.1f ms", noise)})
 		}
 	}
 	single := func(metric, unit string, x, y float64) {
@@ -40,7 +40,7 @@ func Compare(a, b *Results) []Change {
 			return
 		}
 		rel := math.Abs(y-x) / math.Max(math.Abs(x), 1e-9)
-		out = append(out, Change{Metric: metric, A: x, B: y, Unit: unit, Beyond: rel > 0.10, Test: "one reading each: |Δ| > 10%"})
+		out = append(out, Change{Metric: metric, A: x, B: y, Unit: unit, Beyond: rel > 0.10, Test: "one reading each: Δ beyond 10%"})
 	}
 	for _, m := range a.Memory {
 		if n := b.memory(m.Target); n != nil && m.Error == "" {

@@ -155,6 +155,15 @@ func writeStart(b *strings.Builder, r *Results) {
 			ratio(row.VsProcess), ratio(row.VsCrun), f1(row.CPU.Median))
 	}
 	fmt.Fprintf(b, "\nRatios are paired per round (target ÷ base in the same round), median (min–max). Outliers: modified z-score on the MAD above %d (as hyperfine).\n", OutlierZ)
+	var peers []string
+	for _, pair := range [][2]string{{"vm", "qemu"}, {"vm-nothp", "qemu"}, {"vm-stock", "qemu-stock"}} {
+		if rs := Summarize(r.Start.Ratios(pair[0], pair[1])); rs.N > 0 {
+			peers = append(peers, fmt.Sprintf("%s ÷ %s %s", pair[0], pair[1], ratio(rs)))
+		}
+	}
+	if len(peers) > 0 {
+		fmt.Fprintf(b, "\nvmm against QEMU with the same kernel, image and command line, paired per round: %s.\n", strings.Join(peers, "; "))
+	}
 	fmt.Fprintf(b, "\n### Phases (median ms since launch)\n\n![phases](phases.svg)\n\n")
 	for _, row := range rows {
 		var ps []string

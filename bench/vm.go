@@ -57,7 +57,7 @@ func (t *vmmTarget) Name() string { return t.name }
 func (t *vmmTarget) Kind() Kind   { return KindVM }
 func (t *vmmTarget) Check() error { return kvmUsable() }
 func (t *vmmTarget) Version() string {
-	return fmt.Sprintf("vmm %s, kernel %s", commandVersion(t.a.VMM, "version"), kernelVersion(t.kernel))
+	return fmt.Sprintf("%s, kernel %s", commandVersion(t.a.VMM, "version"), kernelVersion(t.kernel))
 }
 
 func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
