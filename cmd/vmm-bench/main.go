@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/vmmlab/vmm/bench"
 	"github.com/vmmlab/vmm/container"
+	"github.com/vmmlab/vmm/internal/cli"
 	"github.com/vmmlab/vmm/internal/size"
 )
 
@@ -85,7 +85,7 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.o.LargeImageN, "large-image-n", 20, "containers started from the large image (0: skip)")
 	fs.BoolVar(&f.o.Nested, "nested", os.Getenv("VMM_LAB") == "1", "say in the report that this runs in the nested lab")
 	fs.BoolVar(&f.o.NoPivot, "no-pivot", false, "runtimes enter the root without pivot_root (the host's / is an initramfs)")
-	if code, ok := parseFlags(fs, args, stderr); !ok {
+	if code, ok := cli.ParseFlags(fs, args, stderr); !ok {
 		return code
 	}
 	if err := f.check(fs); err != nil {
@@ -223,7 +223,7 @@ func benchReport(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	from := fs.String("from", "", "results.json of an earlier run")
 	out := fs.String("out", "", "directory for the reports (created if missing)")
-	if code, ok := parseFlags(fs, args, stderr); !ok {
+	if code, ok := cli.ParseFlags(fs, args, stderr); !ok {
 		return code
 	}
 	if *from == "" || *out == "" {
@@ -312,20 +312,4 @@ func (p *progress) finish() {
 		fmt.Fprintln(p.w)
 		p.bar = nil
 	}
-}
-
-// parseFlags parses args into fs. On failure it prints the error (or, for
-// --help, the usage) and returns the exit code to use; ok is false then.
-func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
-	err := fs.Parse(args)
-	switch {
-	case err == nil:
-		return 0, true
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprintf(stderr, "usage of %s:\n", fs.Name())
-		fs.PrintDefaults()
-		return 0, false
-	}
-	fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", fs.Name(), err, fs.Name())
-	return 2, false
 }

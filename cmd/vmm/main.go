@@ -3,12 +3,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	flag "github.com/spf13/pflag"
+
+	"github.com/vmmlab/vmm/internal/cli"
 )
 
 type command struct {
@@ -58,18 +59,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// parseFlags parses args into fs. On failure it prints the error (or, for
-// --help, the usage) and returns the exit code to use; ok is false then.
-func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
-	err := fs.Parse(args)
-	switch {
-	case err == nil:
-		return 0, true
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprintf(stderr, "usage of %s:\n", fs.Name())
-		fs.PrintDefaults()
-		return 0, false
-	}
-	fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", fs.Name(), err, fs.Name())
-	return 2, false
+// parseFlags is cli.ParseFlags (kept short for the subcommands).
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
+	return cli.ParseFlags(fs, args, stderr)
 }
