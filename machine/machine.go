@@ -82,6 +82,7 @@ type Machine struct {
 	setup time.Duration
 	start time.Time // Config.Start
 	steps []Step    // when each part of New was done
+	exits exitCounts
 	// closers release device backends (disk files, taps) and their
 	// eventfds at Close, in reverse order.
 	closers []func() error

@@ -65,9 +65,11 @@ type Result struct {
 	FirstRun  time.Duration // vmm start (Config.Start) to the first KVM_RUN
 	// SetupSteps are the parts of building the machine with their end times.
 	SetupSteps []Step
-	RunTime    time.Duration // from the first KVM_RUN to the stop
-	BootTime   time.Duration // vmm start to the guest's "booted" write
-	Booted     bool          // the guest wrote the boot timer
+	// Exits counts the exits that reached vmm, by cause ("io 0x3f8").
+	Exits    map[string]uint64
+	RunTime  time.Duration // from the first KVM_RUN to the stop
+	BootTime time.Duration // vmm start to the guest's "booted" write
+	Booted   bool          // the guest wrote the boot timer
 	// GuestStatus is the workload exit status the guest init reported
 	// (HasGuestStatus tells whether it did).
 	GuestStatus    int
@@ -97,7 +99,7 @@ func (m *Machine) Run(ctx context.Context) Result {
 		ev = <-m.ev.ch
 	}
 	m.kickUntilStopped(tids, &wg)
-	r := Result{Event: ev, SetupTime: m.setup, Start: m.start, FirstRun: start.Sub(m.start), SetupSteps: m.SetupSteps(), RunTime: time.Since(start),
+	r := Result{Event: ev, SetupTime: m.setup, Start: m.start, FirstRun: start.Sub(m.start), SetupSteps: m.SetupSteps(), Exits: m.exits.snapshot(), RunTime: time.Since(start),
 		UnhandledPIO: m.pio.Unhandled(), UnhandledMMIO: m.mmio.Unhandled()}
 	r.BootTime, r.Booted = m.timer.Elapsed()
 	r.GuestStatus, r.HasGuestStatus = m.exit.Get()
@@ -143,6 +145,7 @@ func (m *Machine) runVCPU(c *kvm.VCPU, tid *atomic.Int32) {
 			m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c)})
 			return
 		}
+		m.exits.add(e)
 		if ev, stop := m.handleExit(c, e); stop {
 			m.ev.stop(ev)
 			return

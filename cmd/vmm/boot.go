@@ -190,6 +190,7 @@ type jsonResult struct {
 	FirstRun  float64            `json:"first_run_ms"`
 	InputsMS  float64            `json:"inputs_ms"` // kernel and initramfs read, flags checked
 	Steps     map[string]float64 `json:"setup_steps_ms"`
+	Exits     map[string]uint64  `json:"exits"` // exits that reached vmm, by cause
 	RunMS     float64            `json:"run_ms"`
 	Booted    bool               `json:"booted"`
 	BootMS    float64            `json:"boot_ms,omitempty"`
@@ -219,7 +220,7 @@ func report(r machine.Result, inputs time.Duration, asJSON bool, w io.Writer) in
 	code := exitCode(r)
 	if asJSON {
 		j := jsonResult{Reason: r.Kind.String(), Detail: r.Detail, ExitCode: code, SetupMS: ms(r.SetupTime),
-			StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun), InputsMS: ms(inputs), Steps: map[string]float64{},
+			StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun), InputsMS: ms(inputs), Steps: map[string]float64{}, Exits: r.Exits,
 			RunMS: ms(r.RunTime), Booted: r.Booted, Unhandled: r.UnhandledPIO, Registers: r.Dump}
 		if r.Booted {
 			j.BootMS = ms(r.BootTime)
