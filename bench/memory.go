@@ -15,6 +15,7 @@ import (
 
 // HostMemory is the part of /proc/meminfo the bench compares (bytes).
 type HostMemory struct {
+	MemTotal      int64 `json:"mem_total"`
 	MemAvailable  int64 `json:"mem_available"`
 	Slab          int64 `json:"slab"`
 	KernelStack   int64 `json:"kernel_stack"`
@@ -38,13 +39,13 @@ func ReadHostMemory() (HostMemory, error) {
 		}
 		return int64(*p)
 	}
-	return HostMemory{MemAvailable: v(mi.MemAvailableBytes), Slab: v(mi.SlabBytes), KernelStack: v(mi.KernelStackBytes),
+	return HostMemory{MemTotal: v(mi.MemTotalBytes), MemAvailable: v(mi.MemAvailableBytes), Slab: v(mi.SlabBytes), KernelStack: v(mi.KernelStackBytes),
 		PageTables: v(mi.PageTablesBytes), SecPageTables: v(mi.SecPageTablesBytes)}, nil
 }
 
 // Sub is h - o, field by field.
 func (h HostMemory) Sub(o HostMemory) HostMemory {
-	return HostMemory{h.MemAvailable - o.MemAvailable, h.Slab - o.Slab, h.KernelStack - o.KernelStack,
+	return HostMemory{h.MemTotal - o.MemTotal, h.MemAvailable - o.MemAvailable, h.Slab - o.Slab, h.KernelStack - o.KernelStack,
 		h.PageTables - o.PageTables, h.SecPageTables - o.SecPageTables}
 }
 
@@ -174,7 +175,7 @@ func sampleInstance(s *MemorySample, in *Instance) {
 		s.Cgroup, _ = readCgroupCurrent(in.Cgroup)
 		s.CgroupStat = cgroupSplit(in.Cgroup)
 		for _, p := range s.Procs {
-			if !strings.HasPrefix(p.Name, "hello") && !strings.HasPrefix(p.Name, "http") && !strings.HasPrefix(p.Name, "mem") {
+			if CheckWorkload(p.Name) != nil { // not one of the workloads: the runtime's
 				s.RuntimeProcs = append(s.RuntimeProcs, p.Name)
 			}
 		}

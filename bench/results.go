@@ -71,10 +71,8 @@ func DetectEnvironment(a Assets, nested bool) Environment {
 			}
 		}
 	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		var kb uint64
-		fmt.Sscanf(string(b), "MemTotal: %d kB", &kb)
-		e.MemTotal = kb << 10
+	if h, err := ReadHostMemory(); err == nil {
+		e.MemTotal = uint64(h.MemTotal)
 	}
 	for _, m := range []string{"kvm_amd", "kvm_intel"} {
 		if _, err := os.Stat("/sys/module/" + m); err == nil {

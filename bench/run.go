@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -196,6 +195,3 @@ func children(pid int) []int {
 	}
 	return out
 }
-
-// ErrExists is returned for an output directory that already exists.
-var ErrExists = errors.New("exists")

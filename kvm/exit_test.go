@@ -12,7 +12,9 @@ func runArea(reason ExitReason) []byte {
 	return run
 }
 
-func TestDecodeIOExit(t *testing.T) {
+// serialOutRun is a run area holding a one-byte OUT of 'K' to the UART,
+// its data at offset 0x800.
+func serialOutRun() []byte {
 	run := runArea(ExitIO)
 	u := run[runUnion:]
 	u[0], u[1] = IOOut, 1
@@ -20,6 +22,11 @@ func TestDecodeIOExit(t *testing.T) {
 	binary.LittleEndian.PutUint32(u[4:], 1)
 	binary.LittleEndian.PutUint64(u[8:], 0x800)
 	run[0x800] = 'K'
+	return run
+}
+
+func TestDecodeIOExit(t *testing.T) {
+	run := serialOutRun()
 	e, err := DecodeExit(run)
 	if err != nil {
 		t.Fatal(err)

@@ -208,14 +208,13 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// memTotal is the host's memory in bytes (0 when /proc/meminfo says nothing).
 func memTotal() uint64 {
-	b, err := os.ReadFile("/proc/meminfo")
+	h, err := bench.ReadHostMemory()
 	if err != nil {
 		return 0
 	}
-	var kb uint64
-	fmt.Sscanf(string(b), "MemTotal: %d kB", &kb)
-	return kb << 10
+	return uint64(h.MemTotal)
 }
 
 func benchReport(args []string, stderr io.Writer) int {
