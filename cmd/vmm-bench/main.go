@@ -63,7 +63,7 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	exe, _ := os.Executable()
 	vmm := filepath.Join(filepath.Dir(exe), "vmm") // installed beside vmm
 	fs.StringVar(&f.out, "out", "", "directory to create for results.json and the reports (must not exist)")
-	fs.StringVar(&f.assets, "assets", "build/bench/assets", "directory with bzImage-micro, bzImage, bench.cpio.gz, rootfs/ and workloads/ (vmm-lab builds them for make bench)")
+	fs.StringVar(&f.assets, "assets", "build/lab/bench", "directory with bench.cpio.gz and workloads/ (make bench builds them here), and optionally bzImage-micro, bzImage and rootfs/")
 	fs.StringVar(&f.o.Assets.VMM, "vmm", vmm, "the vmm binary the VM targets run")
 	fs.StringVar(&f.o.Assets.MicroKernel, "kernel", "", "minimal guest kernel (default ASSETS/bzImage-micro)")
 	fs.StringVar(&f.o.Assets.StockKernel, "stock-kernel", "", "Debian guest kernel (default ASSETS/bzImage)")
