@@ -38,7 +38,9 @@ type Guest struct {
 const pageSize = 4096
 
 // Map allocates anonymous, lazily-populated host memory for each span. Pages
-// are not touched here: the host commits them as the guest uses them.
+// are not touched here: the host commits them as the guest uses them. Each
+// mapping is placed so that KVM can back the guest with 2 MiB pages (see
+// mapGuest).
 func Map(spans ...Span) (*Guest, error) {
 	g := &Guest{mapped: true}
 	for _, s := range spans {
@@ -50,8 +52,7 @@ func Map(spans ...Span) (*Guest, error) {
 			g.Close()
 			return nil, fmt.Errorf("memory span %#x+%#x: too large", s.Base, s.Size)
 		}
-		data, err := unix.Mmap(-1, 0, int(s.Size), unix.PROT_READ|unix.PROT_WRITE,
-			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+		data, err := mapGuest(s.Base, s.Size)
 		if err != nil {
 			g.Close()
 			return nil, fmt.Errorf("mmap %d MiB of guest memory at %#x: %w", s.Size>>20, s.Base, err)
@@ -94,7 +95,7 @@ func (g *Guest) Close() error {
 	var errs []error
 	if g.mapped {
 		for _, r := range g.regions {
-			if err := unix.Munmap(r.Data); err != nil {
+			if err := unmapGuest(r.Data); err != nil {
 				errs = append(errs, fmt.Errorf("munmap guest memory at %#x: %w", r.Base, err))
 			}
 		}
