@@ -9,11 +9,13 @@ APT_DEPS = qemu-system-x86 busybox-static cpio xz-utils e2fsprogs gcc libc6-dev 
 ## all: binaries, the Debian guest kernel, and the default initramfs
 all: build initramfs
 
-## build: bin/vmm, bin/vmm-bench, bin/vmm-init (static) and bin/vmm-lab
+## build: bin/vmm (the VM process), bin/vmm-bench and bin/vmm-tools (the commands vmm hands on),
+## bin/vmm-init (static, the guest init) and bin/vmm-lab
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -o bin/vmm ./cmd/vmm
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/vmm-bench ./cmd/vmm-bench
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/vmm-init ./cmd/vmm-init
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/vmm-tools ./cmd/vmm-tools
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/vmm-init ./cmd/vmm-init
 	$(GO) build -o bin/vmm-lab ./cmd/vmm-lab
 
 ## initramfs: bin/initramfs.cpio.gz, the image vmm boot uses without --initrd

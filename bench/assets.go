@@ -13,10 +13,15 @@ type Assets struct {
 	VMM         string // the vmm binary
 	MicroKernel string // vmm's minimal guest kernel (virtio-mmio, no modules)
 	StockKernel string // the Debian kernel
-	Image       string // the bench initramfs: u-root, vmm-init, workloads, modules
-	// Rootfs is the containers' root: the same userland and workloads as
-	// Image, unpacked.
+	Image       string // the bench image: u-root, vmm-init, workloads, modules (newc cpio)
+	// Rootfs is the containers' root: Image unpacked.
 	Rootfs string
+	// RootDisk is the VMs' root: the same tree as an ext4 image, attached
+	// read-only (MakeRootDisk builds it).
+	RootDisk string
+	// StockInitrd is the Debian kernel's initramfs: vmm-init and the
+	// modules it needs to mount RootDisk.
+	StockInitrd string
 	// Workloads holds the static workload programs (the process target
 	// runs them from here; their bytes are the ones in Image and Rootfs).
 	Workloads string
@@ -31,7 +36,8 @@ func (a Assets) Check() error {
 	var errs []error
 	for _, f := range []struct{ what, path string }{
 		{"vmm binary", a.VMM}, {"minimal kernel (--kernel)", a.MicroKernel}, {"Debian kernel (--stock-kernel)", a.StockKernel},
-		{"bench image (--image)", a.Image}, {"container root (--rootfs)", a.Rootfs}, {"workloads (--workloads)", a.Workloads},
+		{"bench image (--image)", a.Image}, {"container root (--rootfs)", a.Rootfs}, {"VM root disk (--root-disk)", a.RootDisk},
+		{"Debian kernel's initramfs (--stock-initrd)", a.StockInitrd}, {"workloads (--workloads)", a.Workloads},
 	} {
 		if f.path == "" {
 			errs = append(errs, fmt.Errorf("%s: not given", f.what))

@@ -122,7 +122,7 @@ func (r *Results) Claims() []Claim {
 	if r.Footprint != nil && len(r.Footprint.Files) >= 3 {
 		f := r.Footprint.Files
 		c.Measured = fmt.Sprintf("vm: %s, vm-stock: %s, container root: %s", mib(float64(f[0].Bytes)), mib(float64(f[1].Bytes)), mib(float64(f[2].Bytes)))
-		c.Verdict = "does not hold for a microVM: kernel + initramfs are tens of MB, the same order as the container image"
+		c.Verdict = "does not hold for a microVM: kernel + root disk are tens of MB, the same order as the container image"
 	}
 	out = append(out, c)
 	c = Claim{Claim: "1,000 containers from a 1 GB image need just over 1 GB (read-only layers are shared)", Verdict: notMeasured}

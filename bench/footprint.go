@@ -40,10 +40,10 @@ type LargeImageRun struct {
 // MeasureFiles sizes what each VM and container target needs on disk.
 func MeasureFiles(a Assets) []FootprintFile {
 	size := func(p string) int64 { n, _ := duBytes(p); return n }
-	img := size(a.Image)
+	disk := size(a.RootDisk)
 	return []FootprintFile{
-		{"vm", "minimal kernel + initramfs", size(a.MicroKernel) + img},
-		{"vm-stock", "Debian kernel + initramfs", size(a.StockKernel) + img},
+		{"vm", "minimal kernel + root disk", size(a.MicroKernel) + disk},
+		{"vm-stock", "Debian kernel + initramfs + root disk", size(a.StockKernel) + size(a.StockInitrd) + disk},
 		{"containers", "root file system (shared, read-only)", size(a.Rootfs)},
 	}
 }

@@ -124,7 +124,7 @@ func writeSummary(b *strings.Builder, r *Results) {
 	for _, t := range r.Targets {
 		fmt.Fprintf(b, "| %s | %s | %s |\n", t.Name, t.Kind, t.Version)
 	}
-	fmt.Fprintf(b, "\nWorkloads (the same bytes as a process, in every container root and in the VM image), sha256:\n\n")
+	fmt.Fprintf(b, "\nWorkloads (the same bytes as a process, in every container root and on the VMs' root disk), sha256:\n\n")
 	names := make([]string, 0, len(r.Workloads))
 	for n := range r.Workloads {
 		names = append(names, n)
@@ -162,7 +162,7 @@ func writeStart(b *strings.Builder, r *Results) {
 		}
 	}
 	if len(peers) > 0 {
-		fmt.Fprintf(b, "\nvmm against QEMU with the same kernel, image and command line, paired per round: %s.\n", strings.Join(peers, "; "))
+		fmt.Fprintf(b, "\nvmm against QEMU with the same kernel, root disk, initramfs and command line, paired per round: %s.\n", strings.Join(peers, "; "))
 	}
 	fmt.Fprintf(b, "\n### Phases (median ms since launch)\n\n![phases](phases.svg)\n\n")
 	for _, row := range rows {
@@ -269,7 +269,7 @@ func writeFootprint(b *strings.Builder, r *Results) {
 		}
 		fmt.Fprintln(b)
 	}
-	fmt.Fprintf(b, "\nEach VM reads the same kernel and initramfs files; on disk they are stored once however many VMs run.\n")
+	fmt.Fprintf(b, "\nEvery VM boots the same kernel file and the same read-only root disk; on disk they are stored once however many VMs run. In memory, each guest keeps its own page cache of what it read from the disk (it counts in that VM's guest RAM), while the host's page cache of the disk file is shared by all of them, as a container root's is.\n")
 }
 
 func writeMethod(b *strings.Builder, r *Results) {
@@ -278,7 +278,7 @@ func writeMethod(b *strings.Builder, r *Results) {
 - **Memory**: one idle http instance per target, sampled after it was ready and settled. Every process's /proc/PID/smaps; for VMs the mappings at least as large as guest RAM are guest memory ("touched" = their Rss), every other mapping is the VMM's own (Firecracker's and Cloud Hypervisor's method). Containers: the cgroup's charge and memory.stat split, and the PSS of every process in the cgroup (plus docker's shim). Host kernel Δ is /proc/meminfo's Slab + KernelStack + PageTables + SecPageTables change from before launch, which charges KVM's page tables and vCPU state to the VM instead of hiding them.
 - **Density**: instances start one after another, each with its own address on a bridge in a private network namespace (a tap for a VM, a veth for a container); one counts only once it answered GET / over that bridge. Per instance: MemAvailable drop ÷ N and the sum of PSS ÷ N. Afterwards everything is torn down and the bench checks for leftover processes, taps, veths, cgroups and bundles.
 - **Footprint**: allocated blocks of the files each target needs; the large-image row starts N containers over one large shared read-only root and measures the disk their own files take.
-- **Same limits**: every target gets %s of memory and %s vCPU/CPU (see flags), the same static workload binaries (sha256 above) and the same u-root userland.
+- **Same limits**: every target gets %s of memory and %s vCPU/CPU (see flags), the same static workload binaries (sha256 above) and the same u-root userland: the containers' root directory and the VMs' root disk (ext4, read-only, on virtio-blk; the minimal kernel mounts it itself, the Debian kernel through a small initramfs that loads its modules) hold the same tree, unpacked from one image.
 `, r.Flags["mem"], r.Flags["cpus"])
 	keys := make([]string, 0, len(r.Flags))
 	for k := range r.Flags {

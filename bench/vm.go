@@ -16,10 +16,24 @@ import (
 // quiet (every console byte is a VM exit), no reboot loop on panic.
 const GuestCmdline = "console=ttyS0 quiet panic=-1 reboot=k"
 
-// workloadCmdline adds the guest init's task parameters for spec.
-func workloadCmdline(s Spec, addr, gw string) string {
+// The VMs' userland is the root disk (Assets.RootDisk, read-only, the
+// first virtio disk), as Firecracker and Kata boot theirs: the guest reads
+// from it only what it runs. How it becomes the root depends on the kernel.
+const (
+	// diskRoot: the minimal kernel has virtio-blk and ext4 built in and
+	// mounts the disk itself; no initramfs.
+	diskRoot = "root=/dev/vda ro rootfstype=ext4 init=/init"
+	// initrdRoot: the Debian kernel has them as modules; vmm-init in a
+	// small initramfs (Assets.StockInitrd) loads them, then switches to
+	// the disk.
+	initrdRoot = "vmm.root=/dev/vda"
+)
+
+// workloadCmdline is the kernel command line for spec: GuestCmdline, how
+// the root disk is mounted (root), and the guest init's task parameters.
+func workloadCmdline(root string, s Spec, addr, gw string) string {
 	var b strings.Builder
-	b.WriteString(GuestCmdline)
+	b.WriteString(GuestCmdline + " " + root)
 	fmt.Fprintf(&b, " vmm.run=/bin/%s", s.Workload)
 	for _, a := range s.Args {
 		fmt.Fprintf(&b, " vmm.arg=%s", a)
@@ -33,6 +47,7 @@ func workloadCmdline(s Spec, addr, gw string) string {
 // vmmTarget boots the workload under vmm.
 type vmmTarget struct {
 	name, kernel, transport string
+	initrd, root            string   // the initramfs ("none") and the root argument
 	extra                   []string // more vmm boot flags
 	a                       Assets
 }
@@ -41,16 +56,17 @@ type vmmTarget struct {
 // false, vm-stock (the Debian kernel, virtio-pci) when it is true.
 func NewVMM(a Assets, stock bool) Target {
 	if stock {
-		return &vmmTarget{name: "vm-stock", kernel: a.StockKernel, transport: "pci", a: a}
+		return &vmmTarget{name: "vm-stock", kernel: a.StockKernel, transport: "pci", initrd: a.StockInitrd, root: initrdRoot, a: a}
 	}
-	return &vmmTarget{name: "vm", kernel: a.MicroKernel, transport: "mmio", a: a}
+	return &vmmTarget{name: "vm", kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: diskRoot, a: a}
 }
 
 // NewVMMNoTHP is vm-nothp: the vm target with guest RAM kept off
 // transparent huge pages (vmm boot --thp off), so that the report shows
 // what huge pages cost in memory and gain in speed.
 func NewVMMNoTHP(a Assets) Target {
-	return &vmmTarget{name: "vm-nothp", kernel: a.MicroKernel, transport: "mmio", extra: []string{"--thp", "off"}, a: a}
+	return &vmmTarget{name: "vm-nothp", kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: diskRoot,
+		extra: []string{"--thp", "off"}, a: a}
 }
 
 func (t *vmmTarget) Name() string { return t.name }
@@ -71,8 +87,8 @@ func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 		}
 		addr, gw = fmt.Sprintf("%s/%d", in.Addr, s.Net.Prefix().Bits()), s.Net.Gateway().String()
 	}
-	args := []string{"boot", "--kernel", t.kernel, "--initrd", t.a.Image, "--mem", fmt.Sprintf("%dM", s.MemMiB),
-		"--cpus", fmt.Sprint(s.CPUs), "--virtio", t.transport, "--json", "--cmdline", workloadCmdline(s, addr, gw)}
+	args := []string{"boot", "--kernel", t.kernel, "--initrd", t.initrd, "--disk", t.a.RootDisk + ",ro", "--mem", fmt.Sprintf("%dM", s.MemMiB),
+		"--cpus", fmt.Sprint(s.CPUs), "--virtio", t.transport, "--json", "--cmdline", workloadCmdline(t.root, s, addr, gw)}
 	if tapFile != nil {
 		args = append(args, "--net", "fd=3")
 	}
@@ -123,19 +139,21 @@ func vmmPhases(line string, launched time.Time) []Phase {
 	return out
 }
 
-// qemuTarget boots the same kernel, image and command line under QEMU's
-// microvm machine with KVM: the peer VMM.
+// qemuTarget boots the same kernel, initramfs, root disk and command line
+// under QEMU's microvm machine with KVM: the peer VMM. Its disk is on
+// virtio-mmio for both kernels (QEMU describes it to the guest in ACPI).
 type qemuTarget struct {
 	name, kernel string
+	initrd, root string // the initramfs ("" for none) and the root argument
 	a            Assets
 }
 
 // NewQEMU is the qemu target (minimal kernel) or qemu-stock (Debian's).
 func NewQEMU(a Assets, stock bool) Target {
 	if stock {
-		return &qemuTarget{name: "qemu-stock", kernel: a.StockKernel, a: a}
+		return &qemuTarget{name: "qemu-stock", kernel: a.StockKernel, initrd: a.StockInitrd, root: initrdRoot, a: a}
 	}
-	return &qemuTarget{name: "qemu", kernel: a.MicroKernel, a: a}
+	return &qemuTarget{name: "qemu", kernel: a.MicroKernel, root: diskRoot, a: a}
 }
 
 func (t *qemuTarget) Name() string { return t.name }
@@ -155,10 +173,15 @@ func (t *qemuTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 		return nil, errors.New("qemu: density runs are not supported for the peer VMM")
 	}
 	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
-	cmd := exec.Command(t.a.QEMU, "-accel", "kvm", "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
+	args := []string{"-accel", "kvm", "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
 		"-cpu", "host", "-m", fmt.Sprintf("%dM", s.MemMiB), "-smp", fmt.Sprint(s.CPUs),
 		"-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
-		"-kernel", t.kernel, "-initrd", t.a.Image, "-append", workloadCmdline(s, "", ""))
+		"-drive", "id=root,file=" + t.a.RootDisk + ",format=raw,if=none,readonly=on", "-device", "virtio-blk-device,drive=root",
+		"-kernel", t.kernel, "-append", workloadCmdline(t.root, s, "", "")}
+	if t.initrd != "" {
+		args = append(args, "-initrd", t.initrd)
+	}
+	cmd := exec.Command(t.a.QEMU, args...)
 	if _, err := startProc(ctx, cmd, in); err != nil {
 		return nil, fmt.Errorf("%s: %w", t.name, err)
 	}

@@ -19,6 +19,10 @@ type Task struct {
 	GW     netip.Addr   // vmm.gw=10.0.0.1: default route
 	Mounts []Mount      // vmm.mount=/dev/vda:/mnt[:ext4] (repeatable)
 	Shell  bool         // vmm.shell=1: start the shell after the workload instead of powering off
+	// Root, from vmm.root=/dev/vda[:ext4], is a disk the init mounts
+	// read-only and makes the root before it runs anything: an initramfs
+	// that only loads the disk's drivers, then the disk's userland.
+	Root *Mount
 }
 
 // Mount is one vmm.mount= request.
@@ -48,6 +52,15 @@ func ParseCmdline(cmdline string) (Task, error) {
 			t.GW, err = netip.ParseAddr(val)
 		case "vmm.shell":
 			t.Shell = val == "1" || val == "yes" || val == "true"
+		case "vmm.root":
+			src, fstype, _ := strings.Cut(val, ":")
+			if fstype == "" {
+				fstype = "ext4"
+			}
+			if !strings.HasPrefix(src, "/dev/") || strings.Contains(fstype, ":") {
+				err = fmt.Errorf("vmm.root=%q: want /dev/DEVICE[:FSTYPE]", val)
+			}
+			t.Root = &Mount{Source: src, Target: "/", FSType: fstype}
 		case "vmm.mount":
 			var m Mount
 			m, err = parseMount(val)
@@ -74,4 +87,20 @@ func parseMount(v string) (Mount, error) {
 		m.FSType = parts[2]
 	}
 	return m, nil
+}
+
+// ModuleParams are the parameters the kernel command line gives module
+// name (name.param=value), in order, as one string for finit_module: what
+// modprobe does for a module that is not built in. Dashes and underscores
+// in the name are the same, as for the kernel.
+func ModuleParams(cmdline, name string) string {
+	norm := func(s string) string { return strings.ReplaceAll(s, "-", "_") }
+	var params []string
+	for _, f := range strings.Fields(cmdline) {
+		mod, param, ok := strings.Cut(f, ".")
+		if ok && param != "" && norm(mod) == norm(name) {
+			params = append(params, param)
+		}
+	}
+	return strings.Join(params, " ")
 }

@@ -37,9 +37,22 @@ func Main() {
 	con := os.Stdout
 	os.Setenv("PATH", path)
 	mountPseudoFS(con)
-	loadModules(con, ModulesList)
+	cmdline, err := os.ReadFile("/proc/cmdline")
+	loadModules(con, ModulesList, string(cmdline))
+	var task Task
+	if err == nil {
+		task, err = ParseCmdline(string(cmdline))
+	}
+	if err == nil && task.Root != nil {
+		err = switchRoot(con, *task.Root)
+	}
 	signalBooted(con)
-	status, mounted := run(con)
+	status, mounted := 2, []string(nil)
+	if err != nil {
+		logf(con, "%v", err)
+	} else {
+		status, mounted = run(con, task)
+	}
 	unmountAll(con, mounted)
 	reportStatus(con, status)
 	powerOff(con)
@@ -65,7 +78,7 @@ func mountPseudoFS(con io.Writer) {
 // that fails is reported with the reason and skipped; a kernel without
 // module support (ENOSYS: a minimal kernel with its drivers built in) is
 // reported once.
-func loadModules(con io.Writer, list string) {
+func loadModules(con io.Writer, list, cmdline string) {
 	f, err := os.Open(list)
 	if errors.Is(err, os.ErrNotExist) {
 		return
@@ -82,7 +95,7 @@ func loadModules(con io.Writer, list string) {
 		if p == "" {
 			continue
 		}
-		err := loadModule(p)
+		err := loadModule(p, ModuleParams(cmdline, strings.TrimSuffix(filepath.Base(p), ".ko")))
 		if errors.Is(err, unix.ENOSYS) {
 			logf(con, "the kernel has no module support: not loading the image's modules (its drivers must be built in)")
 			return
@@ -99,13 +112,15 @@ func loadModules(con io.Writer, list string) {
 	}
 }
 
-func loadModule(p string) error {
+// loadModule loads the module in file p with params (what the kernel
+// command line gives it, as modprobe would).
+func loadModule(p, params string) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	err = unix.FinitModule(int(f.Fd()), "", 0)
+	err = unix.FinitModule(int(f.Fd()), params, 0)
 	switch {
 	case err == nil, errors.Is(err, unix.EEXIST):
 		return nil
@@ -141,17 +156,7 @@ func writePort(port int64, v byte) error {
 // run carries out the task on the command line and returns the status to
 // report (the workload's exit status, or the shell's) and the mount points
 // it mounted, which must be unmounted before powering off.
-func run(con *os.File) (status int, mounted []string) {
-	cmdline, err := os.ReadFile("/proc/cmdline")
-	if err != nil {
-		logf(con, "%v", err)
-		return 2, nil
-	}
-	task, err := ParseCmdline(string(cmdline))
-	if err != nil {
-		logf(con, "%v", err)
-		return 2, nil
-	}
+func run(con *os.File, task Task) (status int, mounted []string) {
 	if _, err := os.Stat(ShellMarker); err == nil {
 		task.Shell = true // the image was built with --shell
 	}

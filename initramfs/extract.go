@@ -10,7 +10,8 @@ import (
 
 // ExtractTo writes the archive's directories, files and symlinks below
 // dir (which must exist), so that a container root holds the same bytes
-// as the image. Device nodes are skipped (a runtime makes /dev itself).
+// as the image. Device nodes are skipped (a runtime or the kernel makes
+// /dev itself), but their directories are made: they are mount points.
 func (a *Archive) ExtractTo(dir string) error {
 	paths := make([]string, 0, len(a.entries))
 	for p := range a.entries {
@@ -33,6 +34,8 @@ func (a *Archive) ExtractTo(dir string) error {
 			if err = os.MkdirAll(filepath.Dir(out), 0o755); err == nil {
 				err = os.Symlink(string(e.data), out)
 			}
+		default:
+			err = os.MkdirAll(filepath.Dir(out), 0o755)
 		}
 		if err != nil {
 			return fmt.Errorf("initramfs: extract %s: %w", p, err)

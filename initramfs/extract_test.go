@@ -29,6 +29,9 @@ func TestExtractTo(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(dir, "dev/console")); !os.IsNotExist(err) {
 		t.Fatalf("device node extracted: %v", err)
 	}
+	if st, err := os.Stat(filepath.Join(dir, "dev")); err != nil || !st.IsDir() {
+		t.Fatalf("the device node's directory (a mount point for /dev) is missing: %v", err)
+	}
 	p := filepath.Join(dir, "img.gz")
 	f, _ := os.Create(p)
 	if err := a.WriteGzip(f); err != nil {

@@ -38,7 +38,7 @@ func (im Image) Compose(base *Archive) (*Archive, error) {
 	}
 	steps := []error{
 		a.AddFileFrom("init", im.Init),
-		a.AddCharDev("dev/console", 0o600, 5, 1),
+		a.AddDir("dev", 0o755), a.AddCharDev("dev/console", 0o600, 5, 1),
 		a.AddDir("proc", 0o755), a.AddDir("sys", 0o755), a.AddDir("tmp", 0o1777),
 		a.AddDir("run", 0o755), a.AddDir("etc/vmm", 0o755),
 	}

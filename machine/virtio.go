@@ -1,9 +1,10 @@
 package machine
 
 import (
-	"crypto/rand"
 	"fmt"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vmmlab/vmm/devices/pci"
 	"github.com/vmmlab/vmm/devices/virtio"
@@ -128,7 +129,12 @@ func openNIC(n NIC) (*virtionet.Device, error) {
 	}
 	mac := n.MAC
 	if mac == ([6]byte{}) {
-		rand.Read(mac[:])
+		// getrandom(2) directly: crypto/rand would link the whole FIPS
+		// module into vmm (300 KiB more binary that every VM maps).
+		if _, err := unix.Getrandom(mac[:], 0); err != nil {
+			t.Close()
+			return nil, fmt.Errorf("random MAC address: %w", err)
+		}
 		mac[0] = mac[0]&^1 | 2 // unicast, locally administered
 	}
 	return virtionet.New(t, mac), nil

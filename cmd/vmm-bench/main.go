@@ -63,11 +63,13 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	exe, _ := os.Executable()
 	vmm := filepath.Join(filepath.Dir(exe), "vmm") // installed beside vmm
 	fs.StringVar(&f.out, "out", "", "directory to create for results.json and the reports (must not exist)")
-	fs.StringVar(&f.assets, "assets", "build/lab/bench", "directory with bench.cpio.gz and workloads/ (make bench builds them here), and optionally bzImage-micro, bzImage and rootfs/")
+	fs.StringVar(&f.assets, "assets", "build/lab/bench", "directory with bench.cpio.gz, root.ext4, stock.cpio.gz and workloads/ (make bench builds them here), and optionally bzImage-micro, bzImage and rootfs/")
 	fs.StringVar(&f.o.Assets.VMM, "vmm", vmm, "the vmm binary the VM targets run")
 	fs.StringVar(&f.o.Assets.MicroKernel, "kernel", "", "minimal guest kernel (default ASSETS/bzImage-micro)")
 	fs.StringVar(&f.o.Assets.StockKernel, "stock-kernel", "", "Debian guest kernel (default ASSETS/bzImage)")
-	fs.StringVar(&f.o.Assets.Image, "image", "", "bench initramfs (default ASSETS/bench.cpio.gz)")
+	fs.StringVar(&f.o.Assets.Image, "image", "", "bench image, the containers' root unpacked from it (default ASSETS/bench.cpio.gz)")
+	fs.StringVar(&f.o.Assets.RootDisk, "root-disk", "", "the VMs' read-only root disk: the same tree as ext4 (default ASSETS/root.ext4)")
+	fs.StringVar(&f.o.Assets.StockInitrd, "stock-initrd", "", "the Debian kernel's initramfs: vmm-init and its disk modules (default ASSETS/stock.cpio.gz)")
 	fs.StringVar(&f.o.Assets.Rootfs, "rootfs", "", "container root (default ASSETS/rootfs)")
 	fs.StringVar(&f.o.Assets.Workloads, "workloads", "", "directory of the static workloads (default ASSETS/workloads)")
 	fs.StringSliceVar(&f.targets, "targets", []string{"all"}, "targets to run: vm, vm-nothp, vm-stock, crun, runc, runsc, docker, process, qemu, qemu-stock, or all")
@@ -136,7 +138,8 @@ func (f *benchFlags) check(fs *flag.FlagSet) error {
 	for _, d := range []struct {
 		p    *string
 		name string
-	}{{&a.MicroKernel, "bzImage-micro"}, {&a.StockKernel, "bzImage"}, {&a.Image, "bench.cpio.gz"}, {&a.Rootfs, "rootfs"}, {&a.Workloads, "workloads"}} {
+	}{{&a.MicroKernel, "bzImage-micro"}, {&a.StockKernel, "bzImage"}, {&a.Image, "bench.cpio.gz"}, {&a.Rootfs, "rootfs"},
+		{&a.RootDisk, "root.ext4"}, {&a.StockInitrd, "stock.cpio.gz"}, {&a.Workloads, "workloads"}} {
 		if *d.p == "" {
 			*d.p = filepath.Join(f.assets, d.name)
 		}

@@ -18,8 +18,8 @@ func fakeAssets(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "workloads"), 0o755)
-	for _, f := range []string{"bzImage", "bzImage-micro"} {
-		os.WriteFile(filepath.Join(dir, f), []byte("not a kernel"), 0o644)
+	for _, f := range []string{"bzImage", "bzImage-micro", "root.ext4", "stock.cpio.gz"} {
+		os.WriteFile(filepath.Join(dir, f), []byte("not a kernel or image"), 0o644)
 	}
 	var a initramfs.Archive
 	for _, w := range bench.Workloads() {
@@ -55,6 +55,7 @@ func TestBenchRejectsBadInputBeforeStarting(t *testing.T) {
 		{"budget above memory", []string{"--budget", "100T"}, "more than this host's memory"},
 		{"bad size", []string{"--mem", "12Q"}, "--mem"},
 		{"missing kernel", []string{"--kernel", "/nonexistent/bzImage"}, "minimal kernel"},
+		{"missing root disk", []string{"--root-disk", "/nonexistent/root.ext4"}, "VM root disk"},
 		{"no out", []string{"--out", ""}, "--out DIR is required"},
 		{"out exists", []string{"--out", exists}, "exists already"},
 	} {

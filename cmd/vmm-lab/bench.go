@@ -17,10 +17,12 @@ import (
 	"github.com/vmmlab/vmm/lab"
 )
 
-// benchAssets builds the bench's workloads (static) and its initramfs
-// (u-root, vmm-init, the workloads, the Debian kernel's virtio modules)
-// into work/bench, and returns the outer-guest files that carry them
-// (below /lab/bench).
+// benchAssets builds the bench's workloads (static, stripped), its image
+// (u-root, vmm-init, the workloads, the Debian kernel's virtio modules),
+// the same tree as the VMs' read-only root disk, and the Debian kernel's
+// small initramfs (vmm-init and the modules for that disk) into
+// work/bench, and returns the outer-guest files that carry them (below
+// /lab/bench).
 func benchAssets(ctx context.Context, cache, work string, k lab.Kernel, vmmInit string) (map[string]string, error) {
 	dir := filepath.Join(work, "bench")
 	if err := os.MkdirAll(filepath.Join(dir, "workloads"), 0o755); err != nil {
@@ -30,7 +32,7 @@ func benchAssets(ctx context.Context, cache, work string, k lab.Kernel, vmmInit 
 	var progs []string
 	for _, w := range bench.Workloads() {
 		out := filepath.Join(dir, "workloads", w)
-		if err := goBuild(ctx, out, "./bench/workload/"+w); err != nil {
+		if err := goBuild(ctx, out, "./bench/workload/"+w, stripFlags); err != nil {
 			return nil, err
 		}
 		progs = append(progs, out)
@@ -44,11 +46,30 @@ func benchAssets(ctx context.Context, cache, work string, k lab.Kernel, vmmInit 
 	if err != nil {
 		return nil, fmt.Errorf("bench image: %w", err)
 	}
-	img := filepath.Join(dir, "bench.cpio.gz")
-	if err := writeFile(img, a.WriteGzip); err != nil {
+	stock, err := initramfs.Image{Init: vmmInit, ModulesFrom: k.ModulesDir}.Compose(&initramfs.Archive{})
+	if err != nil {
+		return nil, fmt.Errorf("the Debian kernel's bench initramfs: %w", err)
+	}
+	for name, arch := range map[string]*initramfs.Archive{"bench.cpio.gz": a, "stock.cpio.gz": stock} {
+		p := filepath.Join(dir, name)
+		if err := writeFile(p, arch.WriteGzip); err != nil {
+			return nil, err
+		}
+		files["bench/"+name] = p
+	}
+	tree, err := os.MkdirTemp(dir, "root-")
+	if err != nil {
 		return nil, err
 	}
-	files["bench/bench.cpio.gz"] = img
+	defer os.RemoveAll(tree)
+	if err := a.ExtractTo(tree); err != nil {
+		return nil, fmt.Errorf("bench root: %w", err)
+	}
+	disk := filepath.Join(dir, "root.ext4")
+	if err := bench.MakeRootDisk(ctx, tree, disk); err != nil {
+		return nil, err
+	}
+	files["bench/root.ext4"] = disk
 	return files, nil
 }
 
@@ -162,7 +183,11 @@ func runBenchNative(ctx context.Context, o options) error {
 	init := filepath.Join(o.work, "vmm-init")
 	vmm := filepath.Join(o.work, "vmm")
 	for bin, pkg := range map[string]string{init: "./cmd/vmm-init", vmm: "./cmd/vmm", vmm + "-bench": "./cmd/vmm-bench"} {
-		if err := goBuild(ctx, bin, pkg); err != nil {
+		flags := []string(nil)
+		if bin == init {
+			flags = []string{stripFlags}
+		}
+		if err := goBuild(ctx, bin, pkg, flags...); err != nil {
 			return err
 		}
 	}

@@ -41,8 +41,12 @@ const (
 	headerSize = 16
 	idSize     = 20
 	queueSize  = 256
-	// maxRequest bounds one request's data (the device buffers it).
+	// maxRequest bounds one request's data.
 	maxRequest = 4 << 20
+	// stageSize is the host buffer data goes through between the disk and
+	// guest memory: a larger request is copied piece by piece, so serving
+	// a disk costs vmm this much heap, however large the requests are.
+	stageSize = 128 << 10
 )
 
 // Backend is the storage behind the disk; *os.File is one.
@@ -69,6 +73,8 @@ type Device struct {
 	kick    chan struct{}
 	stop    chan struct{}
 	stopped chan struct{}
+
+	stage []byte // stageSize bytes, used by the one worker (made on first use)
 }
 
 // Open opens the disk at path (a regular file or a block device).
@@ -327,11 +333,19 @@ func (d *Device) read(c queue.Chain, sector, n uint64) (uint64, error) {
 	if err := d.check(sector, n); err != nil {
 		return 0, err
 	}
-	buf := make([]byte, n)
-	if _, err := d.disk.ReadAt(buf, int64(sector*sectorSize)); err != nil && !errors.Is(err, io.EOF) {
-		return 0, err
+	for done := uint64(0); done < n; {
+		buf := d.stageBuffer(n - done)
+		got, err := d.disk.ReadAt(buf, int64(sector*sectorSize+done))
+		if err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		clear(buf[got:]) // past the end of a short backend: zeros
+		if err := c.WriteAt(d.mem, buf, done); err != nil {
+			return 0, err
+		}
+		done += uint64(len(buf))
 	}
-	return n, c.WriteAt(d.mem, buf, 0)
+	return n, nil
 }
 
 func (d *Device) write(c queue.Chain, sector, n uint64) error {
@@ -341,10 +355,23 @@ func (d *Device) write(c queue.Chain, sector, n uint64) error {
 	if err := d.check(sector, n); err != nil {
 		return err
 	}
-	buf := make([]byte, n)
-	if err := c.ReadAt(d.mem, buf, headerSize); err != nil {
-		return err
+	for done := uint64(0); done < n; {
+		buf := d.stageBuffer(n - done)
+		if err := c.ReadAt(d.mem, buf, headerSize+done); err != nil {
+			return err
+		}
+		if _, err := d.disk.WriteAt(buf, int64(sector*sectorSize+done)); err != nil {
+			return err
+		}
+		done += uint64(len(buf))
 	}
-	_, err := d.disk.WriteAt(buf, int64(sector*sectorSize))
-	return err
+	return nil
+}
+
+// stageBuffer is the staging buffer cut to at most n bytes.
+func (d *Device) stageBuffer(n uint64) []byte {
+	if d.stage == nil {
+		d.stage = make([]byte, stageSize)
+	}
+	return d.stage[:min(n, stageSize)]
 }

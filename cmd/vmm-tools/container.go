@@ -18,6 +18,7 @@ import (
 
 	"github.com/vmmlab/vmm/cgroup"
 	"github.com/vmmlab/vmm/container"
+	"github.com/vmmlab/vmm/internal/cli"
 	"github.com/vmmlab/vmm/internal/size"
 	"github.com/vmmlab/vmm/labnet"
 )
@@ -46,7 +47,7 @@ func runContainer(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.marker, "marker", "", "report the time from launch to the first output line containing this")
 	fs.BoolVar(&o.net, "net", false, "plug the container into a bridge in a private network namespace (gateway 10.0.3.1; its address is reported)")
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
-	if code, ok := parseFlags(fs, args[1:], stderr); !ok {
+	if code, ok := cli.ParseFlags(fs, args[1:], stderr); !ok {
 		return code
 	}
 	if fs.NArg() == 0 {
@@ -88,7 +89,7 @@ func (o containerOptions) config(cmd []string) (container.Config, []string, erro
 		args[0] = filepath.Base(args[0])
 	}
 	if len(programs) == 0 {
-		if _, err := defaultInitramfs(); err != nil {
+		if _, err := cli.DefaultInitramfs(); err != nil {
 			return container.Config{}, nil, fmt.Errorf("%s: a bare command runs on the default image's userland, and %v; or give the command as a path to a static program (or add programs with --bin)", args[0], err)
 		}
 	}
@@ -135,13 +136,13 @@ func (o containerOptions) run(ctx context.Context, cfg container.Config, program
 // commands, as `vmm boot` gets them), so that `-- echo hi` works.
 func containerRoot(programs []string) (string, error) {
 	if len(programs) > 0 {
-		return container.Rootfs(defaultCacheDir(), programs)
+		return container.Rootfs(cli.CacheDir(), programs)
 	}
-	image, err := defaultInitramfs()
+	image, err := cli.DefaultInitramfs()
 	if err != nil {
 		return "", fmt.Errorf("a bare command runs on the default image's userland: %w", err)
 	}
-	return container.RootfsFromImage(image, defaultCacheDir())
+	return container.RootfsFromImage(image, cli.CacheDir())
 }
 
 // stateDir is where bundles go: /run/vmm when vmm may write there.

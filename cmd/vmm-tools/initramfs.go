@@ -3,21 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	flag "github.com/spf13/pflag"
 
 	"github.com/vmmlab/vmm/initramfs"
+	"github.com/vmmlab/vmm/internal/cli"
 )
-
-// defaultInitramfsName is the default image vmm boot looks for, beside the
-// vmm binary (where `make` puts it) and then in the cache directory.
-const defaultInitramfsName = "initramfs.cpio.gz"
 
 func runInitramfs(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "build" {
@@ -32,9 +27,9 @@ func runInitramfs(args []string, stdout, stderr io.Writer) int {
 	shell := fs.Bool("shell", false, "start the u-root shell after the workload instead of powering off")
 	init := fs.String("init", "", "the static vmm-init binary (default: vmm-init beside this vmm)")
 	noGzip := fs.Bool("no-gzip", false, "write a plain cpio instead of gzip")
-	cache := fs.String("cache", defaultCacheDir(), "cache for the u-root build")
+	cache := fs.String("cache", cli.CacheDir(), "cache for the u-root build")
 	verbose := fs.BoolP("verbose", "v", false, "show the u-root build's output")
-	if code, ok := parseFlags(fs, args[1:], stderr); !ok {
+	if code, ok := cli.ParseFlags(fs, args[1:], stderr); !ok {
 		return code
 	}
 	if *out == "" {
@@ -42,7 +37,7 @@ func runInitramfs(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *init == "" {
-		*init = besideExecutable("vmm-init")
+		*init = cli.BesideExecutable("vmm-init")
 	}
 	im := initramfs.Image{Init: *init, Workloads: *workloads, ModulesFrom: *modules, Shell: *shell}
 	if err := buildImage(im, *out, !*noGzip, *cache, *verbose, stderr); err != nil {
@@ -85,32 +80,4 @@ func buildImage(im initramfs.Image, out string, gzip bool, cache string, verbose
 	fmt.Fprintf(stderr, "vmm: wrote %s (%.1f MiB, %d entries) in %v\n", out, float64(buf.Len())/(1<<20),
 		len(a.Paths()), time.Since(start).Round(100*time.Millisecond))
 	return nil
-}
-
-func defaultCacheDir() string {
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "vmm-cache")
-	}
-	return filepath.Join(d, "vmm")
-}
-
-func besideExecutable(name string) string {
-	exe, err := os.Executable()
-	if err != nil {
-		return name
-	}
-	return filepath.Join(filepath.Dir(exe), name)
-}
-
-// defaultInitramfs finds the image vmm boot uses without --initrd.
-func defaultInitramfs() (string, error) {
-	candidates := []string{besideExecutable(defaultInitramfsName), filepath.Join(defaultCacheDir(), defaultInitramfsName)}
-	for _, c := range candidates {
-		if _, err := os.Stat(c); err == nil {
-			return c, nil
-		}
-	}
-	return "", errors.New("no --initrd given and no default initramfs found (looked for " + candidates[0] + " and " +
-		candidates[1] + "); run `make` to build one, pass --initrd FILE, or --initrd none to boot without one")
 }

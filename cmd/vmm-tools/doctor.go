@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmmlab/vmm/cgroup"
 	"github.com/vmmlab/vmm/container"
+	"github.com/vmmlab/vmm/internal/cli"
 	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/tap"
 )
@@ -24,7 +25,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vmm doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dev := fs.String("kvm-device", kvm.DefaultDevice, "KVM device node")
-	if code, ok := parseFlags(fs, args, stderr); !ok {
+	if code, ok := cli.ParseFlags(fs, args, stderr); !ok {
 		return code
 	}
 	for _, c := range doctorChecks(*dev) {
