@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/vmmlab/vmm/cgroup"
 	"github.com/vmmlab/vmm/container"
@@ -112,11 +111,3 @@ func (o *ctrOps) stop() error   { return o.ct.Stop() }
 func (o *ctrOps) pids() []int   { return cgroup.Procs(o.in.Cgroup) }
 func (o *ctrOps) late() []Phase { return nil }
 func (o *ctrOps) tail() string  { return o.ct.Output() }
-
-// DefaultStateDir is where container bundles go: /run/vmm when writable.
-func DefaultStateDir() string {
-	if err := os.MkdirAll("/run/vmm/bench", 0o700); err == nil {
-		return "/run/vmm/bench"
-	}
-	return filepath.Join(os.TempDir(), "vmm-bench")
-}

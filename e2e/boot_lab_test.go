@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vmmlab/vmm/devices/boottimer"
+	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/initramfs"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 	"github.com/vmmlab/vmm/internal/netns"
@@ -95,6 +96,7 @@ type run struct {
 type input struct {
 	after string
 	lines []string
+	all   string // written at once at the start, then EOF (instead of lines)
 	limit time.Duration
 	// ns, when set, is the network namespace vmm starts in; files are
 	// passed to it as fd 3, 4, ...; during runs beside vmm and may fail
@@ -141,6 +143,10 @@ func (l lab) boot(t *testing.T, in input, args ...string) run {
 	}
 	go func() {
 		defer stdin.Close()
+		if in.all != "" { // everything at once, then EOF: printf '...' | vmm boot
+			io.WriteString(stdin, in.all)
+			return
+		}
 		pos := 0
 		for _, line := range in.lines {
 			for !strings.Contains(out.String()[pos:], in.after) {
@@ -209,8 +215,10 @@ func checkGuest(t *testing.T, r run, cpus int, memMiB int, cmd string) {
 	if lo, hi := (memMiB-64)*1024, memMiB*1024; kb < lo || kb > hi {
 		t.Errorf("guest MemTotal %d KiB, want %d..%d (the requested %d MiB less kernel reservations)", kb, lo, hi, memMiB)
 	}
-	if got := field(t, r.out, "CMDLINE"); got != cmd {
-		t.Errorf("guest /proc/cmdline %q, want %q", got, cmd)
+	// vmm's input is a pipe here, so it asks the guest's shell to read it
+	// line by line.
+	if got, want := field(t, r.out, "CMDLINE"), cmd+" "+guestinit.LineInput; got != want {
+		t.Errorf("guest /proc/cmdline %q, want %q", got, want)
 	}
 	if r.result["booted"] != true {
 		t.Errorf("boot timer not written: %v", r.result)

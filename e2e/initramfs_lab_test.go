@@ -22,10 +22,10 @@ func kernelOnly(t *testing.T) lab {
 // binary): the guest lands in u-root's shell, which runs what we type.
 func TestDefaultInitramfsShell(t *testing.T) {
 	l := kernelOnly(t)
-	// gosh's line editor first queries the terminal (colours, cursor
-	// position) and swallows input until those queries time out: type once
-	// its key-help line shows that it is ready.
-	in := input{after: "toggle key help", lines: []string{"cat /proc/sys/kernel/ostype", "lsmod", "poweroff"}, limit: 3 * time.Minute}
+	// All lines at once, before the shell is up: vmm's input is a pipe,
+	// so the guest reads it line by line and loses none (gosh's line
+	// editor, used on a terminal, swallowed input typed before its prompt).
+	in := input{all: "cat /proc/sys/kernel/ostype\nlsmod\npoweroff\n", limit: 3 * time.Minute}
 	r := l.boot(t, in,
 		"--kernel", l.kernel, "--mem", "512M", "--cmdline", cmdlineNoRdinit)
 	if r.code != 0 || r.result["reason"] != "poweroff" {
@@ -43,6 +43,17 @@ func TestDefaultInitramfsShell(t *testing.T) {
 	}
 	if r.result["booted"] != true {
 		t.Errorf("vmm-init did not write the boot timer: %v", r.result)
+	}
+}
+
+// Piped input is never dropped: printf 'uname -r\npoweroff\n' | vmm boot
+// prints the guest kernel's release and exits 0.
+func TestPipedInput(t *testing.T) {
+	l := kernelOnly(t)
+	r := l.boot(t, input{all: "uname -r\npoweroff\n", limit: 3 * time.Minute}, "--kernel", l.kernel, "--mem", "256M",
+		"--cmdline", cmdlineNoRdinit)
+	if r.code != 0 || r.result["reason"] != "poweroff" || !regexp.MustCompile(`(?m)^6\.[0-9]+\.[0-9]+-[0-9]+-amd64\r?$`).MatchString(r.out) {
+		t.Fatalf("exit %d, result %v\nconsole:\n%s", r.code, r.result, r.out)
 	}
 }
 

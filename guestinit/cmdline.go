@@ -19,6 +19,7 @@ type Task struct {
 	GW     netip.Addr   // vmm.gw=10.0.0.1: default route
 	Mounts []Mount      // vmm.mount=/dev/vda:/mnt[:ext4] (repeatable)
 	Shell  bool         // vmm.shell=1: start the shell after the workload instead of powering off
+	Lines  bool         // vmm.input=lines (LineInput): the shell reads the console line by line
 	// Root, from vmm.root=/dev/vda[:ext4], is a disk the init mounts
 	// read-only and makes the root before it runs anything: an initramfs
 	// that only loads the disk's drivers, then the disk's userland.
@@ -50,6 +51,11 @@ func ParseCmdline(cmdline string) (Task, error) {
 			t.IP, err = netip.ParsePrefix(val)
 		case "vmm.gw":
 			t.GW, err = netip.ParseAddr(val)
+		case "vmm.input":
+			if val != "lines" {
+				err = fmt.Errorf("vmm.input=%q: want lines", val)
+			}
+			t.Lines = true
 		case "vmm.shell":
 			t.Shell = val == "1" || val == "yes" || val == "true"
 		case "vmm.root":

@@ -19,6 +19,9 @@ func TestParseCmdline(t *testing.T) {
 	if err != nil || empty.Run != "" || empty.Shell {
 		t.Fatalf("no task: %+v %v", empty, err)
 	}
+	if lines, err := ParseCmdline("console=ttyS0 " + LineInput); err != nil || !lines.Lines {
+		t.Fatalf("%s: %+v %v", LineInput, lines, err)
+	}
 	root, err := ParseCmdline("vmm.root=/dev/vda vmm.run=/bin/http")
 	if err != nil || root.Root == nil || *root.Root != (Mount{"/dev/vda", "/", "ext4"}) {
 		t.Fatalf("vmm.root: %+v %v", root.Root, err)
@@ -26,7 +29,7 @@ func TestParseCmdline(t *testing.T) {
 	if xfs, err := ParseCmdline("vmm.root=/dev/vdb:xfs"); err != nil || xfs.Root.FSType != "xfs" {
 		t.Fatalf("vmm.root with a type: %+v %v", xfs.Root, err)
 	}
-	for _, bad := range []string{"vmm.root=vda", "vmm.root=/dev/vda:ext4:x", "vmm.root=/mnt/x", "vmm.run=hello", "vmm.ip=10.0.0.300/24", "vmm.gw=x", "vmm.mount=/dev/vda", "vmm.mount=vda:/mnt", "vmm.bogus=1"} {
+	for _, bad := range []string{"vmm.root=vda", "vmm.input=raw", "vmm.root=/dev/vda:ext4:x", "vmm.root=/mnt/x", "vmm.run=hello", "vmm.ip=10.0.0.300/24", "vmm.gw=x", "vmm.mount=/dev/vda", "vmm.mount=vda:/mnt", "vmm.bogus=1"} {
 		if _, err := ParseCmdline(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

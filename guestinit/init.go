@@ -181,7 +181,11 @@ func run(con *os.File, task Task) (status int, mounted []string) {
 	if task.Run != "" {
 		status = runWorkload(con, task)
 	}
-	if task.Run == "" || task.Shell {
+	switch {
+	case task.Run != "" && !task.Shell:
+	case task.Lines:
+		status = runLines(con)
+	default:
 		status = runShell(con)
 	}
 	return status, mounted

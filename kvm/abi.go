@@ -246,3 +246,12 @@ type msi struct {
 	DevID     uint32
 	_         [12]uint8
 }
+
+// RunTimeRequests are the ioctl requests vmm makes on KVM's file
+// descriptors once the machine runs: entering the guest, raising
+// interrupts, reading registers for a crash report, and dropping
+// ioeventfds and irqfds at shutdown. A seccomp filter allows these and no
+// other KVM request (none that creates a VM or maps memory).
+func RunTimeRequests() []uintptr {
+	return []uintptr{reqRun, reqIRQLine, reqSignalMSI, reqGetRegs, reqGetSregs, reqIOEventFD, reqIRQFD}
+}

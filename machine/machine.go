@@ -86,6 +86,7 @@ type Machine struct {
 	// closers release device backends (disk files, taps) and their
 	// eventfds at Close, in reverse order.
 	closers []func() error
+	virtio  []virtioDevice // for the failures the run reports
 }
 
 // New builds the machine. Any error leaves nothing open.

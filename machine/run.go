@@ -76,6 +76,9 @@ type Result struct {
 	HasGuestStatus bool
 	// Accesses to ports and MMIO addresses that no device claimed.
 	UnhandledPIO, UnhandledMMIO uint64
+	// DeviceFailures are the devices that gave up (NEEDS_RESET), by name
+	// with the reason: "virtio-blk 0 (disk.img): ...".
+	DeviceFailures []string
 }
 
 // Run runs every vCPU until the guest powers off, resets or crashes, or
@@ -103,6 +106,7 @@ func (m *Machine) Run(ctx context.Context) Result {
 		UnhandledPIO: m.pio.Unhandled(), UnhandledMMIO: m.mmio.Unhandled()}
 	r.BootTime, r.Booted = m.timer.Elapsed()
 	r.GuestStatus, r.HasGuestStatus = m.exit.Get()
+	r.DeviceFailures = deviceFailures(m.virtio)
 	return r
 }
 

@@ -72,6 +72,7 @@ func (m *Machine) createVirtio(c Config) error {
 			}
 			base := mmioBase + uint64(slot)*virtiommio.Size
 			t := virtiommio.New(dev, m.mem, line)
+			m.virtio = append(m.virtio, virtioDevice{name, t})
 			if err := m.mmio.Register(name, base, virtiommio.Size, t); err != nil {
 				return err
 			}
@@ -79,6 +80,7 @@ func (m *Machine) createVirtio(c Config) error {
 		}
 		bar := uint64(pciMMIOBase + slot*virtiopci.BARSize)
 		t := virtiopci.New(dev, m.mem, msiSender{m.vm}, bar)
+		m.virtio = append(m.virtio, virtioDevice{name, t})
 		gsi := intxIRQs()[slot%len(intxIRQs())]
 		if lines[gsi] == nil {
 			lines[gsi] = &sharedLine{vm: m.vm, gsi: gsi}
@@ -113,6 +115,25 @@ func (m *Machine) createVirtio(c Config) error {
 		}
 	}
 	return nil
+}
+
+// virtioDevice is a device's name and its transport, which knows whether
+// the device gave up.
+type virtioDevice struct {
+	name string
+	t    interface{ Failure() error }
+}
+
+// deviceFailures lists the devices that gave up during the run, each with
+// its name and reason.
+func deviceFailures(devs []virtioDevice) []string {
+	var out []string
+	for _, d := range devs {
+		if err := d.t.Failure(); err != nil {
+			out = append(out, d.name+": "+err.Error())
+		}
+	}
+	return out
 }
 
 // openNIC opens the NIC's tap and makes its virtio-net device.

@@ -68,16 +68,20 @@ func Open(device, name string) (*Tap, error) {
 func FromFD(fd int) (*Tap, error) {
 	ifr, err := unix.NewIfreq("")
 	if err != nil {
+		unix.Close(fd)
 		return nil, err
 	}
 	if err := unix.IoctlIfreq(fd, unix.TUNGETIFF, ifr); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("tap fd %d: not a TAP file descriptor: %w", fd, err)
 	}
 	flags := ifr.Uint16()
 	if flags&unix.IFF_TAP == 0 || flags&unix.IFF_VNET_HDR == 0 || flags&unix.IFF_NO_PI == 0 {
+		unix.Close(fd)
 		return nil, fmt.Errorf("tap fd %d (%s): flags %#x: want a TAP opened with IFF_NO_PI and IFF_VNET_HDR", fd, ifr.Name(), flags)
 	}
 	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("tap fd %d: %w", fd, err)
 	}
 	return setup(fd, ifr.Name())

@@ -196,7 +196,11 @@ func (f *benchFlags) check(fs *flag.FlagSet) error {
 		}
 	}
 	f.o.Targets, f.o.DensityTargets = f.targets, f.density
-	f.o.StateDir = bench.DefaultStateDir()
+	state, err := container.StateDir("bench")
+	if err != nil {
+		return err
+	}
+	f.o.StateDir = state
 	f.o.Flags = map[string]string{}
 	fs.VisitAll(func(fl *flag.Flag) { f.o.Flags[fl.Name] = fl.Value.String() })
 	return nil

@@ -34,7 +34,10 @@ type options struct {
 
 func main() {
 	var o options
-	home, _ := os.UserCacheDir()
+	home, herr := os.UserCacheDir()
+	if herr != nil { // no $HOME: still an absolute cache, never one relative to the clone
+		home = filepath.Join(os.TempDir(), "cache")
+	}
 	flag.StringVar(&o.cache, "cache", filepath.Join(home, "vmm"), "cache for downloaded kernels (outside the clone)")
 	flag.StringVar(&o.work, "work", "build/lab", "directory for test binaries, the outer image and the console log")
 	flag.StringVar(&o.kernelPkg, "kernel-package", "linux-image-amd64", "Debian kernel package for the outer (and inner) guest")

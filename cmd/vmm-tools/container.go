@@ -121,7 +121,11 @@ func (o containerOptions) run(ctx context.Context, cfg container.Config, program
 	if cfg.Rootfs, err = containerRoot(programs); err != nil {
 		return container.Report{}, err
 	}
-	opts := container.StartOptions{StateDir: stateDir(), Marker: o.marker, Echo: stdout}
+	state, err := container.StateDir("containers")
+	if err != nil {
+		return container.Report{}, err
+	}
+	opts := container.StartOptions{StateDir: state, Marker: o.marker, Echo: stdout}
 	if o.net {
 		if opts.Network, err = labnet.New(netip.MustParsePrefix("10.0.3.0/24")); err != nil {
 			return container.Report{}, err
@@ -143,14 +147,6 @@ func containerRoot(programs []string) (string, error) {
 		return "", fmt.Errorf("a bare command runs on the default image's userland: %w", err)
 	}
 	return container.RootfsFromImage(image, cli.CacheDir())
-}
-
-// stateDir is where bundles go: /run/vmm when vmm may write there.
-func stateDir() string {
-	if err := os.MkdirAll("/run/vmm/containers", 0o700); err == nil {
-		return "/run/vmm/containers"
-	}
-	return filepath.Join(os.TempDir(), "vmm-containers")
 }
 
 func reportContainer(r container.Report, asJSON bool, stderr io.Writer) int {

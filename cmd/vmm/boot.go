@@ -9,11 +9,15 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
 	flag "github.com/spf13/pflag"
 
+	"github.com/vmmlab/vmm/confine"
+	"github.com/vmmlab/vmm/devices/serial"
+	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/internal/cli"
 	"github.com/vmmlab/vmm/internal/size"
 	"github.com/vmmlab/vmm/machine"
@@ -25,7 +29,8 @@ const DefaultCmdline = "console=ttyS0 reboot=k"
 
 type bootOptions struct {
 	kernel, initrd, mem, cmdline, device string
-	thp                                  string
+	thp, seccomp, chroot                 string
+	uid, gid                             int
 	transport                            string
 	cpus                                 int
 	json                                 bool
@@ -45,6 +50,10 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
 	fs.StringVar(&o.device, "kvm-device", "/dev/kvm", "KVM device node")
 	fs.StringArrayVar(&o.disks, "disk", nil, "attach PATH[,ro] (a file or block device) as a virtio-blk disk; repeatable: /dev/vda, /dev/vdb, ...")
+	fs.StringVar(&o.seccomp, "seccomp", "on", "on: once the machine is built, a seccomp filter lets vmm make only the system calls a running VMM needs (any other kills it with SIGSYS); off: no filter (debugging)")
+	fs.IntVar(&o.uid, "uid", -1, "once the machine is built, switch to this user (with --gid), dropping every capability")
+	fs.IntVar(&o.gid, "gid", -1, "once the machine is built, switch to this group")
+	fs.StringVar(&o.chroot, "chroot", "", "once the machine is built, chroot into this empty directory (not writable by --uid)")
 	fs.StringVar(&o.thp, "thp", "auto", "transparent huge pages for guest RAM: auto (the host's policy), on, or off (only the 4 KiB pages the guest touches)")
 	fs.StringVar(&o.transport, "virtio", "pci", "transport of the virtio devices: pci, or mmio for kernels without PCI (announced on the command line)")
 	fs.StringArrayVar(&o.nics, "net", nil, "attach a virtio-net interface: tap=NAME[,mac=MAC] (created if missing, given CAP_NET_ADMIN) or fd=N[,mac=MAC] (an open TAP with IFF_VNET_HDR); repeatable")
@@ -55,11 +64,26 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vmm boot: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if o.seccomp != "on" && o.seccomp != "off" {
+		fmt.Fprintf(stderr, "vmm boot: --seccomp %q: want on or off\n", o.seccomp)
+		return 2
+	}
+	if pipedInput(os.Stdin) && !strings.Contains(o.cmdline, "vmm.input=") {
+		o.cmdline += " " + guestinit.LineInput // the guest's shell reads piped lines one by one
+	}
 	// Signals are caught from here on: one that arrives while the machine
 	// is built still stops it cleanly (exit 130), not by default action.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg, err := o.machineConfig(stdout, start)
+	// A closed stdout is a write error the console output reports (and
+	// the run ends with the terminal restored), not death by SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// The guest's console output never blocks a vCPU: it goes through a
+	// bounded buffer that its own goroutine writes out (see serial.Output).
+	console := serial.NewOutput(stdout, consoleBuffer, func(err error) { cancel(fmt.Errorf("console output: %w", err)) })
+	cfg, err := o.machineConfig(console, start)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm boot:", err)
 		return 2
@@ -93,13 +117,39 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "vmm: machine ready in %v, starting %d vCPU(s) with %s\n",
 		m.SetupTime().Round(time.Millisecond), o.cpus, o.mem)
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	restore := startConsole(os.Stdin, m, cancel, stderr)
+	if o.uid >= 0 || o.gid >= 0 || o.chroot != "" {
+		if err := confine.Drop(confine.Identity{UID: o.uid, GID: o.gid, Chroot: o.chroot}); err != nil {
+			restore()
+			fmt.Fprintln(stderr, "vmm boot:", err)
+			return 1
+		}
+	} else if os.Geteuid() == 0 {
+		fmt.Fprintln(stderr, "vmm: warning: the VM runs as root; --uid, --gid and --chroot drop that once it is set up (README: Running vmm in production)")
+	}
+	if o.seccomp == "on" {
+		if err := confine.Install(); err != nil {
+			restore()
+			fmt.Fprintln(stderr, "vmm boot:", err, "(--seccomp off runs without it)")
+			return 1
+		}
+	}
 	r := m.Run(ctx)
 	restore()
-	return report(r, inputs, o.json, stderr)
+	console.Close(time.Second) // a stalled stdout does not hold up the exit
+	return report(r, inputs, console.Dropped(), o.json, stderr)
 }
+
+// pipedInput reports whether stdin is a pipe or a file (commands typed
+// ahead, all at once), not a terminal or /dev/null.
+func pipedInput(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && (st.Mode()&os.ModeNamedPipe != 0 || st.Mode().IsRegular())
+}
+
+// consoleBuffer is how much guest console output may wait for a slow
+// stdout before bytes are dropped (and counted).
+const consoleBuffer = 256 << 10
 
 // vmGCPercent is the Go GC target while the VM runs (GOGC; Go's default
 // is 100, whose minimum heap goal is 4 MiB; 25 makes it 1 MiB).
@@ -210,6 +260,8 @@ type jsonResult struct {
 	Unhandled uint64             `json:"unhandled_port_accesses"`
 	Status    *int               `json:"guest_status,omitempty"`
 	Registers string             `json:"registers,omitempty"`
+	Dropped   uint64             `json:"console_dropped_bytes,omitempty"` // output a stalled stdout did not take
+	Failures  []string           `json:"device_failures,omitempty"`       // devices that gave up, with why
 }
 
 // exitCode is vmm's exit status: the workload's status when the guest
@@ -229,12 +281,12 @@ func exitCode(r machine.Result) int {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // report prints how the run ended and returns vmm's exit code.
-func report(r machine.Result, inputs time.Duration, asJSON bool, w io.Writer) int {
+func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool, w io.Writer) int {
 	code := exitCode(r)
 	if asJSON {
 		j := jsonResult{Reason: r.Kind.String(), Detail: r.Detail, ExitCode: code, SetupMS: ms(r.SetupTime),
 			StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun), InputsMS: ms(inputs), Steps: map[string]float64{}, Exits: r.Exits,
-			RunMS: ms(r.RunTime), Booted: r.Booted, Unhandled: r.UnhandledPIO, Registers: r.Dump}
+			RunMS: ms(r.RunTime), Booted: r.Booted, Unhandled: r.UnhandledPIO, Registers: r.Dump, Dropped: dropped, Failures: r.DeviceFailures}
 		if r.Booted {
 			j.BootMS = ms(r.BootTime)
 		}
@@ -254,6 +306,12 @@ func report(r machine.Result, inputs time.Duration, asJSON bool, w io.Writer) in
 	}
 	if r.HasGuestStatus {
 		boot += fmt.Sprintf(", workload exit status %d", r.GuestStatus)
+	}
+	if dropped > 0 {
+		boot += fmt.Sprintf(", %d bytes of console output dropped: stdout did not keep up", dropped)
+	}
+	for _, f := range r.DeviceFailures {
+		boot += ", device failed: " + f
 	}
 	fmt.Fprintf(w, "\nvmm: %s: %s (%s, ran %v)\n", r.Kind, r.Detail, boot, r.RunTime.Round(time.Millisecond))
 	if r.Dump != "" {

@@ -38,10 +38,16 @@ func parseDisks(specs []string) ([]machine.Disk, error) {
 // parseNICs reads --net tap=NAME[,mac=MAC] and --net fd=N[,mac=MAC].
 func parseNICs(specs []string) ([]machine.NIC, error) {
 	var nics []machine.NIC
+	fds, taps := map[int]bool{}, map[string]bool{}
 	for _, s := range specs {
 		n := machine.NIC{FD: -1}
+		seen := map[string]bool{}
 		for _, opt := range strings.Split(s, ",") {
 			key, val, _ := strings.Cut(opt, "=")
+			if seen[key] {
+				return nil, fmt.Errorf("--net %s: %s given twice", s, key)
+			}
+			seen[key] = true
 			switch {
 			case key == "tap" && val != "":
 				n.Tap = val
@@ -67,6 +73,11 @@ func parseNICs(specs []string) ([]machine.NIC, error) {
 		if (n.Tap == "") == (n.FD < 0) {
 			return nil, fmt.Errorf("--net %s: give exactly one of tap=NAME and fd=N", s)
 		}
+		// vmm takes over a descriptor (and closes it): one NIC each.
+		if n.FD >= 0 && fds[n.FD] || n.Tap != "" && taps[n.Tap] {
+			return nil, fmt.Errorf("--net %s: that interface is given to another --net already", s)
+		}
+		fds[n.FD], taps[n.Tap] = true, true
 		nics = append(nics, n)
 	}
 	return nics, nil

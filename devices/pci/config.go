@@ -2,7 +2,10 @@
 // (0xCF8 address, 0xCFC data): a host bridge at 00:00.0, a bus of up to 32
 // single-function devices, and a reusable 256-byte configuration space
 // with per-bit write masks, BAR sizing and a capability list. Guest writes
-// can only change the bits a device declares writable.
+// can only change the bits a device declares writable. BARs stay where vmm
+// placed them, as firmware would: a guest can size them (write all ones,
+// read the mask) but not move them, so a device's MMIO mapping and its
+// ioeventfds never go stale.
 package pci
 
 import "encoding/binary"
@@ -34,8 +37,10 @@ const (
 type Config struct {
 	data  [configSize]byte
 	wmask [configSize]byte // bits the guest may write
-	// barSize[i] is the size of BAR i (0: unused); 64-bit BARs use i and i+1.
+	// barSize[i] is the size of BAR i (0: unused); 64-bit BARs use i and
+	// i+1. barAddr[i] is where it was placed.
 	barSize [6]uint64
+	barAddr [6]uint64
 	nextCap int // where the next capability goes
 	lastCap int // offset of the last capability's next pointer (0: none yet)
 }
@@ -78,6 +83,7 @@ func (c *Config) INTxDisabled() bool { return c.Command()&commandNoINTx != 0 }
 func (c *Config) AddMemBAR64(i int, addr, size uint64) {
 	c.barSize[i] = size
 	mask := ^(size - 1)
+	c.barAddr[i] = addr & mask
 	le := binary.LittleEndian
 	le.PutUint64(c.data[offBAR0+4*i:], addr&mask|barMem64)
 	le.PutUint64(c.wmask[offBAR0+4*i:], mask&^0xf)
@@ -135,6 +141,28 @@ func (c *Config) Write(offset uint64, data []byte) {
 		}
 		m := c.wmask[o]
 		c.data[o] = c.data[o]&^m | v&m
+	}
+	c.pinBARs()
+}
+
+// pinBARs keeps every BAR dword at its placed address unless the guest is
+// sizing it (all its writable bits set), which reads back the size mask
+// until the guest writes the address back.
+func (c *Config) pinBARs() {
+	le := binary.LittleEndian
+	for i, size := range c.barSize {
+		if size == 0 {
+			continue
+		}
+		placed := c.barAddr[i] | barMem64
+		for half := 0; half < 2; half++ {
+			off := offBAR0 + 4*i + 4*half
+			mask := le.Uint32(c.wmask[off:])
+			if le.Uint32(c.data[off:])&mask == mask {
+				continue // a sizing probe
+			}
+			le.PutUint32(c.data[off:], uint32(placed>>(32*half)))
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package serial owns the 16550A UART model used as the guest console:
-// interrupt-driven transmit and receive, loopback for the driver's probe,
-// and a bounded receive buffer that makes the input side wait rather than
-// drop bytes.
+// interrupt-driven transmit and receive, loopback for the driver's probe
+// (a 16-byte FIFO that overruns, as the chip's does), a bounded receive
+// buffer that makes the input side wait rather than drop bytes, and
+// Output, which carries transmitted bytes to the host without ever
+// blocking the vCPU.
 package serial
 
 import (
@@ -31,10 +33,12 @@ const (
 	lcrDLAB  = 1 << 7
 	mcrLoop  = 1 << 4
 	lsrDR    = 1 << 0
+	lsrOE    = 1 << 1 // overrun: a byte was lost
 	lsrTHRE  = 1 << 5
 	lsrTEMT  = 1 << 6
 	msrIdle  = 0xb0 // DCD, DSR, CTS
 	rxBuffer = 4096
+	loopFIFO = 16 // the 16550A's receive FIFO, all that loopback can hold
 )
 
 // Interrupt raises the UART's interrupt line (an edge).
@@ -53,6 +57,7 @@ type UART struct {
 	ier, lcr, mcr, scr, dll, dlm, fcr byte
 	rx                                []byte
 	threPending                       bool
+	overrun                           bool
 	closed                            bool
 	outErr                            error
 }
@@ -117,6 +122,10 @@ func (u *UART) read(offset uint64) byte {
 		if len(u.rx) > 0 {
 			lsr |= lsrDR
 		}
+		if u.overrun {
+			lsr |= lsrOE // reading LSR clears it
+			u.overrun = false
+		}
 		return lsr
 	case regMSR:
 		if u.mcr&mcrLoop != 0 {
@@ -154,6 +163,10 @@ func (u *UART) write(offset uint64, v byte) bool {
 			return false
 		}
 		if u.mcr&mcrLoop != 0 {
+			if len(u.rx) >= loopFIFO {
+				u.overrun = true // the byte is lost, as on the chip
+				return false
+			}
 			u.rx = append(u.rx, v)
 			return u.ier&ierRDA != 0
 		}

@@ -25,8 +25,12 @@ type QueueConfig struct {
 // mutex guards every field; a transport may guard its own state with it.
 type Core struct {
 	sync.Mutex
-	dev Device
-	mem queue.Memory
+	// status serialises status changes (SetStatus) from all vCPUs, so that
+	// an activation and a reset never run at the same time. It is taken
+	// before the Mutex and held while the device starts or stops.
+	status sync.Mutex
+	dev    Device
+	mem    queue.Memory
 
 	DevFeatSel, DrvFeatSel uint32
 	DrvFeatures            uint64
@@ -38,6 +42,10 @@ type Core struct {
 	// bit 1 configuration change.
 	ISR    uint8
 	Active bool
+	// failure is why the transport gave up on the device since the last
+	// reset (its activation failed, an interrupt could not be delivered);
+	// firstFailure is the first ever, kept across resets for Failure.
+	failure, firstFailure error
 	// OnReset, if set, runs with the lock held when the driver resets the
 	// device, to clear transport state.
 	OnReset func()
@@ -90,11 +98,25 @@ func (c *Core) Selected() *QueueConfig {
 	return nil
 }
 
-// SetQueueSize sets the selected queue's size while it is not ready; a
-// size above the maximum is ignored. Call with the lock held.
+// A queue's configuration (size, ring addresses, enable) is fixed once the
+// device is live: the spec forbids the driver to change it after
+// DRIVER_OK, and a hostile one doing so (enable=0, size=0 while the device
+// works on the queue) once crashed vmm. Such writes are ignored.
+
+// SetQueueSize sets the selected queue's size while it is not ready and
+// the device is not live; a size above the maximum is ignored. Call with
+// the lock held.
 func (c *Core) SetQueueSize(n uint16) {
-	if q := c.Selected(); q != nil && !q.Ready && n <= q.Max {
+	if q := c.Selected(); q != nil && !q.Ready && !c.Active && n <= q.Max {
 		q.Q.Size = n
+	}
+}
+
+// SetQueueReady enables or disables the selected queue while the device
+// is not live. Call with the lock held.
+func (c *Core) SetQueueReady(ready bool) {
+	if q := c.Selected(); q != nil && !c.Active {
+		q.Ready = ready
 	}
 }
 
@@ -109,7 +131,7 @@ const (
 // selected queue while it is not ready. Call with the lock held.
 func (c *Core) SetQueueAddr(ring, half int, v uint32) {
 	q := c.Selected()
-	if q == nil || q.Ready || ring < RingDesc || ring > RingUsed || half < 0 || half > 1 {
+	if q == nil || q.Ready || c.Active || ring < RingDesc || ring > RingUsed || half < 0 || half > 1 {
 		return
 	}
 	ptr := [3]*uint64{&q.Q.DescTable, &q.Q.AvailRing, &q.Q.UsedRing}[ring]
@@ -132,11 +154,14 @@ func (c *Core) QueueAddr(ring, half int) uint32 {
 // without VERSION_1), and DRIVER_OK activates the device with the ready
 // queues and the transport's interrupts. Call it WITHOUT the lock: it
 // calls into the device, whose goroutines take the lock to interrupt.
+// Status writes from several vCPUs are carried out one at a time.
 func (c *Core) SetStatus(s uint8, irq Interrupts) {
+	c.status.Lock()
+	defer c.status.Unlock()
 	if s == 0 {
 		c.dev.Reset()
 		c.Lock()
-		c.Status, c.DrvFeatures, c.ISR, c.Active = 0, 0, 0, false
+		c.Status, c.DrvFeatures, c.ISR, c.Active, c.failure = 0, 0, 0, false, nil
 		c.Generation++
 		for i := range c.Queues {
 			c.Queues[i] = QueueConfig{Max: c.Queues[i].Max, Vector: NoVector, Q: queue.Queue{Size: c.Queues[i].Max}}
@@ -167,14 +192,43 @@ func (c *Core) SetStatus(s uint8, irq Interrupts) {
 		err = c.dev.Activate(c.mem, features, queues, irq)
 	}
 	if err != nil {
+		// The device gives up: NEEDS_RESET and a configuration interrupt
+		// tell the driver, Failure tells vmm.
 		c.Lock()
-		c.Status |= StatusNeedsReset
+		c.NoteFailureLocked(fmt.Errorf("activation: %w", err))
 		c.Unlock()
+		irq.Config()
 	}
 }
 
-// readyQueuesLocked checks and returns the queues; a device without all
-// its queues ready is not activated.
+// NoteFailureLocked records why the device stopped working (the first
+// reason counts) and marks NEEDS_RESET. Call with the lock held.
+func (c *Core) NoteFailureLocked(err error) {
+	if c.failure == nil {
+		c.failure = err
+	}
+	if c.firstFailure == nil {
+		c.firstFailure = err
+	}
+	c.Status |= StatusNeedsReset
+}
+
+// Failure reports why the device stopped working, if it ever did: the
+// transport's reason or the device's own (a malformed ring). vmm reports
+// it when the run ends.
+func (c *Core) Failure() error {
+	c.Lock()
+	failure := c.firstFailure
+	c.Unlock()
+	if failure != nil {
+		return failure
+	}
+	return c.dev.Failed()
+}
+
+// readyQueuesLocked checks the queues and returns copies for the device:
+// the device's queue state is its own, never shared with the transport's
+// registers. A device without all its queues ready is not activated.
 func (c *Core) readyQueuesLocked() ([]*queue.Queue, error) {
 	var qs []*queue.Queue
 	for i := range c.Queues {
@@ -185,7 +239,8 @@ func (c *Core) readyQueuesLocked() ([]*queue.Queue, error) {
 		if err := q.Q.Check(); err != nil {
 			return nil, fmt.Errorf("queue %d: %w", i, err)
 		}
-		qs = append(qs, &q.Q)
+		own := q.Q
+		qs = append(qs, &own)
 	}
 	return qs, nil
 }
@@ -209,7 +264,10 @@ func (c *Core) RaiseLocked(config bool) {
 		c.ISR |= 1
 		return
 	}
-	if c.dev.Failed() != nil {
+	if err := c.dev.Failed(); err != nil {
+		c.NoteFailureLocked(err) // NEEDS_RESET, and vmm reports it at the end
+	}
+	if c.failure != nil {
 		c.Status |= StatusNeedsReset
 	}
 	c.ISR |= 2

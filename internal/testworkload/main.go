@@ -4,7 +4,8 @@
 // its first argument. "disk-write" and "disk-read" exercise a disk mounted
 // at /mnt and print checksums and throughput; "net URL" serves a page and
 // fetches pages from URL (see network); "alloc MIB" allocates memory and
-// "sleep SECONDS" sleeps (for containers' limits and lifecycle).
+// "sleep SECONDS" sleeps (for containers' limits and lifecycle); "flood
+// SECONDS" writes to the console as fast as it can.
 package main
 
 import (
@@ -19,7 +20,7 @@ import (
 
 func main() {
 	if len(os.Args) > 2 {
-		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep}
+		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood}
 		if mode, ok := modes[os.Args[1]]; ok {
 			if err := mode(os.Args[2]); err != nil {
 				fmt.Println("WORKLOAD-ERROR", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 )
@@ -38,5 +39,20 @@ func sleep(arg string) error {
 	}
 	fmt.Println("SLEEPING")
 	time.Sleep(time.Duration(n) * time.Second)
+	return nil
+}
+
+// flood prints FLOODING, then writes lines to the console for arg seconds
+// as fast as it can (a guest that floods a console nobody reads).
+func flood(arg string) error {
+	n, err := strconv.Atoi(arg)
+	if err != nil || n < 0 {
+		return fmt.Errorf("flood %q: want seconds", arg)
+	}
+	fmt.Println("FLOODING")
+	line := []byte("flood flood flood flood flood flood flood flood flood flood flood flood\n")
+	for end := time.Now().Add(time.Duration(n) * time.Second); time.Now().Before(end); {
+		os.Stdout.Write(line)
+	}
 	return nil
 }

@@ -99,7 +99,7 @@ func Open(path string, readOnly bool) (*Device, error) {
 	}
 	d.closer = f
 	if !readOnly {
-		d.ranger = fileRanger{f}
+		d.ranger = fileRanger{f: f, zero: probeZeroRange(f, size)}
 	}
 	return d, nil
 }
@@ -140,7 +140,10 @@ func (d *Device) Features() uint64 {
 		f |= featureRO
 	}
 	if d.ranger != nil && !d.readOnly {
-		f |= featureDiscard | featureWriteZeroes
+		f |= featureDiscard
+		if d.ranger.CanZero() {
+			f |= featureWriteZeroes // only where the backend zeroes without writing
+		}
 	}
 	return f
 }
@@ -228,7 +231,7 @@ func (d *Device) serve(kick, stop, stopped chan struct{}) {
 			return
 		case <-kick:
 		}
-		if err := d.process(); err != nil {
+		if err := d.process(stop); err != nil {
 			d.mu.Lock()
 			d.failed = err
 			d.mu.Unlock()
@@ -239,10 +242,17 @@ func (d *Device) serve(kick, stop, stopped chan struct{}) {
 }
 
 // process serves every available request, then interrupts the driver if
-// it asked for it. An error means the ring is malformed.
-func (d *Device) process() error {
+// it asked for it. An error means the ring is malformed. It stops between
+// requests once stop is closed (a reset or shutdown does not wait for a
+// whole queue of requests); nil never stops it.
+func (d *Device) process(stop <-chan struct{}) error {
 	served := false
 	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
 		c, ok, err := d.q.Next(d.mem)
 		if err != nil {
 			return err

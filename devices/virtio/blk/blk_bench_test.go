@@ -15,7 +15,7 @@ func benchRequests(b *testing.B, readable [][]byte, writable []uint32) {
 	b.ReportAllocs()
 	for b.Loop() {
 		head, _ := drv.Add(readable, writable)
-		if err := d.process(); err != nil {
+		if err := d.process(nil); err != nil {
 			b.Fatal(err)
 		}
 		if h, _, ok := drv.Used(); !ok || h != head {

@@ -71,7 +71,7 @@ func request(t testing.TB, d *Device, readable [][]byte, writable []uint32) resu
 	drv := queuetest.New(16, 1<<20)
 	d.mem, d.q, d.irq = drv.Mem, &drv.Queue, irqChan(make(chan struct{}, 1))
 	head, bufs := drv.Add(readable, writable)
-	if err := d.process(); err != nil {
+	if err := d.process(nil); err != nil {
 		t.Fatalf("process: %v", err)
 	}
 	h, n, ok := drv.Used()
@@ -163,7 +163,7 @@ func TestEventIdxPublishesAvailEvent(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		drv.Add([][]byte{header(typeIn, 0)}, []uint32{512, 1})
 	}
-	if err := d.process(); err != nil {
+	if err := d.process(nil); err != nil {
 		t.Fatal(err)
 	}
 	q := drv.Queue
@@ -198,7 +198,7 @@ func TestMalformedRequests(t *testing.T) {
 		drv := queuetest.New(16, 1<<20)
 		d.mem, d.q, d.irq = drv.Mem, &drv.Queue, irqChan(make(chan struct{}, 1))
 		drv.Add(c.readable, c.writable)
-		if err := d.process(); !errors.Is(err, queue.ErrMalformed) {
+		if err := d.process(nil); !errors.Is(err, queue.ErrMalformed) {
 			t.Errorf("%s: %v, want ErrMalformed", name, err)
 		}
 	}
@@ -266,7 +266,7 @@ func FuzzRequest(f *testing.F) {
 			}
 		}
 		drv.Add([][]byte{hdr, make([]byte, dataOut%9000)}, writable)
-		d.process()
+		d.process(nil)
 	})
 }
 
@@ -280,6 +280,7 @@ func (m *memDisk) ZeroRange(off, n int64, punch bool) error {
 	clear(m.b[off : off+n])
 	return nil
 }
+func (m *memDisk) CanZero() bool { return true }
 
 func segment(sector uint64, n, flags uint32) []byte {
 	b := make([]byte, segmentSize)
@@ -334,7 +335,7 @@ func TestLargeRequestsThroughStagingBuffer(t *testing.T) {
 	serve := func(readable [][]byte, writable []uint32) []queuetest.Buffer {
 		t.Helper()
 		_, bufs := drv.Add(readable, writable)
-		if err := d.process(); err != nil {
+		if err := d.process(nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, ok := drv.Used(); !ok {

@@ -20,44 +20,61 @@ const (
 	typeWriteZeroes    = 13
 	segmentSize        = 16 // le64 sector, le32 num_sectors, le32 flags
 	maxSegments        = 64
-	// maxRangeSectors bounds one range (1 GiB): the work is the host's.
+	// maxRangeSectors bounds one request's ranges together (1 GiB, given
+	// to the driver as max_discard_sectors and max_write_zeroes_sectors):
+	// the work is the host's, and 64 overlapping 1 GiB ranges once made one
+	// request write 64 GiB.
 	maxRangeSectors = 1 << 21
 )
 
 // Ranger zeroes byte ranges of the backend; punch also releases the
-// space (a hole). *os.File is one, through fallocate.
+// space (a hole). CanZero reports whether zeroing without punching is
+// cheap (no data written); write-zeroes is offered only then. *os.File
+// backends get one, through fallocate.
 type Ranger interface {
 	ZeroRange(off, n int64, punch bool) error
+	CanZero() bool
 }
 
-// fileRanger zeroes ranges of a file with fallocate, falling back to
-// writing zeros where the file system cannot.
-type fileRanger struct{ f *os.File }
+// fileRanger zeroes ranges of a file with fallocate. It never falls back
+// to writing zeros: that would be unbounded host work for one request.
+type fileRanger struct {
+	f    *os.File
+	zero bool // FALLOC_FL_ZERO_RANGE works here (probed at open)
+}
 
 func (r fileRanger) ZeroRange(off, n int64, punch bool) error {
 	mode := uint32(unix.FALLOC_FL_ZERO_RANGE)
 	if punch {
 		mode = unix.FALLOC_FL_PUNCH_HOLE | unix.FALLOC_FL_KEEP_SIZE
 	}
-	var err error
-	if rc, cerr := r.f.SyscallConn(); cerr == nil {
-		cerr = rc.Control(func(fd uintptr) { err = unix.Fallocate(int(fd), mode, off, n) })
-		if cerr != nil {
-			err = cerr
-		}
-	}
-	if err == nil || !(errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENODEV)) {
+	return fallocate(r.f, mode, off, n)
+}
+
+func (r fileRanger) CanZero() bool { return r.zero }
+
+func fallocate(f *os.File, mode uint32, off, n int64) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
 		return err
 	}
-	zeros := make([]byte, min(n, 1<<20))
-	for n > 0 {
-		k := min(n, int64(len(zeros)))
-		if _, err := r.f.WriteAt(zeros[:k], off); err != nil {
-			return err
-		}
-		off, n = off+k, n-k
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = unix.Fallocate(int(fd), mode, off, n) }); err != nil {
+		return err
 	}
-	return nil
+	return ferr
+}
+
+// probeZeroRange tells whether the file system zeroes ranges of f without
+// writing (ext4, xfs, block devices do; tmpfs does not). It zeroes one
+// block past the end without changing the size, then punches it out
+// again, so the disk's contents and size stay as they were.
+func probeZeroRange(f *os.File, size int64) bool {
+	if fallocate(f, unix.FALLOC_FL_ZERO_RANGE|unix.FALLOC_FL_KEEP_SIZE, size, 4096) != nil {
+		return false
+	}
+	fallocate(f, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, size, 4096)
+	return true
 }
 
 // zeroRanges serves a discard or write-zeroes request: its ranges follow
@@ -76,14 +93,24 @@ func (d *Device) zeroRanges(c queue.Chain, typ uint32, dataOut uint64) error {
 	if err := c.ReadAt(d.mem, segs, headerSize); err != nil {
 		return err
 	}
+	// Check every range, and their total, before doing any of them.
+	var total uint64
 	for i := 0; i < len(segs); i += segmentSize {
 		sector := binary.LittleEndian.Uint64(segs[i:])
 		n := uint64(binary.LittleEndian.Uint32(segs[i+8:]))
 		flags := binary.LittleEndian.Uint32(segs[i+12:])
-		if n == 0 || n > maxRangeSectors || sector > d.sectors || n > d.sectors-sector || flags&^1 != 0 {
+		total += n
+		if n == 0 || total > maxRangeSectors || sector > d.sectors || n > d.sectors-sector || flags&^1 != 0 {
 			return errRange
 		}
-		punch := typ == typeDiscard || flags&1 != 0 // discard, or write-zeroes that may unmap
+	}
+	if typ == typeWriteZeroes && !d.ranger.CanZero() {
+		return errors.New("write-zeroes not offered on this backend")
+	}
+	for i := 0; i < len(segs); i += segmentSize {
+		sector := binary.LittleEndian.Uint64(segs[i:])
+		n := uint64(binary.LittleEndian.Uint32(segs[i+8:]))
+		punch := typ == typeDiscard || binary.LittleEndian.Uint32(segs[i+12:])&1 != 0 // discard, or write-zeroes that may unmap
 		if err := d.ranger.ZeroRange(int64(sector*sectorSize), int64(n*sectorSize), punch); err != nil {
 			return err
 		}

@@ -143,7 +143,6 @@ func (t *Transport) Write(offset uint64, data []byte) {
 	}
 	c.Lock()
 	defer c.Unlock()
-	q := c.Selected()
 	switch offset {
 	case regDeviceFeatSel:
 		c.DevFeatSel = v
@@ -156,9 +155,7 @@ func (t *Transport) Write(offset uint64, data []byte) {
 	case regQueueNum:
 		c.SetQueueSize(uint16(min(v, 0xffff)))
 	case regQueueReady:
-		if q != nil {
-			q.Ready = v&1 != 0
-		}
+		c.SetQueueReady(v&1 != 0)
 	case regInterruptACK:
 		c.ISR &^= uint8(v)
 	case regQueueDescLow, regQueueDescLow + 4, regQueueAvailLow, regQueueAvailLow + 4, regQueueUsedLow, regQueueUsedLow + 4:
@@ -176,7 +173,13 @@ func (t *Transport) raise(config bool) error {
 	t.core.Lock()
 	t.core.RaiseLocked(config)
 	t.core.Unlock()
-	return t.irq.Trigger()
+	if err := t.irq.Trigger(); err != nil {
+		t.core.Lock()
+		t.core.NoteFailureLocked(fmt.Errorf("interrupt: %w", err))
+		t.core.Unlock()
+		return err
+	}
+	return nil
 }
 
 // Doorbells lists the queues' notifications with the window at base: all
@@ -192,3 +195,6 @@ func (t *Transport) Doorbells(base uint64) []virtio.Doorbell {
 
 // Notify passes a notification of queue q (from a doorbell eventfd).
 func (t *Transport) Notify(q int) { t.core.Notify(q) }
+
+// Failure reports why the device stopped working, if it ever did.
+func (t *Transport) Failure() error { return t.core.Failure() }

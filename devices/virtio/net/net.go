@@ -88,11 +88,14 @@ type Device struct {
 
 	txFrames, txDropped, rxFrames, rxDropped atomic.Uint64
 
-	mu      sync.Mutex
-	failed  error
-	kicks   [2]chan struct{}
+	mu     sync.Mutex
+	failed error
+	kicks  [2]chan struct{}
+	// stop and workers belong to the current activation: Reset closes
+	// that activation's stop and waits for that activation's workers only
+	// (a shared WaitGroup let a reset wait on the next activation's).
 	stop    chan struct{}
-	workers sync.WaitGroup
+	workers *sync.WaitGroup
 }
 
 // New makes an interface with address mac over backend and starts reading
@@ -193,21 +196,22 @@ func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Que
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.failed = nil
-	d.stop = make(chan struct{})
+	d.stop, d.workers = make(chan struct{}), new(sync.WaitGroup)
 	for i := range d.kicks {
 		d.kicks[i] = make(chan struct{}, 1)
 	}
 	rx := &receiver{d: d, mem: mem, q: queues[rxQueue], irq: irq, mergeable: features&FeatureMrgRxbuf != 0}
 	tx := &transmitter{d: d, mem: mem, q: queues[txQueue], irq: irq}
 	d.workers.Add(2)
-	go d.work(rx.run, irq, d.kicks[rxQueue], d.stop)
-	go d.work(tx.run, irq, d.kicks[txQueue], d.stop)
+	go d.work(rx.run, irq, d.kicks[rxQueue], d.stop, d.workers)
+	go d.work(tx.run, irq, d.kicks[txQueue], d.stop, d.workers)
 	return nil
 }
 
-// work runs one worker; an error (a malformed ring) stops the device.
-func (d *Device) work(run func(kick, stop <-chan struct{}) error, irq virtio.Interrupts, kick, stop chan struct{}) {
-	defer d.workers.Done()
+// work runs one worker of an activation; an error (a malformed ring)
+// stops the device.
+func (d *Device) work(run func(kick, stop <-chan struct{}) error, irq virtio.Interrupts, kick, stop chan struct{}, done *sync.WaitGroup) {
+	defer done.Done()
 	if err := run(kick, stop); err != nil {
 		d.fail(err, irq)
 	}
@@ -246,13 +250,13 @@ func (d *Device) Notify(i int) {
 // Reset stops both workers and forgets the queues.
 func (d *Device) Reset() {
 	d.mu.Lock()
-	stop := d.stop
-	d.stop = nil
+	stop, workers := d.stop, d.workers
+	d.stop, d.workers = nil, nil
 	d.kicks = [2]chan struct{}{}
 	d.mu.Unlock()
 	if stop != nil {
 		close(stop)
-		d.workers.Wait()
+		workers.Wait()
 	}
 }
 

@@ -137,8 +137,8 @@ func (t *Transport) writeCommon(offset, v uint64, size int) {
 		c.SetQueueSize(uint16(v))
 	case offset == 0x1a && q != nil:
 		q.Vector = uint16(v)
-	case offset == 0x1c && q != nil:
-		q.Ready = v&1 != 0
+	case offset == 0x1c:
+		c.SetQueueReady(v&1 != 0)
 	case offset >= 0x20 && offset < 0x38:
 		ring, half := int(offset-0x20)/8, int(offset&4)/4
 		c.SetQueueAddr(ring, half, uint32(v))

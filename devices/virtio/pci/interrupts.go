@@ -39,7 +39,11 @@ func (t *Transport) signalLocked(v uint16) error {
 		e.pending = true
 		return nil
 	}
-	return t.msi.SignalMSI(e.addr, e.data)
+	if err := t.msi.SignalMSI(e.addr, e.data); err != nil {
+		t.core.NoteFailureLocked(fmt.Errorf("MSI-X vector %d: %w", v, err))
+		return err
+	}
+	return nil
 }
 
 // deliverPendingLocked sends interrupts that were held back by a mask that
@@ -52,7 +56,9 @@ func (t *Transport) deliverPendingLocked() {
 	for i := range t.table {
 		if e := &t.table[i]; e.pending && !e.masked {
 			e.pending = false
-			t.msi.SignalMSI(e.addr, e.data)
+			if err := t.msi.SignalMSI(e.addr, e.data); err != nil {
+				t.core.NoteFailureLocked(fmt.Errorf("MSI-X vector %d: %w", i, err))
+			}
 		}
 	}
 }

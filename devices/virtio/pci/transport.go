@@ -75,7 +75,13 @@ type msixEntry struct {
 // firmware would). mem is guest memory for the queues.
 func New(dev virtio.Device, mem queue.Memory, msi MSISender, barAddr uint64) *Transport {
 	t := &Transport{core: virtio.NewCore(dev, mem), msi: msi, configVector: noVector}
-	t.core.OnReset = func() { t.configVector = noVector }
+	t.core.OnReset = func() {
+		t.configVector = noVector
+		// The ISR is clear after a reset: so is INTx. A line left high
+		// once made Linux disable a shared IRQ ("nobody cared"), taking
+		// the other device on it down too.
+		t.setINTxLocked(false)
+	}
 	queues := len(t.core.Queues)
 	vectors := queues + 1
 	t.table = make([]msixEntry, vectors)
@@ -131,3 +137,6 @@ func (t *Transport) msixControl() (enabled, masked bool) {
 	ctl := binary.LittleEndian.Uint16(t.cfg.Bytes()[t.msix+2:])
 	return ctl&0x8000 != 0, ctl&0x4000 != 0
 }
+
+// Failure reports why the device stopped working, if it ever did.
+func (t *Transport) Failure() error { return t.core.Failure() }

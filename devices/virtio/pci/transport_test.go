@@ -263,3 +263,32 @@ func TestINTx(tt *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// Defect: a device reset left its INTx line high (the ISR was cleared,
+// the line was not), so a shared line stayed asserted.
+func TestResetLowersINTx(tt *testing.T) {
+	drv := queuetest.New(16, 1<<20)
+	t := newBlk(tt, drv, msiRecorder(make(chan [2]uint64, 4)))
+	line := lineRecorder(make(chan bool, 4))
+	t.SetINTx(line, 10)
+	activate(tt, t, drv)
+	drv.Add([][]byte{make([]byte, 16)}, []uint32{512, 1})
+	w(t, offNotify, 0, 2)
+	select {
+	case high := <-line:
+		if !high {
+			tt.Fatal("line went low first")
+		}
+	case <-time.After(10 * time.Second):
+		tt.Fatal("INTx never raised")
+	}
+	w(t, 0x14, 0, 1) // reset, without reading the ISR
+	select {
+	case high := <-line:
+		if high {
+			tt.Fatal("the line was raised again")
+		}
+	case <-time.After(2 * time.Second):
+		tt.Fatal("the reset left INTx high")
+	}
+}

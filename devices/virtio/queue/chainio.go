@@ -42,6 +42,9 @@ func scatter(descs []Descriptor, off, n uint64, do func(addr, from, n uint64) er
 			continue
 		}
 		k := min(uint64(d.Len)-off, n)
+		if d.Addr+off+k < d.Addr { // a chain from Pop never wraps; one made by hand might
+			return fmt.Errorf("%w: buffer at %#x+%#x wraps past the end of the address space", ErrMalformed, d.Addr, d.Len)
+		}
 		if err := do(d.Addr+off, done, k); err != nil {
 			return fmt.Errorf("%w: %v", ErrMalformed, err)
 		}

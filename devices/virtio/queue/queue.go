@@ -154,6 +154,11 @@ func (q *Queue) Next(mem Memory) (Chain, bool, error) {
 	if err := q.SetNotify(mem, true); err != nil {
 		return Chain{}, false, err
 	}
+	// Store (avail_event or used flags) then load (avail idx): x86 may
+	// let the load pass the store, and then the device misses a buffer the
+	// driver added while it did not yet see the request to notify: a
+	// stalled queue. A full fence here, as vhost and rust-vmm have.
+	fence(mem)
 	return q.Pop(mem)
 }
 
@@ -177,6 +182,9 @@ func (q *Queue) walk(mem Memory, head uint16) (Chain, error) {
 	add := func(d Descriptor) error {
 		if d.Len == 0 {
 			return nil // an empty buffer carries nothing; skip it
+		}
+		if d.Addr+uint64(d.Len) < d.Addr {
+			return fmt.Errorf("%w: buffer at %#x+%#x in chain %d wraps past the end of the address space", ErrMalformed, d.Addr, d.Len, head)
 		}
 		total += uint64(d.Len)
 		if total > 1<<32 {
@@ -247,6 +255,10 @@ func (q *Queue) PushUsed(mem Memory, head uint16, written uint32) error {
 // NeedsInterrupt reports whether the driver wants an interrupt for the
 // used buffers pushed since the last time this returned true.
 func (q *Queue) NeedsInterrupt(mem Memory) (bool, error) {
+	// Store (used idx, by PushUsed) then load (used_event or the avail
+	// flags): the second store→load pair. Without the fence the driver can
+	// ask for an interrupt after seeing the old index and never get it.
+	fence(mem)
 	if !q.EventIdx {
 		flags, err := q.read16(mem, q.AvailRing)
 		return err == nil && flags&availNoInterrupt == 0, err

@@ -2,9 +2,10 @@
 // virtqueue in plain memory and makes buffers available and reads used
 // ones back, the way a guest driver does, so device models can be tested
 // without a VM. Memory accesses by the device (through Mem) and by the
-// driver are serialised by one lock, so a device running on its own
-// goroutine can be tested under the race detector, the lock standing in
-// for the barriers a real driver uses.
+// driver are serialised by one lock, so that a device running on its own
+// goroutine can be tested under the race detector. That lock orders more
+// than a real guest does: it does not test the device's memory barriers
+// (package queue's fence tests check where those are).
 package queuetest
 
 import (

@@ -1,0 +1,178 @@
+package confine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const childEnv = "VMM_CONFINE_TEST_CHILD"
+
+// The filter keeps the Go runtime working (threads, GC, timers, the
+// poller) and the calls vmm makes, and kills the process for anything
+// else: here opening a file.
+func TestFilterAllowsTheRuntimeAndKillsTheRest(t *testing.T) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		confinedChild(mode)
+		return
+	}
+	for _, c := range []struct {
+		mode    string
+		killed  bool
+		printed string
+		syscall string // the refused call the audit log names
+	}{
+		{"allowed", false, "CHILD-ALLOWED-OK", ""},
+		{"open", true, "CHILD-BEFORE-OPEN", "openat"},
+		{"fork", true, "CHILD-BEFORE-FORK", ""},
+		{"exec-memory", true, "CHILD-BEFORE-MMAP", "mmap"},
+	} {
+		if !c.killed && raceEnabled {
+			t.Logf("%s: not checked under -race: the race detector's own system calls are not vmm's", c.mode)
+			continue
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestFilterAllowsTheRuntimeAndKillsTheRest$", "-test.count=1")
+		cmd.Env = append(os.Environ(), childEnv+"="+c.mode)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		sig := syscall.Signal(0)
+		if errors.As(err, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				sig = ws.Signal()
+			}
+		}
+		if !strings.Contains(string(out), c.printed) {
+			if strings.Contains(string(out), "seccomp unavailable") {
+				t.Skip("this kernel has no seccomp filters")
+			}
+			t.Errorf("%s: output lacks %s:\n%s", c.mode, c.printed, out)
+		}
+		if c.killed && sig != syscall.SIGSYS {
+			t.Errorf("%s: child ended with %v (signal %v), want death by SIGSYS:\n%s", c.mode, err, sig, out)
+		}
+		if c.killed && c.syscall != "" {
+			if nr, ok := auditedSyscall(cmd.Process.Pid); ok {
+				if name := syscallNames()[nr]; name != c.syscall {
+					t.Errorf("%s: the audit log names syscall %d (%s), want %s", c.mode, nr, name, c.syscall)
+				} else {
+					t.Logf("%s: killed by SIGSYS; the kernel's audit log names the refused call: %s (%d)", c.mode, name, nr)
+				}
+			} else {
+				t.Logf("%s: no audit line readable here (dmesg)", c.mode)
+			}
+		}
+		if !c.killed && err != nil {
+			t.Errorf("%s: the confined child failed: %v\n%s", c.mode, err, out)
+		}
+	}
+}
+
+func confinedChild(mode string) {
+	f, _ := os.CreateTemp("", "confine-*")
+	defer os.Remove(f.Name())
+	if err := Install(); err != nil {
+		fmt.Println("seccomp unavailable:", err)
+		os.Exit(0)
+	}
+	switch mode {
+	case "allowed":
+		var wg sync.WaitGroup
+		for i := 0; i < 16; i++ { // new threads: clone under the filter
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runtime.LockOSThread()
+				b := make([]byte, 1<<20)
+				f.WriteAt(b[:4096], int64(i)*4096)
+				f.ReadAt(b[:4096], 0)
+				f.Sync()
+				time.Sleep(time.Millisecond)
+			}()
+		}
+		wg.Wait()
+		runtime.GC()
+		unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS) // an allowed ioctl (the error does not matter)
+		fmt.Println("CHILD-ALLOWED-OK")
+		os.Exit(0)
+	case "open":
+		fmt.Println("CHILD-BEFORE-OPEN")
+		os.Open("/etc/hostname")
+	case "fork":
+		fmt.Println("CHILD-BEFORE-FORK")
+		exec.Command("/bin/true").Run()
+	case "exec-memory":
+		fmt.Println("CHILD-BEFORE-MMAP")
+		unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_EXEC, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	}
+	fmt.Println("CHILD-SURVIVED")
+	os.Exit(3)
+}
+
+// As root: the child drops to nobody in an empty chroot and keeps no
+// capability; a non-empty or writable chroot is refused.
+func TestDropPrivileges(t *testing.T) {
+	if os.Getenv(childEnv) == "drop" {
+		root := os.Getenv(childEnv + "_ROOT")
+		if err := Drop(Identity{UID: 65534, GID: 65534, Chroot: root}); err != nil {
+			fmt.Println("DROP-ERROR", err)
+			os.Exit(1)
+		}
+		_, statErr := os.Stat("/etc") // gone: the root is the empty directory
+		var caps unix.CapUserHeader
+		caps.Version = unix.LINUX_CAPABILITY_VERSION_3
+		var data [2]unix.CapUserData
+		unix.Capget(&caps, &data[0])
+		fmt.Printf("DROPPED uid=%d gid=%d etc=%v caps=%#x\n", os.Getuid(), os.Getgid(), statErr == nil, data[0].Effective|data[0].Permitted)
+		os.Exit(0)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to drop privileges")
+	}
+	bad := t.TempDir()
+	os.WriteFile(bad+"/x", nil, 0o644)
+	if err := Drop(Identity{UID: -1, GID: -1, Chroot: bad}); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("a non-empty chroot: %v", err)
+	}
+	root := t.TempDir()
+	os.Chmod(root, 0o755)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDropPrivileges$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"=drop", childEnv+"_ROOT="+root)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "DROPPED uid=65534 gid=65534 etc=false caps=0x0") {
+		t.Errorf("child: %v\n%s", err, out)
+	}
+}
+
+// auditedSyscall finds the kernel's seccomp audit line for pid (type=1326,
+// "syscall=NNN") in dmesg.
+func auditedSyscall(pid int) (int, bool) {
+	out, err := exec.Command("dmesg").Output()
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if !strings.Contains(l, "type=1326") || !strings.Contains(l, fmt.Sprintf(" pid=%d ", pid)) {
+			continue
+		}
+		var nr int
+		if i := strings.Index(l, " syscall="); i >= 0 {
+			if _, err := fmt.Sscanf(l[i:], " syscall=%d", &nr); err == nil {
+				return nr, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func syscallNames() map[int]string {
+	return map[int]string{unix.SYS_OPENAT: "openat", unix.SYS_MMAP: "mmap", unix.SYS_CLONE: "clone", unix.SYS_EXECVE: "execve"}
+}

@@ -1,0 +1,120 @@
+// Package rules holds vmm's seccomp rules and compiles them to BPF with
+// gVisor's seccomp package (the rule compiler gVisor's own sandbox uses).
+// It runs at build time: `go generate ./confine` writes the program into
+// package confine, so the vmm binary, which every VM maps, does not carry
+// the compiler (half a megabyte). A test checks that the program there is
+// what these rules compile to.
+package rules
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
+	"gvisor.dev/gvisor/pkg/bpf"
+	"gvisor.dev/gvisor/pkg/seccomp"
+
+	"github.com/vmmlab/vmm/kvm"
+)
+
+// Policy is what a running vmm needs beyond the Go runtime's basics.
+type Policy struct {
+	// Ioctls are the ioctl requests allowed, on any descriptor (KVM's
+	// run-time requests, the tap's offload setting, the terminal's).
+	Ioctls []uintptr
+}
+
+// newThread are the clone(2) flags of a new thread of this process (the
+// Go runtime's clone, glibc's pthread_create): a clone without them, a new
+// process, is refused.
+const newThread = unix.CLONE_VM | unix.CLONE_THREAD
+
+// Rules are the allowed system calls: the Go runtime's (memory without
+// PROT_EXEC, threads, signals, futexes, the network poller, timers),
+// reads and writes (console, disks with pread/pwrite/fsync/fallocate, tap
+// frames, eventfds), and the policy's ioctls. Nothing opens a file,
+// creates a socket, starts a process or maps executable memory.
+func Rules(p Policy) seccomp.SyscallRules {
+	noExec := seccomp.PerArg{seccomp.AnyValue{}, seccomp.AnyValue{}, seccomp.MaskedEqual(unix.PROT_EXEC, 0)}
+	rules := map[uintptr]seccomp.SyscallRule{
+		unix.SYS_MMAP:       noExec,
+		unix.SYS_MPROTECT:   noExec,
+		unix.SYS_CLONE:      seccomp.PerArg{seccomp.MaskedEqual(newThread, newThread)},
+		unix.SYS_ARCH_PRCTL: seccomp.PerArg{seccomp.EqualTo(linux.ARCH_SET_FS)},
+	}
+	for _, nr := range []uintptr{
+		// memory and the runtime
+		unix.SYS_MUNMAP, unix.SYS_MADVISE, unix.SYS_BRK, unix.SYS_FUTEX, unix.SYS_SCHED_YIELD,
+		unix.SYS_SCHED_GETAFFINITY, unix.SYS_GETRANDOM, unix.SYS_RESTART_SYSCALL,
+		// threads and signals
+		unix.SYS_RSEQ, unix.SYS_SET_ROBUST_LIST, // what glibc does for a new thread (cgo and race builds)
+		unix.SYS_EXIT, unix.SYS_EXIT_GROUP, unix.SYS_GETPID, unix.SYS_GETTID, unix.SYS_TGKILL,
+		unix.SYS_RT_SIGACTION, unix.SYS_RT_SIGPROCMASK, unix.SYS_RT_SIGRETURN, unix.SYS_SIGALTSTACK,
+		// time
+		unix.SYS_NANOSLEEP, unix.SYS_CLOCK_NANOSLEEP, unix.SYS_CLOCK_GETTIME, unix.SYS_GETTIMEOFDAY,
+		// descriptors vmm already holds
+		unix.SYS_READ, unix.SYS_WRITE, unix.SYS_READV, unix.SYS_WRITEV, unix.SYS_PREAD64, unix.SYS_PWRITE64,
+		unix.SYS_PREADV, unix.SYS_PWRITEV, unix.SYS_CLOSE, unix.SYS_FSTAT, unix.SYS_NEWFSTATAT, unix.SYS_LSEEK,
+		unix.SYS_FCNTL, unix.SYS_FSYNC, unix.SYS_FDATASYNC, unix.SYS_FALLOCATE,
+		// the network poller (tap, the console)
+		unix.SYS_EPOLL_CTL, unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_PWAIT2, unix.SYS_EPOLL_CREATE1,
+		unix.SYS_EVENTFD2, unix.SYS_PIPE2,
+	} {
+		rules[nr] = seccomp.MatchAll{}
+	}
+	var ioctls seccomp.Or
+	for _, req := range p.Ioctls {
+		ioctls = append(ioctls, seccomp.PerArg{seccomp.AnyValue{}, seccomp.EqualTo(req)})
+	}
+	if len(ioctls) > 0 {
+		rules[unix.SYS_IOCTL] = ioctls
+	}
+	return seccomp.MakeSyscallRules(rules)
+}
+
+// VMM is the policy of a running vmm: KVM's run-time requests, the tap's
+// offload setting (made when the guest's driver starts the NIC), and the
+// terminal's settings (read, and restored at the end).
+func VMM() Policy {
+	return Policy{Ioctls: append(kvm.RunTimeRequests(), unix.TUNSETOFFLOAD, unix.TCGETS, unix.TCSETS)}
+}
+
+// Build compiles Rules(p) into a filter whose default is to kill the
+// process (SIGSYS); the kernel's audit log names the refused call.
+func Build(p Policy) ([]bpf.Instruction, error) {
+	// clone3 passes its flags in memory, where a filter cannot look: it
+	// fails with ENOSYS, and glibc (a cgo or race-enabled build) falls back
+	// to clone(2), whose flags the rules check. Go's own runtime uses clone.
+	clone3 := seccomp.MakeSyscallRules(map[uintptr]seccomp.SyscallRule{unix.SYS_CLONE3: seccomp.MatchAll{}})
+	prog := seccomp.Program{
+		RuleSets: []seccomp.RuleSet{{Rules: Rules(p), Action: seccomp.Allow},
+			{Rules: clone3, Action: seccomp.ReturnError.Code(uint16(unix.ENOSYS))}},
+		Options: seccomp.ProgramOptions{DefaultAction: seccomp.KillProcess, BadArchAction: seccomp.KillProcess,
+			HotSyscalls: []uintptr{unix.SYS_IOCTL, unix.SYS_FUTEX, unix.SYS_WRITE, unix.SYS_PREAD64, unix.SYS_EPOLL_PWAIT}},
+	}
+	instrs, _, err := prog.Build()
+	if err != nil {
+		return nil, fmt.Errorf("seccomp filter: %w", err)
+	}
+	return instrs, nil
+}
+
+// GoSource is package confine's program.go: the compiled VMM policy.
+func GoSource() ([]byte, error) {
+	instrs, err := Build(VMM())
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString("// Code generated by go generate ./confine (confine/gen); DO NOT EDIT.\n\n")
+	b.WriteString("package confine\n\nimport \"golang.org/x/sys/unix\"\n\n")
+	b.WriteString("// vmmProgram is the seccomp filter of a running vmm, compiled from\n// package confine/rules.\n")
+	b.WriteString("func vmmProgram() []unix.SockFilter {\n\treturn []unix.SockFilter{\n")
+	for _, in := range instrs {
+		fmt.Fprintf(&b, "\t\t{Code: %#04x, Jt: %d, Jf: %d, K: %#x},\n", in.OpCode, in.JumpIfTrue, in.JumpIfFalse, in.K)
+	}
+	b.WriteString("\t}\n}\n")
+	return format.Source(b.Bytes())
+}

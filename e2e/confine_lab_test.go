@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vmmlab/vmm/internal/kvmtest"
+)
+
+// A confined vmm: once the machine is built it runs as nobody, chrooted
+// into an empty directory, with no capabilities and the seccomp filter
+// on, and the guest still boots; SIGTERM still ends it.
+func TestConfinedVM(t *testing.T) {
+	l := kernelOnly(t)
+	micro := kvmtest.File(t, "VMM_LAB_MICRO_KERNEL")
+	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
+	root := t.TempDir()
+	os.Chmod(root, 0o755)
+	cmd := exec.Command(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M",
+		"--uid", "65534", "--gid", "65534", "--chroot", root,
+		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=120")
+	out := &watchBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, out, "SLEEPING", 3*time.Minute)
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	for _, want := range []string{"Uid:\t65534\t65534\t65534\t65534", "Gid:\t65534\t65534\t65534\t65534", "CapEff:\t0000000000000000",
+		"CapPrm:\t0000000000000000", "Seccomp:\t2", "NoNewPrivs:\t1"} {
+		if !strings.Contains(string(status), want) {
+			t.Errorf("/proc/PID/status lacks %q:\n%s", want, status)
+		}
+	}
+	if r, _ := os.Readlink(fmt.Sprintf("/proc/%d/root", cmd.Process.Pid)); r != root {
+		t.Errorf("vmm's root is %q, want the chroot %q", r, root)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if !exits(cmd, time.Minute) {
+		t.Fatalf("a confined vmm did not end on SIGTERM\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "stopped by the host") {
+		t.Errorf("vmm did not report the stop:\n%s", out.String())
+	}
+}
+
+// A guest that floods a console nobody reads (a stalled pipe) cannot
+// wedge vmm: its vCPU never blocks on the host's stdout, and SIGTERM ends
+// it. Before, the vCPU sat in write(2) and only SIGKILL helped.
+func TestStalledConsole(t *testing.T) {
+	l := kernelOnly(t)
+	micro := kvmtest.File(t, "VMM_LAB_MICRO_KERNEL")
+	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // never read
+	stderr := &watchBuffer{}
+	cmd := exec.Command(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--json",
+		"--cmdline", "console=ttyS0 panic=-1 initcall_blacklist=i8042_init vmm.run=/bin/testworkload vmm.arg=flood vmm.arg=600")
+	cmd.Stdout, cmd.Stderr = w, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	defer cmd.Process.Kill()
+	waitFor(t, stderr, "machine ready", time.Minute)
+	time.Sleep(20 * time.Second) // the guest boots, floods, and the 64 KiB pipe is full long before
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if !exits(cmd, 30*time.Second) {
+		t.Fatalf("vmm did not end within 30 s of SIGTERM with its console stalled\n%s", stderr.String())
+	}
+	t.Logf("vmm ended %v after SIGTERM (lab time)", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(stderr.String(), `"console_dropped_bytes"`) {
+		t.Errorf("no console output was counted as dropped:\n%s", stderr.String())
+	}
+}
+
+func waitFor(t *testing.T, out *watchBuffer, s string, limit time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if strings.Contains(out.String(), s) {
+			return
+		}
+	}
+	t.Fatalf("%q did not appear within %v:\n%s", s, limit, out.String())
+}
+
+func exits(cmd *exec.Cmd, limit time.Duration) bool {
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(limit):
+		return false
+	}
+}
