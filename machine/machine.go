@@ -45,6 +45,9 @@ type Config struct {
 	HugePages memory.HugePages
 	// Start is when vmm started; the boot timer measures from it.
 	Start time.Time
+	// OnBooted, if set, is called (on a vCPU's thread: it must not block)
+	// when the guest writes the boot timer.
+	OnBooted func(time.Duration)
 }
 
 // Fixed guest-physical and port addresses of the PC platform vmm models.
@@ -242,7 +245,7 @@ func (l irqLine) Trigger() error {
 
 func (m *Machine) createDevices(c Config) error {
 	m.uart = serial.New(c.Console, irqLine{m.vm, serialIRQ})
-	m.timer = boottimer.New(c.Start, nil)
+	m.timer = boottimer.New(c.Start, c.OnBooted)
 	reg := []struct {
 		name       string
 		base, size uint64

@@ -204,3 +204,19 @@ func TestFromFD(t *testing.T) {
 		}
 	})
 }
+
+// Defect: FromFD took ownership of the descriptor but left it open when
+// it refused it.
+func TestFromFDClosesWhatItRefuses(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe(p[:]); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[1])
+	if _, err := FromFD(p[0]); err == nil {
+		t.Fatal("a pipe was taken for a tap")
+	}
+	if _, err := unix.FcntlInt(uintptr(p[0]), unix.F_GETFD, 0); err != unix.EBADF {
+		t.Errorf("the refused descriptor is still open (fcntl: %v)", err)
+	}
+}

@@ -32,13 +32,21 @@ type options struct {
 	timeout, testTimeout, idle, maxLockup         time.Duration
 }
 
-func main() {
-	var o options
-	home, herr := os.UserCacheDir()
-	if herr != nil { // no $HOME: still an absolute cache, never one relative to the clone
+// defaultCache is ~/.cache/vmm, or an absolute directory under the
+// system's temporary one when there is no home: never one relative to the
+// clone.
+func defaultCache() string {
+	home, err := os.UserCacheDir()
+	if err != nil {
 		home = filepath.Join(os.TempDir(), "cache")
 	}
-	flag.StringVar(&o.cache, "cache", filepath.Join(home, "vmm"), "cache for downloaded kernels (outside the clone)")
+	return filepath.Join(home, "vmm")
+}
+
+func main() {
+	var o options
+
+	flag.StringVar(&o.cache, "cache", defaultCache(), "cache for downloaded kernels (outside the clone)")
 	flag.StringVar(&o.work, "work", "build/lab", "directory for test binaries, the outer image and the console log")
 	flag.StringVar(&o.kernelPkg, "kernel-package", "linux-image-amd64", "Debian kernel package for the outer (and inner) guest")
 	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "statically linked busybox (package busybox-static)")
@@ -50,7 +58,7 @@ func main() {
 	flag.DurationVar(&o.idle, "idle-timeout", 5*time.Minute, "stop when the outer guest's console is silent this long (a hang)")
 	flag.DurationVar(&o.maxLockup, "max-lockup", 90*time.Second, "stop when the outer kernel reports a CPU stuck this long (soft lockup)")
 	flag.IntVar(&o.retries, "retries", 1, "boot the outer guest again this many times when its kernel locks up or panics (never for test failures)")
-	flag.StringVar(&o.benchArgs, "bench-args", "--runs 10 --max 40 --budget 2G --large-image 128M", "vmm-lab bench: extra flags for `vmm bench all` in the outer guest")
+	flag.StringVar(&o.benchArgs, "bench-args", "--runs 10 --max 60 --budget 2G --large-image 128M", "vmm-lab bench: extra flags for `vmm bench all` in the outer guest")
 	flag.StringVar(&o.benchOut, "bench-out", "build/bench", "vmm-lab bench: where the report goes")
 	flag.DurationVar(&o.testTimeout, "test-timeout", 15*time.Minute, "limit for each test binary inside the guest")
 	flag.Usage = func() {

@@ -125,4 +125,11 @@ func TestParseNICs(t *testing.T) {
 		nics[1].Tap != "" || nics[1].FD != 5 || nics[1].MAC != [6]byte{} {
 		t.Errorf("parsed %+v", nics)
 	}
+	// Defect: fd=5,fd=6 silently kept the last, and the same descriptor
+	// for two NICs was closed twice.
+	for _, bad := range [][]string{{"fd=5,fd=6"}, {"fd=5", "fd=5"}, {"tap=a", "tap=a"}, {"tap=a,mac=02:00:00:00:00:01,mac=02:00:00:00:00:02"}} {
+		if _, err := parseNICs(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
 }

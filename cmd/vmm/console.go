@@ -26,7 +26,12 @@ type inputSink interface {
 // u-root's gosh only accept CR, and the guest's tty turns CR back into a
 // newline for line-based programs. The returned function restores the
 // terminal.
-func startConsole(stdin *os.File, sink inputSink, quit context.CancelCauseFunc, stderr io.Writer) func() {
+//
+// ready, when not nil, holds input that is not a terminal back until it is
+// closed (the guest has booted): a guest's serial driver reads and drops
+// what is in the receiver while it starts up, which cost a piped script
+// its first characters.
+func startConsole(stdin *os.File, sink inputSink, quit context.CancelCauseFunc, stderr io.Writer, ready <-chan struct{}) func() {
 	fd := int(stdin.Fd())
 	restore := func() {}
 	tty := term.IsTerminal(fd)
@@ -38,6 +43,9 @@ func startConsole(stdin *os.File, sink inputSink, quit context.CancelCauseFunc, 
 		}
 	}
 	go func() {
+		if !tty && ready != nil {
+			<-ready
+		}
 		var e escaper
 		buf := make([]byte, 4096)
 		for {

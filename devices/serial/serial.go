@@ -185,10 +185,15 @@ func (u *UART) write(offset uint64, v byte) bool {
 		if u.ier&ierTHRE != 0 && old&ierTHRE == 0 {
 			u.threPending = true
 		}
+		u.cond.Broadcast() // the driver may listen now: input may flow
 		return u.ier&ierTHRE != 0 && u.threPending || u.ier&ierRDA != 0 && len(u.rx) > 0
 	case regIIR:
 		u.fcr = v
-		if v&0x02 != 0 { // clear the receive FIFO
+		// Clearing the receive FIFO drops loopback bytes, but not host
+		// input: vmm holds that until the guest takes it, as if it were
+		// still on the wire. Linux clears the FIFOs when it opens the
+		// port, which threw away the first lines of a piped script.
+		if v&0x02 != 0 && u.mcr&mcrLoop != 0 {
 			u.rx = nil
 			u.cond.Broadcast()
 		}
@@ -196,19 +201,25 @@ func (u *UART) write(offset uint64, v byte) bool {
 		u.lcr = v
 	case regMCR:
 		u.mcr = v & 0x1f
+		u.cond.Broadcast() // DTR may have come up
 	case regSCR:
 		u.scr = v
 	}
 	return false
 }
 
-// Input queues bytes for the guest to read, waiting while the guest has
-// more than the receive buffer unread. It returns io.ErrClosedPipe after
-// Close. It is meant for one input goroutine.
+// Input queues bytes for the guest to read. It waits until the guest
+// listens (receive interrupts on, not in loopback), as a sender waits for
+// a modem's ready line, and while the guest has more than the receive
+// buffer unread; the guest resetting its FIFOs does not discard it. (A
+// driver still reads and drops what is in the receiver while it starts
+// up: vmm holds piped input until the guest has booted, see cmd/vmm.) It also waits while the guest has more than the receive
+// buffer unread. It returns io.ErrClosedPipe after Close. It is meant for
+// one input goroutine.
 func (u *UART) Input(p []byte) error {
 	for len(p) > 0 {
 		u.mu.Lock()
-		for len(u.rx) >= rxBuffer && !u.closed {
+		for (len(u.rx) >= rxBuffer || !u.listening()) && !u.closed {
 			u.cond.Wait()
 		}
 		if u.closed {
@@ -227,6 +238,12 @@ func (u *UART) Input(p []byte) error {
 		}
 	}
 	return nil
+}
+
+// listening reports whether the guest takes input: receive interrupts
+// enabled, not in loopback.
+func (u *UART) listening() bool {
+	return u.ier&ierRDA != 0 && u.mcr&mcrLoop == 0
 }
 
 // Close wakes a waiting Input and makes further input fail.

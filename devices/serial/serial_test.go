@@ -2,6 +2,7 @@ package serial
 
 import (
 	"bytes"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -53,6 +54,7 @@ func TestReceive(t *testing.T) {
 
 func TestInputWaitsInsteadOfDropping(t *testing.T) {
 	u := New(&bytes.Buffer{}, &counter{})
+	wr(u, regIER, ierRDA)
 	big := bytes.Repeat([]byte("x"), rxBuffer+10)
 	done := make(chan error)
 	go func() { done <- u.Input(big) }()
@@ -117,3 +119,40 @@ func FuzzUART(f *testing.F) {
 		}
 	})
 }
+
+// Defect: input that arrived before the guest's driver was up sat in the
+// receive buffer and was thrown away when the driver reset the FIFOs. It
+// waits until the guest enables receive interrupts, and a FIFO reset does
+// not discard it.
+func TestInputWaitsForTheDriver(t *testing.T) {
+	u := New(&bytes.Buffer{}, &safeIRQ{})
+	done := make(chan error, 1)
+	go func() { done <- u.Input([]byte("uname -r\r")) }()
+	time.Sleep(20 * time.Millisecond)
+	if rd(u, regLSR)&lsrDR != 0 {
+		t.Fatal("data handed over before the guest enabled receive interrupts")
+	}
+	wr(u, regIER, ierRDA)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Input still waits after the guest enabled receive interrupts")
+	}
+	wr(u, regIIR, 0x07) // a FIFO reset
+	var got []byte
+	for rd(u, regLSR)&lsrDR != 0 {
+		got = append(got, rd(u, regData))
+	}
+	if string(got) != "uname -r\r" {
+		t.Fatalf("the guest read %q", got)
+	}
+	u.Close()
+}
+
+// safeIRQ counts interrupts from several goroutines.
+type safeIRQ struct{ n atomic.Int32 }
+
+func (s *safeIRQ) Trigger() error { s.n.Add(1); return nil }

@@ -110,6 +110,10 @@ func TestMalformed(t *testing.T) {
 			d.SetDesc(d.Queue.DescTable, 0, queue.Descriptor{Addr: 1 << 40, Len: 16, Flags: queue.DescIndirect})
 			d.Publish(0)
 		},
+		"buffer wrapping past 2^64": func(d *queuetest.Driver) { // defect: the address + offset wrapped
+			d.SetDesc(d.Queue.DescTable, 0, queue.Descriptor{Addr: ^uint64(0) - 0xfff, Len: 0x2000})
+			d.Publish(0)
+		},
 		"chain over 4 GiB": func(d *queuetest.Driver) {
 			d.SetDesc(d.Queue.DescTable, 0, queue.Descriptor{Addr: 0x10000, Len: 0xffffffff, Flags: queue.DescNext, Next: 1})
 			d.SetDesc(d.Queue.DescTable, 1, queue.Descriptor{Addr: 0x10000, Len: 0xffffffff})
