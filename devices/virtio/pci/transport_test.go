@@ -230,16 +230,7 @@ func TestINTx(tt *testing.T) {
 	}
 	activate(tt, t, drv)
 	hdr := make([]byte, 16)
-	drv.Add([][]byte{hdr}, []uint32{512, 1})
-	w(t, offNotify, 0, 2)
-	select {
-	case high := <-line:
-		if !high {
-			tt.Fatal("line went low first")
-		}
-	case <-time.After(10 * time.Second):
-		tt.Fatal("INTx never raised")
-	}
+	requestAndRaise(tt, t, drv, line)
 	if isr := r(t, offISR, 1); isr != 1 {
 		tt.Fatalf("ISR %d", isr)
 	}
@@ -272,6 +263,22 @@ func TestResetLowersINTx(tt *testing.T) {
 	line := lineRecorder(make(chan bool, 4))
 	t.SetINTx(line, 10)
 	activate(tt, t, drv)
+	requestAndRaise(tt, t, drv, line)
+	w(t, 0x14, 0, 1) // reset, without reading the ISR
+	select {
+	case high := <-line:
+		if high {
+			tt.Fatal("the line was raised again")
+		}
+	case <-time.After(2 * time.Second):
+		tt.Fatal("the reset left INTx high")
+	}
+}
+
+// requestAndRaise makes one read request available, notifies the device
+// and waits for INTx to go high.
+func requestAndRaise(tt *testing.T, t *Transport, drv *queuetest.Driver, line lineRecorder) {
+	tt.Helper()
 	drv.Add([][]byte{make([]byte, 16)}, []uint32{512, 1})
 	w(t, offNotify, 0, 2)
 	select {
@@ -281,14 +288,5 @@ func TestResetLowersINTx(tt *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		tt.Fatal("INTx never raised")
-	}
-	w(t, 0x14, 0, 1) // reset, without reading the ISR
-	select {
-	case high := <-line:
-		if high {
-			tt.Fatal("the line was raised again")
-		}
-	case <-time.After(2 * time.Second):
-		tt.Fatal("the reset left INTx high")
 	}
 }
