@@ -198,8 +198,20 @@ func runLab(ctx context.Context, o options) error {
 		return err
 	}
 	defer logFile.Close()
+	appendArgs := "console=ttyS0 rdinit=/init panic=-1 quiet"
+	if !o.bench {
+		// The tests run with transparent huge pages on request only
+		// (madvise). With "always", guest RAM sits on 2 MiB nested pages
+		// (vmm aligns it for that), and in this emulated nested setup a
+		// minimal-kernel guest triple-faulted about once in 100 boots,
+		// which no run without huge nested pages showed: suspected in the
+		// emulation, not proven. The huge-page path keeps its own test
+		// (--thp on); the bench keeps the outer kernel's default
+		// ("always") and reports THP with its results.
+		appendArgs += " transparent_hugepage=madvise"
+	}
 	q := lab.QEMU{Kernel: k.BzImage, Initrd: image, Memory: o.qemuMem, SMP: o.smp, Timeout: o.timeout, Idle: o.idle,
-		MaxLockup: o.maxLockup, Append: "console=ttyS0 rdinit=/init panic=-1 quiet"}
+		MaxLockup: o.maxLockup, Append: appendArgs}
 	var boot lab.Boot
 	var lockups []string
 	for attempt := 1; ; attempt++ {
