@@ -203,9 +203,9 @@ func runLab(ctx context.Context, o options) error {
 		// The tests run with transparent huge pages on request only
 		// (madvise). With "always", guest RAM sits on 2 MiB nested pages
 		// (vmm aligns it for that), and in this emulated nested setup a
-		// minimal-kernel guest triple-faulted about once in 100 boots,
-		// which no run without huge nested pages showed: suspected in the
-		// emulation, not proven. The huge-page path keeps its own test
+		// minimal-kernel guest triple-faulted about once in 100 boots in
+		// CI (on 4 KiB nested pages it happened once in many sessions):
+		// suspected in the emulation, not proven. The huge-page path keeps its own test
 		// (--thp on); the bench keeps the outer kernel's default
 		// ("always") and reports THP with its results.
 		appendArgs += " transparent_hugepage=madvise"
