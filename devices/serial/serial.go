@@ -173,8 +173,15 @@ func (u *UART) write(offset uint64, v byte) bool {
 		if u.outErr == nil {
 			_, u.outErr = u.out.Write([]byte{v})
 		}
-		u.threPending = true // sent at once: the holding register is empty again
-		return u.ier&ierTHRE != 0
+		// Sent at once: the holding register is empty again. The THRE
+		// interrupt is raised once until the driver acknowledges it (reads
+		// IIR), as the chip raises one per emptied FIFO, not one per byte:
+		// Linux's handler writes up to 16 bytes per interrupt, and an edge
+		// for each of them made a burst of console output a burst of
+		// interrupts (guests crashed in such bursts in the nested lab).
+		raise := !u.threPending && u.ier&ierTHRE != 0
+		u.threPending = true
+		return raise
 	case regIER:
 		if u.lcr&lcrDLAB != 0 {
 			u.dlm = v
