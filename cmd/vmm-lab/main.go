@@ -204,8 +204,9 @@ func runLab(ctx context.Context, o options) error {
 		// (madvise): default VMs on 4 KiB nested pages, the 2 MiB path in
 		// its own test (--thp on); the bench keeps the outer kernel's
 		// default ("always") and reports THP with its results. (This was
-		// first meant to stop guests that triple-faulted in CI; they came
-		// from bursts of serial interrupts and were fixed in the UART.)
+		// first meant to stop guests that triple-faulted in CI; those came
+		// with bursts of console output, and none was seen after the UART
+		// stopped raising an interrupt per byte.)
 		appendArgs += " transparent_hugepage=madvise"
 	}
 	q := lab.QEMU{Kernel: k.BzImage, Initrd: image, Memory: o.qemuMem, SMP: o.smp, Timeout: o.timeout, Idle: o.idle,
