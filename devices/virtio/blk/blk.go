@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 
 	"github.com/vmmlab/vmm/devices/virtio"
 	"github.com/vmmlab/vmm/devices/virtio/queue"
@@ -65,14 +64,12 @@ type Device struct {
 	sectors  uint64
 	id       [idSize]byte
 
-	mu      sync.Mutex
-	mem     queue.Memory
-	q       *queue.Queue
-	irq     virtio.Interrupts
-	failed  error
-	kick    chan struct{}
-	stop    chan struct{}
-	stopped chan struct{}
+	workers virtio.Workers
+	// The queue and memory of the current activation: set while no
+	// worker runs (Activate stops the last one first).
+	mem queue.Memory
+	q   *queue.Queue
+	irq virtio.Interrupts
 
 	stage []byte // stageSize bytes, used by the one worker (made on first use)
 }
@@ -177,66 +174,32 @@ func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Que
 	if len(queues) != 1 {
 		return fmt.Errorf("virtio-blk: %d queues, want 1", len(queues))
 	}
-	d.Reset()
+	d.workers.Stop()
 	queues[0].EventIdx = features&virtio.FeatureEventIdx != 0
-	d.mu.Lock()
-	d.mem, d.q, d.irq, d.failed = mem, queues[0], irq, nil
-	kick, stop, stopped := make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
-	d.kick, d.stop, d.stopped = kick, stop, stopped
-	d.mu.Unlock()
-	go d.serve(kick, stop, stopped)
+	d.mem, d.q, d.irq = mem, queues[0], irq
+	d.workers.Start(irq, d.serve)
 	return nil
 }
 
 // Notify wakes the device goroutine; it never blocks the vCPU.
-func (d *Device) Notify(int) {
-	d.mu.Lock()
-	kick := d.kick
-	d.mu.Unlock()
-	if kick != nil {
-		select {
-		case kick <- struct{}{}:
-		default: // a wake-up is already pending
-		}
-	}
-}
+func (d *Device) Notify(int) { d.workers.Kick(0) }
 
-// Reset stops the device goroutine and forgets the queue.
-func (d *Device) Reset() {
-	d.mu.Lock()
-	stop, stopped := d.stop, d.stopped
-	d.stop, d.kick = nil, nil
-	d.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-stopped
-	}
-}
+// Reset stops the device goroutine.
+func (d *Device) Reset() { d.workers.Stop() }
 
 // Failed reports the error that stopped the device, if any.
-func (d *Device) Failed() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.failed
-}
+func (d *Device) Failed() error { return d.workers.Failed() }
 
-// serve runs on the device goroutine. The queue, memory and interrupt it
-// uses were set before it started and change only after Reset has waited
-// for it to end.
-func (d *Device) serve(kick, stop, stopped chan struct{}) {
-	defer close(stopped)
+// serve is the device goroutine: it serves the queue at each kick.
+func (d *Device) serve(kick, stop <-chan struct{}) error {
 	for {
 		select {
 		case <-stop:
-			return
+			return nil
 		case <-kick:
 		}
 		if err := d.process(stop); err != nil {
-			d.mu.Lock()
-			d.failed = err
-			d.mu.Unlock()
-			d.irq.Config() // the transport reports NEEDS_RESET with a config interrupt
-			return
+			return err
 		}
 	}
 }

@@ -119,10 +119,7 @@ func TestResetStopsBetweenRequests(t *testing.T) {
 	reset := make(chan struct{})
 	go func() { d.Reset(); close(reset) }()
 	for { // Reset has taken the activation's stop channel, and closes it next
-		d.mu.Lock()
-		taken := d.stop == nil
-		d.mu.Unlock()
-		if taken {
+		if d.workers.Stopping() {
 			break
 		}
 		time.Sleep(time.Millisecond)

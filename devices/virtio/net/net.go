@@ -88,14 +88,7 @@ type Device struct {
 
 	txFrames, txDropped, rxFrames, rxDropped atomic.Uint64
 
-	mu     sync.Mutex
-	failed error
-	kicks  [2]chan struct{}
-	// stop and workers belong to the current activation: Reset closes
-	// that activation's stop and waits for that activation's workers only
-	// (a shared WaitGroup let a reset wait on the next activation's).
-	stop    chan struct{}
-	workers *sync.WaitGroup
+	workers virtio.Workers // the receive (0) and transmit (1) goroutines
 }
 
 // New makes an interface with address mac over backend and starts reading
@@ -182,7 +175,7 @@ func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Que
 	if len(queues) != 2 {
 		return fmt.Errorf("virtio-net: %d queues, want 2", len(queues))
 	}
-	d.Reset()
+	d.workers.Stop()
 	csum := features&FeatureGuestCSUM != 0
 	off := Offload{CSUM: csum, TSO4: csum && features&FeatureGuestTSO4 != 0, TSO6: csum && features&FeatureGuestTSO6 != 0}
 	off.ECN = (off.TSO4 || off.TSO6) && features&FeatureGuestECN != 0
@@ -193,79 +186,20 @@ func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Que
 	for _, q := range queues {
 		q.EventIdx = eventIdx
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.failed = nil
-	d.stop, d.workers = make(chan struct{}), new(sync.WaitGroup)
-	for i := range d.kicks {
-		d.kicks[i] = make(chan struct{}, 1)
-	}
 	rx := &receiver{d: d, mem: mem, q: queues[rxQueue], irq: irq, mergeable: features&FeatureMrgRxbuf != 0}
 	tx := &transmitter{d: d, mem: mem, q: queues[txQueue], irq: irq}
-	d.workers.Add(2)
-	go d.work(rx.run, irq, d.kicks[rxQueue], d.stop, d.workers)
-	go d.work(tx.run, irq, d.kicks[txQueue], d.stop, d.workers)
+	d.workers.Start(irq, rx.run, tx.run) // in queue order: rxQueue, txQueue
 	return nil
 }
 
-// work runs one worker of an activation; an error (a malformed ring)
-// stops the device.
-func (d *Device) work(run func(kick, stop <-chan struct{}) error, irq virtio.Interrupts, kick, stop chan struct{}, done *sync.WaitGroup) {
-	defer done.Done()
-	if err := run(kick, stop); err != nil {
-		d.fail(err, irq)
-	}
-}
-
-// fail records the first fatal error and raises a configuration
-// interrupt so the transport reports DEVICE_NEEDS_RESET.
-func (d *Device) fail(err error, irq virtio.Interrupts) {
-	d.mu.Lock()
-	first := d.failed == nil
-	if first {
-		d.failed = err
-	}
-	d.mu.Unlock()
-	if first {
-		irq.Config() // best effort: the device is stopped either way
-	}
-}
-
 // Notify wakes the worker of queue i; it never blocks the vCPU.
-func (d *Device) Notify(i int) {
-	d.mu.Lock()
-	var kick chan struct{}
-	if i >= 0 && i < len(d.kicks) {
-		kick = d.kicks[i]
-	}
-	d.mu.Unlock()
-	if kick != nil {
-		select {
-		case kick <- struct{}{}:
-		default: // a wake-up is already pending
-		}
-	}
-}
+func (d *Device) Notify(i int) { d.workers.Kick(i) }
 
 // Reset stops both workers and forgets the queues.
-func (d *Device) Reset() {
-	d.mu.Lock()
-	stop, workers := d.stop, d.workers
-	d.stop, d.workers = nil, nil
-	d.kicks = [2]chan struct{}{}
-	d.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		workers.Wait()
-	}
-}
+func (d *Device) Reset() { d.workers.Stop() }
 
 // Failed reports the error that stopped the device, if any.
-func (d *Device) Failed() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.failed
-}
+func (d *Device) Failed() error { return d.workers.Failed() }
 
 // Stats returns the frame counters.
 func (d *Device) Stats() Stats {
