@@ -50,20 +50,7 @@ type Config struct {
 	OnBooted func(time.Duration)
 }
 
-// Fixed guest-physical and port addresses of the PC platform vmm models.
 const (
-	acpiBase    = 0xe0000
-	ioapicAddr  = 0xfec00000
-	lapicAddr   = 0xfee00000
-	tssAddr     = 0xfffbd000
-	identityMap = 0xfffbc000
-	serialPort  = 0x3f8
-	serialIRQ   = 4
-	i8042Port   = 0x60
-	rtcPort     = 0x70
-	powerPort   = 0x600
-	sciIRQ      = 9
-	resetValue  = 1
 	// MaxCPUs is the largest --cpus this machine model supports.
 	MaxCPUs = 255
 	// MinMemory is the smallest guest RAM accepted.
@@ -254,8 +241,8 @@ func (m *Machine) createDevices(c Config) error {
 		{"serial", serialPort, 8, m.uart},
 		{"i8042", i8042Port, 5, i8042.New(func() { m.ev.stop(Event{Kind: Reset, Detail: "guest reset through the keyboard controller"}) })},
 		{"rtc", rtcPort, 2, rtc.New(nil)},
-		{"boot-timer", boottimer.Port, 1, m.timer},
-		{"exit-status", exitstatus.Port, 1, &m.exit},
+		{"boot-timer", bootTimerPort, 1, m.timer},
+		{"exit-status", exitStatusPort, 1, &m.exit},
 		{"power", powerPort, power.Size, power.New(acpi.SleepTypeS5, resetValue,
 			func() { m.ev.stop(Event{Kind: PowerOff, Detail: "guest powered off"}) },
 			func() { m.ev.stop(Event{Kind: Reset, Detail: "guest reset through ACPI"}) })},

@@ -33,38 +33,55 @@ type NIC struct {
 	MAC [6]byte
 }
 
-// PCI devices' BARs are placed from here up, in the MMIO hole.
-const pciMMIOBase = 0xc000_0000
-
 // msiSender delivers a device's MSI through KVM.
 type msiSender struct{ vm *kvm.VM }
 
 func (s msiSender) SignalMSI(addr uint64, data uint32) error { return s.vm.SignalMSI(addr, data) }
 
-// virtio-mmio devices sit from here up, one 4 KiB window each, with the
-// interrupt lines of mmioIRQs (ISA lines no other device uses).
-const mmioBase = 0xd000_0000
+// virtioSpec is one configured virtio device: its name and how to make
+// its backend (and what closes it).
+type virtioSpec struct {
+	name string
+	open func() (virtio.Device, func() error, error)
+}
 
-func mmioIRQs() []uint32 { return []uint32{5, 6, 7, 10, 11, 12, 14, 15} }
+// virtioDevices is the one list of the virtio devices a configuration
+// asks for, in the order of their slots: both the device creation and the
+// kernel command line (virtio-mmio names every device there) read it, so
+// a device is never created without being announced, or the other way.
+func (c Config) virtioDevices() []virtioSpec {
+	var specs []virtioSpec
+	for i, d := range c.Disks {
+		specs = append(specs, virtioSpec{fmt.Sprintf("virtio-blk %d (%s)", i, d.Path), func() (virtio.Device, func() error, error) {
+			dev, err := blk.Open(d.Path, d.ReadOnly)
+			if err != nil {
+				return nil, nil, err
+			}
+			return dev, dev.Close, nil
+		}})
+	}
+	for i, nic := range c.NICs {
+		specs = append(specs, virtioSpec{fmt.Sprintf("virtio-net %d", i), func() (virtio.Device, func() error, error) {
+			dev, err := openNIC(nic)
+			if err != nil {
+				return nil, nil, err
+			}
+			return dev, dev.Close, nil
+		}})
+	}
+	return specs
+}
 
-// intxIRQs are the lines PCI slots' INTA# are wired to, in turn (shared
-// when there are more slots): ISA IRQs, because with no ACPI routing for
-// the bus Linux takes the interrupt line register only if it names one.
-func intxIRQs() []uint32 { return []uint32{10, 11} }
-
-// createVirtio puts the PCI bus on the port bus, then a virtio-blk device
-// for each disk and a virtio-net device for each NIC, on PCI (BAR0 on the
-// MMIO bus) or, with VirtioMMIO, as virtio-mmio devices. Device backends
-// are closed by Machine.Close.
+// createVirtio puts the PCI bus on the port bus, then each configured
+// virtio device on PCI (BAR0 on the MMIO bus) or, with VirtioMMIO, as a
+// virtio-mmio device. Device backends are closed by Machine.Close.
 func (m *Machine) createVirtio(c Config) error {
 	bus := pci.NewBus()
-	if err := m.pio.Register("pci-conf1", pci.AddressPort, pci.Ports, bus); err != nil {
+	if err := m.pio.Register("pci-conf1", pciConfigPort, pci.Ports, bus); err != nil {
 		return err
 	}
-	slot := 0 // the next device's index: its BAR or window, and its line
 	lines := map[uint32]*sharedLine{}
-	add := func(name string, dev virtio.Device) error {
-		defer func() { slot++ }()
+	add := func(slot int, name string, dev virtio.Device) error {
 		if c.VirtioMMIO {
 			line, err := m.lineFor(mmioIRQs()[slot])
 			if err != nil {
@@ -94,23 +111,13 @@ func (m *Machine) createVirtio(c Config) error {
 		}
 		return m.wireDoorbells(t, bar)
 	}
-	for i, d := range c.Disks {
-		dev, err := blk.Open(d.Path, d.ReadOnly)
+	for slot, spec := range c.virtioDevices() {
+		dev, closer, err := spec.open()
 		if err != nil {
 			return err
 		}
-		m.closers = append(m.closers, dev.Close)
-		if err := add(fmt.Sprintf("virtio-blk %d (%s)", i, d.Path), dev); err != nil {
-			return err
-		}
-	}
-	for i, nic := range c.NICs {
-		dev, err := openNIC(nic)
-		if err != nil {
-			return err
-		}
-		m.closers = append(m.closers, dev.Close)
-		if err := add(fmt.Sprintf("virtio-net %d", i), dev); err != nil {
+		m.closers = append(m.closers, closer)
+		if err := add(slot, spec.name, dev); err != nil {
 			return err
 		}
 	}
@@ -172,7 +179,7 @@ func openNIC(n NIC) (*virtionet.Device, error) {
 // pci=nomsi) their INTA# goes to the ISA IRQ in the interrupt line
 // register, which Linux uses when ACPI has no routing for the device.
 func deviceCmdline(c Config) (string, error) {
-	cmdline, n := c.Cmdline, len(c.Disks)+len(c.NICs)
+	cmdline, n := c.Cmdline, len(c.virtioDevices())
 	switch {
 	case n == 0:
 		return cmdline, nil
