@@ -107,6 +107,11 @@ func TestDeviceCmdline(t *testing.T) {
 		{"pci=lastbus=3", two, "pci=lastbus=3"},
 		{"console=ttyS0", Config{Disks: two.Disks, NICs: two.NICs, VirtioMMIO: true},
 			"console=ttyS0 virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6"},
+		// Every device in the list is announced, not only disks and NICs
+		// (the command line once counted those two alone, and a third kind
+		// on virtio-mmio would never have appeared in the guest).
+		{"console=ttyS0", Config{Disks: two.Disks, RNG: &RNG{}, VirtioMMIO: true},
+			"console=ttyS0 virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6"},
 	} {
 		c.cfg.Cmdline = c.cmdline
 		got, err := deviceCmdline(c.cfg)

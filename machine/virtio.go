@@ -12,9 +12,15 @@ import (
 	virtiommio "github.com/vmmlab/vmm/devices/virtio/mmio"
 	virtionet "github.com/vmmlab/vmm/devices/virtio/net"
 	virtiopci "github.com/vmmlab/vmm/devices/virtio/pci"
+	"github.com/vmmlab/vmm/devices/virtio/rng"
 	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/tap"
 )
+
+// RNG is the virtio-rng device: entropy from the host's getrandom(2).
+type RNG struct {
+	Rate uint64 // bytes per second the guest may take; 0: no limit
+}
 
 // Disk is a virtio-blk disk to attach.
 type Disk struct {
@@ -66,6 +72,13 @@ func (c Config) virtioDevices() []virtioSpec {
 			if err != nil {
 				return nil, nil, err
 			}
+			return dev, dev.Close, nil
+		}})
+	}
+	if c.RNG != nil {
+		rate := c.RNG.Rate
+		specs = append(specs, virtioSpec{"virtio-rng", func() (virtio.Device, func() error, error) {
+			dev := rng.New(func(p []byte) (int, error) { return unix.Getrandom(p, 0) }, rate)
 			return dev, dev.Close, nil
 		}})
 	}

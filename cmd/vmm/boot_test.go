@@ -49,6 +49,8 @@ func TestBootErrors(t *testing.T) {
 		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "tap=t0,mac=01:00:5e:00:00:01"}, 2, "multicast"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "bridge=br0"}, 2, "unknown option"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--virtio", "ccw"}, 2, "want pci or mmio"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--rng", "maybe"}, 2, "want on, off or rate=BYTES"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--rng", "rate=1Q"}, 2, `unknown unit "Q"`},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
@@ -130,6 +132,18 @@ func TestParseNICs(t *testing.T) {
 	for _, bad := range [][]string{{"fd=5,fd=6"}, {"fd=5", "fd=5"}, {"tap=a", "tap=a"}, {"tap=a,mac=02:00:00:00:00:01,mac=02:00:00:00:00:02"}} {
 		if _, err := parseNICs(bad); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestParseRNG(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want *machine.RNG
+	}{{"on", &machine.RNG{Rate: 1 << 20}}, {"off", nil}, {"rate=64K", &machine.RNG{Rate: 64 << 10}}, {"rate=0", &machine.RNG{}}} {
+		got, err := parseRNG(c.in)
+		if err != nil || (got == nil) != (c.want == nil) || got != nil && *got != *c.want {
+			t.Errorf("parseRNG(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
 		}
 	}
 }

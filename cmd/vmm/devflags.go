@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vmmlab/vmm/internal/size"
 	"github.com/vmmlab/vmm/machine"
 )
 
@@ -81,4 +82,26 @@ func parseNICs(specs []string) ([]machine.NIC, error) {
 		nics = append(nics, n)
 	}
 	return nics, nil
+}
+
+// defaultRNGRate is what --rng on lets a guest take: a kernel seeds its
+// generator from 32 bytes, and a guest reading /dev/hwrng in a loop costs
+// the host no more than this.
+const defaultRNGRate = 1 << 20
+
+// parseRNG reads --rng: on, off, or rate=BYTES (per second; 0: no limit).
+func parseRNG(s string) (*machine.RNG, error) {
+	switch {
+	case s == "on":
+		return &machine.RNG{Rate: defaultRNGRate}, nil
+	case s == "off":
+		return nil, nil
+	case strings.HasPrefix(s, "rate="):
+		rate, err := size.Parse(strings.TrimPrefix(s, "rate="))
+		if err != nil {
+			return nil, fmt.Errorf("--rng %q: %w", s, err)
+		}
+		return &machine.RNG{Rate: rate}, nil
+	}
+	return nil, fmt.Errorf("--rng %q: want on, off or rate=BYTES (per second)", s)
 }

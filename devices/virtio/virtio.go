@@ -26,8 +26,9 @@ const (
 
 // Device IDs.
 const (
-	IDNet   = 1
-	IDBlock = 2
+	IDNet     = 1
+	IDBlock   = 2
+	IDEntropy = 4
 )
 
 // Interrupts lets a device tell the driver that queue i has used buffers,

@@ -5,7 +5,8 @@
 // at /mnt and print checksums and throughput; "net URL" serves a page and
 // fetches pages from URL (see network); "alloc MIB" allocates memory and
 // "sleep SECONDS" sleeps (for containers' limits and lifecycle); "flood
-// SECONDS" writes to the console as fast as it can.
+// SECONDS" writes to the console as fast as it can; "hwrng BYTES" reads
+// the virtio-rng device.
 package main
 
 import (
@@ -20,7 +21,7 @@ import (
 
 func main() {
 	if len(os.Args) > 2 {
-		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood}
+		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng}
 		if mode, ok := modes[os.Args[1]]; ok {
 			if err := mode(os.Args[2]); err != nil {
 				fmt.Println("WORKLOAD-ERROR", err)
