@@ -76,13 +76,15 @@ type Segment struct {
 	Present, S, L, DB, G, Usable bool
 }
 
-// Entry is the vCPU state at the 64-bit kernel entry point.
+// Entry is the vCPU state at the kernel entry point: 64-bit for a
+// bzImage (RSI points at the zero page), 32-bit for PVH (RBX points at
+// hvm_start_info).
 type Entry struct {
-	RIP, RSI, RFLAGS    uint64
-	CR0, CR3, CR4, EFER uint64
-	GDTBase             uint64
-	GDTLimit            uint16
-	Code, Data, TSS     Segment
+	RIP, RSI, RBX, RFLAGS uint64
+	CR0, CR3, CR4, EFER   uint64
+	GDTBase               uint64
+	GDTLimit              uint16
+	Code, Data, TSS       Segment
 }
 
 // Control-register bits used for long mode.
@@ -100,8 +102,10 @@ func gdtEntries() [5]uint64 {
 	return [5]uint64{0, 0, 0x00af9b000000ffff, 0x00cf93000000ffff, 0x00008b0000000067}
 }
 
-func descriptorSegment(sel uint16) Segment {
-	d := gdtEntries()[sel>>3]
+func descriptorSegment(sel uint16) Segment { return gdtSegment(gdtEntries()[sel>>3], sel) }
+
+// gdtSegment decodes descriptor d as the CPU caches it when sel loads it.
+func gdtSegment(d uint64, sel uint16) Segment {
 	return Segment{
 		Selector: sel,
 		Base:     (d>>16)&0xffffff | (d>>56)<<24,

@@ -6,7 +6,8 @@
 #
 #   build.sh [--key]      --key: print the cache key and exit
 #   env: CACHE (default ~/.cache/vmm/kbuild)  KSRC_PKG (linux-source-6.12)  JOBS (nproc)
-# Prints the bzImage path on its last line. Needs: build-essential bc bison
+# Prints the bzImage path on its last line; vmlinux (the same kernel as an
+# ELF file with a PVH entry point, symbols stripped) lies beside it. Needs: build-essential bc bison
 # flex libelf-dev libssl-dev lz4 and the source package (make deps installs them).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +21,7 @@ key=$({ echo "$KSRC_PKG $ver"; gcc --version | head -1; ld --version | head -1
         cat "$here/microvm.config" "$here/build.sh"; } | sha256sum | cut -c1-16)
 [ "${1:-}" = --key ] && { echo "$key"; exit 0; }
 out=$CACHE/$key
-if [ -s "$out/bzImage" ]; then echo "$out/bzImage"; exit 0; fi
+if [ -s "$out/bzImage" ] && [ -s "$out/vmlinux" ]; then echo "$out/bzImage"; exit 0; fi
 
 tarball=$(ls /usr/src/"$KSRC_PKG".tar.* | head -1)
 src=$CACHE/src-$KSRC_PKG-$ver
@@ -65,5 +66,7 @@ done
 "${mk[@]}" -j"$JOBS" bzImage
 mkdir -p "$out.tmp"
 cp "$obj/arch/x86/boot/bzImage" "$obj/.config" "$out.tmp/"
+# the same kernel uncompressed, for PVH boot (vmm boot --kernel vmlinux)
+strip --strip-all -o "$out.tmp/vmlinux" "$obj/vmlinux"
 rm -rf "$out"; mv "$out.tmp" "$out"
 echo "$out/bzImage"

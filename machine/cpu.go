@@ -52,9 +52,9 @@ func CPUID(supported []kvm.CPUIDEntry, id, n int, tscDeadline bool) []kvm.CPUIDE
 	return out
 }
 
-// Registers at the 64-bit entry point, converted from the boot plan.
+// Registers at the kernel entry point, converted from the boot plan.
 func entryRegs(e boot.Entry) kvm.Regs {
-	return kvm.Regs{RIP: e.RIP, RSI: e.RSI, RFLAGS: e.RFLAGS}
+	return kvm.Regs{RIP: e.RIP, RSI: e.RSI, RBX: e.RBX, RFLAGS: e.RFLAGS}
 }
 
 func segment(s boot.Segment) kvm.Segment {

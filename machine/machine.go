@@ -25,7 +25,7 @@ import (
 // Config is a machine to build.
 type Config struct {
 	Device string // KVM device node; "" means /dev/kvm
-	Kernel []byte // a bzImage
+	Kernel []byte // a bzImage, or an ELF vmlinux with a PVH entry point
 	Initrd []byte // optional
 	// InitrdFile, instead of Initrd, is read straight into guest memory
 	// (no copy in vmm's heap); InitrdSize is its size.
@@ -88,18 +88,14 @@ func New(c Config) (m *Machine, err error) {
 	if c.MemSize < MinMemory || c.MemSize%4096 != 0 {
 		return nil, fmt.Errorf("memory size %d: want a multiple of 4 KiB, at least %d MiB", c.MemSize, MinMemory>>20)
 	}
-	im, err := boot.ParseBzImage(c.Kernel)
-	if err != nil {
-		return nil, fmt.Errorf("kernel: %w", err)
-	}
 	ram := boot.RAMRanges(c.MemSize)
 	cmdline, err := deviceCmdline(c)
 	if err != nil {
 		return nil, err
 	}
-	plan, err := boot.Layout(im, boot.Config{RAM: ram, Cmdline: cmdline, InitrdSize: c.initrdSize(), RSDPAddr: acpiBase})
+	plan, err := boot.Load(c.Kernel, boot.Config{RAM: ram, Cmdline: cmdline, InitrdSize: c.initrdSize(), RSDPAddr: acpiBase})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kernel: %w", err)
 	}
 	tables, err := acpi.Build(acpiBase, acpi.Config{CPUs: c.CPUs, IOAPICAddr: ioapicAddr, LAPICAddr: lapicAddr,
 		PMPort: powerPort, ResetPort: powerPort + 6, ResetValue: resetValue, SCI: sciIRQ})

@@ -170,10 +170,10 @@ func runLab(ctx context.Context, o options) error {
 		// thread, which was one of the two CPUs stuck when the emulated
 		// outer kernel locked up (soft lockup) in CI.
 		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never"},
-		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"],
+		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
-		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_LAB_MICRO_KERNEL": "/lab/bzImage-micro", "VMM_BIN": "/lab/vmm", "VMM_LAB_TESTWORKLOAD": "/lab/testworkload",
+		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_LAB_MICRO_KERNEL": "/lab/bzImage-micro", "VMM_LAB_MICRO_VMLINUX": "/lab/vmlinux-micro", "VMM_BIN": "/lab/vmm", "VMM_LAB_TESTWORKLOAD": "/lab/testworkload",
 			"VMM_LAB_BUSYBOX": "/bin/busybox", "VMM_LAB_WORKLOAD_INITRAMFS": "/lab/workload.cpio.gz",
 			"VMM_LAB_DISK": "/lab/disk.img",
 			"LAB_TEST_RUN": o.run, "VMM_LAB_BENCH": "/lab/bench"},
