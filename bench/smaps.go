@@ -76,12 +76,19 @@ func parseSmaps(r io.Reader) ([]Mapping, error) {
 	return out, sc.Err()
 }
 
-// SplitGuest divides a VMM's mappings into guest RAM (mappings at least
-// as large as the guest's memory, as Firecracker's and Cloud Hypervisor's
-// tests identify them) and everything else (the VMM's own overhead).
+// guestRAMMapping is how vmm names its guest RAM where the kernel names
+// anonymous mappings (memory.guestRAMName).
+const guestRAMMapping = "[anon:vmm-guest-ram]"
+
+// SplitGuest divides a VMM's mappings into guest RAM (mappings named as
+// vmm's guest RAM, or at least as large as the guest's memory, as
+// Firecracker's and Cloud Hypervisor's tests identify them) and everything
+// else (the VMM's own overhead). Size alone is only right when guest RAM
+// is a mapping of its own: an anonymous neighbour with the same flags is
+// merged into it by the kernel (vmm keeps guard pages around its RAM).
 func SplitGuest(ms []Mapping, guestRAM uint64) (guest, own []Mapping) {
 	for _, m := range ms {
-		if guestRAM > 0 && m.Size >= guestRAM {
+		if m.Name == guestRAMMapping || guestRAM > 0 && m.Size >= guestRAM {
 			guest = append(guest, m)
 		} else {
 			own = append(own, m)
