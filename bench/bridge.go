@@ -6,7 +6,7 @@ import (
 	"os"
 	"sync/atomic"
 
-	"github.com/vmmlab/vmm/labnet"
+	"github.com/vmmlab/vmm/privnet"
 	"github.com/vmmlab/vmm/tap"
 )
 
@@ -14,13 +14,13 @@ import (
 // bridge in its own network namespace (taps for VMs, veths for
 // containers). Nothing outside that namespace sees it.
 type Bridge struct {
-	net  *labnet.Network
+	net  *privnet.Network
 	taps atomic.Int64
 }
 
 // NewBridge creates the namespace and its bridge on prefix.
 func NewBridge(prefix netip.Prefix) (*Bridge, error) {
-	n, err := labnet.New(prefix)
+	n, err := privnet.New(prefix)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@
 // needs them: which layout the host uses (v1, v1 with a v2 hierarchy
 // beside it, or v2), a group's memory use, peak and OOM kills, whether a
 // group still exists, and the kernel memory (slab, page tables, stacks)
-// that no group is charged for. It never changes the host's groups.
+// that no group is charged for. The one change it makes is Remove: it
+// deletes a group vmm's runtime created (and its parents that became
+// empty), never a group it did not make.
 package cgroup
 
 import (

@@ -14,13 +14,13 @@ import (
 	"github.com/vmmlab/vmm/cgroup"
 )
 
-// workloadRootfs builds internal/testworkload statically and a rootfs
+// workloadRootfs builds cmd/testworkload statically and a rootfs
 // holding it, once per test binary run.
 func workloadRootfs(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "testworkload")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/vmmlab/vmm/internal/testworkload")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/vmmlab/vmm/cmd/testworkload")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build testworkload: %v\n%s", err, out)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmmlab/vmm/labnet"
+	"github.com/vmmlab/vmm/privnet"
 )
 
 // With a network, the container gets eth0 on the bridge: it fetches a
@@ -19,7 +19,7 @@ import (
 func TestContainerNetwork(t *testing.T) {
 	rootfs := workloadRootfs(t)
 	r := runtimeFor(t, "crun")
-	n, err := labnet.New(netip.MustParsePrefix("10.0.4.0/24"))
+	n, err := privnet.New(netip.MustParsePrefix("10.0.4.0/24"))
 	if err != nil {
 		t.Fatal(err)
 	}

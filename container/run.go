@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vmmlab/vmm/cgroup"
-	"github.com/vmmlab/vmm/labnet"
+	"github.com/vmmlab/vmm/privnet"
 )
 
 // maxOutput bounds the workload output kept in memory.
@@ -40,7 +40,7 @@ type Container struct {
 
 	// Addr is the container's address when it was plugged into a network.
 	Addr netip.Prefix
-	port *labnet.Port
+	port *privnet.Port
 
 	out     *output
 	outDone chan struct{}
@@ -77,7 +77,7 @@ type StartOptions struct {
 	// Network, if set, gets a veth into the container's (new) network
 	// namespace, wired between create and start: eth0 with an address
 	// and a default route through the network's gateway.
-	Network *labnet.Network
+	Network *privnet.Network
 }
 
 // Start creates and starts the container and returns once its output

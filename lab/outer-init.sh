@@ -38,7 +38,7 @@ else
   echo "LAB-ERROR no /dev/kvm after loading modules"
   dmesg | grep -iE 'kvm|svm' | tail -5
 fi
-# Keep one VM open for the whole run (see internal/kvmpin).
+# Keep one VM open for the whole run (see cmd/kvmpin).
 [ -x /lab/kvmpin ] && { /lab/kvmpin & }
 # make bench: run the benchmark instead of the tests and send its
 # results.json back on the console (gzip, base64, between LAB-FILE lines).

@@ -9,10 +9,10 @@ import (
 	"github.com/vmmlab/vmm/devices/pci"
 	"github.com/vmmlab/vmm/devices/virtio"
 	"github.com/vmmlab/vmm/devices/virtio/blk"
-	virtiommio "github.com/vmmlab/vmm/devices/virtio/mmio"
-	virtionet "github.com/vmmlab/vmm/devices/virtio/net"
-	virtiopci "github.com/vmmlab/vmm/devices/virtio/pci"
+	"github.com/vmmlab/vmm/devices/virtio/netdev"
 	"github.com/vmmlab/vmm/devices/virtio/rng"
+	virtiommio "github.com/vmmlab/vmm/devices/virtio/transport/virtiommio"
+	virtiopci "github.com/vmmlab/vmm/devices/virtio/transport/virtiopci"
 	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/tap"
 )
@@ -157,7 +157,7 @@ func deviceFailures(devs []virtioDevice) []string {
 }
 
 // openNIC opens the NIC's tap and makes its virtio-net device.
-func openNIC(n NIC) (*virtionet.Device, error) {
+func openNIC(n NIC) (*netdev.Device, error) {
 	var t *tap.Tap
 	var err error
 	if n.Tap != "" {
@@ -178,7 +178,7 @@ func openNIC(n NIC) (*virtionet.Device, error) {
 		}
 		mac[0] = mac[0]&^1 | 2 // unicast, locally administered
 	}
-	return virtionet.New(t, mac), nil
+	return netdev.New(t, mac), nil
 }
 
 // deviceCmdline adds what Linux needs to find the virtio devices. With

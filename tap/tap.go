@@ -13,13 +13,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vmmlab/vmm/devices/virtio/net"
+	"github.com/vmmlab/vmm/devices/virtio/netdev"
 )
 
 // Device is the path of the TUN/TAP clone device.
 const Device = "/dev/net/tun"
 
-const vnetHeaderSize = net.HeaderSize
+const vnetHeaderSize = netdev.HeaderSize
 
 // Tap is one open TAP queue.
 type Tap struct {
@@ -117,7 +117,7 @@ func (t *Tap) WriteFrame(p []byte) error {
 
 // SetOffload tells the kernel which offloads the reader (the guest)
 // accepts, so it hands over partially checksummed or GSO frames only then.
-func (t *Tap) SetOffload(o net.Offload) error {
+func (t *Tap) SetOffload(o netdev.Offload) error {
 	var flags int
 	if o.CSUM {
 		flags |= unix.TUN_F_CSUM

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vmmlab/vmm/devices/virtio/net"
+	"github.com/vmmlab/vmm/devices/virtio/netdev"
 	"github.com/vmmlab/vmm/internal/netns"
 )
 
@@ -56,7 +56,7 @@ func inNetNS(t *testing.T, f func()) {
 // It runs inside netns.Do, off the test goroutine, so it reports errors
 // rather than calling t.Fatal.
 func readFrame(tp *Tap, etherType uint16) ([]byte, error) {
-	buf := make([]byte, net.MaxFrame)
+	buf := make([]byte, netdev.MaxFrame)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		tp.f.SetReadDeadline(deadline)
@@ -64,7 +64,7 @@ func readFrame(tp *Tap, etherType uint16) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("waiting for a frame of type %#x: %w", etherType, err)
 		}
-		if n >= net.HeaderSize+14 && binary.BigEndian.Uint16(buf[net.HeaderSize+12:]) == etherType {
+		if n >= netdev.HeaderSize+14 && binary.BigEndian.Uint16(buf[netdev.HeaderSize+12:]) == etherType {
 			return buf[:n], nil
 		}
 	}
@@ -86,7 +86,7 @@ func TestTapCarriesFramesBothWays(t *testing.T) {
 		if _, err := Open(Device, "vmmtest0"); err == nil || !strings.Contains(err.Error(), "busy") {
 			t.Errorf("second open of an attached tap: %v", err)
 		}
-		if err := tp.SetOffload(net.Offload{CSUM: true}); err != nil {
+		if err := tp.SetOffload(netdev.Offload{CSUM: true}); err != nil {
 			t.Error(err)
 			return
 		}
@@ -110,14 +110,14 @@ func TestTapCarriesFramesBothWays(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		arp := req[net.HeaderSize+14:]
+		arp := req[netdev.HeaderSize+14:]
 		if !bytes.Equal(arp[24:28], []byte{10, 9, 0, 2}) || binary.BigEndian.Uint16(arp[6:]) != 1 {
 			t.Errorf("not an ARP request for 10.9.0.2: % x", arp[:28])
 			return
 		}
-		hostMAC := req[net.HeaderSize+6 : net.HeaderSize+12]
+		hostMAC := req[netdev.HeaderSize+6 : netdev.HeaderSize+12]
 		peerMAC := []byte{0x02, 0, 0, 0, 0, 2}
-		reply := make([]byte, net.HeaderSize, net.HeaderSize+42)
+		reply := make([]byte, netdev.HeaderSize, netdev.HeaderSize+42)
 		reply = append(reply, hostMAC...)
 		reply = append(reply, peerMAC...)
 		reply = append(reply, 0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2)
@@ -134,7 +134,7 @@ func TestTapCarriesFramesBothWays(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		if !bytes.Equal(ip[net.HeaderSize:net.HeaderSize+6], peerMAC) || !bytes.HasSuffix(ip, payload) {
+		if !bytes.Equal(ip[netdev.HeaderSize:netdev.HeaderSize+6], peerMAC) || !bytes.HasSuffix(ip, payload) {
 			t.Errorf("UDP frame not to the peer or without the payload: % x", ip)
 		}
 		if flags := ip[0]; flags&1 == 0 { // VIRTIO_NET_HDR_F_NEEDS_CSUM
@@ -153,7 +153,7 @@ func TestCloseWakesReader(t *testing.T) {
 		}
 		errc := make(chan error, 1)
 		go func() {
-			_, err := tp.ReadFrame(make([]byte, net.MaxFrame))
+			_, err := tp.ReadFrame(make([]byte, netdev.MaxFrame))
 			errc <- err
 		}()
 		time.Sleep(20 * time.Millisecond)
@@ -199,7 +199,7 @@ func TestFromFD(t *testing.T) {
 		if other.Name() != "vmmtest2" {
 			t.Errorf("FromFD names %q", other.Name())
 		}
-		if err := other.SetOffload(net.Offload{CSUM: true, TSO4: true, TSO6: true, ECN: true}); err != nil {
+		if err := other.SetOffload(netdev.Offload{CSUM: true, TSO4: true, TSO6: true, ECN: true}); err != nil {
 			t.Error(err)
 		}
 	})

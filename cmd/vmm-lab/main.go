@@ -116,8 +116,8 @@ func runLab(ctx context.Context, o options) error {
 		}
 	}
 	bins := map[string]string{}
-	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-bench": "./cmd/vmm-bench", "vmm-tools": "./cmd/vmm-tools", "vmm-init": "./cmd/vmm-init", "testworkload": "./internal/testworkload",
-		"kvmpin": "./internal/kvmpin"} {
+	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-bench": "./cmd/vmm-bench", "vmm-tools": "./cmd/vmm-tools", "vmm-init": "./cmd/vmm-init", "testworkload": "./cmd/testworkload",
+		"kvmpin": "./cmd/kvmpin"} {
 		bins[name] = filepath.Join(o.work, name)
 		var flags []string
 		if name == "vmm-init" {
@@ -173,10 +173,10 @@ func runLab(ctx context.Context, o options) error {
 		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
-		Env: map[string]string{"VMM_LAB_KERNEL": "/lab/bzImage", "VMM_LAB_MICRO_KERNEL": "/lab/bzImage-micro", "VMM_LAB_MICRO_VMLINUX": "/lab/vmlinux-micro", "VMM_BIN": "/lab/vmm", "VMM_LAB_TESTWORKLOAD": "/lab/testworkload",
-			"VMM_LAB_BUSYBOX": "/bin/busybox", "VMM_LAB_WORKLOAD_INITRAMFS": "/lab/workload.cpio.gz",
-			"VMM_LAB_DISK": "/lab/disk.img",
-			"LAB_TEST_RUN": o.run, "VMM_LAB_BENCH": "/lab/bench"},
+		Env: map[string]string{lab.EnvKernel: "/lab/bzImage", lab.EnvMicroKernel: "/lab/bzImage-micro", lab.EnvMicroVmlinux: "/lab/vmlinux-micro", lab.EnvVMM: "/lab/vmm", lab.EnvTestWorkload: "/lab/testworkload",
+			lab.EnvBusybox: "/bin/busybox", lab.EnvWorkloadInitramfs: "/lab/workload.cpio.gz",
+			lab.EnvDisk:    "/lab/disk.img",
+			"LAB_TEST_RUN": o.run, lab.EnvBench: "/lab/bench"},
 		TestTimeoutSeconds: int(o.testTimeout.Seconds()),
 	}
 	for guest, host := range benchFiles {

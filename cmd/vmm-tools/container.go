@@ -20,7 +20,7 @@ import (
 	"github.com/vmmlab/vmm/container"
 	"github.com/vmmlab/vmm/internal/cli"
 	"github.com/vmmlab/vmm/internal/size"
-	"github.com/vmmlab/vmm/labnet"
+	"github.com/vmmlab/vmm/privnet"
 )
 
 type containerOptions struct {
@@ -127,7 +127,7 @@ func (o containerOptions) run(ctx context.Context, cfg container.Config, program
 	}
 	opts := container.StartOptions{StateDir: state, Marker: o.marker, Echo: stdout}
 	if o.net {
-		if opts.Network, err = labnet.New(netip.MustParsePrefix("10.0.3.0/24")); err != nil {
+		if opts.Network, err = privnet.New(netip.MustParsePrefix("10.0.3.0/24")); err != nil {
 			return container.Report{}, err
 		}
 		defer opts.Network.Close()

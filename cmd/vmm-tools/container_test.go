@@ -38,7 +38,7 @@ func TestContainerRunBadInput(t *testing.T) {
 // status pass through, and --json reports the runtime and the marker.
 func TestContainerRun(t *testing.T) {
 	tw := filepath.Join(t.TempDir(), "testworkload")
-	build := exec.Command("go", "build", "-o", tw, "github.com/vmmlab/vmm/internal/testworkload")
+	build := exec.Command("go", "build", "-o", tw, "github.com/vmmlab/vmm/cmd/testworkload")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)

@@ -22,7 +22,7 @@ func TestVMMBinaryLeavesOutWhatVMsDoNotNeed(t *testing.T) {
 	deps := strings.Fields(string(out))
 	for _, unwanted := range []string{
 		"github.com/vishvananda/netlink", "github.com/opencontainers/runtime-spec/specs-go",
-		"github.com/vmmlab/vmm/container", "github.com/vmmlab/vmm/initramfs", "github.com/vmmlab/vmm/labnet",
+		"github.com/vmmlab/vmm/container", "github.com/vmmlab/vmm/initramfs", "github.com/vmmlab/vmm/privnet",
 		"github.com/vmmlab/vmm/bench", "crypto/rand", "crypto/sha256", "debug/elf", "compress/gzip", "gvisor.dev/gvisor/pkg/seccomp",
 	} {
 		for _, d := range deps {

@@ -7,7 +7,7 @@
 // does). Transmit and receive each run on a goroutine of the device, never
 // on a vCPU, and the receive side sleeps until the guest posts buffers
 // rather than polling.
-package net
+package netdev
 
 import (
 	"encoding/binary"

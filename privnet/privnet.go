@@ -1,9 +1,9 @@
-// Package labnet owns the private networks vmm measures over: a network
+// Package privnet owns the private networks vmm measures over: a network
 // namespace of its own holding a bridge whose address is the gateway, and
 // ports plugged into it — a veth whose other end sits in a container's
 // network namespace, or a VM's TAP. Addresses exist only inside these
 // namespaces; the host's own network is never touched.
-package labnet
+package privnet
 
 import (
 	"fmt"

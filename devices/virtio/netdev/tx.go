@@ -1,4 +1,4 @@
-package net
+package netdev
 
 import (
 	"github.com/vmmlab/vmm/devices/virtio"
