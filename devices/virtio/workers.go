@@ -100,3 +100,11 @@ func (w *Workers) Stopping() bool {
 	defer w.mu.Unlock()
 	return w.stop == nil
 }
+
+// Notify and Reset, with Failed, are the part of virtio.Device a device
+// gets by embedding Workers: a notification kicks queue i's goroutine, a
+// reset stops the activation.
+func (w *Workers) Notify(i int) { w.Kick(i) }
+
+// Reset stops the current activation (see Notify).
+func (w *Workers) Reset() { w.Stop() }

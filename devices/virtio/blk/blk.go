@@ -64,7 +64,7 @@ type Device struct {
 	sectors  uint64
 	id       [idSize]byte
 
-	workers virtio.Workers
+	virtio.Workers // Notify, Reset, Failed: the device goroutines of the current activation
 	// The queue and memory of the current activation: set while no
 	// worker runs (Activate stops the last one first).
 	mem queue.Memory
@@ -174,21 +174,12 @@ func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Que
 	if len(queues) != 1 {
 		return fmt.Errorf("virtio-blk: %d queues, want 1", len(queues))
 	}
-	d.workers.Stop()
+	d.Workers.Stop()
 	queues[0].EventIdx = features&virtio.FeatureEventIdx != 0
 	d.mem, d.q, d.irq = mem, queues[0], irq
-	d.workers.Start(irq, d.serve)
+	d.Workers.Start(irq, d.serve)
 	return nil
 }
-
-// Notify wakes the device goroutine; it never blocks the vCPU.
-func (d *Device) Notify(int) { d.workers.Kick(0) }
-
-// Reset stops the device goroutine.
-func (d *Device) Reset() { d.workers.Stop() }
-
-// Failed reports the error that stopped the device, if any.
-func (d *Device) Failed() error { return d.workers.Failed() }
 
 // serve is the device goroutine: it serves the queue at each kick.
 func (d *Device) serve(kick, stop <-chan struct{}) error {

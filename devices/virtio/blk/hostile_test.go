@@ -119,7 +119,7 @@ func TestResetStopsBetweenRequests(t *testing.T) {
 	reset := make(chan struct{})
 	go func() { d.Reset(); close(reset) }()
 	for { // Reset has taken the activation's stop channel, and closes it next
-		if d.workers.Stopping() {
+		if d.Workers.Stopping() {
 			break
 		}
 		time.Sleep(time.Millisecond)

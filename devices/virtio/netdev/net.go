@@ -88,7 +88,7 @@ type Device struct {
 
 	txFrames, txDropped, rxFrames, rxDropped atomic.Uint64
 
-	workers virtio.Workers // the receive (0) and transmit (1) goroutines
+	virtio.Workers // Notify, Reset, Failed: the receive (0) and transmit (1) goroutines of the current activation
 }
 
 // New makes an interface with address mac over backend and starts reading
@@ -175,7 +175,7 @@ func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Que
 	if len(queues) != 2 {
 		return fmt.Errorf("virtio-net: %d queues, want 2", len(queues))
 	}
-	d.workers.Stop()
+	d.Workers.Stop()
 	csum := features&FeatureGuestCSUM != 0
 	off := Offload{CSUM: csum, TSO4: csum && features&FeatureGuestTSO4 != 0, TSO6: csum && features&FeatureGuestTSO6 != 0}
 	off.ECN = (off.TSO4 || off.TSO6) && features&FeatureGuestECN != 0
@@ -188,18 +188,9 @@ func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Que
 	}
 	rx := &receiver{d: d, mem: mem, q: queues[rxQueue], irq: irq, mergeable: features&FeatureMrgRxbuf != 0}
 	tx := &transmitter{d: d, mem: mem, q: queues[txQueue], irq: irq}
-	d.workers.Start(irq, rx.run, tx.run) // in queue order: rxQueue, txQueue
+	d.Workers.Start(irq, rx.run, tx.run) // in queue order: rxQueue, txQueue
 	return nil
 }
-
-// Notify wakes the worker of queue i; it never blocks the vCPU.
-func (d *Device) Notify(i int) { d.workers.Kick(i) }
-
-// Reset stops both workers and forgets the queues.
-func (d *Device) Reset() { d.workers.Stop() }
-
-// Failed reports the error that stopped the device, if any.
-func (d *Device) Failed() error { return d.workers.Failed() }
 
 // Stats returns the frame counters.
 func (d *Device) Stats() Stats {

@@ -32,11 +32,11 @@ type Device struct {
 	source Source
 	limit  *bucket // nil: no limit
 
-	workers virtio.Workers
-	mem     queue.Memory // of the current activation; set while no worker runs
-	q       *queue.Queue
-	irq     virtio.Interrupts
-	buf     [chunk]byte
+	virtio.Workers              // Notify, Reset, Failed: the device goroutines of the current activation
+	mem            queue.Memory // of the current activation; set while no worker runs
+	q              *queue.Queue
+	irq            virtio.Interrupts
+	buf            [chunk]byte
 }
 
 // New makes a device that takes its bytes from source, at most rate bytes
@@ -72,21 +72,12 @@ func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Que
 	if len(queues) != 1 {
 		return fmt.Errorf("virtio-rng: %d queues, want 1", len(queues))
 	}
-	d.workers.Stop()
+	d.Workers.Stop()
 	queues[0].EventIdx = features&virtio.FeatureEventIdx != 0
 	d.mem, d.q, d.irq = mem, queues[0], irq
-	d.workers.Start(irq, d.serve)
+	d.Workers.Start(irq, d.serve)
 	return nil
 }
-
-// Notify wakes the device goroutine; it never blocks the vCPU.
-func (d *Device) Notify(int) { d.workers.Kick(0) }
-
-// Reset stops the device goroutine.
-func (d *Device) Reset() { d.workers.Stop() }
-
-// Failed reports the error that stopped the device, if any.
-func (d *Device) Failed() error { return d.workers.Failed() }
 
 // Close stops the device.
 func (d *Device) Close() error {
