@@ -34,9 +34,10 @@ type Config struct {
 	Cmdline    string
 	MemSize    uint64
 	CPUs       int
-	Disks      []Disk // virtio-blk disks on the PCI bus
-	NICs       []NIC  // virtio-net interfaces on the PCI bus
-	RNG        *RNG   // a virtio-rng device, when set
+	Disks      []Disk   // virtio-blk disks on the PCI bus
+	NICs       []NIC    // virtio-net interfaces on the PCI bus
+	RNG        *RNG     // a virtio-rng device, when set
+	Balloon    *Balloon // a virtio-balloon device, when set
 	// VirtioMMIO puts the disks and NICs on virtio-mmio instead of PCI
 	// (for kernels without PCI; they must have
 	// CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).

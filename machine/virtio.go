@@ -8,18 +8,26 @@ import (
 
 	"github.com/vmmlab/vmm/devices/pci"
 	"github.com/vmmlab/vmm/devices/virtio"
+	"github.com/vmmlab/vmm/devices/virtio/balloon"
 	"github.com/vmmlab/vmm/devices/virtio/blk"
 	"github.com/vmmlab/vmm/devices/virtio/netdev"
 	"github.com/vmmlab/vmm/devices/virtio/rng"
 	virtiommio "github.com/vmmlab/vmm/devices/virtio/transport/virtiommio"
 	virtiopci "github.com/vmmlab/vmm/devices/virtio/transport/virtiopci"
 	"github.com/vmmlab/vmm/kvm"
+	"github.com/vmmlab/vmm/memory"
 	"github.com/vmmlab/vmm/tap"
 )
 
 // RNG is the virtio-rng device: entropy from the host's getrandom(2).
 type RNG struct {
 	Rate uint64 // bytes per second the guest may take; 0: no limit
+}
+
+// Balloon is the virtio-balloon device: the guest gives back memory it
+// freed (free page reporting) and, with a target, memory it is asked for.
+type Balloon struct {
+	Target uint64 // bytes the guest is asked to put into the balloon; 0: none
 }
 
 // Disk is a virtio-blk disk to attach.
@@ -48,7 +56,7 @@ func (s msiSender) SignalMSI(addr uint64, data uint32) error { return s.vm.Signa
 // its backend (and what closes it).
 type virtioSpec struct {
 	name string
-	open func() (virtio.Device, func() error, error)
+	open func(ram *memory.Guest) (virtio.Device, func() error, error)
 }
 
 // virtioDevices is the one list of the virtio devices a configuration
@@ -58,7 +66,7 @@ type virtioSpec struct {
 func (c Config) virtioDevices() []virtioSpec {
 	var specs []virtioSpec
 	for i, d := range c.Disks {
-		specs = append(specs, virtioSpec{fmt.Sprintf("virtio-blk %d (%s)", i, d.Path), func() (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{fmt.Sprintf("virtio-blk %d (%s)", i, d.Path), func(*memory.Guest) (virtio.Device, func() error, error) {
 			dev, err := blk.Open(d.Path, d.ReadOnly)
 			if err != nil {
 				return nil, nil, err
@@ -67,7 +75,7 @@ func (c Config) virtioDevices() []virtioSpec {
 		}})
 	}
 	for i, nic := range c.NICs {
-		specs = append(specs, virtioSpec{fmt.Sprintf("virtio-net %d", i), func() (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{fmt.Sprintf("virtio-net %d", i), func(*memory.Guest) (virtio.Device, func() error, error) {
 			dev, err := openNIC(nic)
 			if err != nil {
 				return nil, nil, err
@@ -77,8 +85,15 @@ func (c Config) virtioDevices() []virtioSpec {
 	}
 	if c.RNG != nil {
 		rate := c.RNG.Rate
-		specs = append(specs, virtioSpec{"virtio-rng", func() (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{"virtio-rng", func(*memory.Guest) (virtio.Device, func() error, error) {
 			dev := rng.New(func(p []byte) (int, error) { return unix.Getrandom(p, 0) }, rate)
+			return dev, dev.Close, nil
+		}})
+	}
+	if c.Balloon != nil {
+		pages := uint32(min(c.Balloon.Target/balloon.PageSize, 1<<32-1))
+		specs = append(specs, virtioSpec{"virtio-balloon", func(ram *memory.Guest) (virtio.Device, func() error, error) {
+			dev := balloon.New(ram, pages)
 			return dev, dev.Close, nil
 		}})
 	}
@@ -125,7 +140,7 @@ func (m *Machine) createVirtio(c Config) error {
 		return m.wireDoorbells(t, bar)
 	}
 	for slot, spec := range c.virtioDevices() {
-		dev, closer, err := spec.open()
+		dev, closer, err := spec.open(m.mem)
 		if err != nil {
 			return err
 		}

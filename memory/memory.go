@@ -184,3 +184,27 @@ func (g *Guest) SetHugePages(p HugePages) error {
 	}
 	return nil
 }
+
+// Discard gives the host back the pages behind guest range [addr,
+// addr+n) (a balloon's inflated or reported free pages): they read as
+// zeros afterwards and cost the host nothing until the guest touches them
+// again. The range must be page-aligned and inside one region.
+func (g *Guest) Discard(addr, n uint64) error {
+	if addr%pageSize != 0 || n%pageSize != 0 {
+		return fmt.Errorf("discard %#x+%#x: not page-aligned", addr, n)
+	}
+	b, err := g.Slice(addr, n)
+	if err != nil {
+		return fmt.Errorf("discard guest memory: %w", err)
+	}
+	if !g.mapped || n == 0 {
+		clear(b)
+		return nil
+	}
+	// Private anonymous memory: MADV_DONTNEED frees the pages at once and
+	// the next touch faults in a zero page.
+	if err := unix.Madvise(b, unix.MADV_DONTNEED); err != nil {
+		return fmt.Errorf("discard guest memory %#x+%#x: %w", addr, n, err)
+	}
+	return nil
+}

@@ -81,3 +81,26 @@ func FuzzSlice(f *testing.F) {
 		}
 	})
 }
+
+func TestDiscard(t *testing.T) {
+	g, err := Map(Span{Base: 0, Size: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if err := g.Write(0x3000, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Discard(0x3000, 0x1000); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 5)
+	if err := g.Read(0x3000, got); err != nil || string(got) != "\x00\x00\x00\x00\x00" {
+		t.Fatalf("after discard: %q, %v", got, err)
+	}
+	for _, c := range []struct{ addr, n uint64 }{{0x3001, 0x1000}, {0x3000, 0x10}, {1 << 20, 0x1000}, {0xff000, 0x2000}} {
+		if err := g.Discard(c.addr, c.n); err == nil {
+			t.Errorf("discard %#x+%#x accepted", c.addr, c.n)
+		}
+	}
+}

@@ -6,7 +6,8 @@
 // fetches pages from URL (see network); "alloc MIB" allocates memory and
 // "sleep SECONDS" sleeps (for containers' limits and lifecycle); "flood
 // SECONDS" writes to the console as fast as it can; "hwrng BYTES" reads
-// the virtio-rng device.
+// the virtio-rng device; "touchfree MIB" touches and frees memory (for
+// the balloon's free page reporting).
 package main
 
 import (
@@ -21,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) > 2 {
-		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng}
+		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng, "touchfree": touchFree}
 		if mode, ok := modes[os.Args[1]]; ok {
 			if err := mode(os.Args[2]); err != nil {
 				fmt.Println("WORKLOAD-ERROR", err)

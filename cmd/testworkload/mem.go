@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // alloc allocates and touches n MiB, one MiB at a time, saying how far it
@@ -54,5 +57,42 @@ func flood(arg string) error {
 	for end := time.Now().Add(time.Duration(n) * time.Second); time.Now().Before(end); {
 		os.Stdout.Write(line)
 	}
+	return nil
+}
+
+// touchFree touches n MiB of fresh anonymous memory and gives it back to
+// the guest kernel (munmap), printing TOUCH-START, TOUCHED and FREED with
+// a few seconds between them so the host can read its memory use at each
+// step, then idles for two minutes (the test stops the VM).
+func touchFree(arg string) error {
+	n, err := strconv.Atoi(arg)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("touchfree %q: want a number of MiB", arg)
+	}
+	if ents, err := os.ReadDir("/sys/bus/virtio/drivers/virtio_balloon"); err == nil {
+		var bound []string
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), "virtio") {
+				bound = append(bound, e.Name())
+			}
+		}
+		fmt.Printf("BALLOON-DRIVER=%s\n", strings.Join(bound, ","))
+	}
+	fmt.Println("TOUCH-START")
+	time.Sleep(3 * time.Second)
+	b, err := unix.Mmap(-1, 0, n<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	fmt.Printf("TOUCHED mib=%d\n", n)
+	time.Sleep(3 * time.Second)
+	if err := unix.Munmap(b); err != nil {
+		return err
+	}
+	fmt.Println("FREED")
+	time.Sleep(2 * time.Minute)
 	return nil
 }

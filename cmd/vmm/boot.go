@@ -30,7 +30,7 @@ const DefaultCmdline = "console=ttyS0 reboot=k"
 
 type bootOptions struct {
 	kernel, initrd, mem, cmdline, device string
-	thp, seccomp, chroot, rng            string
+	thp, seccomp, chroot, rng, balloon   string
 	uid, gid                             int
 	transport                            string
 	cpus                                 int
@@ -58,6 +58,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.thp, "thp", "auto", "transparent huge pages for guest RAM: auto (the host's policy), on, or off (only the 4 KiB pages the guest touches)")
 	fs.StringVar(&o.transport, "virtio", "pci", "transport of the virtio devices: pci, or mmio for kernels without PCI (announced on the command line)")
 	fs.StringVar(&o.rng, "rng", "on", "virtio-rng entropy device from the host's getrandom(2): on (at most 1 MiB/s), rate=BYTES (per second, e.g. 64K; 0: no limit), or off")
+	fs.StringVar(&o.balloon, "balloon", "off", "virtio-balloon: on (the guest hands back memory it frees: free page reporting), target=SIZE (also ask it for SIZE of its memory), or off")
 	fs.StringArrayVar(&o.nics, "net", nil, "attach a virtio-net interface: tap=NAME[,mac=MAC] (created if missing, given CAP_NET_ADMIN) or fd=N[,mac=MAC] (an open TAP with IFF_VNET_HDR); repeatable")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
@@ -189,6 +190,10 @@ func (o bootOptions) machineConfig(console io.Writer, start time.Time, booted ch
 	if err != nil {
 		return machine.Config{}, err
 	}
+	bal, err := parseBalloon(o.balloon)
+	if err != nil {
+		return machine.Config{}, err
+	}
 	huge, ok := map[string]memory.HugePages{"auto": memory.HugePagesDefault, "on": memory.HugePagesOn, "off": memory.HugePagesOff}[o.thp]
 	if !ok {
 		return machine.Config{}, fmt.Errorf("--thp %q: want auto, on or off", o.thp)
@@ -210,7 +215,7 @@ func (o bootOptions) machineConfig(console io.Writer, start time.Time, booted ch
 	}
 	cfg := machine.Config{Device: o.device, Kernel: kernel, Cmdline: o.cmdline,
 		MemSize: mem, CPUs: o.cpus, Console: console, Start: start, Disks: disks, NICs: nics,
-		VirtioMMIO: o.transport == "mmio", HugePages: huge, RNG: rng,
+		VirtioMMIO: o.transport == "mmio", HugePages: huge, RNG: rng, Balloon: bal,
 		// The guest has booted: give the host back at once what vmm's heap
 		// grew by during the boot (disk reads, device set-up), instead of
 		// over minutes through Go's background scavenger.

@@ -51,6 +51,7 @@ func TestBootErrors(t *testing.T) {
 		{[]string{"--kernel", kernel, "--initrd", "none", "--virtio", "ccw"}, 2, "want pci or mmio"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--rng", "maybe"}, 2, "want on, off or rate=BYTES"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--rng", "rate=1Q"}, 2, `unknown unit "Q"`},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--balloon", "big"}, 2, "want on, off or target=SIZE"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
@@ -144,6 +145,18 @@ func TestParseRNG(t *testing.T) {
 		got, err := parseRNG(c.in)
 		if err != nil || (got == nil) != (c.want == nil) || got != nil && *got != *c.want {
 			t.Errorf("parseRNG(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
+		}
+	}
+}
+
+func TestParseBalloon(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want *machine.Balloon
+	}{{"off", nil}, {"on", &machine.Balloon{}}, {"target=64M", &machine.Balloon{Target: 64 << 20}}} {
+		got, err := parseBalloon(c.in)
+		if err != nil || (got == nil) != (c.want == nil) || got != nil && *got != *c.want {
+			t.Errorf("parseBalloon(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
 		}
 	}
 }

@@ -105,3 +105,20 @@ func parseRNG(s string) (*machine.RNG, error) {
 	}
 	return nil, fmt.Errorf("--rng %q: want on, off or rate=BYTES (per second)", s)
 }
+
+// parseBalloon reads --balloon: off, on, or target=SIZE.
+func parseBalloon(s string) (*machine.Balloon, error) {
+	switch {
+	case s == "off":
+		return nil, nil
+	case s == "on":
+		return &machine.Balloon{}, nil
+	case strings.HasPrefix(s, "target="):
+		target, err := size.Parse(strings.TrimPrefix(s, "target="))
+		if err != nil {
+			return nil, fmt.Errorf("--balloon %q: %w", s, err)
+		}
+		return &machine.Balloon{Target: target}, nil
+	}
+	return nil, fmt.Errorf("--balloon %q: want on, off or target=SIZE", s)
+}

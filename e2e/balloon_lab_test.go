@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vmmlab/vmm/bench"
+	"github.com/vmmlab/vmm/internal/kvmtest"
+	labenv "github.com/vmmlab/vmm/lab"
+)
+
+// guestRSS is the host memory behind process pid's guest RAM (its
+// mappings at least as large as the guest's memory), in MiB.
+func guestRSS(t *testing.T, pid int, guestMiB uint64) float64 {
+	t.Helper()
+	ms, err := bench.ReadSmaps(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guest, _ := bench.SplitGuest(ms, guestMiB<<20)
+	return float64(bench.Sum(guest).Rss) / (1 << 20)
+}
+
+// A guest that touches 200 MiB and frees it gives the memory back to the
+// host with the balloon's free page reporting (host RSS back within 10%
+// of where it was before), and keeps it without the balloon.
+func TestBalloonFreePageReporting(t *testing.T) {
+	l := kernelOnly(t)
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
+	for _, balloon := range []string{"on", "off"} {
+		cmd := exec.Command(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "384M", "--virtio", "mmio", "--balloon", balloon,
+			"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=touchfree vmm.arg=200")
+		out := &watchBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor := func(marker string) {
+			t.Helper()
+			for deadline := time.Now().Add(3 * time.Minute); !strings.Contains(out.String(), marker); time.Sleep(200 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("--balloon %s: no %s from the guest\n%s", balloon, marker, out.String())
+				}
+			}
+		}
+		pid := cmd.Process.Pid
+		waitFor("TOUCH-START")
+		before := guestRSS(t, pid, 384)
+		waitFor("TOUCHED")
+		touched := guestRSS(t, pid, 384)
+		waitFor("FREED")
+		after := guestRSS(t, pid, 384)
+		// Free page reporting waits 2 s before it reports, and the lab is
+		// slow: give it up to a minute.
+		for deadline := time.Now().Add(time.Minute); balloon == "on" && after > before*1.1 && time.Now().Before(deadline); time.Sleep(time.Second) {
+			after = guestRSS(t, pid, 384)
+		}
+		cmd.Process.Signal(syscall.SIGTERM) // vmm's last line says which devices failed, if any
+		cmd.Wait()
+		t.Logf("--balloon %s: guest RAM on the host %.1f MiB before, %.1f touched, %.1f after freeing", balloon, before, touched, after)
+		if touched < before+150 {
+			t.Fatalf("--balloon %s: touching 200 MiB moved the host RSS from %.1f to %.1f MiB only\n%s", balloon, before, touched, out.String())
+		}
+		switch {
+		case balloon == "on" && after > before*1.1:
+			t.Errorf("with free page reporting the host RSS is %.1f MiB after the guest freed 200 MiB, more than 10%% above the %.1f before\n%s", after, before, out.String())
+		case balloon == "off" && after < touched-20:
+			t.Errorf("without the balloon the host RSS fell from %.1f to %.1f MiB: where did it go?", touched, after)
+		}
+	}
+}
