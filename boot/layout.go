@@ -105,18 +105,26 @@ func gdtEntries() [5]uint64 {
 func descriptorSegment(sel uint16) Segment { return gdtSegment(gdtEntries()[sel>>3], sel) }
 
 // gdtSegment decodes descriptor d as the CPU caches it when sel loads it.
+// The cached limit is in bytes: with the granularity bit the descriptor's
+// 20-bit limit counts 4 KiB pages (0xfffff is all 4 GiB). Long mode ignores
+// limits, but a 32-bit entry (PVH) with a 1 MiB code limit faults at once.
 func gdtSegment(d uint64, sel uint16) Segment {
+	limit := uint32(d&0xffff | (d>>48&0xf)<<16)
+	g := d>>55&1 == 1
+	if g {
+		limit = limit<<12 | 0xfff
+	}
 	return Segment{
 		Selector: sel,
 		Base:     (d>>16)&0xffffff | (d>>56)<<24,
-		Limit:    uint32(d&0xffff | (d>>48&0xf)<<16),
+		Limit:    limit,
 		Type:     uint8(d >> 40 & 0xf),
 		S:        d>>44&1 == 1,
 		DPL:      uint8(d >> 45 & 3),
 		Present:  d>>47&1 == 1,
 		L:        d>>53&1 == 1,
 		DB:       d>>54&1 == 1,
-		G:        d>>55&1 == 1,
+		G:        g,
 		Usable:   true,
 	}
 }

@@ -80,10 +80,13 @@ func TestPVHLayout(t *testing.T) {
 	if e.RIP != 0x01001240 || e.RBX != StartInfoAddr || e.CR0&cr0PG != 0 || e.CR0&cr0PE == 0 || e.CR4 != 0 || e.EFER != 0 {
 		t.Errorf("entry state %+v: want 32-bit protected mode without paging, EBX at start_info", e)
 	}
-	if e.Code.L || !e.Code.DB || e.Code.Limit != 0xfffff || !e.Code.G || e.Code.Base != 0 || e.Code.Type != 0xb {
+	// The limit KVM takes is in bytes: 4 GiB. (0xfffff, the descriptor's
+	// page count, made the first instruction above 1 MiB fault: the lab's
+	// first PVH boot triple-faulted at once.)
+	if e.Code.L || !e.Code.DB || e.Code.Limit != 0xffffffff || !e.Code.G || e.Code.Base != 0 || e.Code.Type != 0xb {
 		t.Errorf("code segment %+v: want flat 32-bit", e.Code)
 	}
-	if e.TSS.Type != 0xb || e.TSS.Limit != 0x67 {
+	if e.Data.Limit != 0xffffffff || e.TSS.Type != 0xb || e.TSS.Limit != 0x67 {
 		t.Errorf("TSS %+v: want a busy 32-bit TSS", e.TSS)
 	}
 	mem := map[uint64][]byte{}
