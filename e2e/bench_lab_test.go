@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	labenv "github.com/vmmlab/vmm/lab"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,9 +19,9 @@ import (
 // teardown checked (not the timings, which are the lab's).
 func TestBenchShort(t *testing.T) {
 	kvmtest.Open(t)
-	vmm := kvmtest.File(t, "VMM_BIN")
-	assets := kvmtest.File(t, "VMM_LAB_BENCH")
-	micro, stock := kvmtest.File(t, "VMM_LAB_MICRO_KERNEL"), kvmtest.File(t, "VMM_LAB_KERNEL")
+	vmm := kvmtest.File(t, labenv.EnvVMM)
+	assets := kvmtest.File(t, labenv.EnvBench)
+	micro, stock := kvmtest.File(t, labenv.EnvMicroKernel), kvmtest.File(t, labenv.EnvKernel)
 	out := filepath.Join(t.TempDir(), "run")
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	labenv "github.com/vmmlab/vmm/lab"
 	"io"
 	"os"
 	"os/exec"
@@ -51,8 +52,8 @@ type lab struct {
 func setup(t *testing.T) lab {
 	t.Helper()
 	kvmtest.Open(t)
-	l := lab{vmm: kvmtest.File(t, "VMM_BIN"), kernel: kvmtest.File(t, "VMM_LAB_KERNEL")}
-	busybox := kvmtest.File(t, "VMM_LAB_BUSYBOX")
+	l := lab{vmm: kvmtest.File(t, labenv.EnvVMM), kernel: kvmtest.File(t, labenv.EnvKernel)}
+	busybox := kvmtest.File(t, labenv.EnvBusybox)
 	var a initramfs.Archive
 	script := strings.NewReplacer("BOOTMAGIC", fmt.Sprintf("\\%03o", boottimer.MagicValue), "BOOTPORT", strconv.Itoa(boottimer.Port)).Replace(testInit)
 	for _, err := range []error{
@@ -109,9 +110,25 @@ type input struct {
 // boot runs vmm with args and the given console input.
 func (l lab) boot(t *testing.T, in input, args ...string) run {
 	t.Helper()
+	r, tr := l.bootOnce(t, in, args...)
+	if detail, _ := r.result["detail"].(string); strings.Contains(detail, "triple-faulted") && tr.deliveryFaults(t) > 0 {
+		// The emulated host's fault, not vmm's (see deliveryFaults): said
+		// in the log, and the boot is tried once more.
+		t.Logf("the guest triple-faulted while KVM delivered an event to it (the nested lab's known fault, which QEMU's guests show too); the outer kernel's last KVM events:\n%s\nbooting once more", tr.shutdownTail(t, 40))
+		r, _ = l.bootOnce(t, in, args...)
+	}
+	return r
+}
+
+// bootOnce is one vmm boot of boot, traced by the outer kernel.
+func (l lab) bootOnce(t *testing.T, in input, args ...string) (run, *kvmTrace) {
+	t.Helper()
 	if in.limit == 0 {
 		in.limit = 4 * time.Minute // under the lab's 5-minute idle watchdog
 	}
+	// The outer kernel traces KVM's exits while the VM runs: if the guest
+	// triple-faults, the exits that led to it go into the test's log.
+	tr := startKVMTrace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), in.limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, l.vmm, append([]string{"boot", "--json"}, args...)...)
@@ -172,7 +189,7 @@ func (l lab) boot(t *testing.T, in input, args ...string) run {
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	json.Unmarshal([]byte(lines[len(lines)-1]), &r.result)
 	t.Logf("vmm %q: exit %d after %v; result %v", args, r.code, time.Since(start).Round(time.Millisecond), r.result)
-	return r
+	return r, tr
 }
 
 // watchBuffer collects output written by one goroutine for another.
@@ -216,8 +233,9 @@ func checkGuest(t *testing.T, r run, cpus int, memMiB int, cmd string) {
 		t.Errorf("guest MemTotal %d KiB, want %d..%d (the requested %d MiB less kernel reservations)", kb, lo, hi, memMiB)
 	}
 	// vmm's input is a pipe here, so it asks the guest's shell to read it
-	// line by line.
-	if got, want := field(t, r.out, "CMDLINE"), cmd+" "+guestinit.LineInput; got != want {
+	// line by line; the virtio-rng device (on by default) is on PCI, so
+	// vmm asks Linux to scan the bus.
+	if got, want := field(t, r.out, "CMDLINE"), cmd+" "+guestinit.LineInput+" pci=lastbus=1"; got != want {
 		t.Errorf("guest /proc/cmdline %q, want %q", got, want)
 	}
 	if r.result["booted"] != true {

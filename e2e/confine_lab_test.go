@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	labenv "github.com/vmmlab/vmm/lab"
 	"os"
 	"os/exec"
 	"strings"
@@ -20,8 +21,8 @@ import (
 // on, and the guest still boots; SIGTERM still ends it.
 func TestConfinedVM(t *testing.T) {
 	l := kernelOnly(t)
-	micro := kvmtest.File(t, "VMM_LAB_MICRO_KERNEL")
-	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	root := t.TempDir()
 	os.Chmod(root, 0o755)
 	cmd := exec.Command(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M",
@@ -58,8 +59,8 @@ func TestConfinedVM(t *testing.T) {
 // it. Before, the vCPU sat in write(2) and only SIGKILL helped.
 func TestStalledConsole(t *testing.T) {
 	l := kernelOnly(t)
-	micro := kvmtest.File(t, "VMM_LAB_MICRO_KERNEL")
-	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

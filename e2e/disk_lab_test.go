@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	labenv "github.com/vmmlab/vmm/lab"
 	"io"
 	"os"
 	"path/filepath"
@@ -39,8 +40,8 @@ func copyFile(t *testing.T, src string) string {
 // INTx (pci=nomsi).
 func TestVirtioBlkDisk(t *testing.T) {
 	l := kernelOnly(t)
-	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
-	disk := copyFile(t, kvmtest.File(t, "VMM_LAB_DISK"))
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
+	disk := copyFile(t, kvmtest.File(t, labenv.EnvDisk))
 	base := cmdlineNoRdinit + " vmm.mount=/dev/vda:/mnt vmm.run=/bin/testworkload"
 
 	w := l.boot(t, input{limit: 150 * time.Second}, "--kernel", l.kernel, "--initrd", image, "--mem", "256M",

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	labenv "github.com/vmmlab/vmm/lab"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,8 +21,8 @@ import (
 // 4 KiB (18,000 nested page faults where QEMU took 400).
 func TestGuestRAMOnHugeNestedPages(t *testing.T) {
 	l := kernelOnly(t)
-	micro := kvmtest.File(t, "VMM_LAB_MICRO_KERNEL")
-	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	if err := exec.Command("mount", "-t", "debugfs", "debugfs", "/sys/kernel/debug").Run(); err != nil {
 		if _, serr := os.Stat("/sys/kernel/debug/kvm"); serr != nil {
 			t.Fatalf("debugfs: %v", err)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	labenv "github.com/vmmlab/vmm/lab"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ const cmdlineNoRdinit = "console=ttyS0 quiet panic=-1 initcall_blacklist=i8042_i
 func kernelOnly(t *testing.T) lab {
 	t.Helper()
 	kvmtest.Open(t)
-	return lab{vmm: kvmtest.File(t, "VMM_BIN"), kernel: kvmtest.File(t, "VMM_LAB_KERNEL")}
+	return lab{vmm: kvmtest.File(t, labenv.EnvVMM), kernel: kvmtest.File(t, labenv.EnvKernel)}
 }
 
 // Without --initrd, vmm boot uses the default image (beside the vmm
@@ -61,7 +62,7 @@ func TestPipedInput(t *testing.T) {
 // workload's exit status once the guest powers off.
 func TestWorkloadInitramfs(t *testing.T) {
 	l := kernelOnly(t)
-	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	cmd := cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=7 vmm.arg=second"
 	r := l.boot(t, input{}, "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--cmdline", cmd)
 	if !strings.Contains(r.out, `WORKLOAD-HELLO args=["7" "second"]`) {

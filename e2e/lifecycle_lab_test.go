@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	labenv "github.com/vmmlab/vmm/lab"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +26,7 @@ func writeKernel(t *testing.T, code []byte) string {
 // SIGTERM stops a running guest cleanly: exit 130 and a one-line reason.
 func TestSignalStopsVM(t *testing.T) {
 	kvmtest.Open(t)
-	vmm := kvmtest.File(t, "VMM_BIN")
+	vmm := kvmtest.File(t, labenv.EnvVMM)
 	cmd := exec.Command(vmm, "boot", "--kernel", writeKernel(t, testkernel.Spin), "--mem", "64M")
 	errb := &watchBuffer{} // read here while vmm writes it
 	cmd.Stderr = errb
@@ -53,7 +54,7 @@ func TestSignalStopsVM(t *testing.T) {
 // A triple fault ends vmm with status 1 and a register dump.
 func TestTripleFaultExit(t *testing.T) {
 	kvmtest.Open(t)
-	vmm := kvmtest.File(t, "VMM_BIN")
+	vmm := kvmtest.File(t, labenv.EnvVMM)
 	out, err := exec.Command(vmm, "boot", "--kernel", writeKernel(t, testkernel.UD2), "--mem", "64M").CombinedOutput()
 	code := -1
 	if ee, ok := err.(*exec.ExitError); ok {

@@ -1,11 +1,10 @@
-//go:build loadtest
-
 package e2e
 
 import (
 	"bufio"
 	"context"
 	"fmt"
+	labenv "github.com/vmmlab/vmm/lab"
 	"os"
 	"os/exec"
 	"strings"
@@ -38,21 +37,31 @@ func memAvailableKiB(t *testing.T) int {
 // kernel to its workload and powering off: every one ends cleanly, and
 // they leave no process, tap or memory behind.
 //
-// Built only with -tags loadtest, like TestTwentyVMsAtOnce: in the lab
-// about 1 boot in 50 to 100 ends in a guest triple fault (after "reboot:
-// Power down", or during the Debian kernel's PCI scan), cause not found;
-// 50 boots in CI's suite made it fail most runs. It passed whole once.
+// The outer kernel traces KVM's exits meanwhile: a guest that
+// triple-faults is reported with the exits that led to it, and booted
+// once more when the fault came while KVM delivered an event (the nested
+// lab's known fault, see deliveryFaults).
 func TestManyVMMsInARow(t *testing.T) {
 	l := kernelOnly(t)
-	micro := kvmtest.File(t, "VMM_LAB_MICRO_KERNEL")
-	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
-	boot := func(i int) {
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
+	tr := startKVMTrace(t)
+	run := func() ([]byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--virtio", "mmio",
+		tr.clear(t)
+		return exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--virtio", "mmio",
 			"--net", "tap=vmmrow0", "--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0").CombinedOutput()
+	}
+	boot := func(i int) {
+		out, err := run()
+		if err != nil && strings.Contains(string(out), "triple-faulted") && tr.deliveryFaults(t) > 0 {
+			// the nested lab's known fault (see deliveryFaults): said, and tried once more
+			t.Logf("vmm %d: the guest triple-faulted while KVM delivered an event; the outer kernel's last KVM events:\n%s\nbooting once more", i, tr.shutdownTail(t, 40))
+			out, err = run()
+		}
 		if err != nil || !strings.Contains(string(out), "WORKLOAD-HELLO") {
-			t.Fatalf("vmm %d: %v\n%s", i, err, out)
+			t.Errorf("vmm %d: %v\n%s\nthe outer kernel's trace before a triple fault, if any:\n%s", i, err, out, tr.shutdownTail(t, 80))
 		}
 		if i%10 == 0 {
 			fmt.Printf("TestManyVMMsInARow: VM %d powered off\n", i) // keeps the lab's idle watchdog quiet

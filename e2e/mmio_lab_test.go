@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	labenv "github.com/vmmlab/vmm/lab"
 	"testing"
 	"time"
 
@@ -13,9 +14,9 @@ import (
 // checksum back from the read-only disk.
 func TestMicroKernelVirtioMMIO(t *testing.T) {
 	l := kernelOnly(t)
-	micro := kvmtest.File(t, "VMM_LAB_MICRO_KERNEL")
-	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
-	disk := copyFile(t, kvmtest.File(t, "VMM_LAB_DISK"))
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
+	disk := copyFile(t, kvmtest.File(t, labenv.EnvDisk))
 	base := cmdlineNoRdinit + " vmm.mount=/dev/vda:/mnt vmm.run=/bin/testworkload"
 	w := l.boot(t, input{limit: 150 * time.Second}, "--kernel", micro, "--initrd", image, "--mem", "256M",
 		"--virtio", "mmio", "--disk", disk, "--cmdline", base+" vmm.arg=disk-write")

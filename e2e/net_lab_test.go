@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	labenv "github.com/vmmlab/vmm/lab"
 	"io"
 	"net"
 	"net/http"
@@ -22,7 +23,7 @@ import (
 const (
 	hostAddr  = "10.0.2.1"
 	guestAddr = "10.0.2.2"
-	netBlob   = 16 << 20 // as internal/testworkload
+	netBlob   = 16 << 20 // as cmd/testworkload
 )
 
 func netBlobData() []byte {
@@ -41,7 +42,7 @@ func netBlobData() []byte {
 // way a privileged parent hands one to an unprivileged vmm.
 func TestVirtioNet(t *testing.T) {
 	l := kernelOnly(t)
-	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	ns, err := netns.New()
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	labenv "github.com/vmmlab/vmm/lab"
 	"testing"
 	"time"
 
@@ -13,8 +14,8 @@ import (
 // shows the boot time of each, measured in the same lab boot.
 func TestPVHBoot(t *testing.T) {
 	l := kernelOnly(t)
-	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
-	kernels := map[string]string{"bzImage": kvmtest.File(t, "VMM_LAB_MICRO_KERNEL"), "vmlinux (PVH)": kvmtest.File(t, "VMM_LAB_MICRO_VMLINUX")}
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
+	kernels := map[string]string{"bzImage": kvmtest.File(t, labenv.EnvMicroKernel), "vmlinux (PVH)": kvmtest.File(t, labenv.EnvMicroVmlinux)}
 	times := map[string][]any{}
 	for round := range 2 {
 		for _, name := range []string{"bzImage", "vmlinux (PVH)"} {

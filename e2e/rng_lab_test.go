@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	labenv "github.com/vmmlab/vmm/lab"
 	"strconv"
 	"testing"
 	"time"
@@ -15,8 +16,8 @@ import (
 // read shows the device's own speed.
 func TestVirtioRNG(t *testing.T) {
 	l := kernelOnly(t)
-	micro := kvmtest.File(t, "VMM_LAB_MICRO_KERNEL")
-	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	cmdline := cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=hwrng vmm.arg=1048576"
 	for _, c := range []struct {
 		name string

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	labenv "github.com/vmmlab/vmm/lab"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,8 +17,8 @@ import (
 // disk and report the workload's status through the ports.
 func TestRootDisk(t *testing.T) {
 	l := kernelOnly(t)
-	assets := kvmtest.File(t, "VMM_LAB_BENCH")
-	micro := kvmtest.File(t, "VMM_LAB_MICRO_KERNEL")
+	assets := kvmtest.File(t, labenv.EnvBench)
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
 	disk := filepath.Join(assets, "root.ext4") + ",ro"
 	for _, c := range []struct {
 		name string

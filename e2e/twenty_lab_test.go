@@ -1,10 +1,9 @@
-//go:build loadtest
-
 package e2e
 
 import (
 	"context"
 	"fmt"
+	labenv "github.com/vmmlab/vmm/lab"
 	"os/exec"
 	"strings"
 	"sync"
@@ -16,15 +15,25 @@ import (
 
 // 20 VMs booting at once on the lab's two vCPUs all power off cleanly.
 //
-// Not yet: in the lab, 19 of 20 power off within 40 s and one stays
-// stuck after its init started (no exit reaches vmm; a lost serial
-// interrupt is the first suspect). Until that is fixed it is built only
-// with -tags loadtest, outside CI's suite, rather than skipped there (a
-// skip in the lab is a failure).
+// A VM still running after 3 minutes is stuck (one in 20 was, before the
+// UART fixes): the test prints what KVM saw its vCPU do last, from the
+// outer kernel's trace, then kills it.
 func TestTwentyVMsAtOnce(t *testing.T) {
 	l := kernelOnly(t)
-	micro := kvmtest.File(t, "VMM_LAB_MICRO_KERNEL")
-	image := kvmtest.File(t, "VMM_LAB_WORKLOAD_INITRAMFS")
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
+	tr := startKVMTrace(t)
+	boot := func(ctx context.Context, i int) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "96M",
+			"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0")
+		// A VM still running after 3 minutes is stuck: what KVM saw its
+		// vCPU do last goes into the log before it is killed.
+		cmd.Cancel = func() error {
+			fmt.Printf("TestTwentyVMsAtOnce: VM %d is stuck; its last KVM events:\n%s\n", i, tr.threadTail(cmd.Process.Pid, 60))
+			return cmd.Process.Kill()
+		}
+		return cmd.CombinedOutput()
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, 20)
 	outs := make([][]byte, 20)
@@ -33,18 +42,38 @@ func TestTwentyVMsAtOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			outs[i], errs[i] = exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "96M",
-				"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0").CombinedOutput()
+			outs[i], errs[i] = boot(ctx, i)
 			fmt.Printf("TestTwentyVMsAtOnce: VM %d ended\n", i)
 		}()
 	}
 	wg.Wait()
 	t.Logf("20 VMs booted and powered off in %v (lab time)", time.Since(start).Round(time.Second))
-	for i, err := range errs {
-		if err != nil || !strings.Contains(string(outs[i]), "poweroff: guest powered off") {
-			t.Errorf("VM %d: %v\n%s", i, err, outs[i])
+	clean := func(i int) bool {
+		return errs[i] == nil && strings.Contains(string(outs[i]), "poweroff: guest powered off")
+	}
+	// Guests that triple-faulted while KVM delivered an event to them hit
+	// the nested lab's known fault (see deliveryFaults): as many as the
+	// trace shows are said in the log and booted again, one at a time.
+	var faulted []int
+	for i := range errs {
+		if !clean(i) && strings.Contains(string(outs[i]), "triple-faulted") {
+			faulted = append(faulted, i)
+		}
+	}
+	if n := tr.deliveryFaults(t); len(faulted) > 0 && len(faulted) <= n {
+		t.Logf("%d guest(s) triple-faulted while KVM delivered an event (the nested lab's known fault, which QEMU's guests show too); the outer kernel's KVM events before the first:\n%s", len(faulted), tr.shutdownTail(t, 40))
+		for _, i := range faulted {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			outs[i], errs[i] = boot(ctx, i)
+			cancel()
+			t.Logf("VM %d booted again", i)
+		}
+	}
+	for i := range errs {
+		if !clean(i) {
+			t.Errorf("VM %d: %v\n%s", i, errs[i], outs[i])
 		}
 	}
 }
