@@ -177,6 +177,8 @@ func (t *qemuTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 		"-cpu", "host", "-m", fmt.Sprintf("%dM", s.MemMiB), "-smp", fmt.Sprint(s.CPUs),
 		"-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
 		"-drive", "id=root,file=" + t.a.RootDisk + ",format=raw,if=none,readonly=on", "-device", "virtio-blk-device,drive=root",
+		// the entropy device vmm gives every VM by default (--rng on)
+		"-device", "virtio-rng-device",
 		"-kernel", t.kernel, "-append", workloadCmdline(t.root, s, "", "")}
 	if t.initrd != "" {
 		args = append(args, "-initrd", t.initrd)
