@@ -10,52 +10,56 @@ import (
 // NoVector is the MSI-X "no vector" value; queues start with it.
 const NoVector = 0xffff
 
-// QueueConfig is what the driver set up for one queue.
-type QueueConfig struct {
-	Q      queue.Queue
-	Max    uint16
-	Ready  bool
-	Vector uint16 // MSI-X vector (PCI only)
+// queueConfig is what the driver set up for one queue.
+type queueConfig struct {
+	q      queue.Queue
+	max    uint16
+	ready  bool
+	vector uint16 // MSI-X vector (PCI only)
 }
 
 // Core is the part of a virtio transport that does not depend on how
 // registers are laid out: feature negotiation, device status, queue
 // set-up, the interrupt status bits, and activating and resetting the
-// device. A transport (PCI, MMIO) maps its registers onto it. The embedded
-// mutex guards every field; a transport may guard its own state with it.
+// device. A transport (PCI, MMIO) maps its registers onto Core's methods.
+//
+// Every method takes Core's own lock and never calls the transport while
+// holding it (OnReset runs after it is released). A transport with state
+// of its own (PCI's MSI-X table, INTx level) guards it with its own lock,
+// which it may hold while it calls Core; never the other way round.
 type Core struct {
-	sync.Mutex
+	mu sync.Mutex
 	// status serialises status changes (SetStatus) from all vCPUs, so that
 	// an activation and a reset never run at the same time. It is taken
-	// before the Mutex and held while the device starts or stops.
-	status sync.Mutex
-	dev    Device
-	mem    queue.Memory
+	// before mu and held while the device starts or stops.
+	status  sync.Mutex
+	dev     Device
+	mem     queue.Memory
+	onReset func()
 
-	DevFeatSel, DrvFeatSel uint32
-	DrvFeatures            uint64
-	Status                 uint8
-	Generation             uint8
-	QueueSel               uint32
-	Queues                 []QueueConfig
-	// ISR holds the pending interrupt reasons: bit 0 used buffers,
-	// bit 1 configuration change.
-	ISR    uint8
-	Active bool
+	devFeatSel, drvFeatSel uint32
+	drvFeatures            uint64
+	deviceStatus           uint8
+	generation             uint8
+	queueSel               uint32
+	queues                 []queueConfig
+	// isr holds the pending interrupt reasons: bit 0 used buffers, bit 1
+	// configuration change.
+	isr    uint8
+	active bool
 	// failure is why the transport gave up on the device since the last
 	// reset (its activation failed, an interrupt could not be delivered);
 	// firstFailure is the first ever, kept across resets for Failure.
 	failure, firstFailure error
-	// OnReset, if set, runs with the lock held when the driver resets the
-	// device, to clear transport state.
-	OnReset func()
 }
 
 // NewCore prepares the transport state for dev over guest memory mem.
-func NewCore(dev Device, mem queue.Memory) *Core {
-	c := &Core{dev: dev, mem: mem}
+// onReset, if not nil, runs (without Core's lock) each time the driver
+// resets the device, for the transport to clear its own state.
+func NewCore(dev Device, mem queue.Memory, onReset func()) *Core {
+	c := &Core{dev: dev, mem: mem, onReset: onReset}
 	for _, max := range dev.QueueSizes() {
-		c.Queues = append(c.Queues, QueueConfig{Max: max, Vector: NoVector, Q: queue.Queue{Size: max}})
+		c.queues = append(c.queues, queueConfig{max: max, vector: NoVector, q: queue.Queue{Size: max}})
 	}
 	return c
 }
@@ -63,39 +67,106 @@ func NewCore(dev Device, mem queue.Memory) *Core {
 // Device is the device behind the transport.
 func (c *Core) Device() Device { return c.dev }
 
-// DeviceFeatureWord is the 32 bits of the device's features that
-// DevFeatSel selects. Call with the lock held.
-func (c *Core) DeviceFeatureWord() uint32 {
-	if c.DevFeatSel < 2 {
-		return uint32(c.dev.Features() >> (32 * c.DevFeatSel))
-	}
-	return 0
+// NumQueues is how many queues the device has.
+func (c *Core) NumQueues() int { return len(c.queues) }
+
+// locked runs f with the lock held and returns what it returns.
+func locked[T any](c *Core, f func() T) T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return f()
 }
 
-// DriverFeatureWord is the 32 bits of the driver's features that
-// DrvFeatSel selects. Call with the lock held.
+// DeviceFeatureSelect and SetDeviceFeatureSelect access the selector of
+// the device feature window.
+func (c *Core) DeviceFeatureSelect() uint32 { return locked(c, func() uint32 { return c.devFeatSel }) }
+
+// SetDeviceFeatureSelect: see DeviceFeatureSelect.
+func (c *Core) SetDeviceFeatureSelect(v uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.devFeatSel = v
+}
+
+// DriverFeatureSelect and SetDriverFeatureSelect access the selector of
+// the driver feature window.
+func (c *Core) DriverFeatureSelect() uint32 { return locked(c, func() uint32 { return c.drvFeatSel }) }
+
+// SetDriverFeatureSelect: see DriverFeatureSelect.
+func (c *Core) SetDriverFeatureSelect(v uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.drvFeatSel = v
+}
+
+// DeviceFeatureWord is the 32 bits of the device's features that the
+// device feature selector names.
+func (c *Core) DeviceFeatureWord() uint32 {
+	return locked(c, func() uint32 {
+		if c.devFeatSel < 2 {
+			return uint32(c.dev.Features() >> (32 * c.devFeatSel))
+		}
+		return 0
+	})
+}
+
+// DriverFeatureWord is the 32 bits of the driver's features that the
+// driver feature selector names.
 func (c *Core) DriverFeatureWord() uint32 {
-	if c.DrvFeatSel < 2 {
-		return uint32(c.DrvFeatures >> (32 * c.DrvFeatSel))
-	}
-	return 0
+	return locked(c, func() uint32 {
+		if c.drvFeatSel < 2 {
+			return uint32(c.drvFeatures >> (32 * c.drvFeatSel))
+		}
+		return 0
+	})
 }
 
 // SetDriverFeatureWord stores 32 bits of the driver's features; after
-// FEATURES_OK they are fixed. Call with the lock held.
+// FEATURES_OK they are fixed.
 func (c *Core) SetDriverFeatureWord(v uint32) {
-	if c.DrvFeatSel < 2 && c.Status&StatusFeaturesOK == 0 {
-		sh := 32 * uint64(c.DrvFeatSel)
-		c.DrvFeatures = c.DrvFeatures&^(0xffffffff<<sh) | uint64(v)<<sh
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.drvFeatSel < 2 && c.deviceStatus&StatusFeaturesOK == 0 {
+		sh := 32 * uint64(c.drvFeatSel)
+		c.drvFeatures = c.drvFeatures&^(0xffffffff<<sh) | uint64(v)<<sh
 	}
 }
 
-// Selected is the queue QueueSel names, or nil. Call with the lock held.
-func (c *Core) Selected() *QueueConfig {
-	if int64(c.QueueSel) < int64(len(c.Queues)) {
-		return &c.Queues[c.QueueSel]
+// Status is the device status; Generation the configuration generation.
+func (c *Core) Status() uint8 { return locked(c, func() uint8 { return c.deviceStatus }) }
+
+// Generation: see Status.
+func (c *Core) Generation() uint8 { return locked(c, func() uint8 { return c.generation }) }
+
+// QueueSelect and SelectQueue access the queue selector.
+func (c *Core) QueueSelect() uint32 { return locked(c, func() uint32 { return c.queueSel }) }
+
+// SelectQueue: see QueueSelect.
+func (c *Core) SelectQueue(v uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queueSel = v
+}
+
+// selected is the queue the selector names, or nil. Call with the lock.
+func (c *Core) selected() *queueConfig {
+	if int64(c.queueSel) < int64(len(c.queues)) {
+		return &c.queues[c.queueSel]
 	}
 	return nil
+}
+
+// Selected describes the selected queue: its maximum and current size,
+// whether it is enabled and its MSI-X vector; ok is false when the
+// selector names no queue.
+func (c *Core) Selected() (max, size uint16, ready bool, vector uint16, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.selected()
+	if q == nil {
+		return 0, 0, false, NoVector, false
+	}
+	return q.max, q.q.Size, q.ready, q.vector, true
 }
 
 // A queue's configuration (size, ring addresses, enable) is fixed once the
@@ -104,20 +175,42 @@ func (c *Core) Selected() *QueueConfig {
 // works on the queue) once crashed vmm. Such writes are ignored.
 
 // SetQueueSize sets the selected queue's size while it is not ready and
-// the device is not live; a size above the maximum is ignored. Call with
-// the lock held.
+// the device is not live; a size above the maximum is ignored.
 func (c *Core) SetQueueSize(n uint16) {
-	if q := c.Selected(); q != nil && !q.Ready && !c.Active && n <= q.Max {
-		q.Q.Size = n
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if q := c.selected(); q != nil && !q.ready && !c.active && n <= q.max {
+		q.q.Size = n
 	}
 }
 
 // SetQueueReady enables or disables the selected queue while the device
-// is not live. Call with the lock held.
+// is not live.
 func (c *Core) SetQueueReady(ready bool) {
-	if q := c.Selected(); q != nil && !c.Active {
-		q.Ready = ready
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if q := c.selected(); q != nil && !c.active {
+		q.ready = ready
 	}
+}
+
+// SetQueueVector sets the selected queue's MSI-X vector (PCI).
+func (c *Core) SetQueueVector(v uint16) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if q := c.selected(); q != nil {
+		q.vector = v
+	}
+}
+
+// QueueVector is queue i's MSI-X vector (NoVector for no such queue).
+func (c *Core) QueueVector(i int) uint16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i < 0 || i >= len(c.queues) {
+		return NoVector
+	}
+	return c.queues[i].vector
 }
 
 // Ring addresses a transport sets in 32-bit halves.
@@ -128,98 +221,125 @@ const (
 )
 
 // SetQueueAddr sets half (0 low, 1 high) of ring's address of the
-// selected queue while it is not ready. Call with the lock held.
+// selected queue while it is not ready and the device is not live.
 func (c *Core) SetQueueAddr(ring, half int, v uint32) {
-	q := c.Selected()
-	if q == nil || q.Ready || c.Active || ring < RingDesc || ring > RingUsed || half < 0 || half > 1 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.selected()
+	if q == nil || q.ready || c.active || ring < RingDesc || ring > RingUsed || half < 0 || half > 1 {
 		return
 	}
-	ptr := [3]*uint64{&q.Q.DescTable, &q.Q.AvailRing, &q.Q.UsedRing}[ring]
+	ptr := [3]*uint64{&q.q.DescTable, &q.q.AvailRing, &q.q.UsedRing}[ring]
 	sh := 32 * uint64(half)
 	*ptr = *ptr&^(0xffffffff<<sh) | uint64(v)<<sh
 }
 
 // QueueAddr reads back half of ring's address of the selected queue.
-// Call with the lock held.
 func (c *Core) QueueAddr(ring, half int) uint32 {
-	q := c.Selected()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.selected()
 	if q == nil || ring < RingDesc || ring > RingUsed || half < 0 || half > 1 {
 		return 0
 	}
-	return uint32([3]uint64{q.Q.DescTable, q.Q.AvailRing, q.Q.UsedRing}[ring] >> (32 * half))
+	return uint32([3]uint64{q.q.DescTable, q.q.AvailRing, q.q.UsedRing}[ring] >> (32 * half))
+}
+
+// ISR is the pending interrupt reasons, unchanged.
+func (c *Core) ISR() uint8 { return locked(c, func() uint8 { return c.isr }) }
+
+// TakeISR returns the pending interrupt reasons and clears them, as a
+// read of the PCI ISR register does.
+func (c *Core) TakeISR() uint8 {
+	return locked(c, func() uint8 {
+		v := c.isr
+		c.isr = 0
+		return v
+	})
+}
+
+// AckISR clears the reasons in mask (the virtio-mmio InterruptACK).
+func (c *Core) AckISR(mask uint8) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.isr &^= mask
 }
 
 // SetStatus handles a driver write of device_status: 0 resets,
 // FEATURES_OK is refused for features the device does not offer (or
 // without VERSION_1), and DRIVER_OK activates the device with the ready
-// queues and the transport's interrupts. Call it WITHOUT the lock: it
-// calls into the device, whose goroutines take the lock to interrupt.
+// queues and the transport's interrupts. It calls into the device, whose
+// goroutines interrupt through the transport: call it holding no lock.
 // Status writes from several vCPUs are carried out one at a time.
 func (c *Core) SetStatus(s uint8, irq Interrupts) {
 	c.status.Lock()
 	defer c.status.Unlock()
 	if s == 0 {
 		c.dev.Reset()
-		c.Lock()
-		c.Status, c.DrvFeatures, c.ISR, c.Active, c.failure = 0, 0, 0, false, nil
-		c.Generation++
-		for i := range c.Queues {
-			c.Queues[i] = QueueConfig{Max: c.Queues[i].Max, Vector: NoVector, Q: queue.Queue{Size: c.Queues[i].Max}}
+		c.mu.Lock()
+		c.deviceStatus, c.drvFeatures, c.isr, c.active, c.failure = 0, 0, 0, false, nil
+		c.generation++
+		for i := range c.queues {
+			c.queues[i] = queueConfig{max: c.queues[i].max, vector: NoVector, q: queue.Queue{Size: c.queues[i].max}}
 		}
-		if c.OnReset != nil {
-			c.OnReset()
+		c.mu.Unlock()
+		if c.onReset != nil {
+			c.onReset()
 		}
-		c.Unlock()
 		return
 	}
-	c.Lock()
-	if s&StatusFeaturesOK != 0 && c.Status&StatusFeaturesOK == 0 {
-		if c.DrvFeatures&^c.dev.Features() != 0 || c.DrvFeatures&FeatureVersion1 == 0 {
+	c.mu.Lock()
+	if s&StatusFeaturesOK != 0 && c.deviceStatus&StatusFeaturesOK == 0 {
+		if c.drvFeatures&^c.dev.Features() != 0 || c.drvFeatures&FeatureVersion1 == 0 {
 			s &^= StatusFeaturesOK // the driver reads it back and gives up
 		}
 	}
-	c.Status = s | c.Status&StatusNeedsReset
-	activate := s&StatusDriverOK != 0 && s&StatusFeaturesOK != 0 && !c.Active
+	c.deviceStatus = s | c.deviceStatus&StatusNeedsReset
+	activate := s&StatusDriverOK != 0 && s&StatusFeaturesOK != 0 && !c.active
 	var queues []*queue.Queue
 	var err error
 	if activate {
-		c.Active = true
+		c.active = true
 		queues, err = c.readyQueuesLocked()
 	}
-	features := c.DrvFeatures
-	c.Unlock()
+	features := c.drvFeatures
+	c.mu.Unlock()
 	if activate && err == nil {
 		err = c.dev.Activate(c.mem, features, queues, irq)
 	}
 	if err != nil {
 		// The device gives up: NEEDS_RESET and a configuration interrupt
 		// tell the driver, Failure tells vmm.
-		c.Lock()
-		c.NoteFailureLocked(fmt.Errorf("activation: %w", err))
-		c.Unlock()
+		c.NoteFailure(fmt.Errorf("activation: %w", err))
 		irq.Config()
 	}
 }
 
-// NoteFailureLocked records why the device stopped working (the first
-// reason counts) and marks NEEDS_RESET. Call with the lock held.
-func (c *Core) NoteFailureLocked(err error) {
+// NoteFailure records why the device stopped working (the first reason
+// counts) and marks NEEDS_RESET.
+func (c *Core) NoteFailure(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.noteFailureLocked(err)
+}
+
+func (c *Core) noteFailureLocked(err error) {
 	if c.failure == nil {
 		c.failure = err
 	}
 	if c.firstFailure == nil {
 		c.firstFailure = err
 	}
-	c.Status |= StatusNeedsReset
+	c.deviceStatus |= StatusNeedsReset
 }
 
 // Failure reports why the device stopped working, if it ever did: the
 // transport's reason or the device's own (a malformed ring). vmm reports
 // it when the run ends.
 func (c *Core) Failure() error {
-	c.Lock()
+	c.mu.Lock()
 	failure := c.firstFailure
-	c.Unlock()
+	c.mu.Unlock()
 	if failure != nil {
 		return failure
 	}
@@ -231,47 +351,50 @@ func (c *Core) Failure() error {
 // registers. A device without all its queues ready is not activated.
 func (c *Core) readyQueuesLocked() ([]*queue.Queue, error) {
 	var qs []*queue.Queue
-	for i := range c.Queues {
-		q := &c.Queues[i]
-		if !q.Ready {
+	for i := range c.queues {
+		q := &c.queues[i]
+		if !q.ready {
 			return nil, fmt.Errorf("queue %d not enabled", i)
 		}
-		if err := q.Q.Check(); err != nil {
+		if err := q.q.Check(); err != nil {
 			return nil, fmt.Errorf("queue %d: %w", i, err)
 		}
-		own := q.Q
+		own := q.q
 		qs = append(qs, &own)
 	}
 	return qs, nil
 }
 
 // Notify passes a driver notification of queue i to an active device.
-// Call it without the lock.
 func (c *Core) Notify(i int) {
-	c.Lock()
-	active := c.Active && i >= 0 && i < len(c.Queues)
-	c.Unlock()
+	c.mu.Lock()
+	active := c.active && i >= 0 && i < len(c.queues)
+	c.mu.Unlock()
 	if active {
 		c.dev.Notify(i)
 	}
 }
 
-// RaiseLocked records an interrupt reason (ISR bit 0 for queue i, bit 1
-// for config) and, for a config interrupt, marks NEEDS_RESET if the
-// device failed and bumps the generation. Call with the lock held.
-func (c *Core) RaiseLocked(config bool) {
+// Raise records an interrupt reason (ISR bit 0 for a queue, bit 1 for
+// config) and, for a config interrupt, marks NEEDS_RESET if the device
+// failed and bumps the generation. It returns the ISR after the change;
+// the transport then delivers the interrupt.
+func (c *Core) Raise(config bool) uint8 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if !config {
-		c.ISR |= 1
-		return
+		c.isr |= 1
+		return c.isr
 	}
 	if err := c.dev.Failed(); err != nil {
-		c.NoteFailureLocked(err) // NEEDS_RESET, and vmm reports it at the end
+		c.noteFailureLocked(err) // NEEDS_RESET, and vmm reports it at the end
 	}
 	if c.failure != nil {
-		c.Status |= StatusNeedsReset
+		c.deviceStatus |= StatusNeedsReset
 	}
-	c.ISR |= 2
-	c.Generation++
+	c.isr |= 2
+	c.generation++
+	return c.isr
 }
 
 // Doorbell is where a driver notifies a queue: a guest-physical address

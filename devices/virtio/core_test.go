@@ -50,16 +50,14 @@ func (noInterrupts) Config() error   { return nil }
 // bringUp does what a driver does before DRIVER_OK: queue 0 of 16
 // entries at fixed addresses, VERSION_1, FEATURES_OK.
 func bringUp(c *Core) {
-	c.Lock()
-	c.QueueSel = 0
+	c.SelectQueue(0)
 	c.SetQueueSize(16)
 	c.SetQueueAddr(RingDesc, 0, 0x1000)
 	c.SetQueueAddr(RingAvail, 0, 0x2000)
 	c.SetQueueAddr(RingUsed, 0, 0x3000)
 	c.SetQueueReady(true)
-	c.DrvFeatSel = 1
+	c.SetDriverFeatureSelect(1)
 	c.SetDriverFeatureWord(1) // VERSION_1
-	c.Unlock()
 	c.SetStatus(StatusAcknowledge|StatusDriver|StatusFeaturesOK, noInterrupts{})
 }
 
@@ -69,21 +67,19 @@ func bringUp(c *Core) {
 // writes are ignored now, and the device works on its own copy.
 func TestLiveQueueConfigurationIsFixed(t *testing.T) {
 	dev := &fakeDevice{}
-	c := NewCore(dev, nil)
+	c := NewCore(dev, nil, nil)
 	bringUp(c)
 	c.SetStatus(StatusAcknowledge|StatusDriver|StatusFeaturesOK|StatusDriverOK, noInterrupts{})
 	qs := dev.live()
 	if len(qs) != 1 {
 		t.Fatalf("device activated with %d queues", len(qs))
 	}
-	c.Lock()
 	c.SetQueueReady(false)
 	c.SetQueueSize(0)
 	c.SetQueueSize(8)
 	c.SetQueueAddr(RingUsed, 0, 0)
 	c.SetQueueAddr(RingDesc, 1, 0xdead)
-	ready, size := c.Queues[0].Ready, c.Queues[0].Q.Size
-	c.Unlock()
+	_, size, ready, _, _ := c.Selected()
 	if q := qs[0]; q.Size != 16 || q.UsedRing != 0x3000 || q.DescTable != 0x1000 {
 		t.Errorf("the live device's queue changed: %+v", *q)
 	}
@@ -91,10 +87,8 @@ func TestLiveQueueConfigurationIsFixed(t *testing.T) {
 		t.Errorf("the transport's view changed while live: ready %v size %d", ready, size)
 	}
 	c.SetStatus(0, noInterrupts{}) // after a reset the driver may set it up again
-	c.Lock()
 	c.SetQueueSize(8)
-	got := c.Queues[0].Q.Size
-	c.Unlock()
+	_, got, _, _, _ := c.Selected()
 	if got != 8 {
 		t.Errorf("after reset the queue size is %d, want 8", got)
 	}
@@ -104,7 +98,7 @@ func TestLiveQueueConfigurationIsFixed(t *testing.T) {
 // and a reset ran at the same time. They are serialised now.
 func TestStatusChangesAreSerialised(t *testing.T) {
 	dev := &fakeDevice{}
-	c := NewCore(dev, nil)
+	c := NewCore(dev, nil, nil)
 	var wg sync.WaitGroup
 	for vcpu := 0; vcpu < 2; vcpu++ {
 		wg.Add(1)
@@ -141,13 +135,11 @@ func (c *configCounter) Config() error   { c.n.Add(1); return nil }
 // visibly: NEEDS_RESET, a configuration interrupt, and the reason for vmm
 // to report, kept across the driver's reset.
 func TestActivationFailureIsReported(t *testing.T) {
-	c := NewCore(&refusingDevice{}, nil)
+	c := NewCore(&refusingDevice{}, nil, nil)
 	bringUp(c)
 	irq := &configCounter{}
 	c.SetStatus(StatusAcknowledge|StatusDriver|StatusFeaturesOK|StatusDriverOK, irq)
-	c.Lock()
-	status := c.Status
-	c.Unlock()
+	status := c.Status()
 	if status&StatusNeedsReset == 0 || irq.n.Load() != 1 {
 		t.Errorf("status %#x, %d config interrupts; want NEEDS_RESET and one", status, irq.n.Load())
 	}
@@ -155,9 +147,7 @@ func TestActivationFailureIsReported(t *testing.T) {
 		t.Errorf("Failure() = %v", err)
 	}
 	c.SetStatus(0, irq)
-	c.Lock()
-	status = c.Status
-	c.Unlock()
+	status = c.Status()
 	if status != 0 || c.Failure() == nil {
 		t.Errorf("after reset: status %#x, failure %v (want 0 and still reported)", status, c.Failure())
 	}

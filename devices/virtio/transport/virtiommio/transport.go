@@ -62,7 +62,7 @@ type Transport struct {
 
 // New wraps dev; mem is guest memory for its queues, irq its line.
 func New(dev virtio.Device, mem queue.Memory, irq IRQ) *Transport {
-	return &Transport{core: virtio.NewCore(dev, mem), irq: irq}
+	return &Transport{core: virtio.NewCore(dev, mem, nil), irq: irq}
 }
 
 // CmdlineArg announces a device at addr with interrupt gsi to Linux
@@ -86,9 +86,6 @@ func (t *Transport) Read(offset uint64, data []byte) {
 
 func (t *Transport) register(offset uint64) uint32 {
 	c := t.core
-	c.Lock()
-	defer c.Unlock()
-	q := c.Selected()
 	switch offset {
 	case regMagic:
 		return magic
@@ -101,21 +98,20 @@ func (t *Transport) register(offset uint64) uint32 {
 	case regDeviceFeatures:
 		return c.DeviceFeatureWord()
 	case regQueueNumMax:
-		if q != nil {
-			return uint32(q.Max)
-		}
+		max, _, _, _, _ := c.Selected()
+		return uint32(max)
 	case regQueueReady:
-		if q != nil && q.Ready {
+		if _, _, ready, _, _ := c.Selected(); ready {
 			return 1
 		}
 	case regInterruptStat:
-		return uint32(c.ISR)
+		return uint32(c.ISR())
 	case regStatus:
-		return uint32(c.Status)
+		return uint32(c.Status())
 	case regShmLenLow, regShmLenHigh:
 		return 0xffffffff // no shared memory regions
 	case regConfigGen:
-		return uint32(c.Generation)
+		return uint32(c.Generation())
 	case regQueueDescLow, regQueueDescLow + 4, regQueueAvailLow, regQueueAvailLow + 4, regQueueUsedLow, regQueueUsedLow + 4:
 		return c.QueueAddr(int(offset-regQueueDescLow)/16, int(offset%8)/4)
 	}
@@ -135,29 +131,23 @@ func (t *Transport) Write(offset uint64, data []byte) {
 	c := t.core
 	switch offset {
 	case regStatus:
-		c.SetStatus(uint8(v), interrupts{t}) // calls into the device: not under the lock
-		return
+		c.SetStatus(uint8(v), interrupts{t})
 	case regQueueNotify:
 		c.Notify(int(v & 0xffff))
-		return
-	}
-	c.Lock()
-	defer c.Unlock()
-	switch offset {
 	case regDeviceFeatSel:
-		c.DevFeatSel = v
+		c.SetDeviceFeatureSelect(v)
 	case regDriverFeatures:
 		c.SetDriverFeatureWord(v)
 	case regDriverFeatSel:
-		c.DrvFeatSel = v
+		c.SetDriverFeatureSelect(v)
 	case regQueueSel:
-		c.QueueSel = v
+		c.SelectQueue(v)
 	case regQueueNum:
 		c.SetQueueSize(uint16(min(v, 0xffff)))
 	case regQueueReady:
 		c.SetQueueReady(v&1 != 0)
 	case regInterruptACK:
-		c.ISR &^= uint8(v)
+		c.AckISR(uint8(v))
 	case regQueueDescLow, regQueueDescLow + 4, regQueueAvailLow, regQueueAvailLow + 4, regQueueUsedLow, regQueueUsedLow + 4:
 		c.SetQueueAddr(int(offset-regQueueDescLow)/16, int(offset%8)/4, v)
 	}
@@ -170,13 +160,9 @@ func (i interrupts) Queue(n int) error { return i.t.raise(false) }
 func (i interrupts) Config() error     { return i.t.raise(true) }
 
 func (t *Transport) raise(config bool) error {
-	t.core.Lock()
-	t.core.RaiseLocked(config)
-	t.core.Unlock()
+	t.core.Raise(config)
 	if err := t.irq.Trigger(); err != nil {
-		t.core.Lock()
-		t.core.NoteFailureLocked(fmt.Errorf("interrupt: %w", err))
-		t.core.Unlock()
+		t.core.NoteFailure(fmt.Errorf("interrupt: %w", err))
 		return err
 	}
 	return nil
@@ -185,7 +171,7 @@ func (t *Transport) raise(config bool) error {
 // Doorbells lists the queues' notifications with the window at base: all
 // share QueueNotify, written with 4 bytes holding the queue index.
 func (t *Transport) Doorbells(base uint64) []virtio.Doorbell {
-	d := make([]virtio.Doorbell, len(t.core.Queues))
+	d := make([]virtio.Doorbell, t.core.NumQueues())
 	for q := range d {
 		match := uint64(q)
 		d[q] = virtio.Doorbell{Addr: base + regQueueNotify, Len: 4, Match: &match, Queue: q}

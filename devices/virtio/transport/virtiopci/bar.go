@@ -11,21 +11,18 @@ func (t *Transport) Read(offset uint64, data []byte) {
 	clear(data)
 	switch {
 	case offset < offCommon+commonSize:
-		t.core.Lock()
-		v := t.readCommonLocked(offset)
-		t.core.Unlock()
-		putLE(data, v>>(8*(offset%4)))
+		putLE(data, t.readCommon(offset)>>(8*(offset%4)))
 	case offset == offISR:
-		t.core.Lock()
-		data[0], t.core.ISR = t.core.ISR, 0 // reading ISR acknowledges it
-		t.setINTxLocked(false)              // best effort: a failed ioctl leaves the line as it was
-		t.core.Unlock()
+		t.mu.Lock()
+		data[0] = t.core.TakeISR() // reading ISR acknowledges it
+		t.updateINTxLocked()       // best effort: a failed ioctl leaves the line as it was
+		t.mu.Unlock()
 	case offset >= offDevice && offset < offDevice+deviceCfgSize:
 		t.core.Device().ReadConfig(offset-offDevice, data)
 	case offset >= offMSIXTable && offset < offMSIXTable+16*uint64(len(t.table)):
-		t.core.Lock()
+		t.mu.Lock()
 		e := t.table[(offset-offMSIXTable)/16]
-		t.core.Unlock()
+		t.mu.Unlock()
 		var b [16]byte
 		binary.LittleEndian.PutUint64(b[0:], e.addr)
 		binary.LittleEndian.PutUint32(b[8:], e.data)
@@ -34,14 +31,14 @@ func (t *Transport) Read(offset uint64, data []byte) {
 		}
 		copy(data, b[(offset-offMSIXTable)%16:])
 	case offset >= offMSIXPBA && offset < offMSIXPBA+8:
-		t.core.Lock()
+		t.mu.Lock()
 		var bits uint64
 		for i, e := range t.table {
 			if e.pending {
 				bits |= 1 << i
 			}
 		}
-		t.core.Unlock()
+		t.mu.Unlock()
 		putLE(data, bits>>(8*(offset-offMSIXPBA)))
 	}
 }
@@ -54,10 +51,10 @@ func (t *Transport) Write(offset uint64, data []byte) {
 		t.writeCommon(offset, v, len(data))
 	case offset >= offDevice && offset < offDevice+deviceCfgSize:
 		t.core.Device().WriteConfig(offset-offDevice, data)
-	case offset >= offNotify && offset < offNotify+notifyMult*uint64(len(t.core.Queues)):
+	case offset >= offNotify && offset < offNotify+notifyMult*uint64(t.core.NumQueues()):
 		t.core.Notify(int((offset - offNotify) / notifyMult))
 	case offset >= offMSIXTable && offset < offMSIXTable+16*uint64(len(t.table)):
-		t.core.Lock()
+		t.mu.Lock()
 		e := &t.table[(offset-offMSIXTable)/16]
 		switch (offset - offMSIXTable) % 16 {
 		case 0:
@@ -74,38 +71,40 @@ func (t *Transport) Write(offset uint64, data []byte) {
 			e.masked = v&1 != 0
 		}
 		t.deliverPendingLocked()
-		t.core.Unlock()
+		t.mu.Unlock()
 	}
 }
 
-func (t *Transport) readCommonLocked(offset uint64) uint64 {
+func (t *Transport) readCommon(offset uint64) uint64 {
 	c := t.core
-	q := c.Selected()
 	switch offset &^ 3 {
 	case 0x00:
-		return uint64(c.DevFeatSel)
+		return uint64(c.DeviceFeatureSelect())
 	case 0x04:
 		return uint64(c.DeviceFeatureWord())
 	case 0x08:
-		return uint64(c.DrvFeatSel)
+		return uint64(c.DriverFeatureSelect())
 	case 0x0c:
 		return uint64(c.DriverFeatureWord())
 	case 0x10: // msix_config, num_queues
-		return uint64(t.configVector) | uint64(len(c.Queues))<<16
+		t.mu.Lock()
+		v := t.configVector
+		t.mu.Unlock()
+		return uint64(v) | uint64(c.NumQueues())<<16
 	case 0x14: // device_status, config_generation, queue_select
-		return uint64(c.Status) | uint64(c.Generation)<<8 | uint64(uint16(c.QueueSel))<<16
+		return uint64(c.Status()) | uint64(c.Generation())<<8 | uint64(uint16(c.QueueSelect()))<<16
 	case 0x18: // queue_size, queue_msix_vector
-		if q != nil {
-			return uint64(q.Q.Size) | uint64(q.Vector)<<16
+		if _, size, _, vector, ok := c.Selected(); ok {
+			return uint64(size) | uint64(vector)<<16
 		}
 		return uint64(noVector) << 16
 	case 0x1c: // queue_enable, queue_notify_off
-		if q != nil {
+		if _, _, ready, _, ok := c.Selected(); ok {
 			en := uint64(0)
-			if q.Ready {
+			if ready {
 				en = 1
 			}
-			return en | uint64(uint16(c.QueueSel))<<16
+			return en | uint64(uint16(c.QueueSelect()))<<16
 		}
 	case 0x20, 0x24, 0x28, 0x2c, 0x30, 0x34:
 		return uint64(c.QueueAddr(int(offset-0x20)/8, int(offset&4)/4))
@@ -115,28 +114,25 @@ func (t *Transport) readCommonLocked(offset uint64) uint64 {
 
 func (t *Transport) writeCommon(offset, v uint64, size int) {
 	c := t.core
-	if offset == 0x14 && size == 1 {
-		c.SetStatus(uint8(v), interrupts{t}) // calls into the device: not under the lock
-		return
-	}
-	c.Lock()
-	defer c.Unlock()
-	q := c.Selected()
 	switch {
+	case offset == 0x14 && size == 1:
+		c.SetStatus(uint8(v), interrupts{t}) // calls into the device: holding no lock
 	case offset == 0x00:
-		c.DevFeatSel = uint32(v)
+		c.SetDeviceFeatureSelect(uint32(v))
 	case offset == 0x08:
-		c.DrvFeatSel = uint32(v)
+		c.SetDriverFeatureSelect(uint32(v))
 	case offset == 0x0c:
 		c.SetDriverFeatureWord(uint32(v))
 	case offset == 0x10:
+		t.mu.Lock()
 		t.configVector = uint16(v)
+		t.mu.Unlock()
 	case offset == 0x16:
-		c.QueueSel = uint32(uint16(v))
+		c.SelectQueue(uint32(uint16(v)))
 	case offset == 0x18:
 		c.SetQueueSize(uint16(v))
-	case offset == 0x1a && q != nil:
-		q.Vector = uint16(v)
+	case offset == 0x1a:
+		c.SetQueueVector(uint16(v))
 	case offset == 0x1c:
 		c.SetQueueReady(v&1 != 0)
 	case offset >= 0x20 && offset < 0x38:
@@ -165,7 +161,7 @@ func getLE(data []byte) uint64 {
 // Doorbells lists the queues' notify addresses with BAR0 at base: each
 // queue has its own (notify_off_multiplier 4), written with 2 bytes.
 func (t *Transport) Doorbells(base uint64) []virtio.Doorbell {
-	d := make([]virtio.Doorbell, len(t.core.Queues))
+	d := make([]virtio.Doorbell, t.core.NumQueues())
 	for q := range d {
 		d[q] = virtio.Doorbell{Addr: base + offNotify + notifyMult*uint64(q), Len: 2, Queue: q}
 	}

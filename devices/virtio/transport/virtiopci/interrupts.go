@@ -2,34 +2,36 @@ package virtiopci
 
 import "fmt"
 
-// interrupts is what the device calls to interrupt the driver.
+// interrupts is what the device calls to interrupt the driver: Core
+// records the reason, then the transport delivers it under its own lock.
 type interrupts struct{ t *Transport }
 
 func (i interrupts) Queue(n int) error {
 	t := i.t
-	t.core.Lock()
-	defer t.core.Unlock()
-	if n < 0 || n >= len(t.core.Queues) {
-		return fmt.Errorf("interrupt for queue %d of %d", n, len(t.core.Queues))
+	if n < 0 || n >= t.core.NumQueues() {
+		return fmt.Errorf("interrupt for queue %d of %d", n, t.core.NumQueues())
 	}
-	t.core.RaiseLocked(false)
-	return t.signalLocked(t.core.Queues[n].Vector)
+	t.core.Raise(false)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.signalLocked(t.core.QueueVector(n))
 }
 
 func (i interrupts) Config() error {
 	t := i.t
-	t.core.Lock()
-	defer t.core.Unlock()
-	t.core.RaiseLocked(true)
+	t.core.Raise(true)
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	return t.signalLocked(t.configVector)
 }
 
 // signalLocked sends MSI-X vector v, or marks it pending while masked.
-// Without MSI-X enabled it raises INTx, if the transport has it.
+// Without MSI-X enabled it sets INTx from the ISR, if the transport has
+// INTx. Call with t.mu held.
 func (t *Transport) signalLocked(v uint16) error {
 	enabled, fnMasked := t.msixControl()
 	if !enabled {
-		return t.setINTxLocked(t.core.ISR != 0)
+		return t.updateINTxLocked()
 	}
 	if v == noVector || int(v) >= len(t.table) {
 		return nil
@@ -40,14 +42,14 @@ func (t *Transport) signalLocked(v uint16) error {
 		return nil
 	}
 	if err := t.msi.SignalMSI(e.addr, e.data); err != nil {
-		t.core.NoteFailureLocked(fmt.Errorf("MSI-X vector %d: %w", v, err))
+		t.core.NoteFailure(fmt.Errorf("MSI-X vector %d: %w", v, err))
 		return err
 	}
 	return nil
 }
 
 // deliverPendingLocked sends interrupts that were held back by a mask that
-// the driver has now cleared.
+// the driver has now cleared. Call with t.mu held.
 func (t *Transport) deliverPendingLocked() {
 	enabled, fnMasked := t.msixControl()
 	if !enabled || fnMasked {
@@ -57,19 +59,23 @@ func (t *Transport) deliverPendingLocked() {
 		if e := &t.table[i]; e.pending && !e.masked {
 			e.pending = false
 			if err := t.msi.SignalMSI(e.addr, e.data); err != nil {
-				t.core.NoteFailureLocked(fmt.Errorf("MSI-X vector %d: %w", i, err))
+				t.core.NoteFailure(fmt.Errorf("MSI-X vector %d: %w", i, err))
 			}
 		}
 	}
 }
 
-// setINTxLocked drives the INTx line (unless the driver disabled INTx in
-// the command register, which also lowers it).
-func (t *Transport) setINTxLocked(high bool) error {
+// updateINTxLocked drives the INTx line from the ISR as it is now: high
+// while a reason is pending and MSI-X is off (and the driver has not
+// disabled INTx in the command register). Every change of the line reads
+// the ISR afresh under t.mu, so a raise and an ISR read that race each
+// other leave the line matching the ISR. Call with t.mu held.
+func (t *Transport) updateINTxLocked() error {
 	if t.intx == nil {
 		return nil
 	}
-	high = high && !t.cfg.INTxDisabled()
+	enabled, _ := t.msixControl()
+	high := !enabled && t.core.ISR() != 0 && !t.cfg.INTxDisabled()
 	if high == t.intxHigh {
 		return nil
 	}

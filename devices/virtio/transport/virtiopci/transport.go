@@ -7,6 +7,7 @@ package virtiopci
 
 import (
 	"encoding/binary"
+	"sync"
 
 	"github.com/vmmlab/vmm/devices/pci"
 	"github.com/vmmlab/vmm/devices/virtio"
@@ -33,9 +34,11 @@ type MSISender interface {
 	SignalMSI(address uint64, data uint32) error
 }
 
-// Transport is one virtio device on the PCI bus. Its state is guarded by
-// the core's lock.
+// Transport is one virtio device on the PCI bus. Its own state (PCI
+// config space, MSI-X table, INTx) is guarded by mu, which it may hold
+// while calling the core (never the other way round).
 type Transport struct {
+	mu   sync.Mutex
 	core *virtio.Core
 	msi  MSISender
 	cfg  *pci.Config
@@ -57,8 +60,8 @@ type Line interface {
 // interrupt line register (an ISA IRQ: Linux uses it when ACPI describes
 // no routing). Without MSI-X the device interrupts through it.
 func (t *Transport) SetINTx(line Line, irq uint8) {
-	t.core.Lock()
-	defer t.core.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.intx = line
 	t.cfg.SetInterruptPin(1)
 	t.cfg.SetInterruptLine(irq)
@@ -74,15 +77,17 @@ type msixEntry struct {
 // New wraps dev; its BAR0 sits at barAddr (chosen by the machine, as
 // firmware would). mem is guest memory for the queues.
 func New(dev virtio.Device, mem queue.Memory, msi MSISender, barAddr uint64) *Transport {
-	t := &Transport{core: virtio.NewCore(dev, mem), msi: msi, configVector: noVector}
-	t.core.OnReset = func() {
+	t := &Transport{msi: msi, configVector: noVector}
+	t.core = virtio.NewCore(dev, mem, func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
 		t.configVector = noVector
 		// The ISR is clear after a reset: so is INTx. A line left high
 		// once made Linux disable a shared IRQ ("nobody cared"), taking
 		// the other device on it down too.
-		t.setINTxLocked(false)
-	}
-	queues := len(t.core.Queues)
+		t.updateINTxLocked()
+	})
+	queues := t.core.NumQueues()
 	vectors := queues + 1
 	t.table = make([]msixEntry, vectors)
 	for i := range t.table {
@@ -118,19 +123,18 @@ func New(dev virtio.Device, mem queue.Memory, msi MSISender, barAddr uint64) *Tr
 
 // ReadConfig and WriteConfig serve PCI configuration space.
 func (t *Transport) ReadConfig(offset uint64, data []byte) {
-	t.core.Lock()
-	defer t.core.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.cfg.Read(offset, data)
 }
 
 // WriteConfig serves PCI configuration space writes.
 func (t *Transport) WriteConfig(offset uint64, data []byte) {
-	t.core.Lock()
-	defer t.core.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.cfg.Write(offset, data)
 	t.deliverPendingLocked()
-	enabled, _ := t.msixControl()
-	t.setINTxLocked(!enabled && t.core.ISR != 0) // follows MSI-X enable and the interrupt-disable bit
+	t.updateINTxLocked() // follows MSI-X enable and the interrupt-disable bit
 }
 
 func (t *Transport) msixControl() (enabled, masked bool) {

@@ -2,6 +2,7 @@ package virtiopci
 
 import (
 	"encoding/binary"
+	"sync"
 	"testing"
 	"time"
 
@@ -288,5 +289,45 @@ func requestAndRaise(tt *testing.T, t *Transport, drv *queuetest.Driver, line li
 		}
 	case <-time.After(10 * time.Second):
 		tt.Fatal("INTx never raised")
+	}
+}
+
+// levelLine keeps the last level it was set to.
+type levelLine struct {
+	mu   sync.Mutex
+	high bool
+}
+
+func (l *levelLine) SetLevel(high bool) error {
+	l.mu.Lock()
+	l.high = high
+	l.mu.Unlock()
+	return nil
+}
+
+// The core and the transport have locks of their own now: a device
+// raising its interrupt while a vCPU reads (and so clears) the ISR must
+// still leave INTx high exactly when the ISR holds a reason. Every change
+// of the line reads the ISR afresh under the transport's lock.
+func TestINTxFollowsISRUnderRaces(tt *testing.T) {
+	drv := queuetest.New(16, 1<<20)
+	t := newBlk(tt, drv, msiRecorder(make(chan [2]uint64, 4)))
+	line := &levelLine{}
+	t.SetINTx(line, 10)
+	activate(tt, t, drv)
+	irq := interrupts{t}
+	for round := 0; round < 200; round++ {
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); irq.Queue(0) }()
+		go func() { defer wg.Done(); r(t, offISR, 1) }()
+		wg.Wait()
+		line.mu.Lock()
+		high := line.high
+		line.mu.Unlock()
+		if pending := t.core.ISR() != 0; high != pending {
+			tt.Fatalf("round %d: INTx high %v with ISR pending %v", round, high, pending)
+		}
+		r(t, offISR, 1) // start the next round clear
 	}
 }
