@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
+	"strings"
 )
 
 // revision is the vcs revision vmm was built from ("+dirty" when the tree
@@ -36,6 +38,23 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: vmm version")
 		return 2
 	}
-	fmt.Fprintf(stdout, "vmm %s\n", revision())
+	fmt.Fprintf(stdout, "vmm %s (Go heap on transparent huge pages: %s)\n", revision(), heapTHP())
 	return 0
+}
+
+// heapTHPOff is set to "1" by the build that also makes disablethp=1 the
+// runtime's GODEBUG default (make build and the lab link both:
+// -X=runtime.godebugDefault=disablethp=1 -X=main.heapTHPOff=1). With the
+// host's THP set to "always", a heap on huge pages grew vmm's own memory
+// by megabytes.
+var heapTHPOff string
+
+// heapTHP says whether the Go runtime keeps its heap off transparent huge
+// pages: "off" for such a build or with disablethp=1 in GODEBUG, else
+// "host policy".
+func heapTHP() string {
+	if heapTHPOff == "1" || strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+		return "off"
+	}
+	return "host policy"
 }
