@@ -3,7 +3,9 @@
 // busybox, the KVM modules and the project's KVM test binaries, boots it
 // under QEMU's software emulation (whose emulated AMD CPU offers SVM, so
 // the outer kernel gets a real /dev/kvm), and turns the console log into a
-// pass/fail report.
+// pass/fail report. Run is the whole pipeline: it builds vmm, its helpers
+// and the test binaries, the guest kernels and images and the bench's
+// assets, writes the outer image and boots it; cmd/vmm-lab is its flags.
 package lab
 
 import (

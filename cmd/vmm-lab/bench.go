@@ -13,106 +13,8 @@ import (
 	"strings"
 
 	"github.com/vmmlab/vmm/bench"
-	"github.com/vmmlab/vmm/initramfs"
 	"github.com/vmmlab/vmm/lab"
 )
-
-// benchAssets builds the bench's workloads (static, stripped), its image
-// (u-root, vmm-init, the workloads, the Debian kernel's virtio modules),
-// the same tree as the VMs' read-only root disk, and the Debian kernel's
-// small initramfs (vmm-init and the modules for that disk) into
-// work/bench, and returns the outer-guest files that carry them (below
-// /lab/bench).
-func benchAssets(ctx context.Context, cache, work string, k lab.Kernel, vmmInit string) (map[string]string, error) {
-	dir := filepath.Join(work, "bench")
-	if err := os.MkdirAll(filepath.Join(dir, "workloads"), 0o755); err != nil {
-		return nil, err
-	}
-	files := map[string]string{}
-	var progs []string
-	for _, w := range bench.Workloads() {
-		out := filepath.Join(dir, "workloads", w)
-		if err := goBuild(ctx, out, "./bench/workload/"+w, stripFlags); err != nil {
-			return nil, err
-		}
-		progs = append(progs, out)
-		files["bench/workloads/"+w] = out
-	}
-	base, err := initramfs.BuildURoot(ctx, cache, io.Discard)
-	if err != nil {
-		return nil, err
-	}
-	a, err := initramfs.Image{Init: vmmInit, ModulesFrom: k.ModulesDir, Workloads: progs}.Compose(base)
-	if err != nil {
-		return nil, fmt.Errorf("bench image: %w", err)
-	}
-	stock, err := initramfs.Image{Init: vmmInit, ModulesFrom: k.ModulesDir}.Compose(&initramfs.Archive{})
-	if err != nil {
-		return nil, fmt.Errorf("the Debian kernel's bench initramfs: %w", err)
-	}
-	for name, arch := range map[string]*initramfs.Archive{"bench.cpio.gz": a, "stock.cpio.gz": stock} {
-		p := filepath.Join(dir, name)
-		if err := writeFile(p, arch.WriteGzip); err != nil {
-			return nil, err
-		}
-		files["bench/"+name] = p
-	}
-	tree, err := os.MkdirTemp(dir, "root-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tree)
-	if err := a.ExtractTo(tree); err != nil {
-		return nil, fmt.Errorf("bench root: %w", err)
-	}
-	disk := filepath.Join(dir, "root.ext4")
-	if err := bench.MakeRootDisk(ctx, tree, disk); err != nil {
-		return nil, err
-	}
-	files["bench/root.ext4"] = disk
-	return files, nil
-}
-
-// benchHostFiles are the peer targets the outer guest runs for the
-// bench, each with its shared libraries and the firmware QEMU loads: the
-// ones not installed are left out (the bench then lists them as skipped).
-func benchHostFiles() []string {
-	var out []string
-	docker := "docker"
-	if _, err := os.Stat("/usr/bin/docker"); err == nil {
-		docker = "/usr/bin/docker" // Debian's, matching its dockerd (the outer guest's PATH has no /usr/local)
-	}
-	for _, group := range [][]string{{"qemu-system-x86_64"}, {"runsc"}, {"dockerd", docker, "containerd", "containerd-shim-runc-v2"}} {
-		files, err := lab.WithLibraries(group...)
-		if err != nil {
-			continue
-		}
-		out = appendNew(out, files...)
-		if group[0] == "qemu-system-x86_64" {
-			for _, fw := range []string{"/usr/share/qemu/bios-microvm.bin", "/usr/share/qemu/qboot.rom"} {
-				if _, err := os.Stat(fw); err == nil {
-					out = append(out, fw)
-				}
-			}
-		}
-	}
-	return out
-}
-
-// appendNew appends the paths that list does not hold yet.
-func appendNew(list []string, paths ...string) []string {
-	seen := map[string]bool{}
-	for _, p := range list {
-		seen[p] = true
-	}
-	for _, p := range paths {
-		if !seen[p] {
-			seen[p] = true
-			list = append(list, p)
-		}
-	}
-	return list
-}
 
 // fileMarker frames a file the outer guest sends back on its console:
 // "LAB-FILE NAME" line, base64 of its gzip'd bytes, "LAB-FILE-END".
@@ -184,14 +86,17 @@ func runBenchNative(ctx context.Context, o options) error {
 	vmm := filepath.Join(o.work, "vmm")
 	for bin, pkg := range map[string]string{init: "./cmd/vmm-init", vmm: "./cmd/vmm", vmm + "-bench": "./cmd/vmm-bench"} {
 		flags := []string(nil)
-		if bin == init {
-			flags = []string{stripFlags}
+		switch bin {
+		case init:
+			flags = []string{lab.StripFlags}
+		case vmm:
+			flags = []string{lab.VMMFlags}
 		}
-		if err := goBuild(ctx, bin, pkg, flags...); err != nil {
+		if err := lab.GoBuild(ctx, bin, pkg, flags...); err != nil {
 			return err
 		}
 	}
-	if _, err := benchAssets(ctx, o.cache, o.work, k, init); err != nil {
+	if _, err := lab.BenchAssets(ctx, o.cache, o.work, k, init); err != nil {
 		return err
 	}
 	args := append([]string{"bench", "all", "--assets", filepath.Join(o.work, "bench"), "--kernel", micro,

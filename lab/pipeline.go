@@ -1,0 +1,201 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Options say what one lab run builds, ships and runs.
+type Options struct {
+	Cache         string   // downloaded kernels and built images (outside the clone)
+	Work          string   // test binaries, the outer image and the console log
+	KernelPackage string   // Debian kernel package of the outer (and inner) guest
+	Busybox       string   // a static busybox
+	QEMUMemory    string   // memory of the outer guest
+	SMP           int      // its vCPUs
+	Packages      []string // packages to test (none: every one with *_lab_test.go files)
+	Run           string   // only the tests matching this expression
+	Timeout       time.Duration
+	Idle          time.Duration // stop when the console is silent this long
+	MaxLockup     time.Duration // stop when the outer kernel reports a CPU stuck this long
+	Retries       int           // boots again after an outer lockup or panic
+	TestTimeout   time.Duration // per test binary inside the guest
+	Bench         bool          // run `vmm bench all` instead of the tests
+	BenchArgs     string
+	Log           io.Writer // progress and the outer guest's console
+}
+
+// Outcome is what a lab run gave.
+type Outcome struct {
+	Boot       Boot              // the boot that counted
+	Tests      map[string]string // test binary name to its path
+	Discarded  []string          // why earlier attempts were thrown away (outer lockups, panics)
+	ConsoleLog string
+}
+
+// Run builds vmm, its helpers and the test binaries, the kernels and
+// images, writes the outer initramfs and boots it under QEMU (again after
+// an outer lockup or panic, up to Retries times). The caller reads the
+// results from the Outcome (Parse, or the bench's files).
+func Run(ctx context.Context, o Options) (Outcome, error) {
+	phase := func(name string, t0 time.Time) {
+		fmt.Fprintf(o.Log, "lab: %-28s %6.1fs\n", name, time.Since(t0).Seconds())
+	}
+	if err := os.MkdirAll(filepath.Join(o.Work, "tests"), 0o755); err != nil {
+		return Outcome{}, err
+	}
+	t0 := time.Now()
+	tests, runs := map[string]string{}, map[string]string{}
+	if !o.Bench {
+		pkgs := o.Packages
+		if len(pkgs) == 0 {
+			var err error
+			if pkgs, err = labPackages(ctx); err != nil {
+				return Outcome{}, err
+			}
+		}
+		var err error
+		if tests, runs, err = buildTests(ctx, pkgs, filepath.Join(o.Work, "tests")); err != nil {
+			return Outcome{}, err
+		}
+	}
+	bins, err := buildPrograms(ctx, o.Work)
+	if err != nil {
+		return Outcome{}, err
+	}
+	phase("build vmm and test binaries", t0)
+
+	t0 = time.Now()
+	k, err := DebianKernel(ctx, o.Cache, o.KernelPackage)
+	if err != nil {
+		return Outcome{}, err
+	}
+	phase("kernel "+k.Version, t0)
+	t0 = time.Now()
+	micro, err := MicroKernel(ctx, "guestkernel/build.sh", o.Cache, os.Stderr)
+	if err != nil {
+		return Outcome{}, err
+	}
+	phase("minimal guest kernel", t0)
+
+	t0 = time.Now()
+	outer, err := outerImage(ctx, o, k, micro, bins, tests, runs)
+	if err != nil {
+		return Outcome{}, err
+	}
+	image := filepath.Join(o.Work, "outer.cpio.gz")
+	if err := writeFile(image, outer.Write); err != nil {
+		return Outcome{}, fmt.Errorf("outer initramfs: %w", err)
+	}
+	phase("outer initramfs", t0)
+
+	t0 = time.Now()
+	out, err := bootOuter(ctx, o, k, image)
+	out.Tests = tests
+	phase("QEMU run", t0)
+	return out, err
+}
+
+// buildPrograms builds vmm, its helpers, the guest init and the lab's
+// helper programs into work.
+func buildPrograms(ctx context.Context, work string) (map[string]string, error) {
+	bins := map[string]string{}
+	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-bench": "./cmd/vmm-bench", "vmm-tools": "./cmd/vmm-tools", "vmm-init": "./cmd/vmm-init", "testworkload": "./cmd/testworkload",
+		"kvmpin": "./cmd/kvmpin"} {
+		bins[name] = filepath.Join(work, name)
+		var flags []string
+		switch name {
+		case "vmm-init":
+			flags = []string{StripFlags} // it lands in every guest image
+		case "vmm":
+			flags = []string{VMMFlags}
+		}
+		if err := GoBuild(ctx, bins[name], pkg, flags...); err != nil {
+			return nil, err
+		}
+	}
+	return bins, nil
+}
+
+// outerImage describes the outer guest's initramfs: the kernels, images,
+// disk, programs and test binaries, the host programs the tests and the
+// bench run, and the environment that tells the tests where they are.
+func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, tests, runs map[string]string) (Outer, error) {
+	images, err := guestImages(ctx, o.Cache, o.Work, k, bins)
+	if err != nil {
+		return Outer{}, err
+	}
+	diskImage, err := ext4Image(ctx, o.Work)
+	if err != nil {
+		return Outer{}, err
+	}
+	benchFiles, err := BenchAssets(ctx, o.Cache, o.Work, k, bins["vmm-init"])
+	if err != nil {
+		return Outer{}, err
+	}
+	hostFiles, err := WithLibraries("crun", "runc")
+	if err != nil {
+		return Outer{}, fmt.Errorf("container runtimes for the outer guest (make deps installs them): %w", err)
+	}
+	hostFiles = appendNew(hostFiles, benchHostFiles()...)
+	outer := Outer{HostFiles: hostFiles,
+		Busybox: o.Busybox, Kernel: k, Modules: []string{"kvm_amd", "tun", "bridge", "veth", "overlay"}, Tests: tests, Runs: runs,
+		// "never" also keeps KVM from starting its NX huge page recovery
+		// thread, which was one of the two CPUs stuck when the emulated
+		// outer kernel locked up (soft lockup) in CI.
+		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never"},
+		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"],
+			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
+			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
+		Env: map[string]string{EnvKernel: "/lab/bzImage", EnvMicroKernel: "/lab/bzImage-micro", EnvMicroVmlinux: "/lab/vmlinux-micro", EnvVMM: "/lab/vmm", EnvTestWorkload: "/lab/testworkload",
+			EnvBusybox: "/bin/busybox", EnvWorkloadInitramfs: "/lab/workload.cpio.gz",
+			EnvDisk:        "/lab/disk.img",
+			"LAB_TEST_RUN": o.Run, EnvBench: "/lab/bench"},
+		TestTimeoutSeconds: int(o.TestTimeout.Seconds()),
+	}
+	for guest, host := range benchFiles {
+		outer.Files[guest] = host
+	}
+	if o.Bench {
+		outer.Env["LAB_BENCH_ARGS"] = o.BenchArgs
+	}
+	return outer, nil
+}
+
+// bootOuter boots the outer image under QEMU, the console going to o.Log
+// and to console.log, and boots it again after an outer lockup or panic
+// (never after a test failure), up to o.Retries times.
+func bootOuter(ctx context.Context, o Options, k Kernel, image string) (Outcome, error) {
+	out := Outcome{ConsoleLog: filepath.Join(o.Work, "console.log")}
+	logFile, err := os.Create(out.ConsoleLog)
+	if err != nil {
+		return out, err
+	}
+	defer logFile.Close()
+	appendArgs := "console=ttyS0 rdinit=/init panic=-1 quiet"
+	if !o.Bench {
+		// The tests run with transparent huge pages on request only
+		// (madvise): default VMs on 4 KiB nested pages, the 2 MiB path in
+		// its own test (--thp on); the bench keeps the outer kernel's
+		// default ("always") and reports THP with its results.
+		appendArgs += " transparent_hugepage=madvise"
+	}
+	q := QEMU{Kernel: k.BzImage, Initrd: image, Memory: o.QEMUMemory, SMP: o.SMP, Timeout: o.Timeout, Idle: o.Idle,
+		MaxLockup: o.MaxLockup, Append: appendArgs}
+	for attempt := 1; ; attempt++ {
+		out.Boot, err = q.Boot(ctx, io.MultiWriter(o.Log, logFile))
+		if err != nil {
+			return out, err
+		}
+		failure := out.Boot.OuterFailure()
+		if failure == "" || attempt > o.Retries {
+			return out, nil
+		}
+		out.Discarded = append(out.Discarded, failure)
+		fmt.Fprintf(o.Log, "lab: attempt %d: %s; booting the outer guest again (--retries %d)\n", attempt, failure, o.Retries)
+	}
+}
