@@ -4,7 +4,11 @@
 // split virtqueue in queue; none of them knows which transport carries it.
 package virtio
 
-import "github.com/vmmlab/vmm/devices/virtio/queue"
+import (
+	"fmt"
+
+	"github.com/vmmlab/vmm/devices/virtio/queue"
+)
 
 // Feature bits every device offers or understands.
 const (
@@ -72,4 +76,17 @@ func CopyConfig(cfg []byte, offset uint64, data []byte) {
 			data[i] = cfg[o]
 		}
 	}
+}
+
+// TakeQueues checks that a device given queues at activation got the
+// number it has (want) and applies the negotiated ring features to each:
+// event idx.
+func TakeQueues(device string, want int, features uint64, queues []*queue.Queue) error {
+	if len(queues) != want {
+		return fmt.Errorf("%s: %d queues, want %d", device, len(queues), want)
+	}
+	for _, q := range queues {
+		q.EventIdx = features&FeatureEventIdx != 0
+	}
+	return nil
 }

@@ -154,8 +154,11 @@ func (d *Device) Counters() Counters {
 
 // Activate starts one goroutine per queue.
 func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Queue, irq virtio.Interrupts) error {
-	if len(queues) != 4 || features&(FeatureStatsVQ|FeatureReporting) != FeatureStatsVQ|FeatureReporting {
-		return fmt.Errorf("virtio-balloon: %d queues with features %#x, want 4 with statistics and reporting", len(queues), features)
+	if features&(FeatureStatsVQ|FeatureReporting) != FeatureStatsVQ|FeatureReporting {
+		return fmt.Errorf("virtio-balloon: features %#x, want statistics and reporting", features)
+	}
+	if err := virtio.TakeQueues("virtio-balloon", 4, features, queues); err != nil {
+		return err
 	}
 	d.Workers.Stop()
 	d.mem, d.queues, d.irq = mem, queues, irq

@@ -171,11 +171,10 @@ func (d *Device) WriteConfig(offset uint64, data []byte) {}
 
 // Activate starts serving the request queue on the device's goroutine.
 func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Queue, irq virtio.Interrupts) error {
-	if len(queues) != 1 {
-		return fmt.Errorf("virtio-blk: %d queues, want 1", len(queues))
+	if err := virtio.TakeQueues("virtio-blk", 1, features, queues); err != nil {
+		return err
 	}
 	d.Workers.Stop()
-	queues[0].EventIdx = features&virtio.FeatureEventIdx != 0
 	d.mem, d.q, d.irq = mem, queues[0], irq
 	d.Workers.Start(irq, d.serve)
 	return nil

@@ -172,8 +172,8 @@ func (d *Device) WriteConfig(offset uint64, data []byte) {}
 // Activate tells the backend the negotiated offloads and starts the
 // receive and transmit workers.
 func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Queue, irq virtio.Interrupts) error {
-	if len(queues) != 2 {
-		return fmt.Errorf("virtio-net: %d queues, want 2", len(queues))
+	if err := virtio.TakeQueues("virtio-net", 2, features, queues); err != nil {
+		return err
 	}
 	d.Workers.Stop()
 	csum := features&FeatureGuestCSUM != 0
@@ -181,10 +181,6 @@ func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Que
 	off.ECN = (off.TSO4 || off.TSO6) && features&FeatureGuestECN != 0
 	if err := d.backend.SetOffload(off); err != nil {
 		return fmt.Errorf("virtio-net: %w", err)
-	}
-	eventIdx := features&virtio.FeatureEventIdx != 0
-	for _, q := range queues {
-		q.EventIdx = eventIdx
 	}
 	rx := &receiver{d: d, mem: mem, q: queues[rxQueue], irq: irq, mergeable: features&FeatureMrgRxbuf != 0}
 	tx := &transmitter{d: d, mem: mem, q: queues[txQueue], irq: irq}
