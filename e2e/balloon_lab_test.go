@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -32,7 +33,7 @@ func TestBalloonFreePageReporting(t *testing.T) {
 	micro := kvmtest.File(t, labenv.EnvMicroKernel)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	for _, balloon := range []string{"on", "off"} {
-		cmd := exec.Command(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "384M", "--virtio", "mmio", "--balloon", balloon,
+		cmd := exec.Command(l.vmm, "boot", "--json", "--kernel", micro, "--initrd", image, "--mem", "384M", "--virtio", "mmio", "--balloon", balloon,
 			"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=touchfree vmm.arg=200")
 		out := &watchBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
@@ -66,6 +67,22 @@ func TestBalloonFreePageReporting(t *testing.T) {
 		t.Logf("--balloon %s: guest RAM on the host %.1f MiB before, %.1f touched, %.1f after freeing", balloon, before, touched, after)
 		if touched < before+150 {
 			t.Fatalf("--balloon %s: touching 200 MiB moved the host RSS from %.1f to %.1f MiB only\n%s", balloon, before, touched, out.String())
+		}
+		if balloon == "on" {
+			// vmm's --json result counts what the balloon got back
+			var res struct {
+				Devices map[string]map[string]uint64 `json:"devices"`
+			}
+			for _, line := range strings.Split(out.String(), "\n") {
+				if strings.HasPrefix(line, `{"reason"`) {
+					json.Unmarshal([]byte(line), &res)
+				}
+			}
+			got := res.Devices["virtio-balloon"]
+			t.Logf("balloon counters: %v", got)
+			if got["reported_bytes"] < 150<<20 || got["discarded_bytes"] < 150<<20 {
+				t.Errorf("vmm reports %v for the balloon, want at least 150 MiB reported and discarded", got)
+			}
 		}
 		switch {
 		case balloon == "on" && after > before*1.1:

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/vmmlab/vmm/devices/virtio"
 	"io"
 	"strings"
 	"testing"
@@ -148,5 +149,21 @@ func TestSharedLine(t *testing.T) {
 	}
 	if got := strings.Join(log, " "); got != "10=true 10=false" {
 		t.Errorf("line changes %q", got)
+	}
+}
+
+type countingDevice struct{ virtio.Device }
+
+func (countingDevice) Counters() map[string]uint64 { return map[string]uint64{"bytes": 42} }
+
+// Devices that count are reported by name; the others are left out.
+func TestDeviceCounters(t *testing.T) {
+	devs := []virtioDevice{{name: "virtio-rng", dev: countingDevice{}}, {name: "virtio-blk 0", dev: nil}}
+	got := deviceCounters(devs)
+	if len(got) != 1 || got["virtio-rng"]["bytes"] != 42 {
+		t.Errorf("counters %v", got)
+	}
+	if deviceCounters(devs[1:]) != nil {
+		t.Error("counters for devices that keep none")
 	}
 }

@@ -79,6 +79,9 @@ type Result struct {
 	// DeviceFailures are the devices that gave up (NEEDS_RESET), by name
 	// with the reason: "virtio-blk 0 (disk.img): ...".
 	DeviceFailures []string
+	// DeviceCounters are what devices that count report, by device name
+	// ("virtio-balloon": {"reported_bytes": ...}).
+	DeviceCounters map[string]map[string]uint64
 }
 
 // Run runs every vCPU until the guest powers off, resets or crashes, or
@@ -107,6 +110,7 @@ func (m *Machine) Run(ctx context.Context) Result {
 	r.BootTime, r.Booted = m.timer.Elapsed()
 	r.GuestStatus, r.HasGuestStatus = m.exit.Get()
 	r.DeviceFailures = deviceFailures(m.virtio)
+	r.DeviceCounters = deviceCounters(m.virtio)
 	return r
 }
 

@@ -117,7 +117,7 @@ func (m *Machine) createVirtio(c Config) error {
 			}
 			base := mmioBase + uint64(slot)*virtiommio.Size
 			t := virtiommio.New(dev, m.mem, line)
-			m.virtio = append(m.virtio, virtioDevice{name, t})
+			m.virtio = append(m.virtio, virtioDevice{name, t, dev})
 			if err := m.mmio.Register(name, base, virtiommio.Size, t); err != nil {
 				return err
 			}
@@ -125,7 +125,7 @@ func (m *Machine) createVirtio(c Config) error {
 		}
 		bar := uint64(pciMMIOBase + slot*virtiopci.BARSize)
 		t := virtiopci.New(dev, m.mem, msiSender{m.vm}, bar)
-		m.virtio = append(m.virtio, virtioDevice{name, t})
+		m.virtio = append(m.virtio, virtioDevice{name, t, dev})
 		gsi := intxIRQs()[slot%len(intxIRQs())]
 		if lines[gsi] == nil {
 			lines[gsi] = &sharedLine{vm: m.vm, gsi: gsi}
@@ -157,6 +157,28 @@ func (m *Machine) createVirtio(c Config) error {
 type virtioDevice struct {
 	name string
 	t    interface{ Failure() error }
+	dev  virtio.Device
+}
+
+// counting is a device that counts what it did (the balloon's reported
+// and discarded bytes, the rng's bytes served).
+type counting interface {
+	Counters() map[string]uint64
+}
+
+// deviceCounters collects the counters of the devices that keep some, by
+// device name.
+func deviceCounters(devs []virtioDevice) map[string]map[string]uint64 {
+	out := map[string]map[string]uint64{}
+	for _, d := range devs {
+		if c, ok := d.dev.(counting); ok {
+			out[d.name] = c.Counters()
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // deviceFailures lists the devices that gave up during the run, each with

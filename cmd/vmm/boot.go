@@ -273,24 +273,25 @@ func readInput(what, path string) ([]byte, error) {
 }
 
 type jsonResult struct {
-	Reason    string             `json:"reason"`
-	Detail    string             `json:"detail"`
-	ExitCode  int                `json:"exit_code"`
-	StartNS   int64              `json:"start_unix_ns"` // when vmm started (its clock for the _ms fields)
-	SetupMS   float64            `json:"setup_ms"`
-	FirstRun  float64            `json:"first_run_ms"`
-	InputsMS  float64            `json:"inputs_ms"` // kernel and initramfs read, flags checked
-	Steps     map[string]float64 `json:"setup_steps_ms"`
-	Exits     map[string]uint64  `json:"exits"` // exits that reached vmm, by cause
-	RunMS     float64            `json:"run_ms"`
-	Booted    bool               `json:"booted"`
-	BootMS    float64            `json:"boot_ms,omitempty"`
-	Unhandled uint64             `json:"unhandled_port_accesses"`
-	Status    *int               `json:"guest_status,omitempty"`
-	Registers string             `json:"registers,omitempty"`
-	Dropped   uint64             `json:"console_dropped_bytes,omitempty"` // output a stalled stdout did not take
-	Failures  []string           `json:"device_failures,omitempty"`       // devices that gave up, with why
-	GoMemory  goMemory           `json:"go_memory_kib"`                   // where vmm's own anonymous memory went
+	Reason    string                       `json:"reason"`
+	Detail    string                       `json:"detail"`
+	ExitCode  int                          `json:"exit_code"`
+	StartNS   int64                        `json:"start_unix_ns"` // when vmm started (its clock for the _ms fields)
+	SetupMS   float64                      `json:"setup_ms"`
+	FirstRun  float64                      `json:"first_run_ms"`
+	InputsMS  float64                      `json:"inputs_ms"` // kernel and initramfs read, flags checked
+	Steps     map[string]float64           `json:"setup_steps_ms"`
+	Exits     map[string]uint64            `json:"exits"` // exits that reached vmm, by cause
+	RunMS     float64                      `json:"run_ms"`
+	Booted    bool                         `json:"booted"`
+	BootMS    float64                      `json:"boot_ms,omitempty"`
+	Unhandled uint64                       `json:"unhandled_port_accesses"`
+	Status    *int                         `json:"guest_status,omitempty"`
+	Registers string                       `json:"registers,omitempty"`
+	Dropped   uint64                       `json:"console_dropped_bytes,omitempty"` // output a stalled stdout did not take
+	Failures  []string                     `json:"device_failures,omitempty"`       // devices that gave up, with why
+	Devices   map[string]map[string]uint64 `json:"devices,omitempty"`               // what counting devices did (balloon, rng)
+	GoMemory  goMemory                     `json:"go_memory_kib"`                   // where vmm's own anonymous memory went
 }
 
 // goMemory is the Go runtime's account of vmm's own memory at the end, in
@@ -332,7 +333,7 @@ func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool,
 	if asJSON {
 		j := jsonResult{Reason: r.Kind.String(), Detail: r.Detail, ExitCode: code, SetupMS: ms(r.SetupTime),
 			StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun), InputsMS: ms(inputs), Steps: map[string]float64{}, Exits: r.Exits,
-			RunMS: ms(r.RunTime), Booted: r.Booted, Unhandled: r.UnhandledPIO, Registers: r.Dump, Dropped: dropped, Failures: r.DeviceFailures,
+			RunMS: ms(r.RunTime), Booted: r.Booted, Unhandled: r.UnhandledPIO, Registers: r.Dump, Dropped: dropped, Failures: r.DeviceFailures, Devices: r.DeviceCounters,
 			GoMemory: readGoMemory()}
 		if r.Booted {
 			j.BootMS = ms(r.BootTime)

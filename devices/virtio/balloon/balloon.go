@@ -50,8 +50,8 @@ type Discarder interface {
 // 5 total memory, 6 available memory, 7 disk caches, ...
 type Stats map[uint16]uint64
 
-// Counters say what the device did.
-type Counters struct {
+// Counts say what the device did.
+type Counts struct {
 	InflatedPages, DeflatedPages uint64 // frame numbers received
 	ReportedBytes                uint64 // free memory the guest reported
 	DiscardedBytes               uint64 // memory given back to the host
@@ -66,11 +66,11 @@ type Device struct {
 	queues         []*queue.Queue
 	irq            virtio.Interrupts
 
-	mu       sync.Mutex
-	target   uint32 // num_pages: pages the host asks for
-	actual   uint32 // what the driver says the balloon holds
-	stats    Stats
-	counters Counters
+	mu     sync.Mutex
+	target uint32 // num_pages: pages the host asks for
+	actual uint32 // what the driver says the balloon holds
+	stats  Stats
+	counts Counts
 }
 
 // New makes a balloon over guest RAM ram that asks for targetPages pages
@@ -145,11 +145,18 @@ func (d *Device) Stats() Stats {
 	return out
 }
 
-// Counters returns what the device did so far.
-func (d *Device) Counters() Counters {
+// Counts returns what the device did so far.
+func (d *Device) Counts() Counts {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.counters
+	return d.counts
+}
+
+// Counters is Counts by name, as vmm reports them.
+func (d *Device) Counters() map[string]uint64 {
+	c := d.Counts()
+	return map[string]uint64{"inflated_pages": c.InflatedPages, "deflated_pages": c.DeflatedPages,
+		"reported_bytes": c.ReportedBytes, "discarded_bytes": c.DiscardedBytes, "pages_held": uint64(d.Actual())}
 }
 
 // Activate starts one goroutine per queue.
@@ -297,8 +304,8 @@ func (d *Device) inflate(c queue.Chain) error {
 		}
 	}
 	d.mu.Lock()
-	d.counters.InflatedPages += uint64(len(pfns))
-	d.counters.DiscardedBytes += discarded
+	d.counts.InflatedPages += uint64(len(pfns))
+	d.counts.DiscardedBytes += discarded
 	d.mu.Unlock()
 	return nil
 }
@@ -310,7 +317,7 @@ func (d *Device) deflate(c queue.Chain) error {
 		return err
 	}
 	d.mu.Lock()
-	d.counters.DeflatedPages += uint64(len(pfns))
+	d.counts.DeflatedPages += uint64(len(pfns))
 	d.mu.Unlock()
 	return nil
 }
@@ -348,8 +355,8 @@ func (d *Device) report(c queue.Chain) error {
 		}
 	}
 	d.mu.Lock()
-	d.counters.ReportedBytes += reported
-	d.counters.DiscardedBytes += discarded
+	d.counts.ReportedBytes += reported
+	d.counts.DiscardedBytes += discarded
 	d.mu.Unlock()
 	return nil
 }

@@ -102,7 +102,7 @@ func TestInflateDiscardsPages(t *testing.T) {
 	drvs[deflateQ].Add([][]byte{pfnList(1)}, nil)
 	d.Notify(deflateQ)
 	waitUsed(t, drvs[deflateQ])
-	if c := d.Counters(); c.InflatedPages != 3 || c.DeflatedPages != 1 || c.DiscardedBytes != 8192 {
+	if c := d.Counts(); c.InflatedPages != 3 || c.DeflatedPages != 1 || c.DiscardedBytes != 8192 {
 		t.Errorf("counters %+v", c)
 	}
 }
@@ -120,7 +120,7 @@ func TestReportingDiscardsRanges(t *testing.T) {
 	if len(got) != 2 || got[0][1] != 8192 || got[1][1] != 4096 {
 		t.Errorf("discarded %v, want the two reported ranges", got)
 	}
-	if c := d.Counters(); c.ReportedBytes != 12288 || c.DiscardedBytes != 12288 {
+	if c := d.Counts(); c.ReportedBytes != 12288 || c.DiscardedBytes != 12288 {
 		t.Errorf("counters %+v", c)
 	}
 }

@@ -68,6 +68,9 @@ func TestFillsBuffersFromTheSource(t *testing.T) {
 	if got := append(drv.Bytes(bufs[0]), drv.Bytes(bufs[1])...); !bytes.Equal(got, []byte{1, 2, 3, 4, 5, 6, 7, 8}) {
 		t.Errorf("buffers hold % x", got)
 	}
+	if c := d.Counters(); c["bytes"] != 8 {
+		t.Errorf("counters %v, want 8 bytes", c)
+	}
 	if err := d.Failed(); err != nil {
 		t.Fatal(err)
 	}
