@@ -1,7 +1,7 @@
 package container
 
 import (
-	"github.com/vmmlab/vmm/lab"
+	"github.com/vmmlab/vmm/lab/labenv"
 	"path/filepath"
 	"testing"
 
@@ -14,7 +14,7 @@ import (
 // hybrid). crun needs no work-around there. The outer guest's / is an
 // initramfs, where pivot_root fails, so the runtimes use --no-pivot.
 func TestRuntimesOnCgroupV2(t *testing.T) {
-	workload := kvmtest.File(t, lab.EnvTestWorkload)
+	workload := kvmtest.File(t, labenv.EnvTestWorkload)
 	mode, err := cgroup.DetectMode(cgroup.Root)
 	if err != nil || mode != cgroup.V2 {
 		t.Fatalf("cgroup layout %v %v, want v2", mode, err)

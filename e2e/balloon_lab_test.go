@@ -10,7 +10,7 @@ import (
 
 	"github.com/vmmlab/vmm/bench"
 	"github.com/vmmlab/vmm/internal/kvmtest"
-	labenv "github.com/vmmlab/vmm/lab"
+	"github.com/vmmlab/vmm/lab/labenv"
 )
 
 // guestRSS is the host memory behind process pid's guest RAM (its

@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"context"
-	labenv "github.com/vmmlab/vmm/lab"
+	"github.com/vmmlab/vmm/lab/labenv"
 	"os"
 	"os/exec"
 	"path/filepath"

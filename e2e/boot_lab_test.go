@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	labenv "github.com/vmmlab/vmm/lab"
+	"github.com/vmmlab/vmm/lab/labenv"
 	"io"
 	"os"
 	"os/exec"

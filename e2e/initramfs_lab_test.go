@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	labenv "github.com/vmmlab/vmm/lab"
+	"github.com/vmmlab/vmm/lab/labenv"
 	"regexp"
 	"strings"
 	"testing"

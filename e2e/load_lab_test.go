@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	labenv "github.com/vmmlab/vmm/lab"
+	"github.com/vmmlab/vmm/lab/labenv"
 	"os"
 	"os/exec"
 	"strings"

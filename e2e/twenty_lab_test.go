@@ -3,7 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	labenv "github.com/vmmlab/vmm/lab"
+	"github.com/vmmlab/vmm/lab/labenv"
 	"os/exec"
 	"strings"
 	"sync"

@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"compress/gzip"
+	"github.com/vmmlab/vmm/lab/labenv"
 	"io"
 	"os"
 	"path/filepath"
@@ -39,7 +40,7 @@ func TestOuterImage(t *testing.T) {
 	o := Outer{Busybox: bb, Kernel: fakeKernel(t), Modules: []string{"kvm_amd"},
 		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never"},
 		Runs:         map[string]string{"kvm.test": "^(TestA)$"},
-		Tests:        map[string]string{"kvm.test": test}, Env: map[string]string{EnvKernel: "/lab/bzImage"},
+		Tests:        map[string]string{"kvm.test": test}, Env: map[string]string{labenv.EnvKernel: "/lab/bzImage"},
 		TestTimeoutSeconds: 60}
 	var buf bytes.Buffer
 	if err := o.Write(&buf); err != nil {

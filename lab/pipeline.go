@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"github.com/vmmlab/vmm/lab/labenv"
 	"io"
 	"os"
 	"path/filepath"
@@ -151,10 +152,10 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
-		Env: map[string]string{EnvKernel: "/lab/bzImage", EnvMicroKernel: "/lab/bzImage-micro", EnvMicroVmlinux: "/lab/vmlinux-micro", EnvVMM: "/lab/vmm", EnvTestWorkload: "/lab/testworkload",
-			EnvBusybox: "/bin/busybox", EnvWorkloadInitramfs: "/lab/workload.cpio.gz",
-			EnvDisk:        "/lab/disk.img",
-			"LAB_TEST_RUN": o.Run, EnvBench: "/lab/bench"},
+		Env: map[string]string{labenv.EnvKernel: "/lab/bzImage", labenv.EnvMicroKernel: "/lab/bzImage-micro", labenv.EnvMicroVmlinux: "/lab/vmlinux-micro", labenv.EnvVMM: "/lab/vmm", labenv.EnvTestWorkload: "/lab/testworkload",
+			labenv.EnvBusybox: "/bin/busybox", labenv.EnvWorkloadInitramfs: "/lab/workload.cpio.gz",
+			labenv.EnvDisk: "/lab/disk.img",
+			"LAB_TEST_RUN": o.Run, labenv.EnvBench: "/lab/bench"},
 		TestTimeoutSeconds: int(o.TestTimeout.Seconds()),
 	}
 	for guest, host := range benchFiles {

@@ -1,8 +1,10 @@
-package lab
+// Package labenv names the environment the outer guest gives the lab's
+// tests: where each file the lab ships lies inside it. Package lab sets
+// them; tests read them with kvmtest.File. A package of its own, so that
+// any test can import it without the lab's own dependencies.
+package labenv
 
-// The environment the outer guest gives the lab's tests: where each file
-// the lab ships lies inside it. cmd/vmm-lab sets them; tests read them
-// with kvmtest.File.
+// The variables, each with what it names.
 const (
 	EnvVMM               = "VMM_BIN"                    // the vmm binary
 	EnvKernel            = "VMM_LAB_KERNEL"             // the Debian kernel's bzImage
