@@ -14,6 +14,14 @@ import (
 // can be seen with the exits that led to it, whichever VMM ran the guest.
 type kvmTrace struct{ dir string }
 
+// kvmEvents are the events the lab's init switches on (lab/outer-init.sh).
+var kvmEvents = []string{"kvm_exit", "kvm_inj_exception", "kvm_inj_virq", "kvm_page_fault", "kvm_userspace_exit"}
+
+// startKVMTrace empties the trace buffer. The lab's init switched the
+// events on before any test ran and they stay on: switching tracepoints
+// between tests (text patching on every CPU) once hung the emulated outer
+// kernel. Outside the lab's init (a KVM host of one's own) they are
+// switched on here, and left on.
 func startKVMTrace(t *testing.T) *kvmTrace {
 	t.Helper()
 	dir := "/sys/kernel/tracing"
@@ -24,16 +32,16 @@ func startKVMTrace(t *testing.T) *kvmTrace {
 		}
 	}
 	tr := &kvmTrace{dir: dir}
-	tr.write(t, "buffer_size_kb", "8192")
-	for _, ev := range []string{"kvm/kvm_exit", "kvm/kvm_inj_exception", "kvm/kvm_inj_virq", "kvm/kvm_page_fault", "kvm/kvm_userspace_exit"} {
-		tr.write(t, "events/"+ev+"/enable", "1")
+	for _, ev := range kvmEvents {
+		name := "events/kvm/" + ev + "/enable"
+		if b, _ := os.ReadFile(filepath.Join(dir, name)); strings.TrimSpace(string(b)) != "1" {
+			t.Logf("tracing %s was off: switching it on", ev)
+			tr.write(t, "buffer_size_kb", "8192")
+			tr.write(t, name, "1")
+		}
 	}
-	tr.write(t, "trace", "") // nothing from an earlier test
 	tr.write(t, "tracing_on", "1")
-	t.Cleanup(func() {
-		os.WriteFile(filepath.Join(dir, "tracing_on"), []byte("0"), 0)
-		os.WriteFile(filepath.Join(dir, "events/enable"), []byte("0"), 0)
-	})
+	tr.clear(t) // nothing from an earlier boot
 	return tr
 }
 

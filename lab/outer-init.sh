@@ -38,6 +38,21 @@ else
   echo "LAB-ERROR no /dev/kvm after loading modules"
   dmesg | grep -iE 'kvm|svm' | tail -5
 fi
+# The tests trace KVM's exits (e2e writes out a guest's triple fault with
+# the exits before it). The events are switched on here, once, before any
+# test runs, and stay on: switching a tracepoint patches kernel text on
+# every CPU, and doing that between tests hung the emulated outer kernel
+# (one CPU stuck 100 s in e2e.test, RCU stalled on the other). Not for
+# the bench, whose timings tracing would change.
+if ! grep -q "^export LAB_BENCH_ARGS=" /lab/env; then
+  t=/sys/kernel/tracing
+  [ -e $t/trace ] || mount -t tracefs tracefs $t
+  echo 8192 >$t/buffer_size_kb
+  for e in kvm_exit kvm_inj_exception kvm_inj_virq kvm_page_fault kvm_userspace_exit; do
+    echo 1 >$t/events/kvm/$e/enable || echo "LAB-ERROR tracing $e"
+  done
+  echo 1 >$t/tracing_on
+fi
 # Keep one VM open for the whole run (see cmd/kvmpin).
 [ -x /lab/kvmpin ] && { /lab/kvmpin & }
 # make bench: run the benchmark instead of the tests and send its
