@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,6 +133,16 @@ func (l lab) bootOnce(t *testing.T, in input, args ...string) (run, *kvmTrace) {
 	ctx, cancel := context.WithTimeout(context.Background(), in.limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, l.vmm, append([]string{"boot", "--json"}, args...)...)
+	// A vmm still running at the limit: what KVM saw its vCPUs do last
+	// goes into the log before it is killed (a guest stuck without exits
+	// looks different from one that spins or waits for an interrupt).
+	// SIGTERM first, so that vmm's last line says how far it got (exits,
+	// device failures); SIGKILL 10 s later if it does not end.
+	cmd.Cancel = func() error {
+		t.Logf("vmm is still running after %v; the outer kernel's last KVM events of its threads:\n%s", in.limit, tr.threadTail(cmd.Process.Pid, 40))
+		return cmd.Process.Signal(syscall.SIGTERM)
+	}
+	cmd.WaitDelay = 10 * time.Second
 	var errb bytes.Buffer
 	out := &watchBuffer{}
 	// Also streamed to the lab console as it happens: when the outer

@@ -80,6 +80,14 @@ for t in /lab/tests/*; do
   rc=$?
   echo
   echo "LAB-RESULT $name exit=$rc start=$start end=$(up)"
+  # A test binary stopped by its time limit leaves its VMs running: they
+  # would load the next binary's tests (once, 18 VMs then starved a KVM
+  # test into a soft lockup). Stop them, and say so.
+  left=$(pidof vmm qemu-system-x86_64)
+  if [ -n "$left" ]; then
+    echo "LAB-NOTE $name left processes behind: $left (killed)"
+    kill -9 $left
+  fi
 done
 echo "LAB-DONE uptime=$(up)"
 poweroff -f
