@@ -23,6 +23,19 @@ func (c irqChan) Queue(int) error {
 	return nil
 }
 
+// activate starts d on a fake driver's queue over memSize bytes of guest
+// memory; the test's cleanup closes it.
+func activate(t testing.TB, d *Device, memSize int, features uint64) (*queuetest.Driver, irqChan) {
+	t.Helper()
+	drv := queuetest.New(16, memSize)
+	irq := irqChan(make(chan struct{}, 1))
+	if err := d.Activate(drv.Mem, features, []*queue.Queue{&drv.Queue}, irq); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return drv, irq
+}
+
 // counting is a source that writes 1, 2, 3, ... so tests see every byte.
 func counting() Source {
 	var n byte
@@ -54,12 +67,7 @@ func waitUsed(t *testing.T, drv *queuetest.Driver, irq irqChan) (uint16, uint32)
 
 func TestFillsBuffersFromTheSource(t *testing.T) {
 	d := New(counting(), 0)
-	drv := queuetest.New(16, 1<<20)
-	irq := irqChan(make(chan struct{}, 1))
-	if err := d.Activate(drv.Mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, irq); err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	drv, irq := activate(t, d, 1<<20, virtio.FeatureVersion1)
 	_, bufs := drv.Add(nil, []uint32{3, 5}) // one request over two buffers
 	d.Notify(0)
 	if _, n := waitUsed(t, drv, irq); n != 8 {
@@ -79,12 +87,7 @@ func TestFillsBuffersFromTheSource(t *testing.T) {
 // The real source: getrandom(2), as vmm wires it.
 func TestGetrandomSource(t *testing.T) {
 	d := New(func(p []byte) (int, error) { return unix.Getrandom(p, 0) }, 0)
-	drv := queuetest.New(16, 1<<20)
-	irq := irqChan(make(chan struct{}, 1))
-	if err := d.Activate(drv.Mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, irq); err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	drv, irq := activate(t, d, 1<<20, virtio.FeatureVersion1)
 	_, bufs := drv.Add(nil, []uint32{64})
 	d.Notify(0)
 	if _, n := waitUsed(t, drv, irq); n != 64 || bytes.Equal(drv.Bytes(bufs[0]), make([]byte, 64)) {
@@ -96,12 +99,7 @@ func TestGetrandomSource(t *testing.T) {
 // with an error (the transport then sets NEEDS_RESET), the host does not.
 func TestReadableBufferIsMalformed(t *testing.T) {
 	d := New(counting(), 0)
-	drv := queuetest.New(16, 1<<20)
-	irq := irqChan(make(chan struct{}, 1))
-	if err := d.Activate(drv.Mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, irq); err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	drv, _ := activate(t, d, 1<<20, virtio.FeatureVersion1)
 	drv.Add([][]byte{[]byte("hi")}, []uint32{4})
 	d.Notify(0)
 	deadline := time.Now().Add(10 * time.Second)
@@ -117,12 +115,7 @@ func TestReadableBufferIsMalformed(t *testing.T) {
 // the device (and the host's entropy source) busy for long.
 func TestRequestIsBounded(t *testing.T) {
 	d := New(counting(), 0)
-	drv := queuetest.New(16, 4<<20)
-	irq := irqChan(make(chan struct{}, 1))
-	if err := d.Activate(drv.Mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, irq); err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	drv, irq := activate(t, d, 4<<20, virtio.FeatureVersion1)
 	drv.Add(nil, []uint32{1 << 20})
 	d.Notify(0)
 	if _, n := waitUsed(t, drv, irq); n != maxRequest {
@@ -153,11 +146,7 @@ func TestRateLimit(t *testing.T) {
 	}
 
 	d := New(counting(), 1) // one byte per second
-	drv := queuetest.New(16, 1<<20)
-	irq := irqChan(make(chan struct{}, 1))
-	if err := d.Activate(drv.Mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, irq); err != nil {
-		t.Fatal(err)
-	}
+	drv, irq := activate(t, d, 1<<20, virtio.FeatureVersion1)
 	drv.Add(nil, []uint32{64})
 	drv.Add(nil, []uint32{64})
 	d.Notify(0)
@@ -180,12 +169,7 @@ func FuzzRequests(f *testing.F) {
 	f.Add([]byte{0, 8, 1, 200, 2, 0, 3, 255})
 	f.Fuzz(func(t *testing.T, prog []byte) {
 		d := New(counting(), 0)
-		drv := queuetest.New(16, 1<<20)
-		irq := irqChan(make(chan struct{}, 1))
-		if err := d.Activate(drv.Mem, virtio.FeatureVersion1|virtio.FeatureIndirect, []*queue.Queue{&drv.Queue}, irq); err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
+		drv, _ := activate(t, d, 1<<20, virtio.FeatureVersion1|virtio.FeatureIndirect)
 		posted := 0
 		for i := 0; i+1 < len(prog) && posted < 8; i += 2 {
 			n := uint32(prog[i+1]) << (prog[i] % 12)
