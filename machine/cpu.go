@@ -136,8 +136,9 @@ func setupVCPU(c *kvm.VCPU, cpuid []kvm.CPUIDEntry, n int, tscDeadline bool, ent
 	return c.SetRegs(entryRegs(*entry))
 }
 
-// registerDump formats a vCPU's registers for a crash report.
-func registerDump(c *kvm.VCPU) string {
+// registerDump formats a vCPU's registers for a crash or stop report,
+// with the guest's page walk of its instruction pointer.
+func registerDump(c *kvm.VCPU, mem guestReader) string {
 	r, err := c.Regs()
 	if err != nil {
 		return fmt.Sprintf("vCPU %d: registers unreadable: %v", c.ID(), err)
@@ -156,5 +157,6 @@ func registerDump(c *kvm.VCPU) string {
 	fmt.Fprintf(&b, "  cr0 %016x cr2 %016x cr3 %016x cr4 %016x efer %016x\n", s.CR0, s.CR2, s.CR3, s.CR4, s.EFER)
 	fmt.Fprintf(&b, "  cs %04x (base %x l=%d) ss %04x gdt %x/%x idt %x/%x",
 		s.CS.Selector, s.CS.Base, s.CS.L, s.SS.Selector, s.GDT.Base, s.GDT.Limit, s.IDT.Base, s.IDT.Limit)
+	fmt.Fprintf(&b, "\n  rip walk: %s", walkPage(mem, s.CR0, s.CR3, s.CR4, s.EFER, r.RIP))
 	return b.String()
 }

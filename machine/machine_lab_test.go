@@ -83,9 +83,16 @@ func TestRunCancelled(t *testing.T) {
 	defer m.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if r := m.Run(ctx); r.Kind != Interrupted {
+	r := m.Run(ctx)
+	if r.Kind != Interrupted {
 		t.Fatalf("result %+v", r)
 	}
+	// The stop report says where the vCPU was, through the boot page
+	// tables (2 MiB identity pages) to the spinning instruction.
+	if !strings.Contains(r.Dump, "vCPU 0 registers") || !strings.Contains(r.Dump, "rip walk: ") || !strings.Contains(r.Dump, " = physical ") {
+		t.Fatalf("stop report without the vCPU's place:\n%s", r.Dump)
+	}
+	t.Log(r.Dump)
 }
 
 // Building, running and closing machines leaks no fds or goroutines.

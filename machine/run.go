@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,7 @@ func (k Kind) Clean() bool { return k == PowerOff || k == Reset || k == Halted }
 type Event struct {
 	Kind   Kind
 	Detail string // one line
-	Dump   string // registers of the vCPU that crashed, if any
+	Dump   string // registers of the vCPU that crashed, or of every vCPU when the host stopped the run
 	Err    error
 }
 
@@ -105,6 +106,16 @@ func (m *Machine) Run(ctx context.Context) Result {
 		ev = <-m.ev.ch
 	}
 	m.kickUntilStopped(tids, &wg)
+	if ev.Kind == Interrupted {
+		// Where each vCPU was: what a hung guest was doing when the host
+		// gave up on it. The vCPU threads have returned, so no KVM_RUN
+		// holds the vCPUs.
+		dumps := make([]string, len(m.cpus))
+		for i, c := range m.cpus {
+			dumps[i] = registerDump(c, m.mem)
+		}
+		ev.Dump = strings.Join(dumps, "\n")
+	}
 	r := Result{Event: ev, SetupTime: m.setup, Start: m.start, FirstRun: start.Sub(m.start), SetupSteps: m.SetupSteps(), Exits: m.exits.snapshot(), RunTime: time.Since(start),
 		UnhandledPIO: m.pio.Unhandled(), UnhandledMMIO: m.mmio.Unhandled()}
 	r.BootTime, r.Booted = m.timer.Elapsed()
@@ -150,7 +161,7 @@ func (m *Machine) runVCPU(c *kvm.VCPU, tid *atomic.Int32) {
 	for !m.ev.stopping.Load() {
 		e, err := c.Run()
 		if err != nil {
-			m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c)})
+			m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c, m.mem)})
 			return
 		}
 		m.exits.add(e)
@@ -176,7 +187,7 @@ func (m *Machine) handleExit(c *kvm.VCPU, e kvm.Exit) (ev Event, stop bool) {
 	case kvm.ExitHLT:
 		return Event{Kind: Halted, Detail: fmt.Sprintf("vCPU %d halted", c.ID())}, true
 	case kvm.ExitShutdown:
-		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d triple-faulted (KVM_EXIT_SHUTDOWN)", c.ID()), Dump: registerDump(c)}, true
+		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d triple-faulted (KVM_EXIT_SHUTDOWN)", c.ID()), Dump: registerDump(c, m.mem)}, true
 	case kvm.ExitSystemEvent:
 		switch e.SystemEvent.Type {
 		case kvm.SystemEventShutdown:
@@ -184,9 +195,9 @@ func (m *Machine) handleExit(c *kvm.VCPU, e kvm.Exit) (ev Event, stop bool) {
 		case kvm.SystemEventReset:
 			return Event{Kind: Reset, Detail: "guest reset (system event)"}, true
 		}
-		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d: %v", c.ID(), e), Dump: registerDump(c)}, true
+		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d: %v", c.ID(), e), Dump: registerDump(c, m.mem)}, true
 	default:
-		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d: %v", c.ID(), e), Dump: registerDump(c)}, true
+		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d: %v", c.ID(), e), Dump: registerDump(c, m.mem)}, true
 	}
 	return Event{}, false
 }

@@ -1,0 +1,76 @@
+package machine
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+)
+
+// Control register bits the walk needs.
+const (
+	cr0PG   = 1 << 31
+	cr4PAE  = 1 << 5
+	cr4LA57 = 1 << 12
+	eferLMA = 1 << 10
+)
+
+// Page table entry bits.
+const (
+	ptePresent = 1 << 0
+	pteLarge   = 1 << 7
+	pteAddr    = 0x000f_ffff_ffff_f000 // bits 51:12
+)
+
+// guestReader is the guest memory a walk reads.
+type guestReader interface {
+	Read(addr uint64, p []byte) error
+}
+
+// walkPage explains how the guest's own page tables translate the virtual
+// address va under cr3, the way the CPU walks them in 4-level long mode:
+// one step per level with the entry read, ending in the guest-physical
+// address, a non-present entry, or an entry vmm could not read (a table
+// outside guest RAM). It is for crash and stop reports: a guest that
+// loops on a fault shows here where its page tables lead. Guest memory is
+// only read, never trusted: any value gives a line, not a panic.
+func walkPage(mem guestReader, cr0, cr3, cr4, efer, va uint64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%#x", va)
+	switch {
+	case cr0&cr0PG == 0:
+		fmt.Fprintf(&b, ": paging off, physical %#x", va)
+		return b.String()
+	case efer&eferLMA == 0 || cr4&cr4PAE == 0:
+		b.WriteString(": not in 4-level long mode; not walked")
+		return b.String()
+	case cr4&cr4LA57 != 0:
+		b.WriteString(": 5-level paging; not walked")
+		return b.String()
+	}
+	names := [...]string{"PML4", "PDPT", "PD", "PT"}
+	table := cr3 & pteAddr
+	fmt.Fprintf(&b, ": cr3 %#x", cr3)
+	for level, name := range names {
+		shift := uint(39 - 9*level)
+		index := (va >> shift) & 0x1ff
+		at := table + 8*index
+		var e [8]byte
+		if err := mem.Read(at, e[:]); err != nil {
+			fmt.Fprintf(&b, " -> %s[%d] at %#x: outside guest RAM", name, index, at)
+			return b.String()
+		}
+		entry := binary.LittleEndian.Uint64(e[:])
+		fmt.Fprintf(&b, " -> %s[%d]=%#x", name, index, entry)
+		if entry&ptePresent == 0 {
+			b.WriteString(" not present")
+			return b.String()
+		}
+		if level == 3 || (level > 0 && entry&pteLarge != 0) {
+			offsetMask := uint64(1)<<shift - 1
+			fmt.Fprintf(&b, " = physical %#x", entry&pteAddr&^offsetMask|va&offsetMask)
+			return b.String()
+		}
+		table = entry & pteAddr
+	}
+	return b.String()
+}
