@@ -57,6 +57,14 @@ type Image struct {
 // ParseBzImage checks that data is a 64-bit-capable bzImage and splits it
 // into setup header and protected-mode kernel. Every field is validated
 // against the file's length; malformed input gives an error, never a panic.
+//
+// u-root's pkg/boot/bzimage (v0.15.0) parses the same header but is not
+// used: its UnmarshalBinary decompresses the payload (vmm hands the
+// compressed kernel to its own decompressor, as the boot protocol
+// intends), runs external decompressors, allocates the sizes the header
+// claims before checking them, and panics on a 4 KiB file whose payload
+// is 3 bytes of gzip magic (slice bounds out of range: tried). A kernel
+// file is untrusted input here.
 func ParseBzImage(data []byte) (*Image, error) {
 	if len(data) < hdrJump+0x70 {
 		return nil, fmt.Errorf("%w: only %d bytes", ErrNotBzImage, len(data))

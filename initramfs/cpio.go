@@ -1,6 +1,7 @@
-// Package initramfs owns building initramfs images: a reproducible newc
-// cpio writer (fixed mtimes, sorted entries, parents created first) and the
-// resolution of kernel-module load order from modules.dep.
+// Package initramfs owns building initramfs images: a reproducible archive
+// (fixed mtimes, sorted entries, parents created first, paths checked)
+// written as newc cpio records by u-root's pkg/cpio, and the resolution of
+// kernel-module load order from modules.dep.
 package initramfs
 
 import (
@@ -11,6 +12,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/u-root/u-root/pkg/cpio"
 )
 
 // File type bits of a cpio mode.
@@ -124,20 +127,25 @@ func (a *Archive) Paths() []string {
 	return paths
 }
 
-// WriteTo writes the archive as an uncompressed newc cpio. The output depends
-// only on the archive's contents: mtimes are 0, owners root, inodes numbered
-// in path order.
+// WriteTo writes the archive as an uncompressed newc cpio, with u-root's
+// newc record writer (pkg/cpio). The output depends only on the archive's
+// contents: mtimes are 0, owners root, inodes numbered in path order.
 func (a *Archive) WriteTo(w io.Writer) (int64, error) {
 	cw := &countingWriter{w: w}
+	rw := cpio.Newc.Writer(cw)
 	for i, p := range a.Paths() {
 		e, ok := a.entries[p]
 		if !ok {
 			e = entry{mode: typeDir | 0o755}
 		}
-		writeRecord(cw, uint32(i+1), p, e)
+		if err := rw.WriteRecord(cpioRecord(uint64(i+1), p, e)); err != nil {
+			return cw.n, fmt.Errorf("initramfs: %s: %w", p, err)
+		}
 	}
-	writeRecord(cw, 0, "TRAILER!!!", entry{})
-	return cw.n, cw.err
+	if err := cpio.WriteTrailer(rw); err != nil {
+		return cw.n, fmt.Errorf("initramfs: trailer: %w", err)
+	}
+	return cw.n, nil
 }
 
 // WriteGzip writes the archive gzip-compressed, with no name or time in the
@@ -153,39 +161,25 @@ func (a *Archive) WriteGzip(w io.Writer) error {
 	return zw.Close()
 }
 
-func writeRecord(w *countingWriter, ino uint32, name string, e entry) {
-	nlink := uint32(1)
+// cpioRecord is entry e at path p as a cpio record with inode ino: owner
+// root, mtime 0, so that the image is reproducible.
+func cpioRecord(ino uint64, p string, e entry) cpio.Record {
+	nlink := uint64(1)
 	if e.mode&typeMask == typeDir {
 		nlink = 2
 	}
-	fmt.Fprintf(w, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-		ino, e.mode, 0, 0, nlink, 0, len(e.data), 0, 0, e.major, e.minor, len(name)+1, 0)
-	io.WriteString(w, name)
-	w.Write([]byte{0})
-	w.pad()
-	w.Write(e.data)
-	w.pad()
+	return cpio.StaticRecord(e.data, cpio.Info{Ino: ino, Mode: uint64(e.mode), NLink: nlink,
+		Rmajor: uint64(e.major), Rminor: uint64(e.minor), Name: p})
 }
 
-// countingWriter remembers the first error and the offset, for padding.
+// countingWriter counts the bytes written, for WriteTo's result.
 type countingWriter struct {
-	w   io.Writer
-	n   int64
-	err error
+	w io.Writer
+	n int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
-	if c.err != nil {
-		return 0, c.err
-	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)
-	c.err = err
 	return n, err
-}
-
-func (c *countingWriter) pad() {
-	if r := c.n % 4; r != 0 {
-		c.Write(make([]byte, 4-r))
-	}
 }

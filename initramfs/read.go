@@ -16,9 +16,17 @@ const (
 )
 
 // ReadNewc adds every entry of an uncompressed newc cpio archive to a:
-// directories, regular files, symlinks and character devices. Owners, times
-// and inode numbers are dropped (WriteTo sets them afresh). A malformed or
-// truncated archive is an error.
+// directories, regular files, symlinks and character devices.
+//
+// Writing goes through u-root's pkg/cpio, reading does not: its newc
+// reader (v0.15.0) allocates whatever name length a header claims, up to
+// 4 GiB, before it reads a byte of the name, and an image handed to vmm
+// (vmm container run --image) is untrusted input that must give an error,
+// not exhaust memory. This reader checks every size against the limits
+// below first.
+//
+// Owners, times and inode numbers are dropped (WriteTo sets them afresh).
+// A malformed or truncated archive is an error.
 func ReadNewc(r io.Reader, a *Archive) error {
 	br := bufio.NewReader(r)
 	var off int64
