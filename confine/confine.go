@@ -3,7 +3,8 @@
 // allows only the system calls a running VMM makes. Any other call (to
 // open a file, create a socket, start a process, map executable memory,
 // create a VM or map guest memory) kills the process with SIGSYS, and the
-// kernel's audit log names it ("syscall=NNN").
+// kernel's audit log names it ("syscall=NNN"). A VM with virtio-vsock
+// may also create and accept unix stream sockets (no other family).
 //
 // The rules live in confine/rules and are compiled by gVisor's seccomp
 // package; `go generate ./confine` writes the result into program.go, so
@@ -21,8 +22,13 @@ import (
 
 // Install applies the filter of a running vmm to every thread of the
 // process (SECCOMP_FILTER_FLAG_TSYNC), and sets no_new_privs, which
-// seccomp requires of an unprivileged process.
-func Install() error {
+// seccomp requires of an unprivileged process. unixSockets allows unix
+// stream sockets too, for a VM with virtio-vsock (connecting to and
+// accepting host programs); other sockets stay refused.
+func Install(unixSockets bool) error {
+	if unixSockets {
+		return install(vmmSocketsProgram())
+	}
 	return install(vmmProgram())
 }
 

@@ -35,6 +35,8 @@ func TestFilterAllowsTheRuntimeAndKillsTheRest(t *testing.T) {
 		{"open", true, "CHILD-BEFORE-OPEN", "openat"},
 		{"fork", true, "CHILD-BEFORE-FORK", ""},
 		{"exec-memory", true, "CHILD-BEFORE-MMAP", "mmap"},
+		{"unix-sockets", false, "CHILD-UNIX-OK", ""},
+		{"inet-socket", true, "CHILD-BEFORE-INET", ""},
 	} {
 		if !c.killed && raceEnabled {
 			t.Logf("%s: not checked under -race: the race detector's own system calls are not vmm's", c.mode)
@@ -79,7 +81,20 @@ func TestFilterAllowsTheRuntimeAndKillsTheRest(t *testing.T) {
 func confinedChild(mode string) {
 	f, _ := os.CreateTemp("", "confine-*")
 	defer os.Remove(f.Name())
-	if err := Install(); err != nil {
+	sockets := mode == "unix-sockets" || mode == "inet-socket"
+	// The listener is made before the filter, as vmm makes its vsock
+	// listener. Raw system calls, not package net: importing net links a
+	// cgo test binary against glibc, whose own calls (malloc opening
+	// /proc files in a new thread) are not vmm's.
+	addr := &unix.SockaddrUnix{Name: f.Name() + ".sock"}
+	ln := -1
+	if sockets {
+		defer os.Remove(addr.Name)
+		ln, _ = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		unix.Bind(ln, addr)
+		unix.Listen(ln, 1)
+	}
+	if err := Install(sockets); err != nil {
 		fmt.Println("seccomp unavailable:", err)
 		os.Exit(0)
 	}
@@ -109,6 +124,35 @@ func confinedChild(mode string) {
 	case "fork":
 		fmt.Println("CHILD-BEFORE-FORK")
 		exec.Command("/bin/true").Run()
+	case "unix-sockets": // the calls Go's net makes for virtio-vsock's host side: connect out, accept in
+		c, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err == nil {
+			err = unix.Connect(c, addr)
+		}
+		if err == nil {
+			unix.GetsockoptInt(c, unix.SOL_SOCKET, unix.SO_ERROR)
+			unix.Getsockname(c)
+			unix.Getpeername(c)
+			_, err = unix.Write(c, []byte("x"))
+		}
+		if err == nil {
+			err = unix.Shutdown(c, unix.SHUT_WR)
+		}
+		a, _, aerr := unix.Accept4(ln, unix.SOCK_CLOEXEC)
+		b := make([]byte, 1)
+		if err != nil || aerr != nil {
+			fmt.Println("unix sockets:", err, aerr)
+			os.Exit(1)
+		}
+		if n, err := unix.Read(a, b); n != 1 || b[0] != 'x' {
+			fmt.Println("read:", n, err)
+			os.Exit(1)
+		}
+		fmt.Println("CHILD-UNIX-OK")
+		os.Exit(0)
+	case "inet-socket":
+		fmt.Println("CHILD-BEFORE-INET")
+		unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	case "exec-memory":
 		fmt.Println("CHILD-BEFORE-MMAP")
 		unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_EXEC, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)

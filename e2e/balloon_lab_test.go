@@ -83,6 +83,11 @@ func TestBalloonFreePageReporting(t *testing.T) {
 			if got["reported_bytes"] < 150<<20 || got["discarded_bytes"] < 150<<20 {
 				t.Errorf("vmm reports %v for the balloon, want at least 150 MiB reported and discarded", got)
 			}
+			// The statistics queue: vmm asks every 2 s, the guest answers
+			// with its memory (384M less what its kernel keeps).
+			if total := got["guest_total_bytes"]; total < 200<<20 || total > 384<<20 {
+				t.Errorf("the guest's statistics say %d bytes of total memory, want 200-384 MiB", total)
+			}
 		}
 		switch {
 		case balloon == "on" && after > before*1.1:

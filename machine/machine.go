@@ -37,6 +37,7 @@ type Config struct {
 	Disks      []Disk   // virtio-blk disks on the PCI bus
 	NICs       []NIC    // virtio-net interfaces on the PCI bus
 	RNG        *RNG     // a virtio-rng device, when set
+	Vsock      *Vsock   // a virtio-vsock device, when set
 	Balloon    *Balloon // a virtio-balloon device, when set
 	// VirtioMMIO puts the disks and NICs on virtio-mmio instead of PCI
 	// (for kernels without PCI; they must have

@@ -3,6 +3,7 @@ package machine
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/vmmlab/vmm/devices/virtio/rng"
 	virtiommio "github.com/vmmlab/vmm/devices/virtio/transport/virtiommio"
 	virtiopci "github.com/vmmlab/vmm/devices/virtio/transport/virtiopci"
+	"github.com/vmmlab/vmm/devices/virtio/vsock"
 	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/memory"
 	"github.com/vmmlab/vmm/tap"
@@ -28,6 +30,13 @@ type RNG struct {
 // freed (free page reporting) and, with a target, memory it is asked for.
 type Balloon struct {
 	Target uint64 // bytes the guest is asked to put into the balloon; 0: none
+}
+
+// Vsock is the virtio-vsock device: guest AF_VSOCK sockets reach host
+// programs through the unix socket Path (see package vsock).
+type Vsock struct {
+	CID  uint64 // the guest's context ID
+	Path string
 }
 
 // Disk is a virtio-blk disk to attach.
@@ -51,6 +60,10 @@ type NIC struct {
 type msiSender struct{ vm *kvm.VM }
 
 func (s msiSender) SignalMSI(addr uint64, data uint32) error { return s.vm.SignalMSI(addr, data) }
+
+// balloonStatsEvery is how often the balloon asks the guest for its
+// memory statistics (reported in the run's device counters).
+const balloonStatsEvery = 2 * time.Second
 
 // virtioSpec is one configured virtio device: its name and how to make
 // its backend (and what closes it).
@@ -90,10 +103,20 @@ func (c Config) virtioDevices() []virtioSpec {
 			return dev, dev.Close, nil
 		}})
 	}
+	if c.Vsock != nil {
+		cfg := vsock.Config{CID: c.Vsock.CID, Path: c.Vsock.Path}
+		specs = append(specs, virtioSpec{"virtio-vsock", func(*memory.Guest) (virtio.Device, func() error, error) {
+			dev, err := vsock.New(cfg)
+			if err != nil {
+				return nil, nil, err
+			}
+			return dev, dev.Close, nil
+		}})
+	}
 	if c.Balloon != nil {
 		pages := uint32(min(c.Balloon.Target/balloon.PageSize, 1<<32-1))
 		specs = append(specs, virtioSpec{"virtio-balloon", func(ram *memory.Guest) (virtio.Device, func() error, error) {
-			dev := balloon.New(ram, pages)
+			dev := balloon.New(ram, pages, balloonStatsEvery)
 			return dev, dev.Close, nil
 		}})
 	}

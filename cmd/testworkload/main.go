@@ -7,7 +7,8 @@
 // "sleep SECONDS" sleeps (for containers' limits and lifecycle); "flood
 // SECONDS" writes to the console as fast as it can; "hwrng BYTES" reads
 // the virtio-rng device; "touchfree MIB" touches and frees memory (for
-// the balloon's free page reporting).
+// the balloon's free page reporting); "vsock BYTES" exchanges data with
+// the host over AF_VSOCK both ways, with checksums.
 package main
 
 import (
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) > 2 {
-		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng, "touchfree": touchFree}
+		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng, "touchfree": touchFree, "vsock": vsockExchange}
 		if mode, ok := modes[os.Args[1]]; ok {
 			if err := mode(os.Args[2]); err != nil {
 				fmt.Println("WORKLOAD-ERROR", err)

@@ -31,6 +31,7 @@ const DefaultCmdline = "console=ttyS0 reboot=k"
 type bootOptions struct {
 	kernel, initrd, mem, cmdline, device string
 	thp, seccomp, chroot, rng, balloon   string
+	vsock                                string
 	uid, gid                             int
 	transport                            string
 	cpus                                 int
@@ -58,6 +59,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.thp, "thp", "auto", "transparent huge pages for guest RAM: auto (the host's policy), on, or off (only the 4 KiB pages the guest touches)")
 	fs.StringVar(&o.transport, "virtio", "pci", "transport of the virtio devices: pci, or mmio for kernels without PCI (announced on the command line)")
 	fs.StringVar(&o.rng, "rng", "on", "virtio-rng entropy device from the host's getrandom(2): on (at most 1 MiB/s), rate=BYTES (per second, e.g. 64K; 0: no limit), or off")
+	fs.StringVar(&o.vsock, "vsock", "", "virtio-vsock: cid=N,uds=PATH: guest AF_VSOCK sockets reach host programs through the unix socket PATH (a host program connects and writes \"CONNECT port\\n\"; a guest connecting to CID 2 port P reaches the listener at PATH_P)")
 	fs.StringVar(&o.balloon, "balloon", "off", "virtio-balloon: on (the guest hands back memory it frees: free page reporting), target=SIZE (also ask it for SIZE of its memory), or off")
 	fs.StringArrayVar(&o.nics, "net", nil, "attach a virtio-net interface: tap=NAME[,mac=MAC] (created if missing, given CAP_NET_ADMIN) or fd=N[,mac=MAC] (an open TAP with IFF_VNET_HDR); repeatable")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -139,7 +141,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmm: warning: the VM runs as root; --uid, --gid and --chroot drop that once it is set up (README: Running vmm in production)")
 	}
 	if o.seccomp == "on" {
-		if err := confine.Install(); err != nil {
+		if err := confine.Install(o.vsock != ""); err != nil {
 			restore()
 			fmt.Fprintln(stderr, "vmm boot:", err, "(--seccomp off runs without it)")
 			return 1
@@ -194,6 +196,10 @@ func (o bootOptions) machineConfig(console io.Writer, start time.Time, booted ch
 	if err != nil {
 		return machine.Config{}, err
 	}
+	vs, err := parseVsock(o.vsock)
+	if err != nil {
+		return machine.Config{}, err
+	}
 	huge, ok := map[string]memory.HugePages{"auto": memory.HugePagesDefault, "on": memory.HugePagesOn, "off": memory.HugePagesOff}[o.thp]
 	if !ok {
 		return machine.Config{}, fmt.Errorf("--thp %q: want auto, on or off", o.thp)
@@ -215,7 +221,7 @@ func (o bootOptions) machineConfig(console io.Writer, start time.Time, booted ch
 	}
 	cfg := machine.Config{Device: o.device, Kernel: kernel, Cmdline: o.cmdline,
 		MemSize: mem, CPUs: o.cpus, Console: console, Start: start, Disks: disks, NICs: nics,
-		VirtioMMIO: o.transport == "mmio", HugePages: huge, RNG: rng, Balloon: bal,
+		VirtioMMIO: o.transport == "mmio", HugePages: huge, RNG: rng, Balloon: bal, Vsock: vs,
 		// The guest has booted: give the host back at once what vmm's heap
 		// grew by during the boot (disk reads, device set-up), instead of
 		// over minutes through Go's background scavenger.
@@ -290,7 +296,7 @@ type jsonResult struct {
 	Registers string                       `json:"registers,omitempty"`
 	Dropped   uint64                       `json:"console_dropped_bytes,omitempty"` // output a stalled stdout did not take
 	Failures  []string                     `json:"device_failures,omitempty"`       // devices that gave up, with why
-	Devices   map[string]map[string]uint64 `json:"devices,omitempty"`               // what counting devices did (balloon, rng)
+	Devices   map[string]map[string]uint64 `json:"devices,omitempty"`               // what counting devices did (balloon, rng, vsock)
 	GoMemory  goMemory                     `json:"go_memory_kib"`                   // where vmm's own anonymous memory went
 }
 

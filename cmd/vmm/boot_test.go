@@ -160,3 +160,20 @@ func TestParseBalloon(t *testing.T) {
 		}
 	}
 }
+
+func TestParseVsock(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want *machine.Vsock
+	}{{"", nil}, {"off", nil}, {"cid=3,uds=/tmp/v.sock", &machine.Vsock{CID: 3, Path: "/tmp/v.sock"}}} {
+		got, err := parseVsock(c.in)
+		if err != nil || (got == nil) != (c.want == nil) || got != nil && *got != *c.want {
+			t.Errorf("parseVsock(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"cid=2,uds=/x", "cid=3", "uds=/x", "cid=x,uds=/x", "cid=3,uds=/x,port=1", "cid=4294967295,uds=/x"} {
+		if v, err := parseVsock(bad); err == nil {
+			t.Errorf("parseVsock(%q) = %+v, want an error", bad, v)
+		}
+	}
+}

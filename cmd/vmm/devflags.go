@@ -122,3 +122,30 @@ func parseBalloon(s string) (*machine.Balloon, error) {
 	}
 	return nil, fmt.Errorf("--balloon %q: want on, off or target=SIZE", s)
 }
+
+// parseVsock reads --vsock cid=N,uds=PATH ("" or off: no device).
+func parseVsock(s string) (*machine.Vsock, error) {
+	if s == "" || s == "off" {
+		return nil, nil
+	}
+	v := &machine.Vsock{}
+	for _, opt := range strings.Split(s, ",") {
+		key, val, _ := strings.Cut(opt, "=")
+		switch key {
+		case "cid":
+			cid, err := strconv.ParseUint(val, 10, 32)
+			if err != nil || cid < 3 || cid == 1<<32-1 {
+				return nil, fmt.Errorf("--vsock %s: cid %q: want a number from 3 to 4294967294", s, val)
+			}
+			v.CID = cid
+		case "uds":
+			v.Path = val
+		default:
+			return nil, fmt.Errorf("--vsock %s: unknown option %q (want cid=N,uds=PATH)", s, opt)
+		}
+	}
+	if v.CID == 0 || v.Path == "" {
+		return nil, fmt.Errorf("--vsock %s: give both cid=N and uds=PATH", s)
+	}
+	return v, nil
+}

@@ -34,6 +34,7 @@ const (
 	IDBlock   = 2
 	IDEntropy = 4
 	IDBalloon = 5
+	IDVsock   = 19
 )
 
 // Interrupts lets a device tell the driver that queue i has used buffers,

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vmmlab/vmm/devices/virtio"
 	"github.com/vmmlab/vmm/devices/virtio/queue"
@@ -66,6 +67,8 @@ type Device struct {
 	queues         []*queue.Queue
 	irq            virtio.Interrupts
 
+	statsEvery     time.Duration // how often the guest is asked for statistics; 0: never on its own
+
 	mu     sync.Mutex
 	target uint32 // num_pages: pages the host asks for
 	actual uint32 // what the driver says the balloon holds
@@ -74,9 +77,10 @@ type Device struct {
 }
 
 // New makes a balloon over guest RAM ram that asks for targetPages pages
-// from the start.
-func New(ram Discarder, targetPages uint32) *Device {
-	return &Device{ram: ram, target: targetPages}
+// from the start, and for the guest's memory statistics every statsEvery
+// (0: only when RequestStats asks).
+func New(ram Discarder, targetPages uint32, statsEvery time.Duration) *Device {
+	return &Device{ram: ram, target: targetPages, statsEvery: statsEvery}
 }
 
 // ID is virtio.IDBalloon.
@@ -155,8 +159,18 @@ func (d *Device) Counts() Counts {
 // Counters is Counts by name, as vmm reports them.
 func (d *Device) Counters() map[string]uint64 {
 	c := d.Counts()
-	return map[string]uint64{"inflated_pages": c.InflatedPages, "deflated_pages": c.DeflatedPages,
+	out := map[string]uint64{"inflated_pages": c.InflatedPages, "deflated_pages": c.DeflatedPages,
 		"reported_bytes": c.ReportedBytes, "discarded_bytes": c.DiscardedBytes, "pages_held": uint64(d.Actual())}
+	stats := d.Stats() // the guest's last statistics, by tag
+	for _, s := range []struct {
+		tag  uint16
+		name string
+	}{{4, "guest_free_bytes"}, {5, "guest_total_bytes"}, {6, "guest_available_bytes"}, {7, "guest_cache_bytes"}} {
+		if v, ok := stats[s.tag]; ok {
+			out[s.name] = v
+		}
+	}
+	return out
 }
 
 // Activate starts one goroutine per queue.
@@ -173,8 +187,27 @@ func (d *Device) Activate(mem queue.Memory, features uint64, queues []*queue.Que
 		d.serve(inflateQ, d.handled(inflateQ, d.inflate), nothing),
 		d.serve(deflateQ, d.handled(deflateQ, d.deflate), nothing),
 		d.statsWork(),
-		d.serve(reportQ, d.handled(reportQ, d.report), nothing))
+		d.serve(reportQ, d.handled(reportQ, d.report), nothing),
+		d.pollStats)
 	return nil
+}
+
+// pollStats asks the guest for its statistics every d.statsEvery.
+func (d *Device) pollStats(_, stop <-chan struct{}) error {
+	if d.statsEvery <= 0 {
+		<-stop
+		return nil
+	}
+	t := time.NewTicker(d.statsEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-t.C:
+			d.RequestStats()
+		}
+	}
 }
 
 // Close stops the device.

@@ -51,7 +51,12 @@ const features = virtio.FeatureVersion1 | FeatureStatsVQ | FeatureReporting
 
 func start(t *testing.T, r *ram) (*Device, []*queuetest.Driver, irqChan) {
 	t.Helper()
-	d := New(r, 0)
+	return startPolling(t, r, 0)
+}
+
+func startPolling(t *testing.T, r *ram, statsEvery time.Duration) (*Device, []*queuetest.Driver, irqChan) {
+	t.Helper()
+	d := New(r, 0, statsEvery)
 	drvs := queuetest.NewSet(4, 16, 1<<20)
 	irq := irqChan(make(chan int, 16))
 	qs := make([]*queue.Queue, 4)
@@ -150,9 +155,24 @@ func TestStatsHeldUntilRequested(t *testing.T) {
 	waitUsed(t, drvs[statsQ])
 }
 
+// With a polling interval the device asks for statistics on its own, and
+// its counters carry the guest's numbers.
+func TestStatsPolled(t *testing.T) {
+	d, drvs, _ := startPolling(t, &ram{limit: 1 << 30}, 10*time.Millisecond)
+	var stats []byte
+	stats = binary.LittleEndian.AppendUint16(stats, 6) // available memory
+	stats = binary.LittleEndian.AppendUint64(stats, 77<<20)
+	drvs[statsQ].Add([][]byte{stats}, nil)
+	d.Notify(statsQ)
+	waitUsed(t, drvs[statsQ]) // given back without RequestStats
+	if got := d.Counters()["guest_available_bytes"]; got != 77<<20 {
+		t.Fatalf("counters %v", d.Counters())
+	}
+}
+
 // The target is the device's, actual the driver's.
 func TestConfig(t *testing.T) {
-	d := New(&ram{}, 300)
+	d := New(&ram{}, 300, 0)
 	d.WriteConfig(0, []byte{9, 9, 9, 9}) // num_pages is not the driver's
 	d.WriteConfig(4, []byte{0x10, 0x01, 0, 0})
 	d.SetTarget(512)
@@ -177,7 +197,7 @@ func TestMalformed(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	d2 := New(r, 0)
+	d2 := New(r, 0, 0)
 	if err := d2.Activate(drvs[0].Mem, virtio.FeatureVersion1, []*queue.Queue{&drvs[0].Queue, &drvs[1].Queue}, irqChan(nil)); err == nil {
 		t.Error("activated without statistics and reporting queues")
 	}
