@@ -67,7 +67,7 @@ type Device struct {
 	queues         []*queue.Queue
 	irq            virtio.Interrupts
 
-	statsEvery     time.Duration // how often the guest is asked for statistics; 0: never on its own
+	statsEvery time.Duration // how often the guest is asked for statistics; 0: never on its own
 
 	mu     sync.Mutex
 	target uint32 // num_pages: pages the host asks for
@@ -266,11 +266,7 @@ func (d *Device) giveBack(qi int, head uint16) error {
 	if err := q.PushUsed(d.mem, head, 0); err != nil {
 		return err
 	}
-	need, err := q.NeedsInterrupt(d.mem)
-	if err != nil || !need {
-		return err
-	}
-	return d.irq.Queue(qi)
+	return virtio.Interrupt(d.mem, q, d.irq, qi)
 }
 
 // statsWork serves the statistics queue. The driver keeps one buffer

@@ -199,40 +199,7 @@ func (d *Device) serve(kick, stop <-chan struct{}) error {
 // requests once stop is closed (a reset or shutdown does not wait for a
 // whole queue of requests); nil never stops it.
 func (d *Device) process(stop <-chan struct{}) error {
-	served := false
-	for {
-		select {
-		case <-stop:
-			return nil
-		default:
-		}
-		c, ok, err := d.q.Next(d.mem)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		n, err := d.handle(c)
-		if err != nil {
-			return err
-		}
-		if err := d.q.PushUsed(d.mem, c.Head, n); err != nil {
-			return err
-		}
-		served = true
-	}
-	if !served {
-		return nil
-	}
-	need, err := d.q.NeedsInterrupt(d.mem)
-	if err != nil {
-		return err
-	}
-	if need {
-		return d.irq.Queue(0)
-	}
-	return nil
+	return virtio.Drain(d.mem, d.q, d.irq, 0, stop, d.handle)
 }
 
 // handle serves one request and returns how many bytes it wrote into the

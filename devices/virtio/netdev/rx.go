@@ -122,9 +122,5 @@ func (r *receiver) publish(used []usedBuf) error {
 			return err
 		}
 	}
-	need, err := r.q.NeedsInterrupt(r.mem)
-	if err != nil || !need {
-		return err
-	}
-	return r.irq.Queue(rxQueue)
+	return virtio.Interrupt(r.mem, r.q, r.irq, rxQueue)
 }

@@ -32,31 +32,7 @@ func (t *transmitter) run(kick, stop <-chan struct{}) error {
 // drain sends the available frames, returns their chains and interrupts
 // the guest if it asked. An error means the ring is malformed.
 func (t *transmitter) drain() error {
-	sent := false
-	for {
-		c, ok, err := t.q.Next(t.mem)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		if err := t.send(c); err != nil {
-			return err
-		}
-		if err := t.q.PushUsed(t.mem, c.Head, 0); err != nil {
-			return err
-		}
-		sent = true
-	}
-	if !sent {
-		return nil
-	}
-	need, err := t.q.NeedsInterrupt(t.mem)
-	if err != nil || !need {
-		return err
-	}
-	return t.irq.Queue(txQueue)
+	return virtio.Drain(t.mem, t.q, t.irq, txQueue, nil, func(c queue.Chain) (uint32, error) { return 0, t.send(c) })
 }
 
 // send passes one frame (header included) to the backend. Frames that are

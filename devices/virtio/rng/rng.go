@@ -116,14 +116,10 @@ func (d *Device) serve(kick, stop <-chan struct{}) error {
 			if err := d.q.PushUsed(d.mem, c.Head, n); err != nil {
 				return err
 			}
-			need, err := d.q.NeedsInterrupt(d.mem)
-			if err != nil {
+			// Per chain, not per round (virtio.Drain): the next chain
+			// may wait for the rate limit, and this one is ready now.
+			if err := virtio.Interrupt(d.mem, d.q, d.irq, 0); err != nil {
 				return err
-			}
-			if need {
-				if err := d.irq.Queue(0); err != nil {
-					return err
-				}
 			}
 		}
 	}

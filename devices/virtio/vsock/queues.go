@@ -3,6 +3,7 @@ package vsock
 import (
 	"fmt"
 
+	"github.com/vmmlab/vmm/devices/virtio"
 	"github.com/vmmlab/vmm/devices/virtio/queue"
 )
 
@@ -43,18 +44,10 @@ func (d *Device) fillRx() error {
 		}
 		pushed = true
 	}
-	return d.interrupt(d.rxq, 0, pushed)
-}
-
-func (d *Device) interrupt(q *queue.Queue, i int, pushed bool) error {
 	if !pushed {
 		return nil
 	}
-	need, err := q.NeedsInterrupt(d.mem)
-	if err != nil || !need {
-		return err
-	}
-	return d.irq.Queue(i)
+	return virtio.Interrupt(d.mem, d.rxq, d.irq, 0)
 }
 
 // pending reports whether a packet waits for the guest; it drops queued
@@ -144,24 +137,7 @@ func (d *Device) serveTx(kick, stop <-chan struct{}) error {
 			return nil
 		case <-kick:
 		}
-		pushed := false
-		for {
-			c, ok, err := d.txq.Next(d.mem)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
-			if err := d.receive(c); err != nil {
-				return err
-			}
-			if err := d.txq.PushUsed(d.mem, c.Head, 0); err != nil {
-				return err
-			}
-			pushed = true
-		}
-		if err := d.interrupt(d.txq, 1, pushed); err != nil {
+		if err := virtio.Drain(d.mem, d.txq, d.irq, 1, stop, func(c queue.Chain) (uint32, error) { return 0, d.receive(c) }); err != nil {
 			return err
 		}
 	}
