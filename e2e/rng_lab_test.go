@@ -9,22 +9,21 @@ import (
 	"github.com/vmmlab/vmm/internal/kvmtest"
 )
 
-// The guest reads 64 KiB from /dev/hwrng, served by virtio-rng from the
+// The guest reads 1 MiB from /dev/hwrng, served by virtio-rng from the
 // host's getrandom(2): the minimal kernel over virtio-mmio (built in)
 // and the Debian kernel over PCI (the initramfs loads virtio_rng). The
 // device is on by default; --rng rate=0 lifts the 1 MiB/s limit so the
 // read shows the device's own speed.
 //
-// Not 1 MiB yet: Linux asks for 64 bytes a request, and of four 1 MiB
-// reads in the lab two hung (one on each kernel). In the traced one the
-// guest looped on a page fault whose page-table walk reached an address
-// outside its RAM (an NPF with a fault in the walk, then the #PF injected
-// again, forever). The cause is not found: the nested lab or vmm.
+// Two of four 1 MiB reads hung in the lab once (the guest looping on a
+// page fault whose page-table walk left its RAM); six of six passed in
+// TestRNGLargeReads (-tags loadtest) since. A hung guest is stopped at
+// the limit, and vmm's stop report gives each vCPU's page walk.
 func TestVirtioRNG(t *testing.T) {
 	l := kernelOnly(t)
 	micro := kvmtest.File(t, labenv.EnvMicroKernel)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
-	cmdline := cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=hwrng vmm.arg=65536"
+	cmdline := cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=hwrng vmm.arg=1048576"
 	for _, c := range []struct {
 		name string
 		args []string
@@ -32,19 +31,19 @@ func TestVirtioRNG(t *testing.T) {
 		{"minimal kernel, virtio-mmio", []string{"--kernel", micro, "--virtio", "mmio"}},
 		{"Debian kernel, PCI", []string{"--kernel", l.kernel}},
 	} {
-		r := l.boot(t, input{limit: 3 * time.Minute}, append(c.args, "--initrd", image, "--mem", "256M", "--rng", "rate=0", "--cmdline", cmdline)...)
+		r := l.boot(t, input{limit: 4 * time.Minute}, append(c.args, "--initrd", image, "--mem", "256M", "--rng", "rate=0", "--cmdline", cmdline)...)
 		if r.code != 0 {
 			t.Fatalf("%s: exit %d\nconsole:\n%s\nstderr:\n%s", c.name, r.code, r.out, r.stderr)
 		}
 		if src := field(t, r.out, "HWRNG-SOURCE"); src != "virtio_rng.0" {
 			t.Errorf("%s: the guest's hwrng source is %q, want virtio_rng.0", c.name, src)
 		}
-		if n := field(t, r.out, "HWRNG-BYTES"); n != "65536" {
-			t.Errorf("%s: read %s bytes, want 65536", c.name, n)
+		if n := field(t, r.out, "HWRNG-BYTES"); n != "1048576" {
+			t.Errorf("%s: read %s bytes, want 1048576", c.name, n)
 		}
 		if d, _ := strconv.Atoi(field(t, r.out, "HWRNG-DISTINCT")); d != 256 {
-			t.Errorf("%s: 64 KiB holds %d distinct byte values, want 256", c.name, d)
+			t.Errorf("%s: 1 MiB holds %d distinct byte values, want 256", c.name, d)
 		}
-		t.Logf("%s: 64 KiB from /dev/hwrng in %s ms (lab time)", c.name, field(t, r.out, "HWRNG-MS"))
+		t.Logf("%s: 1 MiB from /dev/hwrng in %s ms (lab time)", c.name, field(t, r.out, "HWRNG-MS"))
 	}
 }
