@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/vmmlab/vmm/devices/virtio"
 	"github.com/vmmlab/vmm/devices/virtio/queue"
@@ -78,16 +79,45 @@ func New(cfg Config) (*Device, error) {
 	if cfg.BufSize == 0 {
 		cfg.BufSize = defaultBufSize
 	}
-	if _, err := os.Lstat(cfg.Path); err == nil {
-		return nil, fmt.Errorf("virtio-vsock: %s exists: remove it (a socket left by an earlier vmm?) or pick another path", cfg.Path)
+	if err := removeStale(cfg.Path); err != nil {
+		return nil, fmt.Errorf("virtio-vsock: %w", err)
 	}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: cfg.Path, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("virtio-vsock: %w", err)
 	}
+	// The socket file stays when vmm ends: removing it is a file system
+	// call the seccomp filter of a running vmm refuses. The next vmm on
+	// the same path replaces it (removeStale).
+	ln.SetUnlinkOnClose(false)
 	d := &Device{cfg: cfg, ln: ln, wake: make(chan struct{}, 1), conns: map[connKey]*conn{}}
 	go d.accept(ln)
 	return d, nil
+}
+
+// removeStale removes a unix socket at path that nobody listens on (one
+// an earlier vmm left); a live socket or another kind of file is an
+// error, never replaced.
+func removeStale(path string) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("%s exists and is not a socket", path)
+	}
+	c, err := net.Dial("unix", path)
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("%s is a live socket: another vmm (or program) listens on it", path)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.Remove(path)
 }
 
 // ID is virtio.IDVsock.
@@ -142,7 +172,7 @@ func (d *Device) Reset() {
 	d.control = nil
 }
 
-// Close resets the device and removes its unix socket.
+// Close resets the device and closes its unix socket (the file stays).
 func (d *Device) Close() error {
 	d.Reset()
 	return d.ln.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -331,9 +332,32 @@ func TestMalformedPacket(t *testing.T) {
 	}
 }
 
+// A socket an earlier vmm left is replaced; a live one is not.
+func TestSocketPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.sock")
+	d, err := New(Config{CID: 3, Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d2, err := New(Config{CID: 4, Path: path}); err == nil || !strings.Contains(err.Error(), "live socket") {
+		t.Fatalf("a second device on a live socket: %v", err)
+		d2.Close()
+	}
+	d.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the socket file should stay after Close: %v", err)
+	}
+	d, err = New(Config{CID: 3, Path: path})
+	if err != nil {
+		t.Fatalf("replacing a stale socket: %v", err)
+	}
+	d.Close()
+}
+
 func TestBadConfig(t *testing.T) {
 	dir := t.TempDir()
-	for _, cfg := range []Config{{CID: 2, Path: filepath.Join(dir, "a")}, {CID: 1 << 32, Path: filepath.Join(dir, "b")}, {CID: 3, Path: dir}} {
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o600)
+	for _, cfg := range []Config{{CID: 2, Path: filepath.Join(dir, "a")}, {CID: 1 << 32, Path: filepath.Join(dir, "b")}, {CID: 3, Path: dir}, {CID: 3, Path: filepath.Join(dir, "file")}} {
 		if d, err := New(cfg); err == nil {
 			d.Close()
 			t.Errorf("New(%+v) accepted", cfg)
