@@ -26,6 +26,20 @@ func TestRequestNumbers(t *testing.T) {
 		"KVM_SET_MSRS":               {reqSetMSRs, 0x4008AE89},
 		"KVM_IRQ_LINE":               {reqIRQLine, 0x4008AE61},
 		"KVM_SIGNAL_MSI":             {reqSignalMSI, 0x4020AEA5},
+		"KVM_GET_XSAVE":              {reqGetXSave, 0x9000AEA4},
+		"KVM_SET_XSAVE":              {reqSetXSave, 0x5000AEA5},
+		"KVM_GET_XCRS":               {reqGetXCRs, 0x8188AEA6},
+		"KVM_GET_VCPU_EVENTS":        {reqGetVCPUEvents, 0x8040AE9F},
+		"KVM_SET_VCPU_EVENTS":        {reqSetVCPUEvents, 0x4040AEA0},
+		"KVM_GET_MP_STATE":           {reqGetMPState, 0x8004AE98},
+		"KVM_GET_DEBUGREGS":          {reqGetDebugRegs, 0x8080AEA1},
+		"KVM_GET_IRQCHIP":            {reqGetIRQChip, 0xC208AE62},
+		"KVM_SET_IRQCHIP":            {reqSetIRQChip, 0x8208AE63},
+		"KVM_GET_PIT2":               {reqGetPIT2, 0x8070AE9F},
+		"KVM_SET_PIT2":               {reqSetPIT2, 0x4070AEA0},
+		"KVM_GET_CLOCK":              {reqGetClock, 0x8030AE7C},
+		"KVM_SET_CLOCK":              {reqSetClock, 0x4030AE7B},
+		"KVM_KVMCLOCK_CTRL":          {reqKVMClockCtrl, 0xAEAD},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %#x, want %#x", name, c.got, c.want)

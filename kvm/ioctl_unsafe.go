@@ -23,6 +23,14 @@ var (
 	_ [sizeCPUIDEntry]byte   = [unsafe.Sizeof(CPUIDEntry{})]byte{}
 	_ [sizeMSREntry]byte     = [unsafe.Sizeof(MSREntry{})]byte{}
 	_ [8]byte                = [unsafe.Sizeof(uint64(0))]byte{}
+	_ [sizeXSave]byte        = [unsafe.Sizeof(XSave{})]byte{}
+	_ [sizeXCRs]byte         = [unsafe.Sizeof(XCRs{})]byte{}
+	_ [sizeVCPUEvents]byte   = [unsafe.Sizeof(VCPUEvents{})]byte{}
+	_ [sizeMPState]byte      = [unsafe.Sizeof(MPState{})]byte{}
+	_ [sizeDebugRegs]byte    = [unsafe.Sizeof(DebugRegs{})]byte{}
+	_ [sizeIRQChip]byte      = [unsafe.Sizeof(IRQChip{})]byte{}
+	_ [sizePITState2]byte    = [unsafe.Sizeof(PITState2{})]byte{}
+	_ [sizeClockData]byte    = [unsafe.Sizeof(ClockData{})]byte{}
 )
 
 // ioctlVal issues an ioctl whose argument is a plain integer (or none).

@@ -76,6 +76,7 @@ type Machine struct {
 	start time.Time // Config.Start
 	steps []Step    // when each part of New was done
 	exits exitCounts
+	pause *pauser
 	// closers release device backends (disk files, taps) and their
 	// eventfds at Close, in reverse order.
 	closers []func() error
@@ -105,7 +106,7 @@ func New(c Config) (m *Machine, err error) {
 		return nil, err
 	}
 
-	m = &Machine{ev: newEvents()}
+	m = &Machine{ev: newEvents(), pause: newPauser(c.CPUs)}
 	defer func() {
 		if err != nil {
 			m.Close()

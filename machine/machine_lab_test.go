@@ -3,6 +3,8 @@ package machine
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -112,5 +114,69 @@ func TestNoLeaks(t *testing.T) {
 	}
 	if fd1, g1 := fds(), runtime.NumGoroutine(); fd1 != fd0 || g1 > g0 {
 		t.Fatalf("after 10 runs: fds %d -> %d, goroutines %d -> %d", fd0, fd1, g0, g1)
+	}
+}
+
+// Pause holds every vCPU (a guest counting in memory stops counting),
+// Resume lets them go on; pausing twice, resuming a running machine and
+// pausing one that has stopped are errors; a paused machine still stops.
+func TestPauseResume(t *testing.T) {
+	kvmtest.Open(t)
+	m, err := New(Config{Kernel: testkernel.BzImage(testkernel.Count, 0), MemSize: 64 << 20, CPUs: 2, Console: &bytes.Buffer{}, Start: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan Result, 1)
+	go func() { done <- m.Run(ctx) }()
+	counter := func() uint64 {
+		var b [8]byte
+		if err := m.mem.Read(0x200000, b[:]); err != nil {
+			t.Fatal(err)
+		}
+		return binary.LittleEndian.Uint64(b[:])
+	}
+	for deadline := time.Now().Add(30 * time.Second); counter() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the guest never counted")
+		}
+	}
+	if err := m.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Pause(); !errors.Is(err, ErrPaused) {
+		t.Fatalf("second pause: %v", err)
+	}
+	a := counter()
+	time.Sleep(200 * time.Millisecond)
+	if b := counter(); b != a {
+		t.Fatalf("paused, the guest counted from %d to %d", a, b)
+	}
+	if err := m.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Resume(); !errors.Is(err, ErrNotPaused) {
+		t.Fatalf("second resume: %v", err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); counter() == a; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("resumed, the guest does not count")
+		}
+	}
+	if err := m.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // a paused machine stops too
+	select {
+	case r := <-done:
+		if r.Kind != Interrupted {
+			t.Fatalf("result %+v", r.Event)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a paused machine did not stop")
+	}
+	if err := m.Pause(); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("pause after the run: %v", err)
 	}
 }

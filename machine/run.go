@@ -89,13 +89,12 @@ type Result struct {
 // ctx is cancelled; it returns once every vCPU has stopped.
 func (m *Machine) Run(ctx context.Context) Result {
 	start := time.Now()
-	tids := make([]atomic.Int32, len(m.cpus))
 	var wg sync.WaitGroup
 	for i, c := range m.cpus {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m.runVCPU(c, &tids[i])
+			m.runVCPU(i, c)
 		}()
 	}
 	var ev Event
@@ -105,7 +104,8 @@ func (m *Machine) Run(ctx context.Context) Result {
 		m.ev.stop(Event{Kind: Interrupted, Detail: "stopped by the host: " + context.Cause(ctx).Error()})
 		ev = <-m.ev.ch
 	}
-	m.kickUntilStopped(tids, &wg)
+	m.pause.stop()
+	m.kickUntilStopped(&wg)
 	if ev.Kind == Interrupted {
 		// Where each vCPU was: what a hung guest was doing when the host
 		// gave up on it. The vCPU threads have returned, so no KVM_RUN
@@ -128,22 +128,17 @@ func (m *Machine) Run(ctx context.Context) Result {
 // kickUntilStopped interrupts KVM_RUN on every vCPU thread until all vCPU
 // goroutines have returned: immediate_exit makes a KVM_RUN that has not
 // started yet return at once, the signal ends one that is blocked in a halt.
-func (m *Machine) kickUntilStopped(tids []atomic.Int32, wg *sync.WaitGroup) {
+func (m *Machine) kickUntilStopped(wg *sync.WaitGroup) {
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()
 		close(done)
 	}()
-	pid := unix.Getpid()
 	for {
-		for i, c := range m.cpus {
-			c.SetImmediateExit(true)
-			if tid := tids[i].Load(); tid != 0 {
-				// SIGURG is the Go runtime's preemption signal: its handler
-				// ignores a spurious one, and KVM_RUN returns EINTR.
-				unix.Tgkill(pid, int(tid), unix.SIGURG)
-			}
-		}
+		m.pause.mu.Lock()
+		tids := append([]int32(nil), m.pause.tids...)
+		m.pause.mu.Unlock()
+		m.kick(tids)
 		select {
 		case <-done:
 			return
@@ -152,13 +147,15 @@ func (m *Machine) kickUntilStopped(tids []atomic.Int32, wg *sync.WaitGroup) {
 	}
 }
 
-func (m *Machine) runVCPU(c *kvm.VCPU, tid *atomic.Int32) {
+func (m *Machine) runVCPU(i int, c *kvm.VCPU) {
 	// The thread stays locked: it exits with the goroutine, so no other
 	// goroutine inherits a thread that KVM associates with this vCPU.
 	runtime.LockOSThread()
-	tid.Store(int32(unix.Gettid()))
-	defer tid.Store(0)
+	m.pause.enter(i, int32(unix.Gettid()))
+	defer m.pause.leave(i)
 	for !m.ev.stopping.Load() {
+		m.pause.park()
+		m.clearKick(c)
 		e, err := c.Run()
 		if err != nil {
 			m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c, m.mem)})

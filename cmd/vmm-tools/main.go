@@ -1,5 +1,5 @@
 // Command vmm-tools is the part of vmm's command line that does not run a
-// VM: `vmm container`, `vmm initramfs` and `vmm doctor`. vmm execs it
+// VM: `vmm container`, `vmm initramfs`, `vmm doctor` and `vmm ctl`. vmm execs it
 // (installed beside vmm), so that the vmm binary every VM process maps
 // holds only what a VM needs: the OCI runtime spec, netlink, the cpio
 // writer and crypto live here instead (they made vmm 40% larger).
@@ -17,7 +17,7 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{{"container", runContainer}, {"initramfs", runInitramfs}, {"doctor", runDoctor}}
+	return []command{{"container", runContainer}, {"initramfs", runInitramfs}, {"doctor", runDoctor}, {"ctl", runCtl}}
 }
 
 func main() {
@@ -32,6 +32,6 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	fmt.Fprintln(stderr, "usage: vmm-tools container|initramfs|doctor ... (run them as vmm container, vmm initramfs, vmm doctor)")
+	fmt.Fprintln(stderr, "usage: vmm-tools container|initramfs|doctor|ctl ... (run them as vmm container, vmm initramfs, vmm doctor, vmm ctl)")
 	return 2
 }

@@ -31,7 +31,7 @@ const DefaultCmdline = "console=ttyS0 reboot=k"
 type bootOptions struct {
 	kernel, initrd, mem, cmdline, device string
 	thp, seccomp, chroot, rng, balloon   string
-	vsock                                string
+	vsock, apiSock                       string
 	uid, gid                             int
 	transport                            string
 	cpus                                 int
@@ -60,6 +60,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.transport, "virtio", "pci", "transport of the virtio devices: pci, or mmio for kernels without PCI (announced on the command line)")
 	fs.StringVar(&o.rng, "rng", "on", "virtio-rng entropy device from the host's getrandom(2): on (at most 1 MiB/s), rate=BYTES (per second, e.g. 64K; 0: no limit), or off")
 	fs.StringVar(&o.vsock, "vsock", "", "virtio-vsock: cid=N,uds=PATH: guest AF_VSOCK sockets reach host programs through the unix socket PATH (a host program connects and writes \"CONNECT port\\n\"; a guest connecting to CID 2 port P reaches the listener at PATH_P)")
+	fs.StringVar(&o.apiSock, "api-sock", "", "serve the control API (HTTP/JSON: GET /vm; PUT /vm/pause, /vm/resume, /vm/snapshot, /vm/stop) on this unix socket, mode 0600; vmm ctl is its client")
 	fs.StringVar(&o.balloon, "balloon", "off", "virtio-balloon: on (the guest hands back memory it frees: free page reporting), target=SIZE (also ask it for SIZE of its memory), or off")
 	fs.StringArrayVar(&o.nics, "net", nil, "attach a virtio-net interface: tap=NAME[,mac=MAC] (created if missing, given CAP_NET_ADMIN) or fd=N[,mac=MAC] (an open TAP with IFF_VNET_HDR); repeatable")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -130,6 +131,14 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "vmm: machine ready in %v, starting %d vCPU(s) with %s\n",
 		m.SetupTime().Round(time.Millisecond), o.cpus, o.mem)
 
+	if o.apiSock != "" {
+		srv, err := serveAPI(o.apiSock, m, func() { cancel(errors.New("stopped through the control API")) })
+		if err != nil {
+			fmt.Fprintln(stderr, "vmm boot:", err)
+			return 1
+		}
+		defer srv.Close()
+	}
 	restore := startConsole(os.Stdin, m, cancel, stderr, booted)
 	if o.uid >= 0 || o.gid >= 0 || o.chroot != "" {
 		if err := confine.Drop(confine.Identity{UID: o.uid, GID: o.gid, Chroot: o.chroot}); err != nil {
@@ -141,7 +150,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmm: warning: the VM runs as root; --uid, --gid and --chroot drop that once it is set up (README: Running vmm in production)")
 	}
 	if o.seccomp == "on" {
-		if err := confine.Install(o.vsock != ""); err != nil {
+		if err := confine.Install(o.vsock != "" || o.apiSock != ""); err != nil {
 			restore()
 			fmt.Fprintln(stderr, "vmm boot:", err, "(--seccomp off runs without it)")
 			return 1

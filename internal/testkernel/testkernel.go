@@ -37,6 +37,9 @@ var (
 	KbdReset = []byte{0xb0, 0xfe, 0xe6, 0x64, 0xf4}
 	// UD2 raises #UD with no IDT: a triple fault.
 	UD2 = []byte{0x0f, 0x0b}
+	// Count adds one to the 64-bit word at guest address 0x200000 (2 MiB),
+	// forever: mov ebx,0x200000; inc qword [rbx]; jmp back to the inc.
+	Count = []byte{0xbb, 0x00, 0x00, 0x20, 0x00, 0x48, 0xff, 0x03, 0xeb, 0xfb}
 	// Spin loops forever.
 	Spin = []byte{0xeb, 0xfe}
 )

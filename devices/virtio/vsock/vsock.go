@@ -13,12 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
-	"syscall"
 
 	"github.com/vmmlab/vmm/devices/virtio"
 	"github.com/vmmlab/vmm/devices/virtio/queue"
+	"github.com/vmmlab/vmm/internal/unixsock"
 )
 
 // Config is one vsock device.
@@ -79,45 +78,15 @@ func New(cfg Config) (*Device, error) {
 	if cfg.BufSize == 0 {
 		cfg.BufSize = defaultBufSize
 	}
-	if err := removeStale(cfg.Path); err != nil {
-		return nil, fmt.Errorf("virtio-vsock: %w", err)
-	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: cfg.Path, Net: "unix"})
+	// Not private: the host programs that connect may run as another
+	// user than vmm; the socket file's directory decides who reaches it.
+	ln, err := unixsock.Listen(cfg.Path, false)
 	if err != nil {
 		return nil, fmt.Errorf("virtio-vsock: %w", err)
 	}
-	// The socket file stays when vmm ends: removing it is a file system
-	// call the seccomp filter of a running vmm refuses. The next vmm on
-	// the same path replaces it (removeStale).
-	ln.SetUnlinkOnClose(false)
 	d := &Device{cfg: cfg, ln: ln, wake: make(chan struct{}, 1), conns: map[connKey]*conn{}}
 	go d.accept(ln)
 	return d, nil
-}
-
-// removeStale removes a unix socket at path that nobody listens on (one
-// an earlier vmm left); a live socket or another kind of file is an
-// error, never replaced.
-func removeStale(path string) error {
-	st, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if st.Mode()&os.ModeSocket == 0 {
-		return fmt.Errorf("%s exists and is not a socket", path)
-	}
-	c, err := net.Dial("unix", path)
-	if err == nil {
-		c.Close()
-		return fmt.Errorf("%s is a live socket: another vmm (or program) listens on it", path)
-	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.Remove(path)
 }
 
 // ID is virtio.IDVsock.

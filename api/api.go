@@ -1,0 +1,152 @@
+// Package api owns vmm's control API: HTTP/1.1 with JSON bodies on a
+// unix socket (mode 0600), one request per connection. A client asks a
+// running VM for its state and pauses, resumes, snapshots or stops it:
+//
+//	GET /vm              200 Status
+//	PUT /vm/pause        204; 409 if paused already
+//	PUT /vm/resume       204; 409 if not paused
+//	PUT /vm/snapshot     {"dir": "..."}: 204; 409 while another runs
+//	PUT /vm/stop         202: the VM stops, vmm exits
+//
+// Errors are {"error": "..."} with a 4xx or 5xx status. The package
+// speaks just the HTTP it needs (a request line, headers, a body of
+// Content-Length bytes) instead of net/http: net/http would add 5 MB to
+// the vmm binary and 2 MB to every VM process's resident memory from
+// start-up (measured with a static build), and vmm's own memory is one
+// of the numbers the bench reports.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/vmmlab/vmm/internal/unixsock"
+)
+
+// Status is what GET /vm answers.
+type Status struct {
+	State       string            `json:"state"` // running or paused
+	VCPUs       int               `json:"vcpus"`
+	MemoryBytes uint64            `json:"memory_bytes"`
+	UptimeMS    float64           `json:"uptime_ms"` // since vmm started
+	Booted      bool              `json:"booted"`    // the guest wrote the boot timer
+	BootMS      float64           `json:"boot_ms,omitempty"`
+	Exits       map[string]uint64 `json:"exits"` // VM exits that reached vmm, by cause
+}
+
+// VM is the running machine the API controls.
+type VM interface {
+	Status() Status
+	Pause() error
+	Resume() error
+	Snapshot(dir string) error
+	Stop()
+}
+
+// Conflict marks an error that is the VM's state, not the server's fault
+// (paused already, not paused): the answer is 409.
+type Conflict struct{ Err error }
+
+func (c Conflict) Error() string { return c.Err.Error() }
+func (c Conflict) Unwrap() error { return c.Err }
+
+// Server serves the API for one VM.
+type Server struct {
+	ln        *net.UnixListener
+	vm        VM
+	snapshots sync.Mutex // one snapshot at a time
+	wg        sync.WaitGroup
+}
+
+// Listen makes the API socket at path, mode 0600 (see package unixsock
+// for what happens to an existing file).
+func Listen(path string) (*net.UnixListener, error) {
+	ln, err := unixsock.Listen(path, true)
+	if err != nil {
+		return nil, fmt.Errorf("api socket: %w", err)
+	}
+	return ln, nil
+}
+
+// Serve answers requests on ln for vm until Close.
+func Serve(ln *net.UnixListener, vm VM) *Server {
+	s := &Server{ln: ln, vm: vm}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.AcceptUnix()
+			if err != nil {
+				return
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.serveConn(c)
+			}()
+		}
+	}()
+	return s
+}
+
+// Close stops accepting and waits for the requests under way.
+func (s *Server) Close() error {
+	err := s.ln.Close()
+	s.wg.Wait()
+	return err
+}
+
+// route answers one request: a status code and a value to send as JSON
+// (nil: no body).
+func (s *Server) route(method, path string, body []byte) (int, any) {
+	type route struct{ method, path string }
+	switch (route{method, path}) {
+	case route{"GET", "/vm"}:
+		return 200, s.vm.Status()
+	case route{"PUT", "/vm/pause"}:
+		return result(s.vm.Pause(), 204)
+	case route{"PUT", "/vm/resume"}:
+		return result(s.vm.Resume(), 204)
+	case route{"PUT", "/vm/stop"}:
+		s.vm.Stop()
+		return 202, nil
+	case route{"PUT", "/vm/snapshot"}:
+		var req struct {
+			Dir string `json:"dir"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil || req.Dir == "" {
+			return 400, apiError(`want {"dir": "DIRECTORY"}`)
+		}
+		if !s.snapshots.TryLock() {
+			return 409, apiError("a snapshot is being taken already")
+		}
+		defer s.snapshots.Unlock()
+		return result(s.vm.Snapshot(req.Dir), 204)
+	}
+	for _, p := range []string{"/vm", "/vm/pause", "/vm/resume", "/vm/stop", "/vm/snapshot"} {
+		if p == path {
+			return 405, apiError(fmt.Sprintf("%s does not take %s", path, method))
+		}
+	}
+	return 404, apiError(fmt.Sprintf("no such path %q (GET /vm; PUT /vm/pause, /vm/resume, /vm/snapshot, /vm/stop)", path))
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func apiError(msg string) errorBody { return errorBody{msg} }
+
+func result(err error, ok int) (int, any) {
+	var conflict Conflict
+	switch {
+	case err == nil:
+		return ok, nil
+	case errors.As(err, &conflict):
+		return 409, apiError(err.Error())
+	}
+	return 500, apiError(err.Error())
+}

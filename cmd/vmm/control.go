@@ -1,0 +1,51 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vmmlab/vmm/api"
+	"github.com/vmmlab/vmm/machine"
+)
+
+// controlled is the running machine as the control API sees it.
+type controlled struct {
+	m    *machine.Machine
+	stop func()
+}
+
+func (c controlled) Status() api.Status {
+	i := c.m.Info()
+	state := "running"
+	if i.Paused {
+		state = "paused"
+	}
+	return api.Status{State: state, VCPUs: i.CPUs, MemoryBytes: i.MemSize, UptimeMS: ms(i.Uptime),
+		Booted: i.Booted, BootMS: ms(i.BootTime), Exits: i.Exits}
+}
+
+func (c controlled) Pause() error  { return conflict(c.m.Pause()) }
+func (c controlled) Resume() error { return conflict(c.m.Resume()) }
+func (c controlled) Stop()         { c.stop() }
+
+func (c controlled) Snapshot(dir string) error { return conflict(c.m.Snapshot(dir)) }
+
+// conflict marks the machine's state errors as the API's conflicts (409).
+func conflict(err error) error {
+	for _, state := range []error{machine.ErrPaused, machine.ErrNotPaused, machine.ErrNotRunning} {
+		if errors.Is(err, state) {
+			return api.Conflict{Err: err}
+		}
+	}
+	return err
+}
+
+// serveAPI starts the control API on path for m; stop ends the run.
+// The socket is made now, before the seccomp filter forbids it.
+func serveAPI(path string, m *machine.Machine, stop func()) (*api.Server, error) {
+	ln, err := api.Listen(path)
+	if err != nil {
+		return nil, fmt.Errorf("--api-sock: %w", err)
+	}
+	return api.Serve(ln, controlled{m: m, stop: stop}), nil
+}

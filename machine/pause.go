@@ -1,0 +1,177 @@
+package machine
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vmmlab/vmm/kvm"
+)
+
+// Errors of Pause and Resume.
+var (
+	ErrNotRunning = errors.New("the machine is not running")
+	ErrPaused     = errors.New("the machine is paused already")
+	ErrNotPaused  = errors.New("the machine is not paused")
+)
+
+// pauser parks the vCPU goroutines between two KVM_RUNs while the
+// machine is paused. Its mutex guards every field.
+type pauser struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	paused  bool
+	stopped bool // the run ended: nobody parks any more
+	active  int  // vCPU goroutines running
+	parked  int  // of those, the ones waiting for Resume
+	tids    []int32
+}
+
+func newPauser(n int) *pauser {
+	p := &pauser{tids: make([]int32, n)}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+// enter and leave bracket a vCPU goroutine: tid is its thread, which
+// Pause interrupts.
+func (p *pauser) enter(i int, tid int32) {
+	p.mu.Lock()
+	p.active++
+	p.tids[i] = tid
+	p.mu.Unlock()
+}
+
+func (p *pauser) leave(i int) {
+	p.mu.Lock()
+	p.active--
+	p.tids[i] = 0
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// park holds the calling vCPU goroutine while the machine is paused.
+func (p *pauser) park() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.paused || p.stopped {
+		return
+	}
+	p.parked++
+	p.cond.Broadcast()
+	for p.paused && !p.stopped {
+		p.cond.Wait()
+	}
+	p.parked--
+}
+
+// stop releases every parked vCPU for good: the run is ending.
+func (p *pauser) stop() {
+	p.mu.Lock()
+	p.stopped, p.paused = true, false
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// pauseTimeout bounds how long Pause waits for the vCPUs to leave
+// KVM_RUN.
+const pauseTimeout = 10 * time.Second
+
+// Pause stops every vCPU between two runs and returns once all are
+// parked: the guest's state (registers, memory) then stays as it is
+// until Resume, except what devices still complete. The guest's clock
+// keeps going; after Resume it sees the time that passed.
+func (m *Machine) Pause() error {
+	p := m.pause
+	p.mu.Lock()
+	switch {
+	case p.stopped || p.active == 0:
+		p.mu.Unlock()
+		return ErrNotRunning
+	case p.paused:
+		p.mu.Unlock()
+		return ErrPaused
+	}
+	p.paused = true
+	p.mu.Unlock()
+	deadline := time.Now().Add(pauseTimeout)
+	for {
+		p.mu.Lock()
+		done, tids := p.parked == p.active || p.stopped, append([]int32(nil), p.tids...)
+		p.mu.Unlock()
+		if done {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			m.Resume()
+			return fmt.Errorf("pause: the vCPUs did not leave the guest within %v", pauseTimeout)
+		}
+		m.kick(tids)
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Resume lets paused vCPUs run again.
+func (m *Machine) Resume() error {
+	p := m.pause
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.paused {
+		return ErrNotPaused
+	}
+	p.paused = false
+	p.cond.Broadcast()
+	return nil
+}
+
+// Paused reports whether the machine is paused.
+func (m *Machine) Paused() bool {
+	m.pause.mu.Lock()
+	defer m.pause.mu.Unlock()
+	return m.pause.paused
+}
+
+// kick makes every vCPU leave KVM_RUN: immediate_exit ends a KVM_RUN that
+// has not started yet, the signal one that is under way or halted.
+func (m *Machine) kick(tids []int32) {
+	pid := unix.Getpid()
+	for i, c := range m.cpus {
+		c.SetImmediateExit(true)
+		if tids[i] != 0 {
+			// SIGURG is the Go runtime's preemption signal: its handler
+			// ignores a spurious one, and KVM_RUN returns EINTR.
+			unix.Tgkill(pid, int(tids[i]), unix.SIGURG)
+		}
+	}
+}
+
+// clearKick clears the immediate_exit a pause may have set on c before
+// its next run, unless the run is stopping (then it must stay set). A
+// kick that comes after this still interrupts the run: Pause and the
+// stop kick again until every vCPU is out.
+func (m *Machine) clearKick(c *kvm.VCPU) {
+	if !m.ev.stopping.Load() {
+		c.SetImmediateExit(false)
+	}
+}
+
+// Info is a running machine's state, for the control API.
+type Info struct {
+	Paused   bool
+	CPUs     int
+	MemSize  uint64
+	Uptime   time.Duration // since Config.Start
+	BootTime time.Duration // Config.Start to the guest's boot-timer write
+	Booted   bool
+	Exits    map[string]uint64 // exits that reached vmm, by cause
+}
+
+// Info says how the machine is doing now.
+func (m *Machine) Info() Info {
+	i := Info{Paused: m.Paused(), CPUs: len(m.cpus), MemSize: m.mem.Size(), Uptime: time.Since(m.start), Exits: m.exits.snapshot()}
+	i.BootTime, i.Booted = m.timer.Elapsed()
+	return i
+}
