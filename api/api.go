@@ -5,7 +5,7 @@
 //	GET /vm              200 Status
 //	PUT /vm/pause        204; 409 if paused already
 //	PUT /vm/resume       204; 409 if not paused
-//	PUT /vm/snapshot     {"dir": "..."}: 204; 409 while another runs
+//	PUT /vm/snapshot     {"dir": "..."}: 200 SnapshotInfo; 409 while another runs
 //	PUT /vm/stop         202: the VM stops, vmm exits
 //
 // Errors are {"error": "..."} with a 4xx or 5xx status. The package
@@ -37,12 +37,21 @@ type Status struct {
 	Exits       map[string]uint64 `json:"exits"` // VM exits that reached vmm, by cause
 }
 
+// SnapshotInfo is what PUT /vm/snapshot answers: how long it took.
+type SnapshotInfo struct {
+	PauseMS     float64 `json:"pause_ms"`  // stopping vCPUs and devices
+	StateMS     float64 `json:"state_ms"`  // reading vCPU and device state
+	MemoryMS    float64 `json:"memory_ms"` // writing guest RAM
+	TotalMS     float64 `json:"total_ms"`
+	MemoryBytes int64   `json:"memory_bytes"` // guest RAM written (pages with data)
+}
+
 // VM is the running machine the API controls.
 type VM interface {
 	Status() Status
 	Pause() error
 	Resume() error
-	Snapshot(dir string) error
+	Snapshot(dir string) (SnapshotInfo, error)
 	Stop()
 }
 
@@ -124,7 +133,11 @@ func (s *Server) route(method, path string, body []byte) (int, any) {
 			return 409, apiError("a snapshot is being taken already")
 		}
 		defer s.snapshots.Unlock()
-		return result(s.vm.Snapshot(req.Dir), 204)
+		info, err := s.vm.Snapshot(req.Dir)
+		if code, body := result(err, 200); err != nil {
+			return code, body
+		}
+		return 200, info
 	}
 	for _, p := range []string{"/vm", "/vm/pause", "/vm/resume", "/vm/stop", "/vm/snapshot"} {
 		if p == path {

@@ -56,7 +56,7 @@ func (f *fakeVM) Resume() error {
 	return nil
 }
 
-func (f *fakeVM) Snapshot(dir string) error {
+func (f *fakeVM) Snapshot(dir string) (SnapshotInfo, error) {
 	if f.snapWait != nil {
 		f.started <- struct{}{}
 		<-f.snapWait
@@ -64,10 +64,10 @@ func (f *fakeVM) Snapshot(dir string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if dir == "/fail" {
-		return errors.New("disk full")
+		return SnapshotInfo{}, errors.New("disk full")
 	}
 	f.snapshots = append(f.snapshots, dir)
-	return nil
+	return SnapshotInfo{TotalMS: 12}, nil
 }
 
 func (f *fakeVM) Stop() {
@@ -126,7 +126,7 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/vm?x=1", "", 200, `"state":"paused"`},
 		{"PUT", "/vm/resume", "", 204, ""},
 		{"PUT", "/vm/resume", "", 409, "not paused"},
-		{"PUT", "/vm/snapshot", `{"dir":"/snap"}`, 204, ""},
+		{"PUT", "/vm/snapshot", `{"dir":"/snap"}`, 200, `"total_ms":12`},
 		{"PUT", "/vm/snapshot", `{"dir":"/fail"}`, 500, "disk full"},
 		{"PUT", "/vm/snapshot", `{"directory":"/snap"}`, 400, "dir"},
 		{"PUT", "/vm/snapshot", `not json`, 400, "dir"},
@@ -197,7 +197,7 @@ func TestOneSnapshotAtATime(t *testing.T) {
 		t.Fatal("GET /vm during a snapshot")
 	}
 	close(vm.snapWait)
-	if code := <-done; code != 204 {
+	if code := <-done; code != 200 {
 		t.Fatalf("first snapshot: %d", code)
 	}
 }

@@ -4,7 +4,8 @@
 // open a file, create a socket, start a process, map executable memory,
 // create a VM or map guest memory) kills the process with SIGSYS, and the
 // kernel's audit log names it ("syscall=NNN"). A VM with virtio-vsock
-// may also create and accept unix stream sockets (no other family).
+// or the control API may also create and accept unix stream sockets (no
+// other family); one that can be snapshotted may open and create files.
 //
 // The rules live in confine/rules and are compiled by gVisor's seccomp
 // package; `go generate ./confine` writes the result into program.go, so
@@ -20,14 +21,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Install applies the filter of a running vmm to every thread of the
-// process (SECCOMP_FILTER_FLAG_TSYNC), and sets no_new_privs, which
-// seccomp requires of an unprivileged process. unixSockets allows unix
-// stream sockets too, for a VM with virtio-vsock (connecting to and
-// accepting host programs); other sockets stay refused.
-func Install(unixSockets bool) error {
-	if unixSockets {
+// Needs says what a running vmm does beyond running its VM.
+type Needs struct {
+	// UnixSockets: connecting to and accepting host programs on unix
+	// stream sockets (virtio-vsock, the control API); other sockets stay
+	// refused.
+	UnixSockets bool
+	// SnapshotFiles: writing snapshots (a directory, its files, KVM's
+	// state read out).
+	SnapshotFiles bool
+}
+
+// Install applies the filter of a running vmm, with what n needs, to
+// every thread of the process (SECCOMP_FILTER_FLAG_TSYNC), and sets
+// no_new_privs, which seccomp requires of an unprivileged process.
+func Install(n Needs) error {
+	switch {
+	case n.UnixSockets && n.SnapshotFiles:
+		return install(vmmAPIProgram())
+	case n.UnixSockets:
 		return install(vmmSocketsProgram())
+	case n.SnapshotFiles:
+		return install(vmmSnapshotProgram())
 	}
 	return install(vmmProgram())
 }

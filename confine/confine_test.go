@@ -94,7 +94,7 @@ func confinedChild(mode string) {
 		unix.Bind(ln, addr)
 		unix.Listen(ln, 1)
 	}
-	if err := Install(sockets); err != nil {
+	if err := Install(Needs{UnixSockets: sockets}); err != nil {
 		fmt.Println("seccomp unavailable:", err)
 		os.Exit(0)
 	}

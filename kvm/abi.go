@@ -255,3 +255,11 @@ type msi struct {
 func RunTimeRequests() []uintptr {
 	return []uintptr{reqRun, reqIRQLine, reqSignalMSI, reqGetRegs, reqGetSregs, reqIOEventFD, reqIRQFD}
 }
+
+// SnapshotRequests are the ioctl requests a snapshot of a running machine
+// makes: reading vCPU and VM state, and telling the guest's kvmclock it
+// was paused. None writes state or creates anything.
+func SnapshotRequests() []uintptr {
+	return []uintptr{reqGetXSave, reqGetXCRs, reqGetVCPUEvents, reqGetMPState, reqGetDebugRegs, reqGetLAPIC, reqGetMSRs,
+		reqGetIRQChip, reqGetPIT2, reqGetClock, reqKVMClockCtrl}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/vmmlab/vmm/devices/boottimer"
 	"github.com/vmmlab/vmm/devices/exitstatus"
 	"github.com/vmmlab/vmm/devices/i8042"
+	"github.com/vmmlab/vmm/devices/pci"
 	"github.com/vmmlab/vmm/devices/power"
 	"github.com/vmmlab/vmm/devices/rtc"
 	"github.com/vmmlab/vmm/devices/serial"
@@ -51,6 +52,8 @@ type Config struct {
 	// OnBooted, if set, is called (on a vCPU's thread: it must not block)
 	// when the guest writes the boot timer.
 	OnBooted func(time.Duration)
+	// Revision is vmm's, written into snapshots.
+	Revision string
 }
 
 const (
@@ -77,6 +80,15 @@ type Machine struct {
 	steps []Step    // when each part of New was done
 	exits exitCounts
 	pause *pauser
+	// What a snapshot needs: the configuration (without kernel and
+	// initramfs), the command line as the guest got it, the devices with
+	// state, the MSRs KVM lists, and the CPUID vCPU 0 got.
+	cfg     Config
+	cmdline string
+	rtc     *rtc.CMOS
+	pci     *pci.Bus
+	msrs    []uint32
+	cpuid0  []kvm.CPUIDEntry
 	// closers release device backends (disk files, taps) and their
 	// eventfds at Close, in reverse order.
 	closers []func() error
@@ -106,7 +118,9 @@ func New(c Config) (m *Machine, err error) {
 		return nil, err
 	}
 
-	m = &Machine{ev: newEvents(), pause: newPauser(c.CPUs)}
+	m = &Machine{ev: newEvents(), pause: newPauser(c.CPUs), cmdline: cmdline}
+	m.cfg = c
+	m.cfg.Kernel, m.cfg.Initrd, m.cfg.InitrdFile = nil, nil, nil
 	defer func() {
 		if err != nil {
 			m.Close()
@@ -124,7 +138,7 @@ func New(c Config) (m *Machine, err error) {
 			return err
 		}},
 		{"platform", m.createPlatform},
-		{"memory", func() error { return m.createMemory(ram, c.HugePages) }},
+		{"memory", func() error { return m.createMemory(c.MemSize, c.HugePages) }},
 		{"load", func() error { return m.load(plan, c, tables) }},
 		{"devices", func() error { return m.createDevices(c) }},
 		{"virtio", func() error { return m.createVirtio(c) }},
@@ -154,18 +168,29 @@ func (m *Machine) createPlatform() error {
 	return m.vm.CreatePIT2(kvm.PITSpeakerDummy)
 }
 
-func (m *Machine) createMemory(ram []boot.Range, huge memory.HugePages) error {
-	spans := make([]memory.Span, len(ram))
+// spans are the guest RAM ranges of a machine with size bytes of RAM.
+func spans(size uint64) []memory.Span {
+	ram := boot.RAMRanges(size)
+	s := make([]memory.Span, len(ram))
 	for i, r := range ram {
-		spans[i] = memory.Span{Base: r.Start, Size: r.Size}
+		s[i] = memory.Span{Base: r.Start, Size: r.Size}
 	}
+	return s
+}
+
+func (m *Machine) createMemory(size uint64, huge memory.HugePages) error {
 	var err error
-	if m.mem, err = memory.Map(spans...); err != nil {
+	if m.mem, err = memory.Map(spans(size)...); err != nil {
 		return err
 	}
 	if err := m.mem.SetHugePages(huge); err != nil {
 		return err
 	}
+	return m.registerMemory()
+}
+
+// registerMemory gives KVM guest RAM, one slot per region.
+func (m *Machine) registerMemory() error {
 	for i, r := range m.mem.Regions() {
 		if err := m.vm.SetUserMemoryRegion(kvm.MemoryRegion{Slot: uint32(i), GuestPhys: r.Base, Memory: r.Data}); err != nil {
 			return err
@@ -232,6 +257,7 @@ func (l irqLine) Trigger() error {
 
 func (m *Machine) createDevices(c Config) error {
 	m.uart = serial.New(c.Console, irqLine{m.vm, serialIRQ})
+	m.rtc = rtc.New(nil)
 	m.timer = boottimer.New(c.Start, c.OnBooted)
 	reg := []struct {
 		name       string
@@ -240,7 +266,7 @@ func (m *Machine) createDevices(c Config) error {
 	}{
 		{"serial", serialPort, 8, m.uart},
 		{"i8042", i8042Port, 5, i8042.New(func() { m.ev.stop(Event{Kind: Reset, Detail: "guest reset through the keyboard controller"}) })},
-		{"rtc", rtcPort, 2, rtc.New(nil)},
+		{"rtc", rtcPort, 2, m.rtc},
 		{"boot-timer", bootTimerPort, 1, m.timer},
 		{"exit-status", exitStatusPort, 1, &m.exit},
 		{"power", powerPort, power.Size, power.New(acpi.SleepTypeS5, resetValue,
@@ -262,6 +288,10 @@ func (m *Machine) createVCPUs(n int, entry *boot.Entry) error {
 	}
 	deadline, err := m.vm.CheckExtension(kvm.CapTSCDeadline)
 	if err != nil {
+		return err
+	}
+	m.cpuid0 = CPUID(cpuid, 0, n, deadline > 0)
+	if m.msrs, err = m.sys.MSRIndexList(); err != nil {
 		return err
 	}
 	for i := 0; i < n; i++ {

@@ -128,6 +128,7 @@ func (c Config) virtioDevices() []virtioSpec {
 // virtio-mmio device. Device backends are closed by Machine.Close.
 func (m *Machine) createVirtio(c Config) error {
 	bus := pci.NewBus()
+	m.pci = bus
 	if err := m.pio.Register("pci-conf1", pciConfigPort, pci.Ports, bus); err != nil {
 		return err
 	}

@@ -31,8 +31,9 @@ func (r Region) End() uint64 { return r.Base + uint64(len(r.Data)) }
 
 // Guest is the guest's RAM: non-overlapping regions sorted by address.
 type Guest struct {
-	regions []Region
-	mapped  bool // regions came from mmap and must be unmapped
+	regions  []Region
+	mapped   bool // regions came from mmap and must be unmapped
+	fromFile bool // regions map a snapshot's memory file (MapFile)
 }
 
 const pageSize = 4096

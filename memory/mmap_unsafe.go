@@ -93,3 +93,33 @@ func (r Region) hostAddr() uintptr {
 	}
 	return uintptr(unsafe.Pointer(unsafe.SliceData(r.Data)))
 }
+
+// mapFileOver replaces the pages of b, a mapping made by mapGuest, with a
+// private copy-on-write mapping of fd from offset off (MAP_FIXED at the
+// same address: placement and guard pages stay as mapGuest made them).
+func mapFileOver(b []byte, fd int, off int64) error {
+	// b is mapped read-write by mapGuest for len(b) bytes; MAP_FIXED
+	// replaces exactly those pages and nothing outside them, so the slice
+	// stays valid and no other mapping is touched.
+	addr := unsafe.Pointer(unsafe.SliceData(b))
+	_, err := unix.MmapPtr(fd, off, addr, uintptr(len(b)), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_FIXED|unix.MAP_NORESERVE)
+	return err
+}
+
+// mincore fills vec (one byte per page of b) with the pages' residency:
+// bit 0 set for a page the host backs.
+func mincore(b, vec []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if len(vec) < (len(b)+pageSize-1)/pageSize {
+		return fmt.Errorf("mincore: %d bytes of vector for %d bytes", len(vec), len(b))
+	}
+	// b is a live mapping and vec has a byte for each of its pages (checked
+	// above): the kernel reads neither past b nor writes past vec.
+	_, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), uintptr(unsafe.Pointer(unsafe.SliceData(vec))))
+	if e != 0 {
+		return e
+	}
+	return nil
+}

@@ -89,6 +89,8 @@ func (c *Client) Resume() error { return c.do("PUT", "/vm/resume", nil, nil) }
 func (c *Client) Stop() error { return c.do("PUT", "/vm/stop", nil, nil) }
 
 // Snapshot is PUT /vm/snapshot: the VM's state and memory go into dir.
-func (c *Client) Snapshot(dir string) error {
-	return c.do("PUT", "/vm/snapshot", map[string]string{"dir": dir}, nil)
+func (c *Client) Snapshot(dir string) (api.SnapshotInfo, error) {
+	var info api.SnapshotInfo
+	err := c.do("PUT", "/vm/snapshot", map[string]string{"dir": dir}, &info)
+	return info, err
 }

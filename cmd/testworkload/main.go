@@ -8,7 +8,8 @@
 // SECONDS" writes to the console as fast as it can; "hwrng BYTES" reads
 // the virtio-rng device; "touchfree MIB" touches and frees memory (for
 // the balloon's free page reporting); "vsock BYTES" exchanges data with
-// the host over AF_VSOCK both ways, with checksums.
+// the host over AF_VSOCK both ways, with checksums; "count MS" prints a
+// counter and the guest clock every MS milliseconds, forever.
 package main
 
 import (
@@ -23,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) > 2 {
-		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng, "touchfree": touchFree, "vsock": vsockExchange}
+		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng, "touchfree": touchFree, "vsock": vsockExchange, "count": count}
 		if mode, ok := modes[os.Args[1]]; ok {
 			if err := mode(os.Args[2]); err != nil {
 				fmt.Println("WORKLOAD-ERROR", err)

@@ -96,3 +96,16 @@ func touchFree(arg string) error {
 	time.Sleep(2 * time.Minute)
 	return nil
 }
+
+// count prints "COUNT n unix_ms" every arg milliseconds, forever: a
+// guest whose progress and clock a snapshot and restore must keep.
+func count(arg string) error {
+	ms, err := strconv.Atoi(arg)
+	if err != nil || ms <= 0 {
+		return fmt.Errorf("count %q: want milliseconds", arg)
+	}
+	for n := 1; ; n++ {
+		fmt.Printf("COUNT %d %d\n", n, time.Now().UnixMilli())
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+	}
+}

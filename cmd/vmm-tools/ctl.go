@@ -44,7 +44,11 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	case rest[0] == "snapshot" && len(rest) == 2:
 		var dir string
 		if dir, err = filepath.Abs(rest[1]); err == nil { // the VM's working directory is not ours
-			err = c.Snapshot(dir)
+			var info any
+			if info, err = c.Snapshot(dir); err == nil {
+				b, _ := json.Marshal(info)
+				fmt.Fprintln(stdout, string(b))
+			}
 		}
 	default:
 		fmt.Fprintf(stderr, "vmm ctl: unknown request %q (want status, pause, resume, snapshot DIR or stop)\n", rest)

@@ -1,23 +1,18 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	flag "github.com/spf13/pflag"
 
-	"github.com/vmmlab/vmm/confine"
-	"github.com/vmmlab/vmm/devices/serial"
 	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/internal/cli"
 	"github.com/vmmlab/vmm/internal/size"
@@ -29,13 +24,10 @@ import (
 const DefaultCmdline = "console=ttyS0 reboot=k"
 
 type bootOptions struct {
+	runOptions
 	kernel, initrd, mem, cmdline, device string
-	thp, seccomp, chroot, rng, balloon   string
-	vsock, apiSock                       string
-	uid, gid                             int
-	transport                            string
+	thp, rng, balloon, vsock, transport  string
 	cpus                                 int
-	json                                 bool
 	disks, nics                          []string
 }
 
@@ -49,18 +41,13 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.mem, "mem", "512M", "guest memory: 512M, 1G, 1.5G or a byte count")
 	fs.IntVar(&o.cpus, "cpus", 1, fmt.Sprintf("number of vCPUs (1-%d)", machine.MaxCPUs))
 	fs.StringVar(&o.cmdline, "cmdline", DefaultCmdline, "kernel command line")
-	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
 	fs.StringVar(&o.device, "kvm-device", "/dev/kvm", "KVM device node")
 	fs.StringArrayVar(&o.disks, "disk", nil, "attach PATH[,ro] (a file or block device) as a virtio-blk disk; repeatable: /dev/vda, /dev/vdb, ...")
-	fs.StringVar(&o.seccomp, "seccomp", "on", "on: once the machine is built, a seccomp filter lets vmm make only the system calls a running VMM needs (any other kills it with SIGSYS); off: no filter (debugging)")
-	fs.IntVar(&o.uid, "uid", -1, "once the machine is built, switch to this user (with --gid), dropping every capability")
-	fs.IntVar(&o.gid, "gid", -1, "once the machine is built, switch to this group")
-	fs.StringVar(&o.chroot, "chroot", "", "once the machine is built, chroot into this empty directory (not writable by --uid)")
 	fs.StringVar(&o.thp, "thp", "auto", "transparent huge pages for guest RAM: auto (the host's policy), on, or off (only the 4 KiB pages the guest touches)")
 	fs.StringVar(&o.transport, "virtio", "pci", "transport of the virtio devices: pci, or mmio for kernels without PCI (announced on the command line)")
 	fs.StringVar(&o.rng, "rng", "on", "virtio-rng entropy device from the host's getrandom(2): on (at most 1 MiB/s), rate=BYTES (per second, e.g. 64K; 0: no limit), or off")
 	fs.StringVar(&o.vsock, "vsock", "", "virtio-vsock: cid=N,uds=PATH: guest AF_VSOCK sockets reach host programs through the unix socket PATH (a host program connects and writes \"CONNECT port\\n\"; a guest connecting to CID 2 port P reaches the listener at PATH_P)")
-	fs.StringVar(&o.apiSock, "api-sock", "", "serve the control API (HTTP/JSON: GET /vm; PUT /vm/pause, /vm/resume, /vm/snapshot, /vm/stop) on this unix socket, mode 0600; vmm ctl is its client")
+	addRunFlags(fs, &o.runOptions)
 	fs.StringVar(&o.balloon, "balloon", "off", "virtio-balloon: on (the guest hands back memory it frees: free page reporting), target=SIZE (also ask it for SIZE of its memory), or off")
 	fs.StringArrayVar(&o.nics, "net", nil, "attach a virtio-net interface: tap=NAME[,mac=MAC] (created if missing, given CAP_NET_ADMIN) or fd=N[,mac=MAC] (an open TAP with IFF_VNET_HDR); repeatable")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -70,10 +57,11 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vmm boot: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if o.seccomp != "on" && o.seccomp != "off" {
-		fmt.Fprintf(stderr, "vmm boot: --seccomp %q: want on or off\n", o.seccomp)
+	if err := o.runOptions.check(); err != nil {
+		fmt.Fprintln(stderr, "vmm boot:", err)
 		return 2
 	}
+	o.unixSockets = o.vsock != ""
 	// Piped input: vmm-init's shell reads it line by line, and vmm holds
 	// it back until the guest has booted (vmm-init writes the boot timer
 	// once the console is set up). A command line that names its own init
@@ -85,22 +73,16 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 			booted = make(chan struct{})
 		}
 	}
-	// Signals are caught from here on: one that arrives while the machine
-	// is built still stops it cleanly (exit 130), not by default action.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// A closed stdout is a write error the console output reports (and
-	// the run ends with the terminal restored), not death by SIGPIPE.
-	signal.Ignore(syscall.SIGPIPE)
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	// The guest's console output never blocks a vCPU: it goes through a
-	// bounded buffer that its own goroutine writes out (see serial.Output).
-	console := serial.NewOutput(stdout, consoleBuffer, func(err error) { cancel(fmt.Errorf("console output: %w", err)) })
-	cfg, err := o.machineConfig(console, start, booted)
+	sess := newSession(stdout)
+	defer sess.close()
+	cfg, err := o.machineConfig(sess.console, start, booted)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm boot:", err)
 		return 2
+	}
+	cfg.Revision = revision()
+	if o.snapshotOnReady != "" {
+		cfg.OnBooted = sess.snapshotWhenBooted(cfg.OnBooted)
 	}
 	inputs := time.Since(start)
 	m, err := machine.New(cfg)
@@ -119,47 +101,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		f.Close()
 	}
 	cfg.Kernel, cfg.Initrd, cfg.InitrdFile = nil, nil, nil
-	debug.FreeOSMemory()
-	// From here on vmm allocates little (an exit allocates nothing; a
-	// virtio request a few small objects, disk data goes through a fixed
-	// buffer), so a low GC target costs little CPU. It keeps the heap near
-	// what is live instead of letting it grow to Go's 4 MiB minimum goal
-	// before collecting: that growth was a third of vmm's own memory.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(vmGCPercent)
-	}
-	fmt.Fprintf(stderr, "vmm: machine ready in %v, starting %d vCPU(s) with %s\n",
-		m.SetupTime().Round(time.Millisecond), o.cpus, o.mem)
-
-	if o.apiSock != "" {
-		srv, err := serveAPI(o.apiSock, m, func() { cancel(errors.New("stopped through the control API")) })
-		if err != nil {
-			fmt.Fprintln(stderr, "vmm boot:", err)
-			return 1
-		}
-		defer srv.Close()
-	}
-	restore := startConsole(os.Stdin, m, cancel, stderr, booted)
-	if o.uid >= 0 || o.gid >= 0 || o.chroot != "" {
-		if err := confine.Drop(confine.Identity{UID: o.uid, GID: o.gid, Chroot: o.chroot}); err != nil {
-			restore()
-			fmt.Fprintln(stderr, "vmm boot:", err)
-			return 1
-		}
-	} else if os.Geteuid() == 0 {
-		fmt.Fprintln(stderr, "vmm: warning: the VM runs as root; --uid, --gid and --chroot drop that once it is set up (README: Running vmm in production)")
-	}
-	if o.seccomp == "on" {
-		if err := confine.Install(o.vsock != "" || o.apiSock != ""); err != nil {
-			restore()
-			fmt.Fprintln(stderr, "vmm boot:", err, "(--seccomp off runs without it)")
-			return 1
-		}
-	}
-	r := m.Run(ctx)
-	restore()
-	console.Close(time.Second) // a stalled stdout does not hold up the exit
-	return report(r, inputs, console.Dropped(), o.json, stderr)
+	return sess.run(m, o.runOptions, booted, inputs, stderr)
 }
 
 // pipedInput reports whether stdin is a pipe or a file (commands typed

@@ -28,7 +28,10 @@ func (c controlled) Pause() error  { return conflict(c.m.Pause()) }
 func (c controlled) Resume() error { return conflict(c.m.Resume()) }
 func (c controlled) Stop()         { c.stop() }
 
-func (c controlled) Snapshot(dir string) error { return conflict(c.m.Snapshot(dir)) }
+func (c controlled) Snapshot(dir string) (api.SnapshotInfo, error) {
+	t, err := c.m.Snapshot(dir)
+	return api.SnapshotInfo{PauseMS: ms(t.Pause), StateMS: ms(t.State), MemoryMS: ms(t.Memory), TotalMS: ms(t.Total), MemoryBytes: t.MemoryBytes}, conflict(err)
+}
 
 // conflict marks the machine's state errors as the API's conflicts (409).
 func conflict(err error) error {

@@ -101,3 +101,19 @@ func fill(b []byte, v byte) {
 		b[i] = v
 	}
 }
+
+// Address is the configuration address register (port 0xCF8), for a
+// snapshot; SetAddress puts it back. The devices' configuration spaces
+// are their own.
+func (b *Bus) Address() uint32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.address
+}
+
+// SetAddress: see Address.
+func (b *Bus) SetAddress(a uint32) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.address = a
+}

@@ -105,3 +105,24 @@ func (c *CMOS) Write(offset uint64, data []byte) {
 	}
 	c.ram[c.index] = data[0]
 }
+
+// State is the CMOS index register and RAM, for a snapshot (the time
+// registers are read from the host's clock, not kept).
+type State struct {
+	Index byte
+	RAM   [128]byte
+}
+
+// State reads the clock's state.
+func (c *CMOS) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return State{Index: c.index, RAM: c.ram}
+}
+
+// Restore puts a snapshot's state back.
+func (c *CMOS) Restore(s State) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.index, c.ram = s.Index&0x7f, s.RAM
+}

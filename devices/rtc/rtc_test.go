@@ -33,3 +33,19 @@ func TestClock(t *testing.T) {
 	c.Read(1, nil)
 	c.Write(1, nil)
 }
+
+// CMOS RAM and the index survive a snapshot.
+func TestStateRoundTrip(t *testing.T) {
+	c := New(nil)
+	c.Write(0, []byte{0x40})
+	c.Write(1, []byte{0x99})
+	c.Write(0, []byte{0x41})
+	d := New(nil)
+	d.Restore(c.State())
+	d.Write(0, []byte{0x40})
+	b := []byte{0}
+	d.Read(1, b)
+	if b[0] != 0x99 || d.State().Index != 0x40 {
+		t.Fatalf("restored CMOS byte %#x index %#x", b[0], d.State().Index)
+	}
+}

@@ -267,3 +267,29 @@ func (u *UART) OutputError() error {
 	defer u.mu.Unlock()
 	return u.outErr
 }
+
+// State is the UART's registers and unread input, for a snapshot.
+type State struct {
+	IER, LCR, MCR, SCR, DLL, DLM, FCR byte
+	RX                                []byte
+	THREPending, Overrun              bool
+}
+
+// State reads the UART's state.
+func (u *UART) State() State {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return State{IER: u.ier, LCR: u.lcr, MCR: u.mcr, SCR: u.scr, DLL: u.dll, DLM: u.dlm, FCR: u.fcr,
+		RX: append([]byte(nil), u.rx...), THREPending: u.threPending, Overrun: u.overrun}
+}
+
+// Restore puts a snapshot's state back (input beyond the FIFO's size is
+// dropped, as overrun input is).
+func (u *UART) Restore(s State) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.ier, u.lcr, u.mcr, u.scr, u.dll, u.dlm, u.fcr = s.IER, s.LCR, s.MCR, s.SCR, s.DLL, s.DLM, s.FCR
+	u.rx = append([]byte(nil), s.RX[:min(len(s.RX), rxBuffer)]...)
+	u.threPending, u.overrun = s.THREPending, s.Overrun
+	u.cond.Broadcast()
+}

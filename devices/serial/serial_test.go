@@ -156,3 +156,30 @@ func TestInputWaitsForTheDriver(t *testing.T) {
 type safeIRQ struct{ n atomic.Int32 }
 
 func (s *safeIRQ) Trigger() error { s.n.Add(1); return nil }
+
+// A UART restored from another's state reads the same registers and the
+// same unread input.
+func TestStateRoundTrip(t *testing.T) {
+	u := New(&bytes.Buffer{}, &counter{})
+	wr(u, regLCR, 0x83) // DLAB on: set the divisor
+	wr(u, regData, 1)
+	wr(u, regLCR, 0x03)
+	wr(u, regIER, ierRDA)
+	go u.Input([]byte("ab"))
+	for deadline := time.Now().Add(5 * time.Second); rd(u, regLSR)&1 == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("input never arrived")
+		}
+	}
+	s := u.State()
+	v := New(&bytes.Buffer{}, &counter{})
+	v.Restore(s)
+	for _, off := range []uint64{regIER, regLCR, regMCR, regLSR} {
+		if a, b := rd(u, off), rd(v, off); a != b {
+			t.Errorf("register %d: %#x, restored %#x", off, a, b)
+		}
+	}
+	if got := string([]byte{rd(v, regData), rd(v, regData)}); got != "ab" {
+		t.Errorf("restored input %q, want ab", got)
+	}
+}

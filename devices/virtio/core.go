@@ -47,6 +47,11 @@ type Core struct {
 	// configuration change.
 	isr    uint8
 	active bool
+	// live are the queues the device got at activation (their ring
+	// positions are the device's), irq the interrupts it got: a snapshot
+	// reads the positions, a restart hands both back.
+	live []*queue.Queue
+	irq  Interrupts
 	// failure is why the transport gave up on the device since the last
 	// reset (its activation failed, an interrupt could not be delivered);
 	// firstFailure is the first ever, kept across resets for Failure.
@@ -277,7 +282,7 @@ func (c *Core) SetStatus(s uint8, irq Interrupts) {
 	if s == 0 {
 		c.dev.Reset()
 		c.mu.Lock()
-		c.deviceStatus, c.drvFeatures, c.isr, c.active, c.failure = 0, 0, 0, false, nil
+		c.deviceStatus, c.drvFeatures, c.isr, c.active, c.failure, c.live = 0, 0, 0, false, nil, nil
 		c.generation++
 		for i := range c.queues {
 			c.queues[i] = queueConfig{max: c.queues[i].max, vector: NoVector, q: queue.Queue{Size: c.queues[i].max}}
@@ -301,6 +306,7 @@ func (c *Core) SetStatus(s uint8, irq Interrupts) {
 	if activate {
 		c.active = true
 		queues, err = c.readyQueuesLocked()
+		c.live, c.irq = queues, irq
 	}
 	features := c.drvFeatures
 	c.mu.Unlock()

@@ -142,6 +142,9 @@ func (d *Device) Close() error {
 	return err
 }
 
+// MAC is the interface's address, as the guest reads it.
+func (d *Device) MAC() [6]byte { return d.mac }
+
 // ID is virtio.IDNet.
 func (d *Device) ID() uint32 { return virtio.IDNet }
 

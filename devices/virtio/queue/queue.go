@@ -287,3 +287,20 @@ func (q *Queue) SetNotify(mem Memory, on bool) error {
 	}
 	return q.write16(mem, q.UsedRing, flags)
 }
+
+// Position is where the device is in the rings: what a snapshot keeps of a
+// live queue besides the driver's settings.
+type Position struct {
+	NextAvail, NextUsed, SignalledUsed uint16
+	Signalled                          bool
+}
+
+// Position reports the queue's ring positions.
+func (q *Queue) Position() Position {
+	return Position{NextAvail: q.nextAvail, NextUsed: q.nextUsed, SignalledUsed: q.signalledUsed, Signalled: q.signalled}
+}
+
+// SetPosition puts the queue back where a snapshot found it.
+func (q *Queue) SetPosition(p Position) {
+	q.nextAvail, q.nextUsed, q.signalledUsed, q.signalled = p.NextAvail, p.NextUsed, p.SignalledUsed, p.Signalled
+}

@@ -184,3 +184,18 @@ func (t *Transport) Notify(q int) { t.core.Notify(q) }
 
 // Failure reports why the device stopped working, if it ever did.
 func (t *Transport) Failure() error { return t.core.Failure() }
+
+// Quiesce stops the device's goroutines for a snapshot; Restart starts
+// them again where they stopped.
+func (t *Transport) Quiesce() { t.core.Quiesce() }
+
+// Restart: see Quiesce.
+func (t *Transport) Restart() error { return t.core.Restart() }
+
+// State is the transport's state for a snapshot (virtio-mmio keeps none
+// beyond the core's: its interrupt line's level is the irqchip's).
+func (t *Transport) State() virtio.CoreState { return t.core.State() }
+
+// Restore puts a snapshot's state into a fresh transport (see
+// virtio.Core.Restore).
+func (t *Transport) Restore(s virtio.CoreState) error { return t.core.Restore(s, interrupts{t}) }

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	flag "github.com/spf13/pflag"
+
+	"github.com/vmmlab/vmm/machine"
+)
+
+type restoreOptions struct {
+	runOptions
+	device string
+	nics   []string
+}
+
+// runRestore is `vmm restore DIR`: the VM a snapshot holds goes on from
+// where it was paused.
+func runRestore(args []string, stdout, stderr io.Writer) int {
+	start := time.Now()
+	var o restoreOptions
+	fs := flag.NewFlagSet("vmm restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.device, "kvm-device", "/dev/kvm", "KVM device node")
+	fs.StringArrayVar(&o.nics, "net", nil, "a network interface for each the guest had, in order: tap=NAME or fd=N (the guest keeps its MAC; a mac= given here is ignored)")
+	addRunFlags(fs, &o.runOptions)
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: vmm restore DIR [--net tap=NAME ...] [--api-sock PATH] [--json]")
+		return 2
+	}
+	if err := o.runOptions.check(); err != nil {
+		fmt.Fprintln(stderr, "vmm restore:", err)
+		return 2
+	}
+	nics, err := parseNICs(o.nics)
+	if err != nil {
+		fmt.Fprintln(stderr, "vmm restore:", err)
+		return 2
+	}
+	sess := newSession(stdout)
+	defer sess.close()
+	m, err := machine.Restore(fs.Arg(0), machine.RestoreConfig{Device: o.device, NICs: nics, Console: sess.console, Start: start, Revision: revision()})
+	if err != nil {
+		fmt.Fprintln(stderr, "vmm restore:", err)
+		return 1
+	}
+	defer m.Close()
+	return sess.run(m, o.runOptions, nil, time.Since(start), stderr)
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	flag "github.com/spf13/pflag"
+
+	"github.com/vmmlab/vmm/confine"
+	"github.com/vmmlab/vmm/devices/serial"
+	"github.com/vmmlab/vmm/machine"
+)
+
+// runOptions are the flags that say how a built machine runs; vmm boot
+// and vmm restore share them.
+type runOptions struct {
+	seccomp, chroot, apiSock, snapshotOnReady string
+	uid, gid                                  int
+	json                                      bool
+	unixSockets                               bool // a device (vsock) makes and accepts unix sockets
+}
+
+// session is one VM run from the command line: the signals that stop it,
+// the guest's console output, and the context that ends the run.
+type session struct {
+	ctx         context.Context
+	cancel      context.CancelCauseFunc
+	stopSignals func()
+	console     *serial.Output
+	ready       chan struct{} // closed when the guest wrote the boot timer (--snapshot-on-ready)
+	readyOnce   sync.Once
+}
+
+// newSession catches SIGINT and SIGTERM from now on (one that arrives
+// while the machine is built still stops it cleanly) and sets up the
+// console output to stdout.
+func newSession(stdout io.Writer) *session {
+	s := &session{ready: make(chan struct{})}
+	var ctx context.Context
+	ctx, s.stopSignals = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed stdout is a write error the console output reports (and
+	// the run ends with the terminal restored), not death by SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
+	s.ctx, s.cancel = context.WithCancelCause(ctx)
+	// The guest's console output never blocks a vCPU: it goes through a
+	// bounded buffer that its own goroutine writes out (see serial.Output).
+	s.console = serial.NewOutput(stdout, consoleBuffer, func(err error) { s.cancel(fmt.Errorf("console output: %w", err)) })
+	return s
+}
+
+func (s *session) close() {
+	s.cancel(nil)
+	s.stopSignals()
+}
+
+// snapshotWhenBooted wraps a boot-timer callback so that it also tells
+// run that the guest is ready (on a vCPU thread: it must not block).
+func (s *session) snapshotWhenBooted(next func(time.Duration)) func(time.Duration) {
+	return func(d time.Duration) {
+		if next != nil {
+			next(d)
+		}
+		s.readyOnce.Do(func() { close(s.ready) })
+	}
+}
+
+// errSnapshotTaken ends a --snapshot-on-ready run.
+var errSnapshotTaken = errors.New("the snapshot of the ready guest is taken")
+
+// run runs the built machine m until it ends and reports how: it serves
+// the control API, forwards the console, drops privileges and installs
+// the seccomp filter as the flags say.
+func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, inputs time.Duration, stderr io.Writer) int {
+	debug.FreeOSMemory()
+	// From here on vmm allocates little (an exit allocates nothing; a
+	// virtio request a few small objects, disk data goes through a fixed
+	// buffer), so a low GC target costs little CPU. It keeps the heap near
+	// what is live instead of letting it grow to Go's 4 MiB minimum goal
+	// before collecting: that growth was a third of vmm's own memory.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(vmGCPercent)
+	}
+	info := m.Info()
+	fmt.Fprintf(stderr, "vmm: machine ready in %v, starting %d vCPU(s) with %d MiB\n",
+		m.SetupTime().Round(time.Millisecond), info.CPUs, info.MemSize>>20)
+	if o.apiSock != "" {
+		srv, err := serveAPI(o.apiSock, m, func() { s.cancel(errors.New("stopped through the control API")) })
+		if err != nil {
+			fmt.Fprintln(stderr, "vmm:", err)
+			return 1
+		}
+		defer srv.Close()
+	}
+	restore := startConsole(os.Stdin, m, s.cancel, stderr, booted)
+	if o.uid >= 0 || o.gid >= 0 || o.chroot != "" {
+		if err := confine.Drop(confine.Identity{UID: o.uid, GID: o.gid, Chroot: o.chroot}); err != nil {
+			restore()
+			fmt.Fprintln(stderr, "vmm:", err)
+			return 1
+		}
+	} else if os.Geteuid() == 0 {
+		fmt.Fprintln(stderr, "vmm: warning: the VM runs as root; --uid, --gid and --chroot drop that once it is set up (README: Running vmm in production)")
+	}
+	if o.seccomp == "on" {
+		if err := confine.Install(confine.Needs{UnixSockets: o.unixSockets || o.apiSock != "", SnapshotFiles: o.apiSock != "" || o.snapshotOnReady != ""}); err != nil {
+			restore()
+			fmt.Fprintln(stderr, "vmm:", err, "(--seccomp off runs without it)")
+			return 1
+		}
+	}
+	snap := make(chan snapshotOutcome, 1)
+	if o.snapshotOnReady != "" {
+		go func() {
+			select {
+			case <-s.ready:
+			case <-s.ctx.Done():
+				return
+			}
+			t, err := m.Snapshot(o.snapshotOnReady)
+			snap <- snapshotOutcome{t, err}
+			s.cancel(errSnapshotTaken)
+		}()
+	}
+	r := m.Run(s.ctx)
+	restore()
+	s.console.Close(time.Second) // a stalled stdout does not hold up the exit
+	if errors.Is(context.Cause(s.ctx), errSnapshotTaken) {
+		return reportSnapshot(<-snap, o.snapshotOnReady, o.json, stderr)
+	}
+	return report(r, inputs, s.console.Dropped(), o.json, stderr)
+}
+
+type snapshotOutcome struct {
+	t   machine.SnapshotTime
+	err error
+}
+
+// reportSnapshot says how --snapshot-on-ready went: exit 0 once the
+// snapshot is on disk.
+func reportSnapshot(o snapshotOutcome, dir string, asJSON bool, w io.Writer) int {
+	if o.err != nil {
+		fmt.Fprintln(w, "vmm:", o.err)
+		return 1
+	}
+	if asJSON {
+		b, _ := json.Marshal(map[string]any{"reason": "snapshot", "dir": dir, "pause_ms": ms(o.t.Pause), "state_ms": ms(o.t.State),
+			"memory_ms": ms(o.t.Memory), "total_ms": ms(o.t.Total), "memory_bytes": o.t.MemoryBytes})
+		fmt.Fprintf(w, "%s\n", b)
+		return 0
+	}
+	fmt.Fprintf(w, "\nvmm: snapshot of the ready guest in %s (%v; %d MiB of guest RAM written)\n", dir, o.t.Total.Round(time.Millisecond), o.t.MemoryBytes>>20)
+	return 0
+}
+
+// addRunFlags defines the flags of runOptions on fs.
+func addRunFlags(fs *flag.FlagSet, o *runOptions) {
+	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
+	fs.StringVar(&o.seccomp, "seccomp", "on", "on: once the machine is built, a seccomp filter lets vmm make only the system calls a running VMM needs (any other kills it with SIGSYS); off: no filter (debugging)")
+	fs.IntVar(&o.uid, "uid", -1, "once the machine is built, switch to this user (with --gid), dropping every capability")
+	fs.IntVar(&o.gid, "gid", -1, "once the machine is built, switch to this group")
+	fs.StringVar(&o.chroot, "chroot", "", "once the machine is built, chroot into this empty directory (not writable by --uid)")
+	fs.StringVar(&o.apiSock, "api-sock", "", "serve the control API (HTTP/JSON: GET /vm; PUT /vm/pause, /vm/resume, /vm/snapshot, /vm/stop) on this unix socket, mode 0600; vmm ctl is its client")
+	fs.StringVar(&o.snapshotOnReady, "snapshot-on-ready", "", "when the guest writes the boot timer (vmm-init does, just before it starts the workload), snapshot the VM into this new directory and exit 0 (pre-warming for vmm restore)")
+}
+
+// check tests the run flags' values.
+func (o runOptions) check() error {
+	if o.seccomp != "on" && o.seccomp != "off" {
+		return fmt.Errorf("--seccomp %q: want on or off", o.seccomp)
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmmlab/vmm/api/apiclient"
+	"github.com/vmmlab/vmm/internal/kvmtest"
+	"github.com/vmmlab/vmm/lab/labenv"
+)
+
+// The control API steers a running VM: GET /vm reports it booted, pause
+// holds its vCPUs (no exit reaches vmm while paused), resume lets them
+// go, `vmm ctl status` prints the same state, and stop ends the run.
+func TestControlAPI(t *testing.T) {
+	l := kernelOnly(t)
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	steer := func(ctx context.Context, console *watchBuffer) error {
+		for !strings.Contains(console.String(), "SLEEPING") {
+			if ctx.Err() != nil {
+				return nil
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		c := apiclient.New(sock, time.Minute)
+		s, err := c.Status()
+		if err != nil || s.State != "running" || !s.Booted || s.VCPUs != 1 || s.MemoryBytes != 256<<20 {
+			return fmt.Errorf("status %+v, %v; want running, booted, 1 vCPU, 256 MiB", s, err)
+		}
+		if err := c.Pause(); err != nil {
+			return err
+		}
+		if err := c.Pause(); err == nil || !strings.Contains(err.Error(), "(409)") {
+			return fmt.Errorf("a second pause: %v, want a 409 conflict", err)
+		}
+		a, err := c.Status()
+		time.Sleep(2 * time.Second) // the guest's timer would cause exits by now
+		b, err2 := c.Status()
+		if err != nil || err2 != nil || a.State != "paused" || fmt.Sprint(a.Exits) != fmt.Sprint(b.Exits) {
+			return fmt.Errorf("paused: %+v then %+v (%v, %v); want paused with no new exits", a, b, err, err2)
+		}
+		if err := c.Resume(); err != nil {
+			return err
+		}
+		out, err := exec.Command(l.vmm, "ctl", "--api-sock", sock, "status").Output()
+		var st struct{ State string }
+		if err != nil || json.Unmarshal(out, &st) != nil || st.State != "running" {
+			return fmt.Errorf("vmm ctl status: %s, %v", out, err)
+		}
+		return c.Stop()
+	}
+	r := l.boot(t, input{during: steer, limit: 4 * time.Minute}, "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "256M",
+		"--api-sock", sock, "--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=600")
+	if r.result["reason"] != "interrupted" || !strings.Contains(fmt.Sprint(r.result["detail"]), "control API") {
+		t.Fatalf("result %v\nstderr:\n%s", r.result, r.stderr)
+	}
+}

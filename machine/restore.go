@@ -1,0 +1,194 @@
+package machine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"time"
+
+	"github.com/vmmlab/vmm/devices/virtio"
+	"github.com/vmmlab/vmm/kvm"
+	"github.com/vmmlab/vmm/memory"
+	"github.com/vmmlab/vmm/snapshot"
+)
+
+// RestoreConfig is what a restore needs besides the snapshot.
+type RestoreConfig struct {
+	Device string // KVM device node
+	// NICs are the network interfaces, one for each the snapshot's guest
+	// had, in order: new taps; each keeps the MAC the guest knows.
+	NICs     []NIC
+	Console  io.Writer
+	Start    time.Time
+	OnBooted func(time.Duration)
+	Revision string
+}
+
+// restorable is a transport a restore can put state into.
+type restorable interface {
+	Restore(virtio.CoreState) error
+}
+
+// Restore rebuilds the machine a snapshot directory holds, ready to Run
+// from where it was paused. Guest RAM maps the snapshot's memory file
+// copy-on-write. Anything that does not fit (another CPU, a changed or
+// missing disk, a NIC too few, a corrupt file) is an error before a vCPU
+// runs.
+func Restore(dir string, rc RestoreConfig) (m *Machine, err error) {
+	man, st, err := snapshot.Read(dir)
+	if err != nil {
+		return nil, err
+	}
+	if h := snapshot.ThisHost(); h != man.Host {
+		return nil, fmt.Errorf("snapshot %s was taken on %s %q; this host is %s %q", dir, man.Host.Vendor, man.Host.Model, h.Vendor, h.Model)
+	}
+	c, err := restoredConfig(man.Machine, rc)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", dir, err)
+	}
+	memFile, err := os.Open(filepath.Join(dir, snapshot.MemoryFile))
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", dir, err)
+	}
+	defer memFile.Close() // the mapping keeps what it needs
+	m = &Machine{ev: newEvents(), pause: newPauser(c.CPUs), cmdline: man.Machine.Cmdline, cfg: c}
+	defer func() {
+		if err != nil {
+			m.Close()
+			m = nil
+		}
+	}()
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"kvm", func() (err error) {
+			if m.sys, err = kvm.Open(c.Device); err == nil {
+				m.vm, err = m.sys.CreateVM()
+			}
+			return err
+		}},
+		{"platform", m.createPlatform},
+		{"memory", func() error { return m.mapMemoryFile(memFile, c) }},
+		{"devices", func() error { return m.createDevices(c) }},
+		{"virtio", func() error { return m.createVirtio(c) }},
+		{"vcpus", func() error { return m.createVCPUs(c.CPUs, nil) }},
+		{"state", func() error { return m.restoreState(man, st) }},
+	}
+	for _, s := range steps {
+		if err = s.do(); err != nil {
+			return m, fmt.Errorf("restore %s: %w", dir, err)
+		}
+		m.steps = append(m.steps, Step{s.name, time.Since(c.Start)})
+	}
+	m.setup = time.Since(c.Start)
+	m.start = c.Start
+	return m, nil
+}
+
+// restoredConfig is the machine configuration of a snapshot, with the
+// restore's NICs and console; its disks must be unchanged.
+func restoredConfig(sc snapshot.Config, rc RestoreConfig) (Config, error) {
+	c := Config{Device: rc.Device, Cmdline: sc.Cmdline, MemSize: sc.MemSize, CPUs: sc.CPUs, VirtioMMIO: sc.VirtioMMIO,
+		HugePages: memory.HugePages(sc.HugePages), Console: rc.Console, Start: rc.Start, OnBooted: rc.OnBooted, Revision: rc.Revision}
+	for _, d := range sc.Disks {
+		st, err := os.Stat(d.Path)
+		if err != nil {
+			return c, fmt.Errorf("the guest's disk: %w", err)
+		}
+		if st.Size() != d.Size || st.ModTime().UnixNano() != d.ModTime {
+			return c, fmt.Errorf("disk %s changed since the snapshot (size %d, was %d; modified %v): the guest's view of it would be wrong",
+				d.Path, st.Size(), d.Size, st.ModTime().Format(time.RFC3339Nano))
+		}
+		c.Disks = append(c.Disks, Disk{Path: d.Path, ReadOnly: d.ReadOnly})
+	}
+	if len(rc.NICs) != len(sc.NICs) {
+		return c, fmt.Errorf("the guest had %d network interfaces; give as many --net (it has %d)", len(sc.NICs), len(rc.NICs))
+	}
+	for i, n := range rc.NICs {
+		n.MAC = sc.NICs[i].MAC
+		c.NICs = append(c.NICs, n)
+	}
+	if sc.RNG != nil {
+		c.RNG = &RNG{Rate: *sc.RNG}
+	}
+	return c, nil
+}
+
+// mapMemoryFile maps guest RAM from a snapshot's memory file.
+func (m *Machine) mapMemoryFile(f *os.File, c Config) error {
+	var err error
+	if m.mem, err = memory.MapFile(f, spans(c.MemSize)...); err != nil {
+		return err
+	}
+	if err := m.mem.SetHugePages(c.HugePages); err != nil {
+		return err
+	}
+	return m.registerMemory()
+}
+
+// restoreState puts the snapshot's state into the built machine: the
+// interrupt controllers and timer, every vCPU, the devices, and last the
+// clock.
+func (m *Machine) restoreState(man snapshot.Manifest, st snapshot.State) error {
+	if !reflect.DeepEqual(man.CPUID, m.cpuid0) {
+		return errors.New("this host's KVM gives the guest another CPUID than the snapshot's: a guest kernel would misbehave")
+	}
+	if len(st.Virtio) != len(m.virtio) {
+		return fmt.Errorf("the snapshot has virtio devices [%s], the machine %d", snapshotNames(st), len(m.virtio))
+	}
+	for _, chip := range st.IRQChips {
+		if err := m.vm.SetIRQChip(chip); err != nil {
+			return err
+		}
+	}
+	if err := m.vm.SetPIT2(st.PIT); err != nil {
+		return err
+	}
+	for i, c := range m.cpus {
+		if err := setVCPUState(c, st.VCPUs[i]); err != nil {
+			return err
+		}
+	}
+	m.uart.Restore(st.Serial)
+	m.rtc.Restore(st.RTC)
+	m.pci.SetAddress(st.PCIAddress)
+	for i, d := range m.virtio {
+		if st.Virtio[i].Name != d.name {
+			return fmt.Errorf("virtio device %d is %s in the snapshot, %s here", i, st.Virtio[i].Name, d.name)
+		}
+		r, ok := d.t.(restorable)
+		if !ok {
+			return fmt.Errorf("%s: its transport cannot be restored", d.name)
+		}
+		if err := r.Restore(st.Virtio[i].Core); err != nil {
+			return fmt.Errorf("%s: %w", d.name, err)
+		}
+	}
+	return m.vm.SetClock(st.Clock)
+}
+
+// setVCPUState puts one vCPU's state back, in the order KVM needs:
+// special registers (APIC base) before the LAPIC, MSRs (the TSC) before
+// the pending events.
+func setVCPUState(c *kvm.VCPU, v snapshot.VCPU) error {
+	for _, step := range []func() error{
+		func() error { return c.SetMPState(v.MPState) },
+		func() error { return c.SetRegs(v.Regs) },
+		func() error { return c.SetSregs(v.Sregs) },
+		func() error { return c.SetXSave(v.XSave) },
+		func() error { return c.SetXCRs(v.XCRs) },
+		func() error { return c.SetDebugRegs(v.DebugRegs) },
+		func() error { return c.SetLAPIC(v.LAPIC) },
+		func() error { return c.SetMSRs(v.MSRs...) },
+		func() error { return c.SetEvents(v.Events) },
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
