@@ -25,7 +25,7 @@ type snapshottable interface {
 // SnapshotTime says how long the parts of a snapshot took.
 type SnapshotTime struct {
 	Pause, State, Memory, Total time.Duration
-	MemoryBytes              int64 // guest RAM written (pages with data)
+	MemoryBytes                 int64 // guest RAM written (pages with data)
 }
 
 // Snapshot writes the machine into dir (new or empty): it pauses the
