@@ -83,6 +83,21 @@ func (r *Results) Claims() []Claim {
 		}
 	}
 	out = append(out, c)
+	// Restart.
+	c = Claim{Claim: "Restarting a VM can take several minutes", Verdict: notMeasured}
+	if restored := r.medianReady("vm-restore"); !math.IsNaN(restored) {
+		c.Measured = fmt.Sprintf("median launch → ready: vm-restore (from a snapshot taken as the workload started) %s, vm cold boot %s, crun %s%s",
+			secs(restored), secs(vm), secs(crun), nested)
+		switch {
+		case restored >= 60000:
+			c.Verdict = "holds here"
+		case !math.IsNaN(crun):
+			c.Verdict = fmt.Sprintf("does not hold: a microVM restored from a snapshot was ready in %.2f× its cold boot's time and %.1f× crun's", restored/nz(vm), restored/crun)
+		default:
+			c.Verdict = "does not hold: a restored microVM took well under a minute"
+		}
+	}
+	out = append(out, c)
 	// Memory.
 	c = Claim{Claim: "VMs need hundreds of MB or GBs for the OS; containers use MBs", Verdict: notMeasured}
 	if v, k := r.memory("vm"), r.memory("crun"); v != nil && k != nil {

@@ -164,6 +164,9 @@ func writeStart(b *strings.Builder, r *Results) {
 	if len(peers) > 0 {
 		fmt.Fprintf(b, "\nvmm against QEMU with the same kernel, root disk, initramfs and command line, paired per round: %s.\n", strings.Join(peers, "; "))
 	}
+	if rs := Summarize(r.Start.Ratios("vm-restore", "vm")); rs.N > 0 {
+		fmt.Fprintf(b, "\nRestore against cold boot, paired per round: vm-restore ÷ vm %s (the snapshot was taken as vmm-init started the workload).\n", ratio(rs))
+	}
 	fmt.Fprintf(b, "\n### Phases (median ms since launch)\n\n![phases](phases.svg)\n\n")
 	for _, row := range rows {
 		var ps []string

@@ -14,12 +14,12 @@ func synthetic(shift float64) *Results {
 		Env:       Environment{Nested: true, NestedNote: "nested: outer guest under QEMU TCG", Cores: 2},
 		Flags:     map[string]string{"mem": "256M", "cpus": "1"},
 		Workloads: map[string]string{"hello": "abc"},
-		Targets:   []TargetInfo{{"vm", KindVM, "vmm x"}, {"crun", KindContainer, "crun 1.8"}, {"process", KindProcess, "fork"}},
+		Targets:   []TargetInfo{{"vm", KindVM, "vmm x"}, {"vm-restore", KindVM, "vmm x, restored"}, {"crun", KindContainer, "crun 1.8"}, {"process", KindProcess, "fork"}},
 		Skipped:   []Unavailable{{"docker", "not installed"}}}
-	base := map[string]float64{"vm": 1500, "crun": 200, "process": 10}
+	base := map[string]float64{"vm": 1500, "vm-restore": 300, "crun": 200, "process": 10}
 	r.Start = &StartResults{Workload: "hello", Runs: 5}
 	for round := 0; round < 5; round++ {
-		for _, t := range []string{"vm", "crun", "process"} {
+		for _, t := range []string{"vm", "vm-restore", "crun", "process"} {
 			v := base[t]*shift + float64(round)
 			r.Start.Samples = append(r.Start.Samples, StartSample{Target: t, Round: round, ReadyMS: v,
 				Phases: []Phase{{"ready", v}, {"exit", v + 5}, {"removed", v + 9}}})
@@ -47,7 +47,8 @@ func TestWriteReports(t *testing.T) {
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 	for _, want := range []string{"nested: outer guest under QEMU TCG", "## The claims, measured", "| vm | 5 | 0 | 1502",
-		"| crun | 5 | 1 |", "**docker** skipped: not installed", "does not hold for a microVM", "holds on disk"} {
+		"| crun | 5 | 1 |", "**docker** skipped: not installed", "does not hold for a microVM", "holds on disk",
+		"Restarting a VM can take several minutes", "vm-restore ÷ vm 0.20×"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
@@ -70,7 +71,7 @@ func TestWriteReports(t *testing.T) {
 		}
 	}
 	back, err := ReadResults(filepath.Join(dir, "results.json"))
-	if err != nil || len(back.Start.Samples) != 16 {
+	if err != nil || len(back.Start.Samples) != 21 {
 		t.Fatalf("results.json round trip: %v", err)
 	}
 }

@@ -47,7 +47,7 @@ type Progress interface {
 func AllTargets(o Options) []Target {
 	a := o.Assets
 	return []Target{
-		NewVMM(a, false), NewVMMNoTHP(a), NewVMM(a, true),
+		NewVMM(a, false), NewVMMNoTHP(a), NewVMMRestore(a), NewVMM(a, true),
 		NewRuntime(a, "crun", o.StateDir, o.NoPivot), NewRuntime(a, "runc", o.StateDir, o.NoPivot), NewRuntime(a, "runsc", o.StateDir, o.NoPivot),
 		NewDocker(a, filepath.Join(filepath.Dir(o.StateDir), "vmm-bench-docker"), o.NoPivot),
 		NewProcess(a), NewQEMU(a, false), NewQEMU(a, true),

@@ -3,6 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +18,9 @@ import (
 
 	"github.com/vmmlab/vmm/api/apiclient"
 	"github.com/vmmlab/vmm/internal/kvmtest"
+	"github.com/vmmlab/vmm/internal/netns"
 	"github.com/vmmlab/vmm/lab/labenv"
+	"github.com/vmmlab/vmm/tap"
 )
 
 // vmmProc is a vmm process whose console the test watches.
@@ -26,22 +31,92 @@ type vmmProc struct {
 	started time.Time
 }
 
-func startVMM(t *testing.T, vmm string, args ...string) *vmmProc {
+// guestNet is a network namespace with a tap for one VM, the host side
+// at hostAddr: the guest (always guestAddr) is reached through it.
+type guestNet struct {
+	ns  *netns.NS
+	tap *os.File
+}
+
+func newGuestNet(t *testing.T, name string) guestNet {
+	t.Helper()
+	ns, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	var tp *tap.Tap
+	err = ns.Do(func() error {
+		var err error
+		if tp, err = tap.Open(tap.Device, name); err != nil {
+			return err
+		}
+		return netns.SetUp(name, netip.MustParsePrefix(hostAddr+"/24"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tp.Close() })
+	f, err := tp.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return guestNet{ns: ns, tap: f}
+}
+
+// get fetches / from the guest through the namespace.
+func (g guestNet) get() (string, error) {
+	c := &http.Client{Transport: &http.Transport{DialContext: g.ns.DialContext}, Timeout: time.Minute}
+	b, err := httpGet(c, "http://"+guestAddr+"/")
+	return string(b), err
+}
+
+// startVMM starts vmm with args, in net's namespace with its tap as fd 3
+// when net is not nil.
+func startVMM(t *testing.T, vmm string, net *guestNet, args ...string) *vmmProc {
 	t.Helper()
 	p := &vmmProc{console: &watchBuffer{}}
 	p.cmd = exec.Command(vmm, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.console, &p.stderr
 	p.started = time.Now()
-	if err := p.cmd.Start(); err != nil {
+	var err error
+	if net != nil {
+		p.cmd.ExtraFiles = []*os.File{net.tap}
+		err = net.ns.Do(p.cmd.Start)
+	} else {
+		err = p.cmd.Start()
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-	})
+	t.Cleanup(func() { p.stop() })
 	return p
+}
+
+func (p *vmmProc) stop() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			p.cmd.Process.Kill()
+			<-done
+		}
+	}
+}
+
+// pssKiB is the process's proportional set size.
+func (p *vmmProc) pssKiB() int64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", p.cmd.Process.Pid))
+	m := regexp.MustCompile(`(?m)^Pss:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return n
 }
 
 var countLine = regexp.MustCompile(`(?m)^COUNT (\d+) (\d+)\r?$`)
@@ -72,21 +147,42 @@ func (p *vmmProc) waitCount(t *testing.T, k int, limit time.Duration) time.Durat
 	}
 }
 
-// A guest counting on its console is snapshotted through the control
-// API and restored twice at once: both clones go on counting from the
-// snapshot's value (not from 1), their clocks do not go backwards, and a
-// corrupt snapshot is refused with one line and exit 1.
+// checkGoesOn checks that a restored guest counts on from the snapshot's
+// value (never from 1) with a clock that did not go back.
+func checkGoesOn(t *testing.T, name string, c *vmmProc, last, lastClock int64) {
+	t.Helper()
+	n, clock := c.counts()
+	if n[0] < last-1 || n[0] > last+2 || n[1] != n[0]+1 {
+		t.Errorf("%s counts %v after a snapshot at %d", name, n, last)
+	}
+	if clock[0] < lastClock {
+		t.Errorf("%s: the guest clock went back from %d to %d ms", name, lastClock, clock[0])
+	}
+}
+
+// A guest counting on its console and serving its count over TCP (the
+// minimal kernel, virtio-mmio, virtio-net) is snapshotted through the
+// control API and restored twice at once, each clone on a new tap in a
+// network namespace of its own: both go on counting from the snapshot's
+// value, their clocks move forward, both answer over TCP, and each costs
+// the host less memory than the cold-booted VM did. A corrupt snapshot is
+// refused with one line and exit 1.
 func TestSnapshotRestore(t *testing.T) {
 	l := kernelOnly(t)
 	micro := kvmtest.File(t, labenv.EnvMicroKernel)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	dir := t.TempDir()
 	sock, snap := filepath.Join(dir, "api.sock"), filepath.Join(dir, "snap")
-	bootArgs := []string{"boot", "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "128M",
-		"--cmdline", cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=count vmm.arg=200"}
-	cold := startVMM(t, l.vmm, append(bootArgs, "--api-sock", sock)...)
+	coldNet := newGuestNet(t, "vmmsnap0")
+	cold := startVMM(t, l.vmm, &coldNet, "boot", "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "128M",
+		"--net", "fd=3", "--api-sock", sock, "--cmdline", cmdlineNoRdinit+" vmm.ip="+guestAddr+"/24 vmm.gw="+hostAddr+
+			" vmm.run=/bin/testworkload vmm.arg=count vmm.arg=200")
 	coldReady := cold.waitCount(t, 1, 3*time.Minute)
 	cold.waitCount(t, 5, time.Minute)
+	if page, err := coldNet.get(); err != nil || !strings.HasPrefix(page, "count ") {
+		t.Fatalf("the cold-booted guest over TCP: %q, %v", page, err)
+	}
+	coldPSS := cold.pssKiB()
 	info, err := apiclient.New(sock, 5*time.Minute).Snapshot(snap)
 	if err != nil {
 		t.Fatalf("snapshot: %v\nstderr:\n%s", err, cold.stderr.String())
@@ -94,30 +190,26 @@ func TestSnapshotRestore(t *testing.T) {
 	before, beforeClock := cold.counts()
 	t.Logf("snapshot of a 128 MiB guest: pause %.1f ms, state %.1f ms, memory %.1f ms (%d MiB written), total %.1f ms (lab time)",
 		info.PauseMS, info.StateMS, info.MemoryMS, info.MemoryBytes>>20, info.TotalMS)
-	cold.cmd.Process.Signal(syscall.SIGTERM)
-	cold.cmd.Wait()
-	last := before[len(before)-1]
+	cold.stop()
 
-	clones := []*vmmProc{startVMM(t, l.vmm, "restore", snap, "--json"), startVMM(t, l.vmm, "restore", snap, "--json")}
-	var restoreReady []time.Duration
-	for i, c := range clones {
-		restoreReady = append(restoreReady, c.waitCount(t, 3, 3*time.Minute))
-		n, clock := c.counts()
-		// The counter goes on: the first value is the snapshot's next (or
-		// one it was about to print), never a restart from 1.
-		if n[0] < last-1 || n[0] > last+2 || n[1] != n[0]+1 {
-			t.Errorf("clone %d counts %v after a snapshot at %d", i, n, last)
-		}
-		if clock[0] < beforeClock[len(beforeClock)-1] {
-			t.Errorf("clone %d: the guest clock went back from %d to %d ms", i, beforeClock[len(beforeClock)-1], clock[0])
-		}
+	nets := []guestNet{newGuestNet(t, "vmmsnap1"), newGuestNet(t, "vmmsnap2")}
+	var clones []*vmmProc
+	for i := range nets {
+		clones = append(clones, startVMM(t, l.vmm, &nets[i], "restore", snap, "--net", "fd=3", "--json"))
 	}
-	t.Logf("launch to the first COUNT line (lab time): cold boot %v, restore %v and %v (ratio %.2f)",
-		coldReady.Round(time.Millisecond), restoreReady[0].Round(time.Millisecond), restoreReady[1].Round(time.Millisecond),
-		float64(restoreReady[0])/float64(coldReady))
+	for i, c := range clones {
+		ready := c.waitCount(t, 3, 3*time.Minute)
+		checkGoesOn(t, fmt.Sprintf("clone %d", i), c, before[len(before)-1], beforeClock[len(beforeClock)-1])
+		page, err := nets[i].get()
+		if err != nil || !strings.HasPrefix(page, "count ") {
+			t.Errorf("clone %d over TCP on its new tap: %q, %v", i, page, err)
+		}
+		t.Logf("clone %d: first COUNT line %v after launch (cold boot: %v, ratio %.2f); answers %q over TCP; PSS %d KiB (cold VM %d KiB, ratio %.2f)",
+			i, ready.Round(time.Millisecond), coldReady.Round(time.Millisecond), float64(ready)/float64(coldReady),
+			strings.TrimSpace(page), c.pssKiB(), coldPSS, float64(c.pssKiB())/float64(coldPSS))
+	}
 	for _, c := range clones {
-		c.cmd.Process.Signal(syscall.SIGTERM)
-		c.cmd.Wait()
+		c.stop()
 	}
 
 	// A truncated state file: one line, exit 1, no guest.
@@ -137,4 +229,24 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Errorf("restore of a truncated snapshot: %v\n%s", err, out)
 	}
 	t.Logf("a truncated snapshot: %s", strings.TrimSpace(string(out)))
+}
+
+// The Debian kernel over virtio-pci (MSI-X) snapshots and restores too,
+// with --snapshot-on-ready: vmm writes the snapshot when the guest has
+// booted and exits 0; the restored guest then runs its workload.
+func TestSnapshotOnReadyPCI(t *testing.T) {
+	l := kernelOnly(t)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
+	snap := filepath.Join(t.TempDir(), "snap")
+	cold := startVMM(t, l.vmm, nil, "boot", "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--snapshot-on-ready", snap,
+		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=count vmm.arg=200")
+	if err := cold.cmd.Wait(); err != nil {
+		t.Fatalf("vmm boot --snapshot-on-ready: %v\nconsole:\n%s\nstderr:\n%s", err, cold.console.String(), cold.stderr.String())
+	}
+	t.Logf("vmm boot --snapshot-on-ready: %s", strings.TrimSpace(cold.stderr.String()))
+	r := startVMM(t, l.vmm, nil, "restore", snap)
+	r.waitCount(t, 3, 3*time.Minute)
+	if n, _ := r.counts(); n[0] != 1 {
+		t.Errorf("the restored guest counts %v: its workload should start from 1 after the snapshot at boot", n)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vmmlab/vmm/devices/virtio"
+	"github.com/vmmlab/vmm/devices/virtio/transport/virtiopci"
 	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/memory"
 	"github.com/vmmlab/vmm/snapshot"
@@ -27,10 +28,15 @@ type RestoreConfig struct {
 	Revision string
 }
 
-// restorable is a transport a restore can put state into.
-type restorable interface {
-	Restore(virtio.CoreState) error
-}
+// The transports a restore can put state into.
+type (
+	mmioRestorable interface {
+		Restore(virtio.CoreState) error
+	}
+	pciRestorable interface {
+		Restore(virtio.CoreState, virtiopci.State) error
+	}
+)
 
 // Restore rebuilds the machine a snapshot directory holds, ready to Run
 // from where it was paused. Guest RAM maps the snapshot's memory file
@@ -160,11 +166,19 @@ func (m *Machine) restoreState(man snapshot.Manifest, st snapshot.State) error {
 		if st.Virtio[i].Name != d.name {
 			return fmt.Errorf("virtio device %d is %s in the snapshot, %s here", i, st.Virtio[i].Name, d.name)
 		}
-		r, ok := d.t.(restorable)
-		if !ok {
-			return fmt.Errorf("%s: its transport cannot be restored", d.name)
+		var err error
+		switch t := d.t.(type) {
+		case pciRestorable:
+			if st.Virtio[i].PCI == nil {
+				return fmt.Errorf("%s: the snapshot has no PCI state for it", d.name)
+			}
+			err = t.Restore(st.Virtio[i].Core, *st.Virtio[i].PCI)
+		case mmioRestorable:
+			err = t.Restore(st.Virtio[i].Core)
+		default:
+			err = errors.New("its transport cannot be restored")
 		}
-		if err := r.Restore(st.Virtio[i].Core); err != nil {
+		if err != nil {
 			return fmt.Errorf("%s: %w", d.name, err)
 		}
 	}

@@ -9,17 +9,22 @@ import (
 	"time"
 
 	"github.com/vmmlab/vmm/devices/virtio"
+	"github.com/vmmlab/vmm/devices/virtio/transport/virtiopci"
 	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/snapshot"
 )
 
-// snapshottable is a virtio transport whose state a snapshot can take:
-// virtio-mmio's (virtio-pci's configuration space and MSI-X table are not
-// saved yet).
+// snapshottable is a virtio transport whose state a snapshot can take
+// (both transports are).
 type snapshottable interface {
 	Quiesce()
 	Restart() error
 	State() virtio.CoreState
+}
+
+// pciState is a transport with PCI state of its own.
+type pciState interface {
+	PCIState() virtiopci.State
 }
 
 // SnapshotTime says how long the parts of a snapshot took.
@@ -96,9 +101,6 @@ func (m *Machine) Snapshot(dir string) (SnapshotTime, error) {
 
 // snapshottable says why this machine cannot be snapshotted, if it cannot.
 func (m *Machine) snapshottable() error {
-	if !m.cfg.VirtioMMIO && len(m.virtio) > 0 {
-		return errors.New("snapshot: only machines with --virtio mmio can be snapshotted yet (the PCI transport's state is not saved)")
-	}
 	if m.cfg.Balloon != nil || m.cfg.Vsock != nil {
 		return errors.New("snapshot: machines with virtio-balloon or virtio-vsock cannot be snapshotted yet")
 	}
@@ -136,7 +138,12 @@ func (m *Machine) state() (snapshot.State, error) {
 	}
 	s.Serial, s.RTC, s.PCIAddress = m.uart.State(), m.rtc.State(), m.pci.Address()
 	for _, d := range m.virtio {
-		s.Virtio = append(s.Virtio, snapshot.VirtioTransport{Name: d.name, Core: d.t.(snapshottable).State()})
+		vt := snapshot.VirtioTransport{Name: d.name, Core: d.t.(snapshottable).State()}
+		if p, ok := d.t.(pciState); ok {
+			ps := p.PCIState()
+			vt.PCI = &ps
+		}
+		s.Virtio = append(s.Virtio, vt)
 	}
 	return s, nil
 }

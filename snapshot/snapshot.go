@@ -20,6 +20,7 @@ import (
 	"github.com/vmmlab/vmm/devices/rtc"
 	"github.com/vmmlab/vmm/devices/serial"
 	"github.com/vmmlab/vmm/devices/virtio"
+	"github.com/vmmlab/vmm/devices/virtio/transport/virtiopci"
 	"github.com/vmmlab/vmm/kvm"
 )
 
@@ -106,10 +107,11 @@ type VCPU struct {
 }
 
 // VirtioTransport is one virtio device's transport state, by the
-// device's name in the machine.
+// device's name in the machine; PCI is set for a virtio-pci device.
 type VirtioTransport struct {
 	Name string           `json:"name"`
 	Core virtio.CoreState `json:"core"`
+	PCI  *virtiopci.State `json:"pci,omitempty"`
 }
 
 // Create makes dir (and its parents) for a new snapshot; a directory

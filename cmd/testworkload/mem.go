@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -97,15 +100,20 @@ func touchFree(arg string) error {
 	return nil
 }
 
-// count prints "COUNT n unix_ms" every arg milliseconds, forever: a
-// guest whose progress and clock a snapshot and restore must keep.
+// count prints "COUNT n unix_ms" every arg milliseconds, forever, and
+// answers "count n" on port 80: a guest whose progress, clock and network
+// a snapshot and restore must keep.
 func count(arg string) error {
 	ms, err := strconv.Atoi(arg)
 	if err != nil || ms <= 0 {
 		return fmt.Errorf("count %q: want milliseconds", arg)
 	}
-	for n := 1; ; n++ {
-		fmt.Printf("COUNT %d %d\n", n, time.Now().UnixMilli())
+	var n atomic.Int64
+	if ln, err := net.Listen("tcp", ":80"); err == nil {
+		go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "count %d\n", n.Load()) }))
+	}
+	for {
+		fmt.Printf("COUNT %d %d\n", n.Add(1), time.Now().UnixMilli())
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 	}
 }
