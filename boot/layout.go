@@ -133,6 +133,7 @@ func gdtSegment(d uint64, sel uint16) Segment {
 type Chunk struct {
 	Addr uint64
 	Data []byte
+	What string // what it is, for people (vmm boot --explain)
 }
 
 // Config is what the loader needs besides the kernel image.
@@ -190,11 +191,11 @@ func Layout(im *Image, c Config) (*Plan, error) {
 		binary.LittleEndian.PutUint64(gdt[8*i:], d)
 	}
 	p.Chunks = []Chunk{
-		{KernelAddr, im.Kernel},
-		{ZeroPageAddr, zp},
-		{CmdlineAddr, cmdline},
-		{GDTAddr, gdt},
-		{PML4Addr, identityPageTables()},
+		{KernelAddr, im.Kernel, "the kernel's protected-mode part (compressed; it decompresses itself)"},
+		{ZeroPageAddr, zp, "the zero page (struct boot_params: setup header, e820 map, command line and initrd pointers)"},
+		{CmdlineAddr, cmdline, "the kernel command line"},
+		{GDTAddr, gdt, "the GDT (null, 64-bit code, data, TSS descriptors)"},
+		{PML4Addr, identityPageTables(), "the page tables (PML4, PDPT, 4 page directories: the first 4 GiB mapped 1:1 with 2 MiB pages)"},
 	}
 	p.Entry = Entry{
 		RIP:      KernelAddr + 0x200, // the 64-bit entry point, startup_64

@@ -70,12 +70,12 @@ func LayoutPVH(im *ELFImage, c Config) (*Plan, error) {
 		binary.LittleEndian.PutUint64(gdt[8*i:], d)
 	}
 	for _, s := range im.Segments {
-		p.Chunks = append(p.Chunks, Chunk{s.Addr, s.Data}) // guest RAM is zero past Data
+		p.Chunks = append(p.Chunks, Chunk{s.Addr, s.Data, "an ELF program segment of the kernel"}) // guest RAM is zero past Data
 	}
 	p.Chunks = append(p.Chunks,
-		Chunk{StartInfoAddr, startInfo(c, p)},
-		Chunk{CmdlineAddr, append([]byte(c.Cmdline), 0)},
-		Chunk{GDTAddr, gdt},
+		Chunk{StartInfoAddr, startInfo(c, p), "hvm_start_info (command line, initrd module, memory map, RSDP)"},
+		Chunk{CmdlineAddr, append([]byte(c.Cmdline), 0), "the kernel command line"},
+		Chunk{GDTAddr, gdt, "the GDT (32-bit flat code and data)"},
 	)
 	seg := func(sel uint16) Segment { return gdtSegment(entries[sel>>3], sel) }
 	p.Entry = Entry{

@@ -102,3 +102,28 @@ func (b *Bus) countUnhandled() { b.unhandled.Add(1) }
 
 // Unhandled counts accesses that hit no device.
 func (b *Bus) Unhandled() uint64 { return b.unhandled.Load() }
+
+// Name is the name of the device registered at addr ("" if none).
+func (b *Bus) Name(addr uint64) string {
+	if m, ok := b.find(addr, 1); ok {
+		return m.name
+	}
+	return ""
+}
+
+// Mapping is one device's range on the bus.
+type Mapping struct {
+	Name       string
+	Base, Size uint64
+}
+
+// Mappings lists the devices' ranges in address order.
+func (b *Bus) Mappings() []Mapping {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]Mapping, len(b.maps))
+	for i, m := range b.maps {
+		out[i] = Mapping{m.name, m.base, m.size}
+	}
+	return out
+}

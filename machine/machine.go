@@ -89,6 +89,11 @@ type Machine struct {
 	pci     *pci.Bus
 	msrs    []uint32
 	cpuid0  []kvm.CPUIDEntry
+	// KVM's statistics files (openKVMStats)
+	vmStats  *kvm.Stats
+	cpuStats []*kvm.Stats
+	statsErr error
+	facts    []string // what Explain tells
 	// closers release device backends (disk files, taps) and their
 	// eventfds at Close, in reverse order.
 	closers []func() error
@@ -149,6 +154,18 @@ func New(c Config) (m *Machine, err error) {
 			return m, err
 		}
 		m.steps = append(m.steps, Step{st.name, time.Since(c.Start)})
+		switch st.name { // what --explain tells, in the order it happened
+		case "platform":
+			m.explainPlatform(c.Device)
+		case "memory":
+			m.explainMemory(plan.E820)
+		case "load":
+			m.explainLoad(plan, c.initrdSize(), len(tables))
+		case "devices":
+			m.explainDevices()
+		case "vcpus":
+			m.explainVCPUs(&plan.Entry)
+		}
 	}
 	m.setup = time.Since(c.Start)
 	m.start = c.Start
@@ -308,6 +325,7 @@ func (m *Machine) createVCPUs(n int, entry *boot.Entry) error {
 			return fmt.Errorf("set up vCPU %d: %w", i, err)
 		}
 	}
+	m.openKVMStats()
 	return nil
 }
 
@@ -338,6 +356,7 @@ func (m *Machine) Close() error {
 		errs = append(errs, m.closers[i]())
 	}
 	m.closers = nil
+	errs = append(errs, m.closeKVMStats())
 	for _, c := range m.cpus {
 		errs = append(errs, c.Close())
 	}

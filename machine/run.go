@@ -161,8 +161,10 @@ func (m *Machine) runVCPU(i int, c *kvm.VCPU) {
 			m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c, m.mem)})
 			return
 		}
-		m.exits.add(e)
-		if ev, stop := m.handleExit(c, e); stop {
+		t0 := time.Now()
+		ev, stop := m.handleExit(c, e)
+		m.exits.add(e, time.Since(t0))
+		if stop {
 			m.ev.stop(ev)
 			return
 		}

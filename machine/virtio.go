@@ -140,6 +140,8 @@ func (m *Machine) createVirtio(c Config) error {
 				return err
 			}
 			base := mmioBase + uint64(slot)*virtiommio.Size
+			m.note("%s is a virtio-mmio device at %#x-%#x with IRQ %d, announced on the kernel command line (%s).",
+				name, base, base+virtiommio.Size-1, mmioIRQs()[slot], virtiommio.CmdlineArg(base, mmioIRQs()[slot]))
 			t := virtiommio.New(dev, m.mem, line)
 			m.virtio = append(m.virtio, virtioDevice{name, t, dev})
 			if err := m.mmio.Register(name, base, virtiommio.Size, t); err != nil {
@@ -155,9 +157,12 @@ func (m *Machine) createVirtio(c Config) error {
 			lines[gsi] = &sharedLine{vm: m.vm, gsi: gsi}
 		}
 		t.SetINTx(&pin{l: lines[gsi]}, uint8(gsi))
-		if _, err := bus.Add(t); err != nil {
+		pciSlot, err := bus.Add(t)
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		m.note("%s is a virtio-pci device (00:%02x.0): its registers (BAR0) at %#x-%#x, interrupts by MSI-X, or INTx on GSI %d without it.",
+			name, pciSlot, bar, bar+virtiopci.BARSize-1, gsi)
 		if err := m.mmio.Register(name, bar, virtiopci.BARSize, t); err != nil {
 			return err
 		}

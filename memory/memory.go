@@ -26,6 +26,9 @@ type Region struct {
 	Data []byte
 }
 
+// HostAddr is the host virtual address behind the region's first byte.
+func (r Region) HostAddr() uintptr { return r.hostAddr() }
+
 // End is the first guest address after the region.
 func (r Region) End() uint64 { return r.Base + uint64(len(r.Data)) }
 

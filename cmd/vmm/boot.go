@@ -28,6 +28,7 @@ type bootOptions struct {
 	kernel, initrd, mem, cmdline, device string
 	thp, rng, balloon, vsock, transport  string
 	cpus                                 int
+	explain                              bool
 	disks, nics                          []string
 }
 
@@ -48,6 +49,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.rng, "rng", "on", "virtio-rng entropy device from the host's getrandom(2): on (at most 1 MiB/s), rate=BYTES (per second, e.g. 64K; 0: no limit), or off")
 	fs.StringVar(&o.vsock, "vsock", "", "virtio-vsock: cid=N,uds=PATH: guest AF_VSOCK sockets reach host programs through the unix socket PATH (a host program connects and writes \"CONNECT port\\n\"; a guest connecting to CID 2 port P reaches the listener at PATH_P)")
 	addRunFlags(fs, &o.runOptions)
+	fs.BoolVar(&o.explain, "explain", false, "before the guest runs, say what vmm set up, one fact a line: memory and its map, where the kernel, initramfs, command line and zero page went, page tables and GDT, CPUID, entry registers, every device with its ports, addresses and interrupt")
 	fs.StringVar(&o.balloon, "balloon", "off", "virtio-balloon: on (the guest hands back memory it frees: free page reporting), target=SIZE (also ask it for SIZE of its memory), or off")
 	fs.StringArrayVar(&o.nics, "net", nil, "attach a virtio-net interface: tap=NAME[,mac=MAC] (created if missing, given CAP_NET_ADMIN) or fd=N[,mac=MAC] (an open TAP with IFF_VNET_HDR); repeatable")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -94,6 +96,11 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer m.Close()
+	if o.explain {
+		for _, fact := range m.Explain() {
+			fmt.Fprintln(stderr, "vmm: explain:", fact)
+		}
+	}
 	// The kernel and initramfs now live in guest memory: drop vmm's own
 	// copies and give their pages back to the host at once, instead of
 	// keeping them in the heap for the VM's whole life.
@@ -230,25 +237,26 @@ func readInput(what, path string) ([]byte, error) {
 }
 
 type jsonResult struct {
-	Reason    string                       `json:"reason"`
-	Detail    string                       `json:"detail"`
-	ExitCode  int                          `json:"exit_code"`
-	StartNS   int64                        `json:"start_unix_ns"` // when vmm started (its clock for the _ms fields)
-	SetupMS   float64                      `json:"setup_ms"`
-	FirstRun  float64                      `json:"first_run_ms"`
-	InputsMS  float64                      `json:"inputs_ms"` // kernel and initramfs read, flags checked
-	Steps     map[string]float64           `json:"setup_steps_ms"`
-	Exits     map[string]uint64            `json:"exits"` // exits that reached vmm, by cause
-	RunMS     float64                      `json:"run_ms"`
-	Booted    bool                         `json:"booted"`
-	BootMS    float64                      `json:"boot_ms,omitempty"`
-	Unhandled uint64                       `json:"unhandled_port_accesses"`
-	Status    *int                         `json:"guest_status,omitempty"`
-	Registers string                       `json:"registers,omitempty"`
-	Dropped   uint64                       `json:"console_dropped_bytes,omitempty"` // output a stalled stdout did not take
-	Failures  []string                     `json:"device_failures,omitempty"`       // devices that gave up, with why
-	Devices   map[string]map[string]uint64 `json:"devices,omitempty"`               // what counting devices did (balloon, rng, vsock)
-	GoMemory  goMemory                     `json:"go_memory_kib"`                   // where vmm's own anonymous memory went
+	Reason       string                       `json:"reason"`
+	Detail       string                       `json:"detail"`
+	ExitCode     int                          `json:"exit_code"`
+	StartNS      int64                        `json:"start_unix_ns"` // when vmm started (its clock for the _ms fields)
+	SetupMS      float64                      `json:"setup_ms"`
+	FirstRun     float64                      `json:"first_run_ms"`
+	InputsMS     float64                      `json:"inputs_ms"` // kernel and initramfs read, flags checked
+	Steps        map[string]float64           `json:"setup_steps_ms"`
+	Exits        map[string]uint64            `json:"exits"` // exits that reached vmm, by cause
+	RunMS        float64                      `json:"run_ms"`
+	Booted       bool                         `json:"booted"`
+	BootMS       float64                      `json:"boot_ms,omitempty"`
+	Unhandled    uint64                       `json:"unhandled_port_accesses"`
+	Status       *int                         `json:"guest_status,omitempty"`
+	Registers    string                       `json:"registers,omitempty"`
+	Dropped      uint64                       `json:"console_dropped_bytes,omitempty"` // output a stalled stdout did not take
+	Failures     []string                     `json:"device_failures,omitempty"`       // devices that gave up, with why
+	Devices      map[string]map[string]uint64 `json:"devices,omitempty"`               // what counting devices did (balloon, rng, vsock)
+	GoMemory     goMemory                     `json:"go_memory_kib"`                   // where vmm's own anonymous memory went
+	*traceResult                              // --trace-exits
 }
 
 // goMemory is the Go runtime's account of vmm's own memory at the end, in
@@ -285,13 +293,13 @@ func exitCode(r machine.Result) int {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // report prints how the run ended and returns vmm's exit code.
-func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool, w io.Writer) int {
+func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool, trace *traceResult, w io.Writer) int {
 	code := exitCode(r)
 	if asJSON {
 		j := jsonResult{Reason: r.Kind.String(), Detail: r.Detail, ExitCode: code, SetupMS: ms(r.SetupTime),
 			StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun), InputsMS: ms(inputs), Steps: map[string]float64{}, Exits: r.Exits,
 			RunMS: ms(r.RunTime), Booted: r.Booted, Unhandled: r.UnhandledPIO, Registers: r.Dump, Dropped: dropped, Failures: r.DeviceFailures, Devices: r.DeviceCounters,
-			GoMemory: readGoMemory()}
+			GoMemory: readGoMemory(), traceResult: trace}
 		if r.Booted {
 			j.BootMS = ms(r.BootTime)
 		}

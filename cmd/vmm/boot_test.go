@@ -84,7 +84,7 @@ func TestEscaper(t *testing.T) {
 func TestReport(t *testing.T) {
 	var b bytes.Buffer
 	r := machine.Result{Event: machine.Event{Kind: machine.Crashed, Detail: "triple fault", Dump: "rip 0"}, Booted: false}
-	if code := report(r, 0, 0, true, &b); code != 1 {
+	if code := report(r, 0, 0, true, nil, &b); code != 1 {
 		t.Fatalf("crash exit code %d", code)
 	}
 	var j jsonResult
@@ -92,28 +92,28 @@ func TestReport(t *testing.T) {
 		t.Fatalf("json %s: %v", b.String(), err)
 	}
 	b.Reset()
-	if code := report(machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}}, 0, 0, false, &b); code != 0 ||
+	if code := report(machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}}, 0, 0, false, nil, &b); code != 0 ||
 		!strings.Contains(b.String(), "poweroff: guest powered off") {
 		t.Fatalf("poweroff: %d %q", code, b.String())
 	}
 	b.Reset()
 	st := machine.Result{Event: machine.Event{Kind: machine.PowerOff}, GuestStatus: 3, HasGuestStatus: true}
-	if code := report(st, 0, 0, false, &b); code != 3 || !strings.Contains(b.String(), "workload exit status 3") {
+	if code := report(st, 0, 0, false, nil, &b); code != 3 || !strings.Contains(b.String(), "workload exit status 3") {
 		t.Fatalf("workload status: %d %q", code, b.String())
 	}
-	if code := report(machine.Result{Event: machine.Event{Kind: machine.Interrupted}}, 0, 0, false, &b); code != 130 {
+	if code := report(machine.Result{Event: machine.Event{Kind: machine.Interrupted}}, 0, 0, false, nil, &b); code != 130 {
 		t.Fatalf("interrupted exit code %d", code)
 	}
 	// A device that gave up, and console output a stalled stdout dropped,
 	// are in the last line and in --json.
 	failed := machine.Result{Event: machine.Event{Kind: machine.PowerOff}, DeviceFailures: []string{"virtio-blk 0 (d.img): activation: no backend"}}
 	b.Reset()
-	report(failed, 0, 42, false, &b)
+	report(failed, 0, 42, false, nil, &b)
 	if !strings.Contains(b.String(), "device failed: virtio-blk 0 (d.img): activation: no backend") || !strings.Contains(b.String(), "42 bytes of console output dropped") {
 		t.Errorf("last line %q", b.String())
 	}
 	b.Reset()
-	report(failed, 0, 42, true, &b)
+	report(failed, 0, 42, true, nil, &b)
 	if err := json.Unmarshal(b.Bytes(), &j); err != nil || len(j.Failures) != 1 || j.Dropped != 42 {
 		t.Errorf("json %s: %v", b.String(), err)
 	}

@@ -24,6 +24,7 @@ import (
 // and vmm restore share them.
 type runOptions struct {
 	seccomp, chroot, apiSock, snapshotOnReady string
+	traceExits                                string // "", "on" or "live"
 	uid, gid                                  int
 	json                                      bool
 	unixSockets                               bool // a device (vsock) makes and accepts unix sockets
@@ -130,13 +131,31 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 			s.cancel(errSnapshotTaken)
 		}()
 	}
+	liveCtx, stopLive := context.WithCancel(s.ctx)
+	liveDone := make(chan struct{})
+	go func() {
+		defer close(liveDone)
+		if o.traceExits == "live" {
+			traceLive(liveCtx, stderr, m)
+		}
+	}()
 	r := m.Run(s.ctx)
+	stopLive()
+	<-liveDone
 	restore()
 	s.console.Close(time.Second) // a stalled stdout does not hold up the exit
+	var trace *traceResult
+	if o.traceExits != "" {
+		if o.json {
+			trace = traceOf(m)
+		} else {
+			exitTable(stderr, m)
+		}
+	}
 	if errors.Is(context.Cause(s.ctx), errSnapshotTaken) {
 		return reportSnapshot(<-snap, o.snapshotOnReady, o.json, stderr)
 	}
-	return report(r, inputs, s.console.Dropped(), o.json, stderr)
+	return report(r, inputs, s.console.Dropped(), o.json, trace, stderr)
 }
 
 type snapshotOutcome struct {
@@ -169,6 +188,8 @@ func addRunFlags(fs *flag.FlagSet, o *runOptions) {
 	fs.IntVar(&o.gid, "gid", -1, "once the machine is built, switch to this group")
 	fs.StringVar(&o.chroot, "chroot", "", "once the machine is built, chroot into this empty directory (not writable by --uid)")
 	fs.StringVar(&o.apiSock, "api-sock", "", "serve the control API (HTTP/JSON: GET /vm; PUT /vm/pause, /vm/resume, /vm/snapshot, /vm/stop) on this unix socket, mode 0600; vmm ctl is its client")
+	fs.StringVar(&o.traceExits, "trace-exits", "", "at the end, print the VM exits that reached vmm (by cause and device, with counts and handling times) and KVM's own statistics; =live also prints a line a second while the guest runs")
+	fs.Lookup("trace-exits").NoOptDefVal = "on"
 	fs.StringVar(&o.snapshotOnReady, "snapshot-on-ready", "", "when the guest writes the boot timer (vmm-init does, just before it starts the workload), snapshot the VM into this new directory and exit 0 (pre-warming for vmm restore)")
 }
 
@@ -176,6 +197,9 @@ func addRunFlags(fs *flag.FlagSet, o *runOptions) {
 func (o runOptions) check() error {
 	if o.seccomp != "on" && o.seccomp != "off" {
 		return fmt.Errorf("--seccomp %q: want on or off", o.seccomp)
+	}
+	if o.traceExits != "" && o.traceExits != "on" && o.traceExits != "live" {
+		return fmt.Errorf("--trace-exits=%q: want on or live", o.traceExits)
 	}
 	return nil
 }

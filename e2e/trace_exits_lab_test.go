@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmmlab/vmm/internal/kvmtest"
+	"github.com/vmmlab/vmm/lab/labenv"
+)
+
+// --trace-exits on a Debian-kernel boot: the exits that reached vmm by
+// cause and device (serial port I/O, PCI configuration), counts that add
+// up to vmm's own exit count, and KVM's in-kernel statistics beside them;
+// in text on the minimal kernel, a table whose rows add up to its total.
+func TestTraceExits(t *testing.T) {
+	l := kernelOnly(t)
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
+	cmdline := cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=0"
+	r := l.boot(t, input{limit: 4 * time.Minute}, "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--trace-exits", "--cmdline", cmdline)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	b, _ := json.Marshal(r.result)
+	var res struct {
+		Exits     map[string]uint64 `json:"exits"`
+		ExitStats []struct {
+			Cause, Device string
+			Count         uint64
+			TotalMS       float64 `json:"total_ms"`
+		} `json:"exit_stats"`
+		KVM *struct{ VM, VCPUs map[string]uint64 } `json:"kvm_stats"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	var sum, want uint64
+	devices := map[string]uint64{}
+	for _, s := range res.ExitStats {
+		sum += s.Count
+		devices[s.Device] += s.Count
+	}
+	for _, n := range res.Exits {
+		want += n
+	}
+	if sum == 0 || sum != want {
+		t.Errorf("exit_stats add up to %d, vmm counted %d exits", sum, want)
+	}
+	if devices["serial"] == 0 || devices["pci-conf1"] == 0 {
+		t.Errorf("no serial or PCI configuration exits by device: %v", devices)
+	}
+	if res.KVM == nil || res.KVM.VCPUs["exits"] < sum {
+		t.Errorf("KVM's statistics: %+v; want its exit count, at least the %d that reached vmm", res.KVM, sum)
+	} else {
+		t.Logf("Debian kernel boot: %d exits reached vmm (serial %d, PCI config %d); KVM counted %d exits, %d halt exits, %d injected interrupts",
+			sum, devices["serial"], devices["pci-conf1"], res.KVM.VCPUs["exits"], res.KVM.VCPUs["halt_exits"], res.KVM.VCPUs["irq_injections"])
+	}
+
+	// Text: vmm boot without --json (l.boot adds it), so run it directly.
+	out := runVMMText(t, l.vmm, "boot", "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "128M", "--trace-exits", "--cmdline", cmdline)
+	head := regexp.MustCompile(`vmm: (\d+) VM exits reached vmm`).FindStringSubmatch(out)
+	rows := regexp.MustCompile(`(?m)^  (?:io|mmio|KVM_EXIT)\S* *\S*\s.*?\s(\d+)\s+[\d.]+\s+[\d.]+$`).FindAllStringSubmatch(out, -1)
+	var rowSum int
+	for _, row := range rows {
+		n, _ := strconv.Atoi(row[1])
+		rowSum += n
+	}
+	if head == nil || strconv.Itoa(rowSum) != head[1] || !strings.Contains(out, " serial ") || !strings.Contains(out, "what KVM handled in the kernel") {
+		t.Errorf("the exit table (rows add up to %d):\n%s", rowSum, out)
+	}
+}
+
+// runVMMText runs vmm without --json and returns everything it printed.
+func runVMMText(t *testing.T, vmm string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, vmm, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("vmm %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// --explain says, before the guest runs, where the entry point, the zero
+// page and every device are.
+func TestExplain(t *testing.T) {
+	l := kernelOnly(t)
+	micro := kvmtest.File(t, labenv.EnvMicroKernel)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
+	out := runVMMText(t, l.vmm, "boot", "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "128M", "--explain",
+		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0")
+	for _, want := range []string{"vCPU 0 starts at rip 0x100200 in 64-bit long mode", "the zero page (struct boot_params", "at 0x7000",
+		"the page tables", "Guest RAM 0x0-0x7ffffff (128 MiB)", "usable RAM", "the initramfs at", "ACPI tables", "CPUID leaves",
+		"The serial answers port I/O 0x3f8-0x3ff", "The rtc answers", "The i8042 answers", "The power answers", "The boot-timer answers",
+		"The pci-conf1 answers", "virtio-rng is a virtio-mmio device at 0xd0000000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--explain lacks %q", want)
+		}
+	}
+	t.Logf("vmm boot --explain:\n%s", out[:strings.Index(out, "vmm: machine ready")])
+}
