@@ -60,4 +60,3 @@ func (m *Machine) closeKVMStats() error {
 	m.vmStats, m.cpuStats = nil, nil
 	return errors.Join(errs...)
 }
-
