@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -105,4 +107,53 @@ func TestExplain(t *testing.T) {
 		}
 	}
 	t.Logf("vmm boot --explain:\n%s", out[:strings.Index(out, "vmm: machine ready")])
+}
+
+// --trace-out writes a Chrome trace-event file: valid JSON, the boot
+// phases in order, each vCPU's KVM_RUN and exit spans, vmm's set-up
+// steps, a few MB at most for a whole Debian-kernel boot.
+func TestTraceOut(t *testing.T) {
+	l := kernelOnly(t)
+	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
+	path := filepath.Join(t.TempDir(), "boot.json")
+	runVMMText(t, l.vmm, "boot", "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--cpus", "2", "--trace-out", path,
+		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr struct {
+		TraceEvents []struct {
+			Name, Cat, Ph string
+			TS, Dur       float64
+			TID           int
+		}
+		OtherData map[string]any
+	}
+	if err := json.Unmarshal(b, &tr); err != nil {
+		t.Fatalf("not trace-event JSON: %v", err)
+	}
+	at := map[string]float64{}
+	kinds := map[string]int{}
+	for _, e := range tr.TraceEvents {
+		if e.Ph == "i" && e.Cat != "virtio" {
+			at[e.Name] = e.TS
+		}
+		kinds[e.Cat+"/"+e.Ph]++
+	}
+	phases := []string{"vmm start", "machine built", "first KVM_RUN", "init (boot timer)", "stopped: poweroff"}
+	for i, p := range phases {
+		if _, ok := at[p]; !ok {
+			t.Errorf("no %q mark", p)
+		} else if i > 0 && at[p] < at[phases[i-1]] {
+			t.Errorf("%q at %.0f µs comes before %q at %.0f µs", p, at[p], phases[i-1], at[phases[i-1]])
+		}
+	}
+	if kinds["guest/X"] == 0 || kinds["exit/X"] == 0 || kinds["setup/X"] == 0 {
+		t.Errorf("events by kind: %v; want KVM_RUN, exit and set-up spans", kinds)
+	}
+	if len(b) > 16<<20 {
+		t.Errorf("the trace of one boot is %d MB", len(b)>>20)
+	}
+	t.Logf("--trace-out: %d KB, events by kind %v, %v aggregated; phases (µs) %v", len(b)>>10, kinds, tr.OtherData["aggregated_events"], at)
 }

@@ -3,6 +3,7 @@ package machine
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -32,7 +33,7 @@ func newEventFD() (*os.File, int, error) {
 // wireDoorbells registers an ioeventfd for each of t's doorbells (when
 // KVM has them; otherwise the writes keep exiting to the MMIO bus, which
 // works the same, slower). Machine.Close undoes it.
-func (m *Machine) wireDoorbells(t doorbeller, base uint64) error {
+func (m *Machine) wireDoorbells(name string, t doorbeller, base uint64) error {
 	if n, err := m.vm.CheckExtension(kvm.CapIOEventFD); err != nil || n == 0 {
 		return nil
 	}
@@ -56,6 +57,9 @@ func (m *Machine) wireDoorbells(t doorbeller, base uint64) error {
 			for {
 				if _, err := f.Read(buf[:]); err != nil {
 					return // closed with the machine
+				}
+				if m.tr != nil {
+					m.tr.Instant(doorbellThread, "virtio", fmt.Sprintf("%s queue %d", name, q), time.Now())
 				}
 				t.Notify(q)
 			}

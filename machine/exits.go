@@ -29,7 +29,8 @@ type exitTally struct {
 	d time.Duration
 }
 
-func (c *exitCounts) add(e kvm.Exit, d time.Duration) {
+// keyOf is the cause of exit e.
+func keyOf(e kvm.Exit) exitKey {
 	k := exitKey{reason: e.Reason}
 	switch e.Reason {
 	case kvm.ExitIO:
@@ -37,6 +38,11 @@ func (c *exitCounts) add(e kvm.Exit, d time.Duration) {
 	case kvm.ExitMMIO:
 		k.addr = e.MMIO.Addr &^ 0xfff
 	}
+	return k
+}
+
+func (c *exitCounts) add(e kvm.Exit, d time.Duration) {
+	k := keyOf(e)
 	c.mu.Lock()
 	if c.n == nil {
 		c.n = map[exitKey]*exitTally{}

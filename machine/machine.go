@@ -54,6 +54,8 @@ type Config struct {
 	OnBooted func(time.Duration)
 	// Revision is vmm's, written into snapshots.
 	Revision string
+	// Tracer, if set, records the run's timeline.
+	Tracer Tracer
 }
 
 const (
@@ -94,6 +96,7 @@ type Machine struct {
 	cpuStats []*kvm.Stats
 	statsErr error
 	facts    []string // what Explain tells
+	tr       Tracer
 	// closers release device backends (disk files, taps) and their
 	// eventfds at Close, in reverse order.
 	closers []func() error
@@ -123,7 +126,7 @@ func New(c Config) (m *Machine, err error) {
 		return nil, err
 	}
 
-	m = &Machine{ev: newEvents(), pause: newPauser(c.CPUs), cmdline: cmdline}
+	m = &Machine{ev: newEvents(), pause: newPauser(c.CPUs), cmdline: cmdline, tr: c.Tracer}
 	m.cfg = c
 	m.cfg.Kernel, m.cfg.Initrd, m.cfg.InitrdFile = nil, nil, nil
 	defer func() {
@@ -275,7 +278,14 @@ func (l irqLine) Trigger() error {
 func (m *Machine) createDevices(c Config) error {
 	m.uart = serial.New(c.Console, irqLine{m.vm, serialIRQ})
 	m.rtc = rtc.New(nil)
-	m.timer = boottimer.New(c.Start, c.OnBooted)
+	m.timer = boottimer.New(c.Start, func(d time.Duration) {
+		if m.tr != nil {
+			m.tr.Mark("boot", "init (boot timer)", c.Start.Add(d))
+		}
+		if c.OnBooted != nil {
+			c.OnBooted(d)
+		}
+	})
 	reg := []struct {
 		name       string
 		base, size uint64

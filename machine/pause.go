@@ -167,11 +167,12 @@ type Info struct {
 	BootTime time.Duration // Config.Start to the guest's boot-timer write
 	Booted   bool
 	Exits    map[string]uint64 // exits that reached vmm, by cause
+	Start    time.Time         // Config.Start
 }
 
 // Info says how the machine is doing now.
 func (m *Machine) Info() Info {
-	i := Info{Paused: m.Paused(), CPUs: len(m.cpus), MemSize: m.mem.Size(), Uptime: time.Since(m.start), Exits: m.exits.snapshot()}
+	i := Info{Paused: m.Paused(), CPUs: len(m.cpus), MemSize: m.mem.Size(), Uptime: time.Since(m.start), Exits: m.exits.snapshot(), Start: m.start}
 	i.BootTime, i.Booted = m.timer.Elapsed()
 	return i
 }

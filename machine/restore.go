@@ -26,6 +26,7 @@ type RestoreConfig struct {
 	Start    time.Time
 	OnBooted func(time.Duration)
 	Revision string
+	Tracer   Tracer
 }
 
 // The transports a restore can put state into.
@@ -60,7 +61,7 @@ func Restore(dir string, rc RestoreConfig) (m *Machine, err error) {
 		return nil, fmt.Errorf("snapshot %s: %w", dir, err)
 	}
 	defer memFile.Close() // the mapping keeps what it needs
-	m = &Machine{ev: newEvents(), pause: newPauser(c.CPUs), cmdline: man.Machine.Cmdline, cfg: c}
+	m = &Machine{ev: newEvents(), pause: newPauser(c.CPUs), cmdline: man.Machine.Cmdline, cfg: c, tr: rc.Tracer}
 	defer func() {
 		if err != nil {
 			m.Close()

@@ -89,6 +89,13 @@ type Result struct {
 // ctx is cancelled; it returns once every vCPU has stopped.
 func (m *Machine) Run(ctx context.Context) Result {
 	start := time.Now()
+	if m.tr != nil {
+		m.tr.Mark("boot", "first KVM_RUN", start)
+		for i := range m.cpus {
+			m.tr.Thread(i, fmt.Sprintf("vCPU %d", i))
+		}
+		m.tr.Thread(doorbellThread, "virtio notifications (ioeventfd)")
+	}
 	var wg sync.WaitGroup
 	for i, c := range m.cpus {
 		wg.Add(1)
@@ -106,6 +113,9 @@ func (m *Machine) Run(ctx context.Context) Result {
 	}
 	m.pause.stop()
 	m.kickUntilStopped(&wg)
+	if m.tr != nil {
+		m.tr.Mark("boot", "stopped: "+ev.Kind.String(), time.Now())
+	}
 	if ev.Kind == Interrupted {
 		// Where each vCPU was: what a hung guest was doing when the host
 		// gave up on it. The vCPU threads have returned, so no KVM_RUN
@@ -156,6 +166,10 @@ func (m *Machine) runVCPU(i int, c *kvm.VCPU) {
 	for !m.ev.stopping.Load() {
 		m.pause.park()
 		m.clearKick(c)
+		var entered time.Time
+		if m.tr != nil {
+			entered = time.Now()
+		}
 		e, err := c.Run()
 		if err != nil {
 			m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c, m.mem)})
@@ -163,7 +177,11 @@ func (m *Machine) runVCPU(i int, c *kvm.VCPU) {
 		}
 		t0 := time.Now()
 		ev, stop := m.handleExit(c, e)
-		m.exits.add(e, time.Since(t0))
+		t1 := time.Now()
+		m.exits.add(e, t1.Sub(t0))
+		if m.tr != nil {
+			m.traceExit(i, entered, t0, t1, keyOf(e))
+		}
 		if stop {
 			m.ev.stop(ev)
 			return

@@ -147,7 +147,7 @@ func (m *Machine) createVirtio(c Config) error {
 			if err := m.mmio.Register(name, base, virtiommio.Size, t); err != nil {
 				return err
 			}
-			return m.wireDoorbells(t, base)
+			return m.wireDoorbells(name, t, base)
 		}
 		bar := uint64(pciMMIOBase + slot*virtiopci.BARSize)
 		t := virtiopci.New(dev, m.mem, msiSender{m.vm}, bar)
@@ -166,7 +166,7 @@ func (m *Machine) createVirtio(c Config) error {
 		if err := m.mmio.Register(name, bar, virtiopci.BARSize, t); err != nil {
 			return err
 		}
-		return m.wireDoorbells(t, bar)
+		return m.wireDoorbells(name, t, bar)
 	}
 	for slot, spec := range c.virtioDevices() {
 		dev, closer, err := spec.open(m.mem)

@@ -83,6 +83,10 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Revision = revision()
+	if cfg.Tracer, err = sess.startTrace(o.traceOut, start); err != nil {
+		fmt.Fprintln(stderr, "vmm boot:", err)
+		return 2
+	}
 	if o.snapshotOnReady != "" {
 		cfg.OnBooted = sess.snapshotWhenBooted(cfg.OnBooted)
 	}

@@ -44,7 +44,12 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 	}
 	sess := newSession(stdout)
 	defer sess.close()
-	m, err := machine.Restore(fs.Arg(0), machine.RestoreConfig{Device: o.device, NICs: nics, Console: sess.console, Start: start, Revision: revision()})
+	tr, err := sess.startTrace(o.traceOut, start)
+	if err != nil {
+		fmt.Fprintln(stderr, "vmm restore:", err)
+		return 2
+	}
+	m, err := machine.Restore(fs.Arg(0), machine.RestoreConfig{Device: o.device, NICs: nics, Console: sess.console, Start: start, Revision: revision(), Tracer: tr})
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm restore:", err)
 		return 1

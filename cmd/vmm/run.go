@@ -15,6 +15,7 @@ import (
 
 	flag "github.com/spf13/pflag"
 
+	"github.com/vmmlab/vmm/chrometrace"
 	"github.com/vmmlab/vmm/confine"
 	"github.com/vmmlab/vmm/devices/serial"
 	"github.com/vmmlab/vmm/machine"
@@ -25,6 +26,7 @@ import (
 type runOptions struct {
 	seccomp, chroot, apiSock, snapshotOnReady string
 	traceExits                                string // "", "on" or "live"
+	traceOut                                  string // --trace-out FILE
 	uid, gid                                  int
 	json                                      bool
 	unixSockets                               bool // a device (vsock) makes and accepts unix sockets
@@ -39,6 +41,50 @@ type session struct {
 	console     *serial.Output
 	ready       chan struct{} // closed when the guest wrote the boot timer (--snapshot-on-ready)
 	readyOnce   sync.Once
+	trace       *chrometrace.Recorder // --trace-out, written to traceFile at the end
+	traceFile   *os.File
+}
+
+// traceEvents bounds the events --trace-out keeps in full (about 100
+// bytes each); the rest are counted per second.
+const traceEvents = 50000
+
+// startTrace opens --trace-out's file now (a running vmm may not create
+// files) and returns the recorder to give the machine (nil without one).
+func (s *session) startTrace(path string, start time.Time) (machine.Tracer, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--trace-out: %w", err)
+	}
+	s.traceFile, s.trace = f, chrometrace.New(start, traceEvents)
+	s.trace.Mark("vmm", "vmm start", start)
+	return s.trace, nil
+}
+
+// writeTrace adds vmm's set-up steps to the timeline and writes it.
+func (s *session) writeTrace(m *machine.Machine, start time.Time, w io.Writer) {
+	if s.trace == nil {
+		return
+	}
+	const setupThread = 999
+	s.trace.Thread(setupThread, "vmm set-up")
+	from := start
+	for _, st := range m.SetupSteps() {
+		to := start.Add(st.At)
+		s.trace.Span(setupThread, "setup", st.Name, from, to)
+		from = to
+	}
+	s.trace.Mark("vmm", "machine built", start.Add(m.SetupTime()))
+	_, err := s.trace.WriteTo(s.traceFile)
+	if cerr := s.traceFile.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Fprintln(w, "vmm: --trace-out:", err)
+	}
 }
 
 // newSession catches SIGINT and SIGTERM from now on (one that arrives
@@ -143,6 +189,7 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 	stopLive()
 	<-liveDone
 	restore()
+	s.writeTrace(m, info.Start, stderr)
 	s.console.Close(time.Second) // a stalled stdout does not hold up the exit
 	var trace *traceResult
 	if o.traceExits != "" {
@@ -190,6 +237,7 @@ func addRunFlags(fs *flag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.apiSock, "api-sock", "", "serve the control API (HTTP/JSON: GET /vm; PUT /vm/pause, /vm/resume, /vm/snapshot, /vm/stop) on this unix socket, mode 0600; vmm ctl is its client")
 	fs.StringVar(&o.traceExits, "trace-exits", "", "at the end, print the VM exits that reached vmm (by cause and device, with counts and handling times) and KVM's own statistics; =live also prints a line a second while the guest runs")
 	fs.Lookup("trace-exits").NoOptDefVal = "on"
+	fs.StringVar(&o.traceOut, "trace-out", "", "write the run's timeline to this file in the Chrome trace-event format (Perfetto, chrome://tracing): vmm's set-up steps, each vCPU's KVM_RUN and exit handling spans, virtio notifications, boot phases")
 	fs.StringVar(&o.snapshotOnReady, "snapshot-on-ready", "", "when the guest writes the boot timer (vmm-init does, just before it starts the workload), snapshot the VM into this new directory and exit 0 (pre-warming for vmm restore)")
 }
 
