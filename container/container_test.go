@@ -93,6 +93,7 @@ func TestRuntimes(t *testing.T) {
 			t.Run("marker and exit status", func(t *testing.T) { testMarkerAndExit(t, r, rootfs) })
 			t.Run("memory limit", func(t *testing.T) { testMemoryLimit(t, r, rootfs) })
 			t.Run("cancel", func(t *testing.T) { testCancel(t, r, rootfs) })
+			t.Run("explain", func(t *testing.T) { testExplain(t, r, rootfs) })
 		})
 	}
 }
@@ -217,4 +218,31 @@ func TestRuntimeCloseTwice(t *testing.T) {
 	r := &Runtime{Name: "crun", ns: ns}
 	r.Close()
 	r.Close() // panicked with "close of closed channel" before
+}
+
+// --explain's facts, read from the kernel between create and start: the
+// namespaces the spec asks for are new, the limits are the ones asked
+// for, root keeps only three capabilities, no_new_privs is set.
+func testExplain(t *testing.T, r *Runtime, rootfs string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var facts []string
+	cfg := testConfig(rootfs, "vmmtest-"+r.Name+"-explain", "testworkload", "0")
+	ct, err := r.Start(ctx, cfg, StartOptions{StateDir: t.TempDir(), Explain: func(f []string) { facts = f }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ct.Stop()
+	ct.Wait(ctx)
+	all := strings.Join(facts, "\n")
+	for _, want := range []string{"A new PID namespace", "A new network namespace", "A new IPC namespace", "A new UTS (hostname) namespace",
+		"A new mount namespace", "The host's user namespace, shared", "67108864", "= 64.", "CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE",
+		"no_new_privs 1", "/ (", "ro)", "/proc (proc"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("--explain lacks %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "CAP_SYS_ADMIN") {
+		t.Errorf("the container kept CAP_SYS_ADMIN:\n%s", all)
+	}
 }

@@ -78,6 +78,9 @@ type StartOptions struct {
 	// namespace, wired between create and start: eth0 with an address
 	// and a default route through the network's gateway.
 	Network *privnet.Network
+	// Explain, if set, is told how the container is set up, between
+	// create and start (vmm container run --explain).
+	Explain func(facts []string)
 }
 
 // Start creates and starts the container and returns once its output
@@ -122,6 +125,9 @@ func (r *Runtime) Start(ctx context.Context, c Config, o StartOptions) (*Contain
 			return nil, fmt.Errorf("container %s: network: %w", c.ID, err)
 		}
 		ct.port, ct.Addr = port, port.Addr
+	}
+	if o.Explain != nil {
+		o.Explain(ct.explain())
 	}
 	var marker *waiter
 	if o.Marker != "" {

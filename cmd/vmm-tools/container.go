@@ -28,7 +28,8 @@ type containerOptions struct {
 	cpus                 float64
 	pids                 int64
 	bins                 []string
-	json, net            bool
+	json, net, explain   bool
+	stderr               io.Writer // where --explain writes
 }
 
 func runContainer(args []string, stdout, stderr io.Writer) int {
@@ -47,6 +48,7 @@ func runContainer(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.marker, "marker", "", "report the time from launch to the first output line containing this")
 	fs.BoolVar(&o.net, "net", false, "plug the container into a bridge in a private network namespace (gateway 10.0.3.1; its address is reported)")
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
+	fs.BoolVar(&o.explain, "explain", false, "between the runtime's create and start, say how the container is set up: each namespace, the cgroup and the limits the kernel enforces, the mounts, capabilities, seccomp and user, read from the kernel")
 	if code, ok := cli.ParseFlags(fs, args[1:], stderr); !ok {
 		return code
 	}
@@ -61,6 +63,7 @@ func runContainer(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	o.stderr = stderr
 	res, err := o.run(ctx, cfg, programs, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm container run:", err)
@@ -126,6 +129,13 @@ func (o containerOptions) run(ctx context.Context, cfg container.Config, program
 		return container.Report{}, err
 	}
 	opts := container.StartOptions{StateDir: state, Marker: o.marker, Echo: stdout}
+	if o.explain {
+		opts.Explain = func(facts []string) {
+			for _, f := range facts {
+				fmt.Fprintln(o.stderr, "vmm: explain:", f)
+			}
+		}
+	}
 	if o.net {
 		if opts.Network, err = privnet.New(netip.MustParsePrefix("10.0.3.0/24")); err != nil {
 			return container.Report{}, err
