@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/vmmlab/vmm/acpi"
@@ -56,6 +57,8 @@ type Config struct {
 	Revision string
 	// Tracer, if set, records the run's timeline.
 	Tracer Tracer
+	// memoryFile, set by Restore, backs guest RAM (a snapshot's memory).
+	memoryFile *os.File
 }
 
 const (
@@ -135,10 +138,37 @@ func New(c Config) (m *Machine, err error) {
 			m = nil
 		}
 	}()
-	steps := []struct {
-		name string
-		do   func() error
-	}{
+	explain := map[string]func(){ // what --explain tells, in the order it happened
+		"platform": func() { m.explainPlatform(c.Device) },
+		"memory":   func() { m.explainMemory(plan.E820) },
+		"load":     func() { m.explainLoad(plan, c.initrdSize(), len(tables)) },
+		"devices":  m.explainDevices,
+		"vcpus":    func() { m.explainVCPUs(&plan.Entry) },
+	}
+	err = m.build(c, explain,
+		buildStep{"load", func() error { return m.load(plan, c, tables) }},
+		buildStep{"devices", func() error { return m.createDevices(c) }},
+		buildStep{"virtio", func() error { return m.createVirtio(c) }},
+		buildStep{"vcpus", func() error { return m.createVCPUs(c.CPUs, &plan.Entry) }})
+	if err != nil {
+		return m, err
+	}
+	m.setup = time.Since(c.Start)
+	m.start = c.Start
+	return m, nil
+}
+
+// buildStep is one named part of building a machine.
+type buildStep struct {
+	name string
+	do   func() error
+}
+
+// build opens KVM, creates the VM and its platform and guest RAM, then
+// does steps, timing each from c.Start (SetupSteps) and calling
+// after[name], if any, once a step is done.
+func (m *Machine) build(c Config, after map[string]func(), steps ...buildStep) error {
+	first := []buildStep{
 		{"kvm", func() (err error) {
 			if m.sys, err = kvm.Open(c.Device); err == nil {
 				m.vm, err = m.sys.CreateVM()
@@ -146,33 +176,23 @@ func New(c Config) (m *Machine, err error) {
 			return err
 		}},
 		{"platform", m.createPlatform},
-		{"memory", func() error { return m.createMemory(c.MemSize, c.HugePages) }},
-		{"load", func() error { return m.load(plan, c, tables) }},
-		{"devices", func() error { return m.createDevices(c) }},
-		{"virtio", func() error { return m.createVirtio(c) }},
-		{"vcpus", func() error { return m.createVCPUs(c.CPUs, &plan.Entry) }},
+		{"memory", func() error {
+			if c.memoryFile != nil {
+				return m.mapMemoryFile(c.memoryFile, c)
+			}
+			return m.createMemory(c.MemSize, c.HugePages)
+		}},
 	}
-	for _, st := range steps {
-		if err = st.do(); err != nil {
-			return m, err
+	for _, st := range append(first, steps...) {
+		if err := st.do(); err != nil {
+			return err
 		}
 		m.steps = append(m.steps, Step{st.name, time.Since(c.Start)})
-		switch st.name { // what --explain tells, in the order it happened
-		case "platform":
-			m.explainPlatform(c.Device)
-		case "memory":
-			m.explainMemory(plan.E820)
-		case "load":
-			m.explainLoad(plan, c.initrdSize(), len(tables))
-		case "devices":
-			m.explainDevices()
-		case "vcpus":
-			m.explainVCPUs(&plan.Entry)
+		if f := after[st.name]; f != nil {
+			f()
 		}
 	}
-	m.setup = time.Since(c.Start)
-	m.start = c.Start
-	return m, nil
+	return nil
 }
 
 func (m *Machine) createPlatform() error {

@@ -68,28 +68,14 @@ func Restore(dir string, rc RestoreConfig) (m *Machine, err error) {
 			m = nil
 		}
 	}()
-	steps := []struct {
-		name string
-		do   func() error
-	}{
-		{"kvm", func() (err error) {
-			if m.sys, err = kvm.Open(c.Device); err == nil {
-				m.vm, err = m.sys.CreateVM()
-			}
-			return err
-		}},
-		{"platform", m.createPlatform},
-		{"memory", func() error { return m.mapMemoryFile(memFile, c) }},
-		{"devices", func() error { return m.createDevices(c) }},
-		{"virtio", func() error { return m.createVirtio(c) }},
-		{"vcpus", func() error { return m.createVCPUs(c.CPUs, nil) }},
-		{"state", func() error { return m.restoreState(man, st) }},
-	}
-	for _, s := range steps {
-		if err = s.do(); err != nil {
-			return m, fmt.Errorf("restore %s: %w", dir, err)
-		}
-		m.steps = append(m.steps, Step{s.name, time.Since(c.Start)})
+	c.memoryFile = memFile
+	err = m.build(c, nil,
+		buildStep{"devices", func() error { return m.createDevices(c) }},
+		buildStep{"virtio", func() error { return m.createVirtio(c) }},
+		buildStep{"vcpus", func() error { return m.createVCPUs(c.CPUs, nil) }},
+		buildStep{"state", func() error { return m.restoreState(man, st) }})
+	if err != nil {
+		return m, fmt.Errorf("restore %s: %w", dir, err)
 	}
 	m.setup = time.Since(c.Start)
 	m.start = c.Start
