@@ -172,7 +172,13 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 			case <-s.ctx.Done():
 				return
 			}
-			t, err := m.Snapshot(o.snapshotOnReady)
+			// Paused first, and left paused: the guest must not run on
+			// (and write to its disks) after the state it is saved in.
+			err := m.Pause()
+			var t machine.SnapshotTime
+			if err == nil {
+				t, err = m.Snapshot(o.snapshotOnReady)
+			}
 			snap <- snapshotOutcome{t, err}
 			s.cancel(errSnapshotTaken)
 		}()
