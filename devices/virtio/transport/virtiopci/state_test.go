@@ -17,7 +17,7 @@ func TestStateRoundTrip(tt *testing.T) {
 	t.WriteConfig(4, []byte{0x06, 0}) // memory space and bus master
 	capOff := uint64(t.msix)
 	t.WriteConfig(capOff+2, []byte{0, 0x80}) // MSI-X on
-	w(t, offMSIXTable+16, 0xfee01000, 4)    // vector 1
+	w(t, offMSIXTable+16, 0xfee01000, 4)     // vector 1
 	w(t, offMSIXTable+24, 0x42, 4)
 	w(t, offMSIXTable+28, 0, 4) // unmasked
 	activate(tt, t, drv)
