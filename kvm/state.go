@@ -185,7 +185,9 @@ func (vm *VM) PIT2() (p PITState2, err error) { return p, vmBlob(vm, reqGetPIT2,
 func (vm *VM) SetPIT2(p PITState2) error { return vmBlob(vm, reqSetPIT2, &p, "KVM_SET_PIT2") }
 
 // Clock reads the VM's kvmclock.
-func (vm *VM) Clock() (c ClockData, err error) { return c, vmBlob(vm, reqGetClock, &c, "KVM_GET_CLOCK") }
+func (vm *VM) Clock() (c ClockData, err error) {
+	return c, vmBlob(vm, reqGetClock, &c, "KVM_GET_CLOCK")
+}
 
 // SetClock writes the VM's kvmclock.
 func (vm *VM) SetClock(c ClockData) error { return vmBlob(vm, reqSetClock, &c, "KVM_SET_CLOCK") }
