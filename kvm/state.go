@@ -95,21 +95,34 @@ func vcpuBlob[T any](c *VCPU, req uintptr, v *T, what string) error {
 	return nil
 }
 
+// getVCPU reads one fixed-size state struct of a vCPU.
+func getVCPU[T any](c *VCPU, req uintptr, what string) (T, error) {
+	var v T
+	err := vcpuBlob(c, req, &v, what)
+	return v, err
+}
+
+// getVM reads one fixed-size state struct of the VM.
+func getVM[T any](vm *VM, req uintptr, v T, what string) (T, error) {
+	err := vmBlob(vm, req, &v, what)
+	return v, err
+}
+
 // XSave reads the extended FPU state.
-func (c *VCPU) XSave() (x XSave, err error) { return x, vcpuBlob(c, reqGetXSave, &x, "KVM_GET_XSAVE") }
+func (c *VCPU) XSave() (XSave, error) { return getVCPU[XSave](c, reqGetXSave, "KVM_GET_XSAVE") }
 
 // SetXSave writes the extended FPU state.
 func (c *VCPU) SetXSave(x XSave) error { return vcpuBlob(c, reqSetXSave, &x, "KVM_SET_XSAVE") }
 
 // XCRs reads the extended control registers.
-func (c *VCPU) XCRs() (x XCRs, err error) { return x, vcpuBlob(c, reqGetXCRs, &x, "KVM_GET_XCRS") }
+func (c *VCPU) XCRs() (XCRs, error) { return getVCPU[XCRs](c, reqGetXCRs, "KVM_GET_XCRS") }
 
 // SetXCRs writes the extended control registers.
 func (c *VCPU) SetXCRs(x XCRs) error { return vcpuBlob(c, reqSetXCRs, &x, "KVM_SET_XCRS") }
 
 // Events reads the pending events.
-func (c *VCPU) Events() (e VCPUEvents, err error) {
-	return e, vcpuBlob(c, reqGetVCPUEvents, &e, "KVM_GET_VCPU_EVENTS")
+func (c *VCPU) Events() (VCPUEvents, error) {
+	return getVCPU[VCPUEvents](c, reqGetVCPUEvents, "KVM_GET_VCPU_EVENTS")
 }
 
 // SetEvents writes the pending events.
@@ -118,16 +131,16 @@ func (c *VCPU) SetEvents(e VCPUEvents) error {
 }
 
 // MPState reads the multiprocessing state.
-func (c *VCPU) MPState() (s MPState, err error) {
-	return s, vcpuBlob(c, reqGetMPState, &s, "KVM_GET_MP_STATE")
+func (c *VCPU) MPState() (MPState, error) {
+	return getVCPU[MPState](c, reqGetMPState, "KVM_GET_MP_STATE")
 }
 
 // SetMPState writes the multiprocessing state.
 func (c *VCPU) SetMPState(s MPState) error { return vcpuBlob(c, reqSetMPState, &s, "KVM_SET_MP_STATE") }
 
 // DebugRegs reads the debug registers.
-func (c *VCPU) DebugRegs() (d DebugRegs, err error) {
-	return d, vcpuBlob(c, reqGetDebugRegs, &d, "KVM_GET_DEBUGREGS")
+func (c *VCPU) DebugRegs() (DebugRegs, error) {
+	return getVCPU[DebugRegs](c, reqGetDebugRegs, "KVM_GET_DEBUGREGS")
 }
 
 // SetDebugRegs writes the debug registers.
@@ -169,8 +182,7 @@ func vmBlob[T any](vm *VM, req uintptr, v *T, what string) error {
 
 // IRQChip reads in-kernel interrupt controller id (ChipPICMaster, ...).
 func (vm *VM) IRQChip(id uint32) (IRQChip, error) {
-	c := IRQChip{ChipID: id}
-	return c, vmBlob(vm, reqGetIRQChip, &c, fmt.Sprintf("KVM_GET_IRQCHIP %d", id))
+	return getVM(vm, reqGetIRQChip, IRQChip{ChipID: id}, fmt.Sprintf("KVM_GET_IRQCHIP %d", id))
 }
 
 // SetIRQChip writes an in-kernel interrupt controller.
@@ -179,15 +191,13 @@ func (vm *VM) SetIRQChip(c IRQChip) error {
 }
 
 // PIT2 reads the in-kernel timer.
-func (vm *VM) PIT2() (p PITState2, err error) { return p, vmBlob(vm, reqGetPIT2, &p, "KVM_GET_PIT2") }
+func (vm *VM) PIT2() (PITState2, error) { return getVM(vm, reqGetPIT2, PITState2{}, "KVM_GET_PIT2") }
 
 // SetPIT2 writes the in-kernel timer.
 func (vm *VM) SetPIT2(p PITState2) error { return vmBlob(vm, reqSetPIT2, &p, "KVM_SET_PIT2") }
 
 // Clock reads the VM's kvmclock.
-func (vm *VM) Clock() (c ClockData, err error) {
-	return c, vmBlob(vm, reqGetClock, &c, "KVM_GET_CLOCK")
-}
+func (vm *VM) Clock() (ClockData, error) { return getVM(vm, reqGetClock, ClockData{}, "KVM_GET_CLOCK") }
 
 // SetClock writes the VM's kvmclock.
 func (vm *VM) SetClock(c ClockData) error { return vmBlob(vm, reqSetClock, &c, "KVM_SET_CLOCK") }
