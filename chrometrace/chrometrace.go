@@ -82,6 +82,14 @@ func (r *Recorder) Instant(tid int, cat, name string, at time.Time) {
 	r.add(Event{Name: name, Cat: cat, Ph: "i", S: "t", TS: r.us(at), PID: 1, TID: tid}, at)
 }
 
+// Phase records a span that always stays in the trace, even past the
+// limit (vmm's set-up steps).
+func (r *Recorder) Phase(tid int, cat, name string, from, to time.Time) {
+	r.mu.Lock()
+	r.events = append(r.events, Event{Name: name, Cat: cat, Ph: "X", TS: r.us(from), Dur: float64(to.Sub(from).Nanoseconds()) / 1000, PID: 1, TID: tid})
+	r.mu.Unlock()
+}
+
 // Mark records a moment that always stays in the trace, even past the
 // limit (boot phases).
 func (r *Recorder) Mark(cat, name string, at time.Time) {

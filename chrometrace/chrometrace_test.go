@@ -21,6 +21,7 @@ func TestRecorder(t *testing.T) {
 		r.Span(0, "exit", "io 0x70", t0.Add(time.Duration(1500+i)*time.Millisecond), t0.Add(time.Duration(1501+i)*time.Millisecond))
 	}
 	r.Mark("boot", "booted", t0.Add(3*time.Second))
+	r.Phase(2, "setup", "kvm", t0.Add(4*time.Second), t0.Add(5*time.Second))
 	var b bytes.Buffer
 	if _, err := r.WriteTo(&b); err != nil {
 		t.Fatal(err)
@@ -41,7 +42,7 @@ func TestRecorder(t *testing.T) {
 		last = e.TS
 		names = append(names, e.Name+"/"+e.Ph)
 	}
-	want := []string{"thread_name/M", "notify/i", "machine built/i", "io 0x3f8/X", "io 0x70 (per second)/C", "io 0x70/X", "booted/i"}
+	want := []string{"thread_name/M", "notify/i", "machine built/i", "io 0x3f8/X", "io 0x70 (per second)/C", "io 0x70/X", "booted/i", "kvm/X"}
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Fatalf("events %v, want %v", names, want)
 	}

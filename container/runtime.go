@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 
@@ -57,6 +58,10 @@ func Find(name string, mode cgroup.Mode) (*Runtime, error) {
 	}
 	version, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	r := &Runtime{Name: name, Path: path, Version: version, Mode: mode}
+	// pivot_root cannot leave the initial rootfs: on a host that runs
+	// from its initramfs (the lab's outer guest) the runtime must enter
+	// the container's root without it. runsc has no such option.
+	r.NoPivot = name != "runsc" && rootIsInitramfs("/proc/self/mountinfo")
 	if name == "crun" && mode == cgroup.Hybrid {
 		// crun refuses a hybrid layout whose v2 hierarchy has
 		// controllers; with that hierarchy covered it runs in v1 mode.
@@ -77,10 +82,35 @@ func (r *Runtime) Close() {
 
 // Workaround says how vmm adapts the runtime to this host, or "".
 func (r *Runtime) Workaround() string {
+	var w []string
 	if r.ns != nil {
-		return "runs in a private mount namespace that hides the v2 hierarchy (crun does not support hybrid cgroups)"
+		w = append(w, "runs in a private mount namespace that hides the v2 hierarchy (crun does not support hybrid cgroups)")
 	}
-	return ""
+	if r.NoPivot {
+		w = append(w, "enters the root without pivot_root (the host runs from its initramfs)")
+	}
+	return strings.Join(w, "; ")
+}
+
+// rootIsInitramfs reports whether / is the kernel's initial rootfs (an
+// initramfs the host never switched away from), from a mountinfo file.
+func rootIsInitramfs(mountinfo string) bool {
+	b, err := os.ReadFile(mountinfo)
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 7 || f[4] != "/" {
+			continue
+		}
+		for i := 6; i+1 < len(f); i++ {
+			if f[i] == "-" {
+				return f[i+1] == "rootfs"
+			}
+		}
+	}
+	return false
 }
 
 // command prepares `runtime [--root R] args...`.

@@ -78,3 +78,22 @@ func TestRootfsRejectsDynamicPrograms(t *testing.T) {
 		t.Error("empty rootfs accepted")
 	}
 }
+
+// The host's root is the initial rootfs only when mountinfo says so.
+func TestRootIsInitramfs(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "mountinfo")
+		os.WriteFile(p, []byte(s), 0o600)
+		return p
+	}
+	if !rootIsInitramfs(write("1 1 0:2 / / rw - rootfs rootfs rw,size=1000k\n22 1 0:21 / /proc rw - proc proc rw\n")) {
+		t.Error("an initramfs root not seen")
+	}
+	if rootIsInitramfs(write("22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n")) {
+		t.Error("an ext4 root taken for an initramfs")
+	}
+	if rootIsInitramfs(filepath.Join(dir, "missing")) {
+		t.Error("no mountinfo taken for an initramfs")
+	}
+}

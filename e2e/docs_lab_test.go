@@ -28,11 +28,20 @@ func TestDocsCommands(t *testing.T) {
 	env := append(os.Environ(), "KERNEL="+l.kernel, "MICRO="+micro, "PATH="+filepath.Dir(l.vmm)+":"+os.Getenv("PATH"))
 	for _, c := range cmds {
 		t.Run(fmt.Sprintf("%s:%d", c.Page, c.Line), func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, "sh", "-c", c.Shell)
-			cmd.Env, cmd.Dir = env, t.TempDir()
-			out, err := cmd.CombinedOutput()
+			run := func() ([]byte, error) {
+				ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, "sh", "-c", c.Shell)
+				cmd.Env, cmd.Dir = env, t.TempDir()
+				return cmd.CombinedOutput()
+			}
+			tr := startKVMTrace(t)
+			out, err := run()
+			if err != nil && strings.Contains(string(out), "triple-faulted") && tr.deliveryFaults(t) > 0 {
+				// the nested lab's known fault, as in lab.boot: said, and run once more
+				t.Logf("a guest triple-faulted while KVM delivered an event to it (the nested lab's known fault); the outer kernel's last KVM events:\n%s\nrunning the command once more", tr.shutdownTail(t, 40))
+				out, err = run()
+			}
 			if err != nil {
 				t.Fatalf("%s\n%v\n%s", c.Shell, err, out)
 			}

@@ -132,6 +132,8 @@ func (m *Machine) createVirtio(c Config) error {
 	if err := m.pio.Register("pci-conf1", pciConfigPort, pci.Ports, bus); err != nil {
 		return err
 	}
+	m.note("The pci-conf1 answers port I/O %#x-%#x: PCI configuration mechanism #1 (address at 0xcf8, data at 0xcfc), a host bridge and the virtio-pci devices behind it.",
+		pciConfigPort, pciConfigPort+pci.Ports-1)
 	lines := map[uint32]*sharedLine{}
 	add := func(slot int, name string, dev virtio.Device) error {
 		if c.VirtioMMIO {

@@ -74,7 +74,7 @@ func (s *session) writeTrace(m *machine.Machine, start time.Time, w io.Writer) {
 	from := start
 	for _, st := range m.SetupSteps() {
 		to := start.Add(st.At)
-		s.trace.Span(setupThread, "setup", st.Name, from, to)
+		s.trace.Phase(setupThread, "setup", st.Name, from, to)
 		from = to
 	}
 	s.trace.Mark("vmm", "machine built", start.Add(m.SetupTime()))
