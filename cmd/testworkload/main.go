@@ -24,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) > 2 {
-		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng, "touchfree": touchFree, "vsock": vsockExchange, "count": count}
+		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng, "touchfree": touchFree, "vsock": vsockExchange, "count": count, "fsyncloop": fsyncLoop, "fsynccheck": fsyncCheck}
 		if mode, ok := modes[os.Args[1]]; ok {
 			if err := mode(os.Args[2]); err != nil {
 				fmt.Println("WORKLOAD-ERROR", err)
