@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmmlab/vmm/api"
 	"github.com/vmmlab/vmm/api/apiclient"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 	"github.com/vmmlab/vmm/internal/netns"
@@ -119,6 +120,25 @@ func (p *vmmProc) pssKiB() int64 {
 	return n
 }
 
+// pauseAndSnapshot pauses the VM through its API, lets the console
+// lines already out reach the test, calls read, and snapshots it into
+// snap: paused first, because a snapshot of a running VM lets it go on,
+// and the lines it prints then are not the snapshot's.
+func (p *vmmProc) pauseAndSnapshot(t *testing.T, sock, snap string, read func()) api.SnapshotInfo {
+	t.Helper()
+	c := apiclient.New(sock, 5*time.Minute)
+	if err := c.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	read()
+	info, err := c.Snapshot(snap)
+	if err != nil {
+		t.Fatalf("snapshot: %v\nstderr:\n%s", err, p.stderr.String())
+	}
+	return info
+}
+
 var countLine = regexp.MustCompile(`(?m)^COUNT (\d+) (\d+)\r?$`)
 
 // counts are the COUNT lines the guest printed: values and guest clock.
@@ -183,18 +203,8 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Fatalf("the cold-booted guest over TCP: %q, %v", page, err)
 	}
 	coldPSS := cold.pssKiB()
-	// Paused first (and stopped after): a snapshot of a running VM lets
-	// it go on, and the lines it printed then are not the snapshot's.
-	api := apiclient.New(sock, 5*time.Minute)
-	if err := api.Pause(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(time.Second) // the console lines already out reach the test
-	before, beforeClock := cold.counts()
-	info, err := api.Snapshot(snap)
-	if err != nil {
-		t.Fatalf("snapshot: %v\nstderr:\n%s", err, cold.stderr.String())
-	}
+	var before, beforeClock []int64
+	info := cold.pauseAndSnapshot(t, sock, snap, func() { before, beforeClock = cold.counts() })
 	t.Logf("snapshot of a 128 MiB guest: pause %.1f ms, state %.1f ms, memory %.1f ms (%d MiB written), total %.1f ms (lab time)",
 		info.PauseMS, info.StateMS, info.MemoryMS, info.MemoryBytes>>20, info.TotalMS)
 	cold.stop()
@@ -303,17 +313,9 @@ func TestSnapshotUnderDiskWrites(t *testing.T) {
 	}
 	cold := startVMM(t, l.vmm, nil, append(bootArgs("fsyncloop"), "--api-sock", sock)...)
 	cold.waitAcked(t, 20)
-	c := apiclient.New(sock, 5*time.Minute)
-	if err := c.Pause(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(time.Second) // the console lines already out reach the test
-	_, coldLast := cold.acked()
-	info, err := c.Snapshot(snap)
-	if err != nil {
-		t.Fatalf("snapshot: %v\nstderr:\n%s", err, cold.stderr.String())
-	}
-	c.Stop()
+	var coldLast int
+	info := cold.pauseAndSnapshot(t, sock, snap, func() { _, coldLast = cold.acked() })
+	apiclient.New(sock, time.Minute).Stop()
 	cold.cmd.Wait()
 	if _, last := cold.acked(); last != coldLast {
 		t.Fatalf("the paused guest acknowledged record %d after %d", last, coldLast)
