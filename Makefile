@@ -2,7 +2,7 @@
 GO      ?= go
 APT_DEPS = qemu-system-x86 busybox-static cpio xz-utils e2fsprogs gcc libc6-dev git ca-certificates crun runc \
 	   make bc bison flex libelf-dev libssl-dev lz4 linux-source-6.12 \
-	   runsc docker.io
+	   runsc docker.io acpica-tools
 
 # vmm's Go heap stays off transparent huge pages (GODEBUG disablethp=1 as
 # the binary's default): with THP "always", a VM process's heap otherwise

@@ -1,8 +1,9 @@
 // Package acpi owns the ACPI tables vmm gives a guest, built as pure byte
 // layouts: RSDP, XSDT, a FADT whose PM1a event/control blocks and reset
-// register are I/O ports of vmm's power device, a DSDT holding only the \_S5
-// sleep package (so the guest can power off), and a MADT listing one local
-// APIC per vCPU and the IOAPIC (so the guest brings every vCPU online).
+// register are I/O ports of vmm's power device, a DSDT holding the \_S5
+// sleep package (so the guest can power off) and, when asked, a VM
+// generation ID device, and a MADT listing one local APIC per vCPU and the
+// IOAPIC (so the guest brings every vCPU online).
 //
 // The FADT is deliberately not hardware-reduced: on x86, Linux then drops
 // the legacy PIC and the identity mapping of ISA IRQs, and legacy devices
@@ -23,6 +24,22 @@ type Config struct {
 	ResetPort  uint16
 	ResetValue uint8
 	SCI        uint8 // the SCI's ISA IRQ (9 on PCs); vmm never raises it
+	VMGenID    *VMGenID
+}
+
+// VMGenID places a VM generation ID device (Microsoft's "Virtual Machine
+// Generation ID" interface, which Linux's vmgenid driver reads): a 16-byte
+// ID in guest memory that the VMM changes whenever the VM is restored
+// from a snapshot, and an interrupt that tells the guest to look. Linux
+// mixes a new ID into its random number generator and reseeds it at once,
+// so that clones of one snapshot do not share their random numbers.
+//
+// The interrupt reaches the guest through an ACPI Generic Event Device:
+// vmm pulses its line, the guest's GED driver runs the device's _EVT
+// method, which notifies the ID device.
+type VMGenID struct {
+	Addr uint64 // guest-physical address of the 16-byte ID (8-byte aligned)
+	GSI  uint32 // edge-triggered, active-high line vmm pulses after a change
 }
 
 // SleepTypeS5 is the SLP_TYP value the DSDT's \_S5 package announces; the
@@ -55,7 +72,10 @@ func Build(base uint64, c Config) ([]byte, error) {
 		b = append(b, t...)
 		return addr
 	}
-	dsdt := place(table("DSDT", 2, dsdtBody()))
+	if g := c.VMGenID; g != nil && g.Addr%8 != 0 {
+		return nil, fmt.Errorf("acpi: VM generation ID at %#x: want an 8-byte aligned address", g.Addr)
+	}
+	dsdt := place(table("DSDT", 2, dsdtBody(c.VMGenID)))
 	fadt := place(table("FACP", 6, fadtBody(dsdt, c)))
 	madt := place(table("APIC", 5, madtBody(c)))
 	xsdtBody := binary.LittleEndian.AppendUint64(nil, fadt)
@@ -105,9 +125,37 @@ func rsdp(xsdt uint64) []byte {
 	return r
 }
 
-// dsdtBody is AML for Name(_S5, Package(4){5, 0, 0, 0}).
-func dsdtBody() []byte {
-	return []byte{0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x04, 0x0a, SleepTypeS5, 0x00, 0x00, 0x00}
+// dsdtBody is the DSDT's AML. In ASL:
+//
+//	Name (_S5, Package (4) {5, 0, 0, 0})
+//	Scope (\_SB) {            // only with a VM generation ID
+//		Device (VGEN) {
+//			Name (_HID, "VMGENCTR")
+//			Name (_DDN, "VM_Gen_Counter")
+//			Name (ADDR, Package (2) {addr & 0xffffffff, addr >> 32})
+//		}
+//		Device (VGED) {
+//			Name (_HID, "ACPI0013")   // Generic Event Device
+//			Name (_CRS, ResourceTemplate () {
+//				Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) {gsi}
+//			})
+//			Method (_EVT, 1) { Notify (\_SB.VGEN, 0x80) }
+//		}
+//	}
+func dsdtBody(g *VMGenID) []byte {
+	aml := amlName("_S5", amlPackage(amlInteger(SleepTypeS5), amlInteger(0), amlInteger(0), amlInteger(0)))
+	if g == nil {
+		return aml
+	}
+	return append(aml, amlScope(`\_SB`,
+		amlDevice("VGEN",
+			amlName("_HID", amlString("VMGENCTR")),
+			amlName("_DDN", amlString("VM_Gen_Counter")),
+			amlName("ADDR", amlPackage(amlInteger(g.Addr&0xffffffff), amlInteger(g.Addr>>32)))),
+		amlDevice("VGED",
+			amlName("_HID", amlString("ACPI0013")),
+			amlName("_CRS", amlBuffer(edgeInterrupt(g.GSI))),
+			amlMethod("_EVT", 1, amlNotify(`\_SB.VGEN`, 0x80))))...)
 }
 
 // gas encodes a Generic Address Structure for an I/O port register of

@@ -66,11 +66,27 @@ func newGuestNet(t *testing.T, name string) guestNet {
 	return guestNet{ns: ns, tap: f}
 }
 
-// get fetches / from the guest through the namespace.
-func (g guestNet) get() (string, error) {
+// get fetches path from the guest through the namespace.
+func (g guestNet) get(path string) (string, error) {
 	c := &http.Client{Transport: &http.Transport{DialContext: g.ns.DialContext}, Timeout: time.Minute}
-	b, err := httpGet(c, "http://"+guestAddr+"/")
+	b, err := httpGet(c, "http://"+guestAddr+path)
 	return string(b), err
+}
+
+// waitGED waits until the guest's Generic Event Device took an
+// interrupt (vmm raises it after writing a new VM generation ID) and
+// returns the guest's /vmgenid answer.
+func (g guestNet) waitGED(t *testing.T, name string) string {
+	t.Helper()
+	var page string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		var err error
+		if page, err = g.get("/vmgenid"); err == nil && strings.Contains(page, "ged 1\n") {
+			return page
+		}
+	}
+	t.Errorf("%s: the guest took no VM generation ID interrupt after the restore: %q", name, page)
+	return page
 }
 
 // startVMM starts vmm with args, in net's namespace with its tap as fd 3
@@ -199,8 +215,13 @@ func TestSnapshotRestore(t *testing.T) {
 			" vmm.run=/bin/testworkload vmm.arg=count vmm.arg=200")
 	coldReady := cold.waitCount(t, 1, 3*time.Minute)
 	cold.waitCount(t, 5, time.Minute)
-	if page, err := coldNet.get(); err != nil || !strings.HasPrefix(page, "count ") {
+	if page, err := coldNet.get("/"); err != nil || !strings.HasPrefix(page, "count ") {
 		t.Fatalf("the cold-booted guest over TCP: %q, %v", page, err)
+	}
+	// Linux's vmgenid driver took vmm's VM generation ID device; nothing
+	// has changed the ID yet.
+	if gen, err := coldNet.get("/vmgenid"); err != nil || !strings.Contains(gen, "bound VMGENCTR") || !strings.Contains(gen, "ged 0\n") {
+		t.Errorf("the cold-booted guest's VM generation ID: %q, %v", gen, err)
 	}
 	coldPSS := cold.pssKiB()
 	var before, beforeClock []int64
@@ -214,10 +235,22 @@ func TestSnapshotRestore(t *testing.T) {
 	for i := range nets {
 		clones = append(clones, startVMM(t, l.vmm, &nets[i], "restore", snap, "--net", "fd=3", "--json"))
 	}
+	randoms := map[string]int{}
 	for i, c := range clones {
 		ready := c.waitCount(t, 3, 3*time.Minute)
+		// Each clone got a new VM generation ID and reseeded its random
+		// number generator: the two draw different bytes.
+		gen := nets[i].waitGED(t, fmt.Sprintf("clone %d", i))
+		if r, err := nets[i].get("/random"); err != nil || len(strings.TrimSpace(r)) != 32 {
+			t.Errorf("clone %d: /random: %q, %v", i, r, err)
+		} else if j, seen := randoms[r]; seen {
+			t.Errorf("clones %d and %d drew the same random bytes %s after the restore: their RNG state is cloned", j, i, strings.TrimSpace(r))
+		} else {
+			randoms[r] = i
+			t.Logf("clone %d: %s; random %s", i, strings.ReplaceAll(strings.TrimSpace(gen), "\n", ", "), strings.TrimSpace(r))
+		}
 		checkGoesOn(t, fmt.Sprintf("clone %d", i), c, before[len(before)-1], beforeClock[len(beforeClock)-1])
-		page, err := nets[i].get()
+		page, err := nets[i].get("/")
 		if err != nil || !strings.HasPrefix(page, "count ") {
 			t.Errorf("clone %d over TCP on its new tap: %q, %v", i, page, err)
 		}

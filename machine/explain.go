@@ -46,7 +46,8 @@ func (m *Machine) explainLoad(plan *boot.Plan, initrdSize uint64, tablesSize int
 	if initrdSize > 0 {
 		m.note("Wrote the initramfs at %#x (%d bytes), as high as the kernel allows, and told the kernel where it is.", plan.InitrdAddr, initrdSize)
 	}
-	m.note("Wrote the ACPI tables (RSDP, XSDT, FADT with the power and reset ports, DSDT with the S5 sleep state, MADT listing the CPUs and the IOAPIC) at %#x (%d bytes).", acpiBase, tablesSize)
+	m.note("Wrote the ACPI tables (RSDP, XSDT, FADT with the power and reset ports, DSDT with the S5 sleep state and a VM generation ID device, MADT listing the CPUs and the IOAPIC) at %#x (%d bytes).", acpiBase, tablesSize)
+	m.note("Wrote a random 16-byte VM generation ID at %#x; a restore from a snapshot writes a new one and raises GSI %d, so a restored guest reseeds its random number generator.", vmgenidAddr, vmgenidGSI)
 }
 
 // explainDevices: every device on the port and MMIO buses.

@@ -16,6 +16,7 @@ import (
 // Guest-physical memory:
 //
 //	0x000e0000  ACPI tables (RSDP first), in the BIOS area e820 reserves
+//	0x000ef000  the VM generation ID (16 bytes), in the same area
 //	0xc0000000  PCI BARs, one virtio-pci BAR per slot (BARSize apart)
 //	0xd0000000  virtio-mmio windows, 4 KiB each, one per device
 //	0xfec00000  IOAPIC (KVM's in-kernel irqchip)
@@ -39,6 +40,7 @@ import (
 //	9           the ACPI SCI
 //	5, 6, 7, 10, 11, 12, 14, 15  virtio-mmio devices, in slot order
 //	10, 11      PCI INTA# of the slots, alternately (shared lines)
+//	16          the Generic Event Device: "the VM generation ID changed"
 //
 // virtio-mmio and PCI INTx both use 10 and 11. That is safe only because
 // one machine puts its virtio devices on one transport (Config.VirtioMMIO),

@@ -124,9 +124,12 @@ func New(c Config) (m *Machine, err error) {
 		return nil, fmt.Errorf("kernel: %w", err)
 	}
 	tables, err := acpi.Build(acpiBase, acpi.Config{CPUs: c.CPUs, IOAPICAddr: ioapicAddr, LAPICAddr: lapicAddr,
-		PMPort: powerPort, ResetPort: powerPort + 6, ResetValue: resetValue, SCI: sciIRQ})
+		PMPort: powerPort, ResetPort: powerPort + 6, ResetValue: resetValue, SCI: sciIRQ, VMGenID: vmgenidConfig()})
 	if err != nil {
 		return nil, err
+	}
+	if acpiBase+uint64(len(tables)) > vmgenidAddr {
+		return nil, fmt.Errorf("the ACPI tables (%d bytes) overlap the VM generation ID at %#x", len(tables), vmgenidAddr)
 	}
 
 	m = &Machine{ev: newEvents(), pause: newPauser(c.CPUs), cmdline: cmdline, tr: c.Tracer}
@@ -214,7 +217,7 @@ func (m *Machine) load(plan *boot.Plan, c Config, tables []byte) error {
 	if err := m.mem.Write(acpiBase, tables); err != nil {
 		return fmt.Errorf("load ACPI tables: %w", err)
 	}
-	return nil
+	return m.writeGenerationID()
 }
 
 // initrdSize is the initramfs's size in bytes (0 for none).

@@ -27,7 +27,8 @@ type guestReader interface {
 }
 
 // walkPage explains how the guest's own page tables translate the virtual
-// address va under cr3, the way the CPU walks them in 4-level long mode:
+// address va under cr3, the way the CPU walks them in long mode (4-level,
+// or 5-level with CR4.LA57, as Debian's kernel runs where the CPU has it):
 // one step per level with the entry read, ending in the guest-physical
 // address, a non-present entry, or an entry vmm could not read (a table
 // outside guest RAM). It is for crash and stop reports: a guest that
@@ -41,17 +42,18 @@ func walkPage(mem guestReader, cr0, cr3, cr4, efer, va uint64) string {
 		fmt.Fprintf(&b, ": paging off, physical %#x", va)
 		return b.String()
 	case efer&eferLMA == 0 || cr4&cr4PAE == 0:
-		b.WriteString(": not in 4-level long mode; not walked")
-		return b.String()
-	case cr4&cr4LA57 != 0:
-		b.WriteString(": 5-level paging; not walked")
+		b.WriteString(": not in long mode; not walked")
 		return b.String()
 	}
-	names := [...]string{"PML4", "PDPT", "PD", "PT"}
+	names := []string{"PML5", "PML4", "PDPT", "PD", "PT"}
+	if cr4&cr4LA57 == 0 {
+		names = names[1:]
+	}
 	table := cr3 & pteAddr
 	fmt.Fprintf(&b, ": cr3 %#x", cr3)
+	last := len(names) - 1
 	for level, name := range names {
-		shift := uint(39 - 9*level)
+		shift := uint(12 + 9*(last-level))
 		index := (va >> shift) & 0x1ff
 		at := table + 8*index
 		var e [8]byte
@@ -65,7 +67,8 @@ func walkPage(mem guestReader, cr0, cr3, cr4, efer, va uint64) string {
 			b.WriteString(" not present")
 			return b.String()
 		}
-		if level == 3 || (level > 0 && entry&pteLarge != 0) {
+		// PDPT and PD entries may map a 1 GiB or 2 MiB page themselves
+		if level == last || (last-level <= 2 && last-level >= 1 && entry&pteLarge != 0) {
 			offsetMask := uint64(1)<<shift - 1
 			fmt.Fprintf(&b, " = physical %#x", entry&pteAddr&^offsetMask|va&offsetMask)
 			return b.String()

@@ -73,7 +73,8 @@ func Restore(dir string, rc RestoreConfig) (m *Machine, err error) {
 		buildStep{"devices", func() error { return m.createDevices(c) }},
 		buildStep{"virtio", func() error { return m.createVirtio(c) }},
 		buildStep{"vcpus", func() error { return m.createVCPUs(c.CPUs, nil) }},
-		buildStep{"state", func() error { return m.restoreState(man, st) }})
+		buildStep{"state", func() error { return m.restoreState(man, st) }},
+		buildStep{"vmgenid", m.changeGenerationID})
 	if err != nil {
 		return m, fmt.Errorf("restore %s: %w", dir, err)
 	}

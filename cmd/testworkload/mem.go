@@ -102,7 +102,8 @@ func touchFree(arg string) error {
 
 // count prints "COUNT n unix_ms" every arg milliseconds, forever, and
 // answers "count n" on port 80: a guest whose progress, clock and network
-// a snapshot and restore must keep.
+// a snapshot and restore must keep. /random and /vmgenid on the same port
+// show what makes clones of it differ (see identity.go).
 func count(arg string) error {
 	ms, err := strconv.Atoi(arg)
 	if err != nil || ms <= 0 {
@@ -110,7 +111,11 @@ func count(arg string) error {
 	}
 	var n atomic.Int64
 	if ln, err := net.Listen("tcp", ":80"); err == nil {
-		go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "count %d\n", n.Load()) }))
+		mux := http.NewServeMux()
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "count %d\n", n.Load()) })
+		mux.HandleFunc("/random", randomHex)
+		mux.HandleFunc("/vmgenid", vmgenidState)
+		go http.Serve(ln, mux)
 	}
 	for {
 		fmt.Printf("COUNT %d %d\n", n.Add(1), time.Now().UnixMilli())
