@@ -98,8 +98,9 @@ func TestTwentyVMsAtOnce(t *testing.T) {
 }
 
 // cr3OutsideRAM matches vmm's stop report when a vCPU's page walk fails
-// at its first level: the PML4 CR3 points at lies outside guest RAM.
-var cr3OutsideRAM = regexp.MustCompile(`rip walk: \S+: cr3 \S+ -> PML4\[\d+\] at \S+: outside guest RAM`)
+// at its first level: the top table (PML4, or PML5 with 5-level paging)
+// CR3 points at lies outside guest RAM.
+var cr3OutsideRAM = regexp.MustCompile(`rip walk: \S+: cr3 \S+ -> PML[45]\[\d+\] at \S+: outside guest RAM`)
 
 // stopReport is the part of vmm's output from its stop report on.
 func stopReport(out string) string {
