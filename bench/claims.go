@@ -124,9 +124,16 @@ func (r *Results) Claims() []Claim {
 	c = Claim{Claim: "5-20 VMs vs 100-1000+ containers per host", Verdict: notMeasured}
 	if v, k := r.density("vm"), r.density("crun"); v != nil || k != nil {
 		c.Measured = densityLine(v) + "; " + densityLine(k)
+		clones := r.density("vm-restore")
+		if clones != nil {
+			c.Measured = densityLine(v) + "; " + densityLine(clones) + "; " + densityLine(k)
+		}
 		if v != nil && k != nil && v.MemAvailablePer > 0 && k.MemAvailablePer > 0 {
 			ratio := float64(v.MemAvailablePer) / float64(k.MemAvailablePer)
 			c.Verdict = fmt.Sprintf("depends on memory: per instance a microVM cost %.0f× a container here, so a host fits %.0f× more containers; the counts in the claim follow from per-instance memory, not from a fixed VM limit", ratio, ratio)
+			if clones != nil && clones.MemAvailablePer > 0 {
+				c.Verdict += fmt.Sprintf("; clones of one snapshot cost %.1f× a container", float64(clones.MemAvailablePer)/float64(k.MemAvailablePer))
+			}
 		} else {
 			c.Verdict = "depends: see the density section"
 		}

@@ -146,7 +146,11 @@ func densityOne(ctx context.Context, t Target, br *Bridge, c DensityConfig) (*In
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := br.get(lctx, in.Addr); err != nil {
+	dial := br.net.NS.DialContext
+	if in.dial != nil {
+		dial = in.dial
+	}
+	if err := getPage(lctx, dial, in.Addr); err != nil {
 		tail := in.Tail()
 		in.Stop()
 		return nil, 0, fmt.Errorf("no HTTP answer from %v: %w: %s", in.Addr, err, lastLines(tail, 3))
@@ -154,15 +158,10 @@ func densityOne(ctx context.Context, t Target, br *Bridge, c DensityConfig) (*In
 	return in, time.Since(in.Launched), nil
 }
 
-// get fetches / from addr:8080 inside the bridge's namespace, retrying
-// until ctx ends (a guest's network may come up after its marker).
-func (b *Bridge) get(ctx context.Context, addr netip.Addr) error {
-	client := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
-			return b.net.NS.DialContext(ctx, network, a)
-		},
-		DisableKeepAlives: true,
-	}}
+// getPage fetches / from addr:8080 through dial, retrying until ctx ends
+// (a guest's network may come up after its marker).
+func getPage(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), addr netip.Addr) error {
+	client := &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 	url := "http://" + netip.AddrPortFrom(addr, 8080).String() + "/"
 	var last error
 	for {

@@ -246,6 +246,10 @@ func writeDensity(b *strings.Builder, r *Results) {
 		fmt.Fprintf(b, "| %s | %d of %d | %s | %.2f | %s | %s | %s | %s | %s |\n", d.Target, d.Count, d.Max, d.StopReason, d.LaunchRate,
 			mib(float64(d.MemAvailablePer)), mib(float64(d.PssPer)), mib(float64(d.HostKernelPer)), orDash(strings.Join(d.Failures, "; ")), orDash(strings.Join(d.Leftovers, ", ")))
 	}
+	if v, c := r.density("vm"), r.density("vm-restore"); v != nil && c != nil && v.PssPer > 0 && v.MemAvailablePer > 0 {
+		fmt.Fprintf(b, "\nA clone of one snapshot against a cold-booted VM, per instance: PSS %.2f×, MemAvailable drop %.2f× (clones share the snapshot's memory file through the page cache until they write a page).\n",
+			float64(c.PssPer)/float64(v.PssPer), float64(c.MemAvailablePer)/float64(v.MemAvailablePer))
+	}
 }
 
 func writeFootprint(b *strings.Builder, r *Results) {
@@ -279,7 +283,7 @@ func writeMethod(b *strings.Builder, r *Results) {
 	fmt.Fprintf(b, "\n## How this was measured\n\n")
 	fmt.Fprintf(b, `- **Start**: the bench forks the target's launcher (vmm, qemu, the OCI runtime's create+start, docker run, or the program itself) and times launch → the first output line containing the ready marker, read from a pipe; then waits for the instance to end, and removes it. Targets run once per round in an order rotated every round; warm-up rounds are discarded. VM phases come from vmm's own clock (its --json result: process start, machine built, first KVM_RUN, the guest init's boot-timer write) and container phases from the runtime's create and start returning. CPU time is getrusage(RUSAGE_CHILDREN) across the run: every process the bench waited for (daemons such as dockerd are not included).
 - **Memory**: one idle http instance per target, sampled after it was ready and settled. Every process's /proc/PID/smaps; for VMs the mappings at least as large as guest RAM are guest memory ("touched" = their Rss), every other mapping is the VMM's own (Firecracker's and Cloud Hypervisor's method). Containers: the cgroup's charge and memory.stat split, and the PSS of every process in the cgroup (plus docker's shim). Host kernel Δ is /proc/meminfo's Slab + KernelStack + PageTables + SecPageTables change from before launch, which charges KVM's page tables and vCPU state to the VM instead of hiding them.
-- **Density**: instances start one after another, each with its own address on a bridge in a private network namespace (a tap for a VM, a veth for a container); one counts only once it answered GET / over that bridge. Per instance: MemAvailable drop ÷ N and the sum of PSS ÷ N. Afterwards everything is torn down and the bench checks for leftover processes, taps, veths, cgroups and bundles.
+- **Density**: instances start one after another, each with its own address on a bridge in a private network namespace (a tap for a VM, a veth for a container; a clone restored from a snapshot keeps the snapshot's address, so it gets a tap alone in a namespace of its own); one counts only once it answered GET / over that bridge. Per instance: MemAvailable drop ÷ N and the sum of PSS ÷ N. Afterwards everything is torn down and the bench checks for leftover processes, taps, veths, cgroups and bundles.
 - **Footprint**: allocated blocks of the files each target needs; the large-image row starts N containers over one large shared read-only root and measures the disk their own files take.
 - **Same limits**: every target gets %s of memory and %s vCPU/CPU (see flags), the same static workload binaries (sha256 above) and the same u-root userland: the containers' root directory and the VMs' root disk (ext4, read-only, on virtio-blk; the minimal kernel mounts it itself, the Debian kernel through a small initramfs that loads its modules) hold the same tree, unpacked from one image.
 `, r.Flags["mem"], r.Flags["cpus"])

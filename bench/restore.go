@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,9 +45,10 @@ func (t *restoreTarget) Close() error {
 	return err
 }
 
-// snapshot returns the snapshot for s, taking it on first use.
+// snapshot returns the snapshot for s, taking it on first use. For a
+// density run (s.Net set) the guest has a NIC, with cloneGuest's address.
 func (t *restoreTarget) snapshot(ctx context.Context, s Spec) (string, error) {
-	key := fmt.Sprintf("%s %s %d %d", s.Workload, strings.Join(s.Args, " "), s.MemMiB, s.CPUs)
+	key := fmt.Sprintf("%s %s %d %d net=%v", s.Workload, strings.Join(s.Args, " "), s.MemMiB, s.CPUs, s.Net != nil)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if dir, ok := t.snaps[key]; ok {
@@ -62,9 +62,23 @@ func (t *restoreTarget) snapshot(ctx context.Context, s Spec) (string, error) {
 		t.dir = d
 	}
 	dir := filepath.Join(t.dir, fmt.Sprint(len(t.snaps)))
+	addr, gw := "", ""
+	if s.Net != nil {
+		addr, gw = cloneGuest.String(), cloneGateway.Addr().String()
+	}
 	args := []string{"boot", "--kernel", t.vm.kernel, "--initrd", t.vm.initrd, "--disk", t.vm.a.RootDisk + ",ro", "--mem", fmt.Sprintf("%dM", s.MemMiB),
-		"--cpus", fmt.Sprint(s.CPUs), "--virtio", t.vm.transport, "--snapshot-on-ready", dir, "--cmdline", workloadCmdline(t.vm.root, s, "", "")}
-	out, err := exec.CommandContext(ctx, t.vm.a.VMM, args...).CombinedOutput()
+		"--cpus", fmt.Sprint(s.CPUs), "--virtio", t.vm.transport, "--snapshot-on-ready", dir, "--cmdline", workloadCmdline(t.vm.root, s, addr, gw)}
+	cmd := exec.CommandContext(ctx, t.vm.a.VMM, args...)
+	if s.Net != nil {
+		cn, err := newCloneNet()
+		if err != nil {
+			return "", fmt.Errorf("vm-restore: %w", err)
+		}
+		defer cn.Close()
+		cmd.Args = append(cmd.Args, "--net", "fd=3")
+		cmd.ExtraFiles = []*os.File{cn.tap}
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("vm-restore: taking the snapshot: %w: %s", err, lastLines(string(out), 3))
 	}
@@ -72,19 +86,34 @@ func (t *restoreTarget) snapshot(ctx context.Context, s Spec) (string, error) {
 	return dir, nil
 }
 
+// Launch restores the snapshot for s. In a density run each clone gets
+// its own namespace and tap (cloneNet), as its address is the snapshot's.
 func (t *restoreTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
-	if s.Net != nil {
-		return nil, errors.New("vm-restore: density runs are not supported (every clone of a snapshot has the guest's one address)")
-	}
 	snap, err := t.snapshot(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
-	p, err := startProc(ctx, exec.Command(t.vm.a.VMM, "restore", snap, "--json"), in)
+	cmd := exec.Command(t.vm.a.VMM, "restore", snap, "--json")
+	var cn *cloneNet
+	if s.Net != nil {
+		if cn, err = newCloneNet(); err != nil {
+			return nil, fmt.Errorf("vm-restore: %w", err)
+		}
+		cmd.Args = append(cmd.Args, "--net", "fd=3")
+		cmd.ExtraFiles = []*os.File{cn.tap}
+		in.Addr, in.dial = cloneGuest.Addr(), cn.dial
+	}
+	p, err := startProc(ctx, cmd, in)
 	if err != nil {
+		if cn != nil {
+			cn.Close()
+		}
 		return nil, fmt.Errorf("vm-restore: %w", err)
 	}
 	p.lateFn = func() []Phase { return vmmPhases(p.out.lastJSON(), in.Launched) }
+	if cn != nil {
+		p.cleanup = cn.Close
+	}
 	return in, nil
 }

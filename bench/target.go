@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -54,6 +55,9 @@ type Instance struct {
 	Launched time.Time
 	Ready    time.Duration // launch → ready marker
 	Addr     netip.Addr    // its address on the bridge, if plugged in
+	// dial, when set, reaches Addr (a clone in its own namespace);
+	// otherwise the bridge's namespace does.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// GuestRAM is a VM's configured memory in bytes (0 otherwise).
 	GuestRAM uint64
 	// Cgroup is a container's cgroup directory (absolute; "" otherwise).

@@ -14,7 +14,7 @@ import (
 	"github.com/vmmlab/vmm/internal/kvmtest"
 )
 
-// The bench end to end, in a short mode: vm, crun and process through
+// The bench end to end, in a short mode: vm, vm-restore, crun and process through
 // start, memory, density and footprint, with the report and the
 // teardown checked (not the timings, which are the lab's).
 func TestBenchShort(t *testing.T) {
@@ -26,8 +26,8 @@ func TestBenchShort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, vmm, "bench", "all", "--assets", assets, "--kernel", micro, "--stock-kernel", stock,
-		"--no-pivot", "--nested", "--targets", "vm,crun,process", "--runs", "2", "--warmup", "0",
-		"--density-targets", "vm,crun", "--max", "2", "--large-image", "8M", "--large-image-n", "2", "--settle", "1s", "--out", out)
+		"--no-pivot", "--nested", "--targets", "vm,vm-restore,crun,process", "--runs", "2", "--warmup", "0",
+		"--density-targets", "vm,vm-restore,crun", "--max", "2", "--large-image", "8M", "--large-image-n", "2", "--settle", "1s", "--out", out)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout // progress keeps the lab's idle watchdog quiet
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("vmm bench all: %v", err)
@@ -39,7 +39,7 @@ func TestBenchShort(t *testing.T) {
 	if !r.Env.Nested || len(r.Workloads) != len(bench.Workloads()) {
 		t.Errorf("environment %+v, workloads %v", r.Env, r.Workloads)
 	}
-	for _, target := range []string{"vm", "crun", "process"} {
+	for _, target := range []string{"vm", "vm-restore", "crun", "process"} {
 		ss := r.Start.Counted(target)
 		if len(ss) != 2 || r.Start.Failures(target) != 0 {
 			t.Errorf("%s: %d counted start runs, %d failures, want 2 and 0: %+v", target, len(ss), r.Start.Failures(target), r.Start.Samples)
@@ -59,7 +59,8 @@ func TestBenchShort(t *testing.T) {
 		}
 	}
 	checkMemory(t, r)
-	for _, target := range []string{"vm", "crun"} {
+	// vm-restore: two clones of one snapshot, each in its own namespace
+	for _, target := range []string{"vm", "vm-restore", "crun"} {
 		d := density(r, target)
 		if d == nil || d.Count != 2 || len(d.Failures) > 0 || len(d.Leftovers) > 0 {
 			t.Errorf("density %s: %+v", target, d)
@@ -106,14 +107,14 @@ func checkMemory(t *testing.T, r *bench.Results) {
 			t.Errorf("memory %s: %s", m.Target, m.Error)
 		case m.Pss == 0:
 			t.Errorf("memory %s: no PSS", m.Target)
-		case m.Target == "vm" && (m.GuestRss == 0 || m.OwnRss == 0 || m.GuestConfigured != 256<<20):
-			t.Errorf("memory vm: guest %d of %d, own %d", m.GuestRss, m.GuestConfigured, m.OwnRss)
+		case (m.Target == "vm" || m.Target == "vm-restore") && (m.GuestRss == 0 || m.OwnRss == 0 || m.GuestConfigured != 256<<20):
+			t.Errorf("memory %s: guest %d of %d, own %d", m.Target, m.GuestRss, m.GuestConfigured, m.OwnRss)
 		case m.Target == "crun" && m.Cgroup == 0:
 			t.Errorf("memory crun: no cgroup charge")
 		}
 	}
-	if len(seen) != 3 {
-		t.Errorf("memory samples for %v, want vm, crun and process", seen)
+	if len(seen) != 4 {
+		t.Errorf("memory samples for %v, want vm, vm-restore, crun and process", seen)
 	}
 }
 
