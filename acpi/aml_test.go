@@ -17,8 +17,8 @@ func TestPkgLength(t *testing.T) {
 	}{
 		{0, []byte{0x01}},
 		{62, []byte{0x3f}},
-		{63, []byte{0x41, 0x04}},    // 65 = 0x41: two bytes
-		{4093, []byte{0x4f, 0xff}},  // 4095, the largest two-byte length
+		{63, []byte{0x41, 0x04}},   // 63+2 = 65 = 0x041: low nibble, then 0x04
+		{4093, []byte{0x4f, 0xff}}, // 4095, the largest two-byte length
 		{4094, []byte{0x81, 0x00, 0x01}},
 		{1 << 20, []byte{0xc4, 0x00, 0x00, 0x01}},
 	} {
