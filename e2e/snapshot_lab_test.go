@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -125,6 +126,15 @@ func (p *vmmProc) stop() {
 	}
 }
 
+// tail is the end of the VM's console and its stderr (for failures),
+// stopping it first if it still runs, so that vmm's stop report is there.
+func (p *vmmProc) tail() string {
+	p.stop()
+	con := strings.Split(p.console.String(), "\n")
+	con = con[max(0, len(con)-40):]
+	return fmt.Sprintf("%v; its console ended:\n%s\nstderr:\n%s", p.cmd.ProcessState, strings.Join(con, "\n"), p.stderr.String())
+}
+
 // pssKiB is the process's proportional set size.
 func (p *vmmProc) pssKiB() int64 {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", p.cmd.Process.Pid))
@@ -171,16 +181,22 @@ func (p *vmmProc) counts() (n, clock []int64) {
 // returns how long that took from vmm's start.
 func (p *vmmProc) waitCount(t *testing.T, k int, limit time.Duration) time.Duration {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
+	d := p.waitCountOrZero(k, limit)
+	if d == 0 {
+		t.Fatalf("no %d COUNT lines within %v\nconsole:\n%s\nstderr:\n%s", k, limit, p.console.String(), p.stderr.String())
+	}
+	return d
+}
+
+// waitCountOrZero is waitCount's wait, with 0 for "not within limit"
+// (for use from other goroutines than the test's).
+func (p *vmmProc) waitCountOrZero(k int, limit time.Duration) time.Duration {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if n, _ := p.counts(); len(n) >= k {
 			return time.Since(p.started)
 		}
-		if p.cmd.ProcessState != nil || time.Now().After(deadline) {
-			t.Fatalf("no %d COUNT lines within %v\nconsole:\n%s\nstderr:\n%s", k, limit, p.console.String(), p.stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	return 0
 }
 
 // checkGoesOn checks that a restored guest counts on from the snapshot's
@@ -205,6 +221,7 @@ func checkGoesOn(t *testing.T, name string, c *vmmProc, last, lastClock int64) {
 // refused with one line and exit 1.
 func TestSnapshotRestore(t *testing.T) {
 	l := kernelOnly(t)
+	tr := startKVMTrace(t)
 	micro := kvmtest.File(t, labenv.EnvMicroKernel)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	dir := t.TempDir()
@@ -235,9 +252,23 @@ func TestSnapshotRestore(t *testing.T) {
 	for i := range nets {
 		clones = append(clones, startVMM(t, l.vmm, &nets[i], "restore", snap, "--net", "fd=3", "--json"))
 	}
+	// Both clones run at once: each one's time to its third COUNT line is
+	// taken while waiting for both, not when the test gets round to it.
+	readies := make([]time.Duration, len(clones))
+	var wg sync.WaitGroup
+	for i, c := range clones {
+		wg.Add(1)
+		go func() { defer wg.Done(); readies[i] = c.waitCountOrZero(3, 3*time.Minute) }()
+	}
+	wg.Wait()
 	randoms := map[string]int{}
 	for i, c := range clones {
-		ready := c.waitCount(t, 3, 3*time.Minute)
+		failed := t.Failed()
+		ready := readies[i]
+		if ready == 0 {
+			events := tr.threadTail(c.cmd.Process.Pid, 40) // while it runs: its threads name its events
+			t.Fatalf("clone %d printed no 3 COUNT lines in 3 minutes; its last KVM events:\n%s\n%s", i, events, c.tail())
+		}
 		// Each clone got a new VM generation ID and reseeded its random
 		// number generator: the two draw different bytes.
 		gen := nets[i].waitGED(t, fmt.Sprintf("clone %d", i))
@@ -257,6 +288,9 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Logf("clone %d: first COUNT line %v after launch (cold boot: %v, ratio %.2f); answers %q over TCP; PSS %d KiB (cold VM %d KiB, ratio %.2f)",
 			i, ready.Round(time.Millisecond), coldReady.Round(time.Millisecond), float64(ready)/float64(coldReady),
 			strings.TrimSpace(page), c.pssKiB(), coldPSS, float64(c.pssKiB())/float64(coldPSS))
+		if !failed && t.Failed() {
+			t.Logf("clone %d: %s", i, c.tail())
+		}
 	}
 	for _, c := range clones {
 		c.stop()

@@ -249,11 +249,11 @@ type msi struct {
 
 // RunTimeRequests are the ioctl requests vmm makes on KVM's file
 // descriptors once the machine runs: entering the guest, raising
-// interrupts, reading registers for a crash report, and dropping
-// ioeventfds and irqfds at shutdown. A seccomp filter allows these and no
+// interrupts, reading registers and the TSC MSRs for a crash or stop
+// report, and dropping ioeventfds and irqfds at shutdown. A seccomp filter allows these and no
 // other KVM request (none that creates a VM or maps memory).
 func RunTimeRequests() []uintptr {
-	return []uintptr{reqRun, reqIRQLine, reqSignalMSI, reqGetRegs, reqGetSregs, reqIOEventFD, reqIRQFD}
+	return []uintptr{reqRun, reqIRQLine, reqSignalMSI, reqGetRegs, reqGetSregs, reqGetMSRs, reqIOEventFD, reqIRQFD}
 }
 
 // SnapshotRequests are the ioctl requests a snapshot of a running machine

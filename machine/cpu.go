@@ -158,5 +158,19 @@ func registerDump(c *kvm.VCPU, mem guestReader) string {
 	fmt.Fprintf(&b, "  cs %04x (base %x l=%d) ss %04x gdt %x/%x idt %x/%x",
 		s.CS.Selector, s.CS.Base, s.CS.L, s.SS.Selector, s.GDT.Base, s.GDT.Limit, s.IDT.Base, s.IDT.Limit)
 	fmt.Fprintf(&b, "\n  rip walk: %s", walkPage(mem, s.CR0, s.CR3, s.CR4, s.EFER, r.RIP))
+	// The guest's clock and its next timer interrupt (TSC-deadline mode):
+	// a guest idle forever shows here whether a timer is still coming.
+	if m, err := c.MSRs(msrTSC, msrTSCDeadline); err == nil {
+		fmt.Fprintf(&b, "\n  tsc %d, tsc deadline %d", m[0].Data, m[1].Data)
+		if d := m[1].Data; d != 0 {
+			fmt.Fprintf(&b, " (%+d ticks from now)", int64(d-m[0].Data))
+		}
+	}
 	return b.String()
 }
+
+// The MSRs a stop report reads.
+const (
+	msrTSC         = 0x10
+	msrTSCDeadline = 0x6e0
+)
