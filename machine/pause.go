@@ -54,11 +54,25 @@ func (p *pauser) leave(i int) {
 }
 
 // park holds the calling vCPU goroutine while the machine is paused.
-func (p *pauser) park() {
+// Before it parks, settle re-enters KVM_RUN to finish the exit the vCPU
+// last came back with (KVM completes a port or MMIO read only then: until
+// it does, the guest's registers do not hold what vmm answered, and a
+// snapshot would make the restored guest repeat the access). settle
+// returns true when the machine must stop; park then returns true too.
+func (p *pauser) park(settle func() bool) (stop bool) {
+	p.mu.Lock()
+	if !p.paused || p.stopped {
+		p.mu.Unlock()
+		return false
+	}
+	p.mu.Unlock()
+	if settle() {
+		return true
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.paused || p.stopped {
-		return
+		return false
 	}
 	p.parked++
 	p.cond.Broadcast()
@@ -66,6 +80,7 @@ func (p *pauser) park() {
 		p.cond.Wait()
 	}
 	p.parked--
+	return false
 }
 
 // stop releases every parked vCPU for good: the run is ending.

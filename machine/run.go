@@ -164,7 +164,9 @@ func (m *Machine) runVCPU(i int, c *kvm.VCPU) {
 	m.pause.enter(i, int32(unix.Gettid()))
 	defer m.pause.leave(i)
 	for !m.ev.stopping.Load() {
-		m.pause.park()
+		if m.pause.park(func() bool { return m.settle(c) }) {
+			return
+		}
 		m.clearKick(c)
 		var entered time.Time
 		if m.tr != nil {
@@ -185,6 +187,33 @@ func (m *Machine) runVCPU(i int, c *kvm.VCPU) {
 		if stop {
 			m.ev.stop(ev)
 			return
+		}
+	}
+}
+
+// settle completes what the vCPU's last exit left pending, as the KVM API
+// asks before its state is read: KVM_RUN with immediate_exit finishes a
+// port or MMIO access (the value read lands in the guest's register, its
+// instruction pointer moves on) and returns without entering the guest.
+// An access KVM splits in parts comes back as another exit, served here
+// too. It returns true when the machine must stop.
+func (m *Machine) settle(c *kvm.VCPU) bool {
+	c.SetImmediateExit(true)
+	for {
+		e, err := c.Run()
+		if err != nil {
+			m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c, m.mem)})
+			return true
+		}
+		if e.Reason == kvm.ExitIntr {
+			return false
+		}
+		t0 := time.Now()
+		ev, stop := m.handleExit(c, e)
+		m.exits.add(e, time.Since(t0))
+		if stop {
+			m.ev.stop(ev)
+			return true
 		}
 	}
 }
