@@ -120,6 +120,27 @@ func TestNoLeaks(t *testing.T) {
 // Pause holds every vCPU (a guest counting in memory stops counting),
 // Resume lets them go on; pausing twice, resuming a running machine and
 // pausing one that has stopped are errors; a paused machine still stops.
+// countedWord is the 64-bit word at guest address 0x200000, where the
+// test guests count.
+func countedWord(t *testing.T, m *Machine) uint64 {
+	t.Helper()
+	var b [8]byte
+	if err := m.mem.Read(0x200000, b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// waitCounting waits (30 s at most) until the guest counted once.
+func waitCounting(t *testing.T, m *Machine, failure string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); countedWord(t, m) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal(failure)
+		}
+	}
+}
+
 func TestPauseResume(t *testing.T) {
 	kvmtest.Open(t)
 	m, err := New(Config{Kernel: testkernel.BzImage(testkernel.Count, 0), MemSize: 64 << 20, CPUs: 2, Console: &bytes.Buffer{}, Start: time.Now()})
@@ -130,18 +151,8 @@ func TestPauseResume(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan Result, 1)
 	go func() { done <- m.Run(ctx) }()
-	counter := func() uint64 {
-		var b [8]byte
-		if err := m.mem.Read(0x200000, b[:]); err != nil {
-			t.Fatal(err)
-		}
-		return binary.LittleEndian.Uint64(b[:])
-	}
-	for deadline := time.Now().Add(30 * time.Second); counter() == 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the guest never counted")
-		}
-	}
+	counter := func() uint64 { return countedWord(t, m) }
+	waitCounting(t, m, "the guest never counted")
 	if err := m.Pause(); err != nil {
 		t.Fatal(err)
 	}
@@ -200,18 +211,8 @@ func TestPauseCompletesPortReads(t *testing.T) {
 	done := make(chan Result, 1)
 	go func() { done <- m.Run(ctx) }()
 	defer func() { cancel(); <-done }() // the run ends before Close unmaps what it uses
-	counted := func() uint64 {
-		var b [8]byte
-		if err := m.mem.Read(0x200000, b[:]); err != nil {
-			t.Fatal(err)
-		}
-		return binary.LittleEndian.Uint64(b[:])
-	}
-	for deadline := time.Now().Add(30 * time.Second); counted() == 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the guest never read the port")
-		}
-	}
+	counted := func() uint64 { return countedWord(t, m) }
+	waitCounting(t, m, "the guest never read the port")
 	for i := 0; i < 50; i++ {
 		if err := m.Pause(); err != nil {
 			t.Fatal(err)

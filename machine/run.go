@@ -164,28 +164,17 @@ func (m *Machine) runVCPU(i int, c *kvm.VCPU) {
 	m.pause.enter(i, int32(unix.Gettid()))
 	defer m.pause.leave(i)
 	for !m.ev.stopping.Load() {
-		if m.pause.park(func() bool { return m.settle(c) }) {
+		if m.pause.park(func() bool { return m.settle(i, c) }) {
 			return
 		}
 		m.clearKick(c)
-		var entered time.Time
-		if m.tr != nil {
-			entered = time.Now()
-		}
+		entered := m.traceTime()
 		e, err := c.Run()
 		if err != nil {
-			m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c, m.mem)})
+			m.runFailed(c, err)
 			return
 		}
-		t0 := time.Now()
-		ev, stop := m.handleExit(c, e)
-		t1 := time.Now()
-		m.exits.add(e, t1.Sub(t0))
-		if m.tr != nil {
-			m.traceExit(i, entered, t0, t1, keyOf(e))
-		}
-		if stop {
-			m.ev.stop(ev)
+		if m.serve(i, c, e, entered) {
 			return
 		}
 	}
@@ -197,25 +186,53 @@ func (m *Machine) runVCPU(i int, c *kvm.VCPU) {
 // instruction pointer moves on) and returns without entering the guest.
 // An access KVM splits in parts comes back as another exit, served here
 // too. It returns true when the machine must stop.
-func (m *Machine) settle(c *kvm.VCPU) bool {
+func (m *Machine) settle(i int, c *kvm.VCPU) bool {
 	c.SetImmediateExit(true)
 	for {
+		entered := m.traceTime()
 		e, err := c.Run()
 		if err != nil {
-			m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c, m.mem)})
+			m.runFailed(c, err)
 			return true
 		}
 		if e.Reason == kvm.ExitIntr {
 			return false
 		}
-		t0 := time.Now()
-		ev, stop := m.handleExit(c, e)
-		m.exits.add(e, time.Since(t0))
-		if stop {
-			m.ev.stop(ev)
+		if m.serve(i, c, e, entered) {
 			return true
 		}
 	}
+}
+
+// traceTime is now when a tracer records exits, else the zero time: the
+// hot path reads no clock for a trace nobody takes.
+func (m *Machine) traceTime() time.Time {
+	if m.tr == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// runFailed stops the machine on a KVM_RUN that failed.
+func (m *Machine) runFailed(c *kvm.VCPU, err error) {
+	m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c, m.mem)})
+}
+
+// serve handles exit e of vCPU i, which KVM_RUN entered at entered,
+// counts and traces it, and stops the machine when the exit says so
+// (then it returns true).
+func (m *Machine) serve(i int, c *kvm.VCPU, e kvm.Exit, entered time.Time) bool {
+	t0 := time.Now()
+	ev, stop := m.handleExit(c, e)
+	t1 := time.Now()
+	m.exits.add(e, t1.Sub(t0))
+	if m.tr != nil {
+		m.traceExit(i, entered, t0, t1, keyOf(e))
+	}
+	if stop {
+		m.ev.stop(ev)
+	}
+	return stop
 }
 
 // handleExit serves one exit; stop is true when the machine must stop.
