@@ -70,13 +70,23 @@ if [ -n "$LAB_BENCH_ARGS" ]; then
   echo "LAB-DONE uptime=$(up)"
   poweroff -f
 fi
+# After an earlier boot of this run went down (see lab/resume.go), the
+# kernel command line names the binaries that finished (LAB_DONE_BINARIES)
+# and, in the one that was running, the tests that finished
+# (LAB_RESUME_SKIP): this boot goes on with the rest.
 for t in /lab/tests/*; do
   name=${t##*/}
+  case ",$LAB_DONE_BINARIES," in *",$name,"*)
+    echo "LAB-SKIPPED $name: it finished in an earlier boot"
+    continue ;;
+  esac
+  skip=
+  [ "$name" = "$LAB_RESUME_BINARY" ] && skip=$LAB_RESUME_SKIP
   start=$(up)
   echo "LAB-BEGIN $name uptime=$start"
   run=$LAB_TEST_RUN
   [ -z "$run" ] && [ -f "/lab/runs/$name" ] && run=$(cat "/lab/runs/$name")
-  (cd /tmp && timeout "$LAB_TEST_TIMEOUT" "$t" -test.v -test.timeout "${LAB_TEST_TIMEOUT}s" ${run:+-test.run "$run"} </dev/null 2>&1)
+  (cd /tmp && timeout "$LAB_TEST_TIMEOUT" "$t" -test.v -test.timeout "${LAB_TEST_TIMEOUT}s" ${run:+-test.run "$run"} ${skip:+-test.skip "$skip"} </dev/null 2>&1)
   rc=$?
   echo
   echo "LAB-RESULT $name exit=$rc start=$start end=$(up)"

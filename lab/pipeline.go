@@ -23,7 +23,7 @@ type Options struct {
 	Timeout       time.Duration
 	Idle          time.Duration // stop when the console is silent this long
 	MaxLockup     time.Duration // stop when the outer kernel reports a CPU stuck this long
-	Retries       int           // boots again after an outer lockup or panic
+	Retries       int           // boots again after an outer lockup, panic or reset
 	TestTimeout   time.Duration // per test binary inside the guest
 	Bench         bool          // run `vmm bench all` instead of the tests
 	BenchArgs     string
@@ -32,9 +32,11 @@ type Options struct {
 
 // Outcome is what a lab run gave.
 type Outcome struct {
-	Boot       Boot              // the boot that counted
+	// Boot is the last boot; for tests, its Lines are those of every
+	// boot, the later ones having gone on from where the earlier stopped.
+	Boot       Boot
 	Tests      map[string]string // test binary name to its path
-	Discarded  []string          // why earlier attempts were thrown away (outer lockups, panics)
+	Discarded  []string          // why earlier boots ended early (outer lockups, panics, resets)
 	ConsoleLog string
 }
 
@@ -168,8 +170,11 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 }
 
 // bootOuter boots the outer image under QEMU, the console going to o.Log
-// and to console.log, and boots it again after an outer lockup or panic
-// (never after a test failure), up to o.Retries times.
+// and to console.log, and boots it again after the outer guest failed (a
+// lockup, a panic, a reset; never after a test failure), up to o.Retries
+// times. A test run goes on from where the failed boot stopped (see
+// resumeArgs) and its Outcome holds the console lines of every boot; the
+// bench starts again.
 func bootOuter(ctx context.Context, o Options, k Kernel, image string) (Outcome, error) {
 	out := Outcome{ConsoleLog: filepath.Join(o.Work, "console.log")}
 	logFile, err := os.Create(out.ConsoleLog)
@@ -187,16 +192,28 @@ func bootOuter(ctx context.Context, o Options, k Kernel, image string) (Outcome,
 	}
 	q := QEMU{Kernel: k.BzImage, Initrd: image, Memory: o.QEMUMemory, SMP: o.SMP, Timeout: o.Timeout, Idle: o.Idle,
 		MaxLockup: o.MaxLockup, Append: appendArgs}
+	var earlier []string // console lines of the failed boots a test run goes on from
 	for attempt := 1; ; attempt++ {
 		out.Boot, err = q.Boot(ctx, io.MultiWriter(o.Log, logFile))
 		if err != nil {
 			return out, err
 		}
+		if !o.Bench {
+			earlier = append(earlier, out.Boot.Lines...)
+			out.Boot.Lines = earlier
+		}
 		failure := out.Boot.OuterFailure()
 		if failure == "" || attempt > o.Retries {
 			return out, nil
 		}
+		next := "starting again"
+		if !o.Bench {
+			if q.Append, err = resumeCmdline(appendArgs, earlier); err != nil {
+				return out, err
+			}
+			next = "going on from where it stopped"
+		}
 		out.Discarded = append(out.Discarded, failure)
-		fmt.Fprintf(o.Log, "lab: attempt %d: %s; booting the outer guest again (--retries %d)\n", attempt, failure, o.Retries)
+		fmt.Fprintf(o.Log, "lab: attempt %d: %s; booting the outer guest again, %s (--retries %d)\n", attempt, failure, next, o.Retries)
 	}
 }

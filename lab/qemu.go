@@ -43,17 +43,33 @@ type Boot struct {
 	Panic string
 }
 
-// OuterFailure says why the outer (emulated) kernel failed, a soft
-// lockup or a panic, or "" when it did not: the run then says nothing
-// about the tests, whose processes the kernel took down.
+// OuterFailure says why the outer (emulated) guest failed, or "" when
+// it did not: its kernel locked up or panicked, or the guest reset before
+// its script reached LAB-DONE, with no panic (QEMU exits on a reset:
+// -no-reboot). Nothing in the lab resets the outer guest, so such a reset
+// is the emulated machine's (its kernel triple-faulted, once in CI under
+// 20 nested VMs). The tests running then say nothing either way: their
+// processes went down with the outer kernel.
 func (b Boot) OuterFailure() string {
 	switch {
 	case b.Lockup():
 		return b.Stopped.Error()
 	case b.Panic != "":
 		return "the outer kernel panicked: " + b.Panic
+	case b.Stopped == nil && !b.reachedDone():
+		return "the outer guest reset itself before the end of its script, with no kernel panic (an emulated triple fault or reset)"
 	}
 	return ""
+}
+
+// reachedDone reports whether the outer guest's script said LAB-DONE.
+func (b Boot) reachedDone() bool {
+	for i := len(b.Lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(b.Lines[i], "LAB-DONE") {
+			return true
+		}
+	}
+	return false
 }
 
 // Lockup reports whether QEMU was stopped because the outer (emulated)

@@ -69,6 +69,28 @@ func TestBootGuestEnds(t *testing.T) {
 	if err != nil || b.Stopped != nil || b.Lockup() || len(b.Lines) != 1 {
 		t.Fatalf("boot %+v err %v", b, err)
 	}
+	if f := b.OuterFailure(); f != "" {
+		t.Errorf("OuterFailure() = %q for a guest that finished its script", f)
+	}
+}
+
+// A guest that resets before its script ends (QEMU exits: -no-reboot),
+// with no panic on its console, failed: once in CI, the outer guest went
+// down this way under 20 nested VMs and the run counted it as tests that
+// never finished.
+func TestBootGuestResetsEarly(t *testing.T) {
+	fake := filepath.Join(t.TempDir(), "qemu")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho LAB-BOOTED\necho LAB-BEGIN e2e.test\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	q := QEMU{Binary: fake, Timeout: time.Minute}
+	b, err := q.Boot(context.Background(), io.Discard)
+	if err != nil || b.Stopped != nil {
+		t.Fatalf("boot %+v err %v", b, err)
+	}
+	if got := b.OuterFailure(); !strings.Contains(got, "reset itself before the end of its script") {
+		t.Errorf("OuterFailure() = %q", got)
+	}
 }
 
 func TestLockupSeconds(t *testing.T) {

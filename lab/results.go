@@ -62,6 +62,8 @@ func Parse(lines []string, expected []string, timedOut bool) *Report {
 			r.KVMReady = true
 		case strings.HasPrefix(line, "LAB-DONE"):
 			r.Done = true
+		case strings.HasPrefix(line, "LAB-BOOTED"):
+			cur = nil // a later boot (lab/resume.go): nothing runs yet
 		}
 		if m := reBegin.FindStringSubmatch(line); m != nil {
 			cur = byName[m[1]]

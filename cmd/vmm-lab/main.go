@@ -123,7 +123,7 @@ func runLab(ctx context.Context, o options) error {
 		fmt.Println("lab: FAIL:", p)
 	}
 	for i, l := range out.Discarded {
-		fmt.Printf("lab: note: attempt %d was discarded: %s\n", i+1, l)
+		fmt.Printf("lab: note: boot %d of the outer guest went down (%s); boot %d went on with the tests that had not finished\n", i+1, l, i+2)
 	}
 	fmt.Printf("e2e: %d passed, %d failed\n", passed, failed)
 	if len(problems) > 0 {

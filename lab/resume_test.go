@@ -1,0 +1,100 @@
+package lab
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A boot that went down in e2e.test, after two of its tests had ended:
+// the next boot skips the binary that finished and those two tests, and
+// runs again the test that was running.
+func TestResumeArgs(t *testing.T) {
+	lines := strings.Split(`LAB-BOOTED uptime=5
+LAB-BEGIN cmd-vmm.test uptime=6
+--- PASS: TestKVMInfo (0.02s)
+LAB-RESULT cmd-vmm.test exit=0 start=6 end=7
+LAB-BEGIN e2e.test uptime=7
+=== RUN   TestA
+--- PASS: TestA (1.00s)
+=== RUN   TestB
+    --- PASS: TestB/sub (0.00s)
+--- FAIL: TestB (1.00s)
+=== RUN   TestC
+kvm [1715]: vcpu0, guest rIP: 0xffffffff8100345b Unhandled WRMSR`, "\n")
+	got := resumeArgs(lines)
+	want := "LAB_DONE_BINARIES=cmd-vmm.test LAB_RESUME_BINARY=e2e.test LAB_RESUME_SKIP=^(TestA|TestB)$"
+	if got != want {
+		t.Fatalf("resumeArgs =\n%q, want\n%q", got, want)
+	}
+	skip := regexp.MustCompile(strings.TrimPrefix(strings.Fields(got)[2], "LAB_RESUME_SKIP="))
+	for name, skipped := range map[string]bool{"TestA": true, "TestB": true, "TestC": false, "TestAB": false} {
+		if skip.MatchString(name) != skipped {
+			t.Errorf("skip matches %s: %v, want %v", name, !skipped, skipped)
+		}
+	}
+
+	// The second boot went down too, before it ran e2e.test again: the
+	// third still skips what the first finished.
+	second := strings.Split("LAB-BOOTED uptime=5\nLAB-SKIPPED cmd-vmm.test: it finished in an earlier boot", "\n")
+	if got := resumeArgs(append(lines, second...)); got != want {
+		t.Errorf("after a second boot that ran nothing: %q", got)
+	}
+	if got := resumeArgs([]string{"LAB-BOOTED uptime=5", "LAB-KVM ready"}); got != "" {
+		t.Errorf("nothing began, resumeArgs = %q", got)
+	}
+}
+
+// Tests whose names do not fit the kernel's command line are an error,
+// not a list cut short (which would run tests twice or skip the wrong ones).
+func TestResumeCmdlineTooLong(t *testing.T) {
+	lines := []string{"LAB-BEGIN e2e.test uptime=1"}
+	for range 200 {
+		lines = append(lines, "--- PASS: TestSomethingWithALongName (1.00s)")
+	}
+	if s, err := resumeCmdline("console=ttyS0", lines); err == nil {
+		t.Fatalf("a %d-byte command line was accepted", len(s))
+	}
+}
+
+// bootOuter boots again after the outer guest reset, going on from where
+// it stopped, and the outcome holds both boots' lines: e2e.test counts
+// the test of the first boot and the one of the second, with no failure.
+func TestBootOuterGoesOnAfterReset(t *testing.T) {
+	dir := t.TempDir()
+	// The fake QEMU: the first boot resets in TestB, the second (its
+	// command line carrying the resume words) finishes.
+	script := `#!/bin/sh
+case "$*" in
+*"LAB_RESUME_BINARY=e2e.test LAB_RESUME_SKIP=^(TestA)$"*)
+  printf 'LAB-BOOTED uptime=1\nLAB-BEGIN e2e.test uptime=2\n--- PASS: TestB (1.00s)\nLAB-RESULT e2e.test exit=0 start=2 end=3\nLAB-DONE uptime=3\n' ;;
+*LAB_RESUME*) echo "unexpected command line: $*" ;;
+*)
+  printf 'LAB-BOOTED uptime=1\nLAB-KVM ready uptime=1\nLAB-BEGIN e2e.test uptime=2\n--- PASS: TestA (1.00s)\n=== RUN   TestB\n' ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(dir, "qemu-system-x86_64"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	o := Options{Work: t.TempDir(), Retries: 1, Timeout: time.Minute, Log: io.Discard}
+	out, err := bootOuter(context.Background(), o, Kernel{}, "image")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Discarded) != 1 || !strings.Contains(out.Discarded[0], "reset itself") {
+		t.Errorf("discarded %q", out.Discarded)
+	}
+	r := Parse(out.Boot.Lines, []string{"e2e.test"}, false)
+	if p := r.Problems(); len(p) != 0 {
+		t.Fatalf("problems: %q\nlines: %q", p, out.Boot.Lines)
+	}
+	if pass, fail := r.Counts(); pass != 2 || fail != 0 {
+		t.Errorf("counts %d/%d, want 2/0", pass, fail)
+	}
+}
