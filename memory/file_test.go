@@ -10,7 +10,8 @@ import (
 
 // Guest RAM goes into a sparse file (written pages only) and comes back
 // copy-on-write: the restored RAM reads the same, writes to it stay out
-// of the file, and a file too short for the RAM is refused.
+// of the file and out of every other clone of it, and a file too short
+// for the RAM is refused.
 func TestSaveSparseAndMapFile(t *testing.T) {
 	spans := []Span{{Base: 0, Size: 8 << 20}, {Base: 16 << 20, Size: 4 << 20}}
 	g, err := Map(spans...)
@@ -61,11 +62,31 @@ func TestSaveSparseAndMapFile(t *testing.T) {
 			t.Errorf("restored %#x: %q, %v", c.addr, got[:min(len(got), 16)], err)
 		}
 	}
+	// A second clone of the same file: neither sees the other's writes.
+	r2, err := MapFile(f, spans...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
 	r.Write(0x1000, []byte("changed"))
+	r2.Write(0x1000+64, []byte("clone two"))
 	onDisk := make([]byte, 10)
 	f.ReadAt(onDisk, 0x1000)
 	if string(onDisk) != "first page" {
 		t.Errorf("a write to restored RAM reached the file: %q", onDisk)
+	}
+	seen := func(g *Guest, addr uint64, n int) string {
+		b := make([]byte, n)
+		if err := g.Read(addr, b); err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if got := seen(r2, 0x1000, 10); got != "first page" {
+		t.Errorf("clone two reads %q where clone one wrote: the clones share memory", got)
+	}
+	if got := seen(r, 0x1000+64, 9); got != string(make([]byte, 9)) {
+		t.Errorf("clone one reads %q where clone two wrote: the clones share memory", got)
 	}
 	short := filepath.Join(t.TempDir(), "short")
 	os.WriteFile(short, make([]byte, 4096), 0o600)
