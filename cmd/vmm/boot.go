@@ -87,9 +87,8 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmm boot:", err)
 		return 2
 	}
-	if o.snapshotOnReady != "" {
-		cfg.OnBooted = sess.snapshotWhenBooted(cfg.OnBooted)
-	}
+	cfg.OnBooted = sess.whenBooted(cfg.OnBooted)
+	sess.trimAfter = sess.ready
 	inputs := time.Since(start)
 	m, err := machine.New(cfg)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/vmmlab/vmm/chrometrace"
 	"github.com/vmmlab/vmm/confine"
 	"github.com/vmmlab/vmm/devices/serial"
+	"github.com/vmmlab/vmm/internal/selfmem"
 	"github.com/vmmlab/vmm/machine"
 )
 
@@ -39,10 +40,13 @@ type session struct {
 	cancel      context.CancelCauseFunc
 	stopSignals func()
 	console     *serial.Output
-	ready       chan struct{} // closed when the guest wrote the boot timer (--snapshot-on-ready)
+	ready       chan struct{} // closed when the guest wrote the boot timer (see whenBooted)
 	readyOnce   sync.Once
-	trace       *chrometrace.Recorder // --trace-out, written to traceFile at the end
-	traceFile   *os.File
+	// trimAfter holds back the drop of vmm's set-up code (dropOwnPages)
+	// until it is closed: s.ready for a boot, nil (at once) for a restore.
+	trimAfter <-chan struct{}
+	trace     *chrometrace.Recorder // --trace-out, written to traceFile at the end
+	traceFile *os.File
 }
 
 // traceEvents bounds the events --trace-out keeps in full (about 100
@@ -109,9 +113,10 @@ func (s *session) close() {
 	s.stopSignals()
 }
 
-// snapshotWhenBooted wraps a boot-timer callback so that it also tells
-// run that the guest is ready (on a vCPU thread: it must not block).
-func (s *session) snapshotWhenBooted(next func(time.Duration)) func(time.Duration) {
+// whenBooted wraps a boot-timer callback so that it also tells run that
+// the guest is ready, for --snapshot-on-ready and dropOwnPages (on a vCPU
+// thread: it must not block).
+func (s *session) whenBooted(next func(time.Duration)) func(time.Duration) {
 	return func(d time.Duration) {
 		if next != nil {
 			next(d)
@@ -147,6 +152,8 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 		}
 		defer srv.Close()
 	}
+	// Found now: once confined, vmm can no longer read its own mappings.
+	own, ownErr := selfmem.Find()
 	restore := startConsole(os.Stdin, m, s.cancel, stderr, booted)
 	if o.uid >= 0 || o.gid >= 0 || o.chroot != "" {
 		if err := confine.Drop(confine.Identity{UID: o.uid, GID: o.gid, Chroot: o.chroot}); err != nil {
@@ -183,6 +190,7 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 			s.cancel(errSnapshotTaken)
 		}()
 	}
+	go s.dropOwnPages(own, ownErr, stderr)
 	liveCtx, stopLive := context.WithCancel(s.ctx)
 	liveDone := make(chan struct{})
 	go func() {
@@ -209,6 +217,28 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 		return reportSnapshot(<-snap, o.snapshotOnReady, o.json, stderr)
 	}
 	return report(r, inputs, s.console.Dropped(), o.json, trace, stderr)
+}
+
+// dropOwnPages drops the pages of vmm's binary from its resident set once
+// the guest has booted (s.trimAfter; at once for a restored guest): most
+// of vmm's code is set-up code, and the pages the run goes on using come
+// back at their next access. A failure costs only memory, so it is said
+// and the VM runs on.
+func (s *session) dropOwnPages(own selfmem.Binary, findErr error, stderr io.Writer) {
+	if s.trimAfter != nil {
+		select {
+		case <-s.trimAfter:
+		case <-s.ctx.Done():
+			return
+		}
+	}
+	err := findErr
+	if err == nil {
+		err = own.Drop()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vmm: warning: vmm's set-up code stays resident:", err)
+	}
 }
 
 type snapshotOutcome struct {
