@@ -34,7 +34,8 @@ type Status struct {
 	UptimeMS    float64           `json:"uptime_ms"` // since vmm started
 	Booted      bool              `json:"booted"`    // the guest wrote the boot timer
 	BootMS      float64           `json:"boot_ms,omitempty"`
-	Exits       map[string]uint64 `json:"exits"` // VM exits that reached vmm, by cause
+	Restored    bool              `json:"restored,omitempty"` // from a snapshot: the guest booted before it
+	Exits       map[string]uint64 `json:"exits"`              // VM exits that reached vmm, by cause
 }
 
 // SnapshotInfo is what PUT /vm/snapshot answers: how long it took.

@@ -99,6 +99,7 @@ type Machine struct {
 	cpuStats []*kvm.Stats
 	statsErr error
 	facts    []string // what Explain tells
+	restored bool     // built by Restore: the guest booted before the snapshot
 	tr       Tracer
 	// closers release device backends (disk files, taps) and their
 	// eventfds at Close, in reverse order.

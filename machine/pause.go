@@ -181,13 +181,14 @@ type Info struct {
 	Uptime   time.Duration // since Config.Start
 	BootTime time.Duration // Config.Start to the guest's boot-timer write
 	Booted   bool
+	Restored bool              // the machine came from a snapshot
 	Exits    map[string]uint64 // exits that reached vmm, by cause
 	Start    time.Time         // Config.Start
 }
 
 // Info says how the machine is doing now.
 func (m *Machine) Info() Info {
-	i := Info{Paused: m.Paused(), CPUs: len(m.cpus), MemSize: m.mem.Size(), Uptime: time.Since(m.start), Exits: m.exits.snapshot(), Start: m.start}
+	i := Info{Paused: m.Paused(), CPUs: len(m.cpus), MemSize: m.mem.Size(), Uptime: time.Since(m.start), Exits: m.exits.snapshot(), Start: m.start, Restored: m.restored}
 	i.BootTime, i.Booted = m.timer.Elapsed()
 	return i
 }

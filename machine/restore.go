@@ -61,7 +61,7 @@ func Restore(dir string, rc RestoreConfig) (m *Machine, err error) {
 		return nil, fmt.Errorf("snapshot %s: %w", dir, err)
 	}
 	defer memFile.Close() // the mapping keeps what it needs
-	m = &Machine{ev: newEvents(), pause: newPauser(c.CPUs), cmdline: man.Machine.Cmdline, cfg: c, tr: rc.Tracer}
+	m = &Machine{ev: newEvents(), pause: newPauser(c.CPUs), cmdline: man.Machine.Cmdline, cfg: c, tr: rc.Tracer, restored: true}
 	defer func() {
 		if err != nil {
 			m.Close()

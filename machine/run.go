@@ -71,6 +71,7 @@ type Result struct {
 	RunTime  time.Duration // from the first KVM_RUN to the stop
 	BootTime time.Duration // vmm start to the guest's "booted" write
 	Booted   bool          // the guest wrote the boot timer
+	Restored bool          // the machine came from a snapshot: its guest booted before it
 	// GuestStatus is the workload exit status the guest init reported
 	// (HasGuestStatus tells whether it did).
 	GuestStatus    int
@@ -127,7 +128,7 @@ func (m *Machine) Run(ctx context.Context) Result {
 		ev.Dump = strings.Join(dumps, "\n")
 	}
 	r := Result{Event: ev, SetupTime: m.setup, Start: m.start, FirstRun: start.Sub(m.start), SetupSteps: m.SetupSteps(), Exits: m.exits.snapshot(), RunTime: time.Since(start),
-		UnhandledPIO: m.pio.Unhandled(), UnhandledMMIO: m.mmio.Unhandled()}
+		UnhandledPIO: m.pio.Unhandled(), UnhandledMMIO: m.mmio.Unhandled(), Restored: m.restored}
 	r.BootTime, r.Booted = m.timer.Elapsed()
 	r.GuestStatus, r.HasGuestStatus = m.exit.Get()
 	r.DeviceFailures = deviceFailures(m.virtio)

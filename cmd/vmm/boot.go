@@ -252,6 +252,7 @@ type jsonResult struct {
 	RunMS        float64                      `json:"run_ms"`
 	Booted       bool                         `json:"booted"`
 	BootMS       float64                      `json:"boot_ms,omitempty"`
+	Restored     bool                         `json:"restored,omitempty"` // from a snapshot: "booted" is false, the guest booted before it
 	Unhandled    uint64                       `json:"unhandled_port_accesses"`
 	Status       *int                         `json:"guest_status,omitempty"`
 	Registers    string                       `json:"registers,omitempty"`
@@ -301,7 +302,7 @@ func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool,
 	if asJSON {
 		j := jsonResult{Reason: r.Kind.String(), Detail: r.Detail, ExitCode: code, SetupMS: ms(r.SetupTime),
 			StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun), InputsMS: ms(inputs), Steps: map[string]float64{}, Exits: r.Exits,
-			RunMS: ms(r.RunTime), Booted: r.Booted, Unhandled: r.UnhandledPIO, Registers: r.Dump, Dropped: dropped, Failures: r.DeviceFailures, Devices: r.DeviceCounters,
+			RunMS: ms(r.RunTime), Booted: r.Booted, Restored: r.Restored, Unhandled: r.UnhandledPIO, Registers: r.Dump, Dropped: dropped, Failures: r.DeviceFailures, Devices: r.DeviceCounters,
 			GoMemory: readGoMemory(), traceResult: trace}
 		if r.Booted {
 			j.BootMS = ms(r.BootTime)
@@ -317,7 +318,10 @@ func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool,
 		return code
 	}
 	boot := "guest did not report booting"
-	if r.Booted {
+	switch {
+	case r.Restored:
+		boot = "restored from a snapshot"
+	case r.Booted:
 		boot = "booted in " + r.BootTime.Round(time.Millisecond).String()
 	}
 	if r.HasGuestStatus {

@@ -117,6 +117,20 @@ func TestReport(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &j); err != nil || len(j.Failures) != 1 || j.Dropped != 42 {
 		t.Errorf("json %s: %v", b.String(), err)
 	}
+	// A restored guest booted before its snapshot: the last line says it
+	// was restored, not that it never reported booting.
+	restored := machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}, Restored: true}
+	b.Reset()
+	report(restored, 0, 0, false, nil, &b)
+	if !strings.Contains(b.String(), "restored from a snapshot") || strings.Contains(b.String(), "did not report booting") {
+		t.Errorf("restored, last line %q", b.String())
+	}
+	b.Reset()
+	report(restored, 0, 0, true, nil, &b)
+	j = jsonResult{}
+	if err := json.Unmarshal(b.Bytes(), &j); err != nil || !j.Restored || j.Booted {
+		t.Errorf("restored, json %s: %v", b.String(), err)
+	}
 }
 
 func TestParseNICs(t *testing.T) {

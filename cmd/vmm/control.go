@@ -21,7 +21,7 @@ func (c controlled) Status() api.Status {
 		state = "paused"
 	}
 	return api.Status{State: state, VCPUs: i.CPUs, MemoryBytes: i.MemSize, UptimeMS: ms(i.Uptime),
-		Booted: i.Booted, BootMS: ms(i.BootTime), Exits: i.Exits}
+		Booted: i.Booted, BootMS: ms(i.BootTime), Restored: i.Restored, Exits: i.Exits}
 }
 
 func (c controlled) Pause() error  { return conflict(c.m.Pause()) }

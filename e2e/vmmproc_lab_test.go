@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vmmlab/vmm/api"
+	"github.com/vmmlab/vmm/api/apiclient"
+	"github.com/vmmlab/vmm/internal/netns"
+	"github.com/vmmlab/vmm/tap"
+)
+
+// vmmProc is a vmm process whose console the test watches.
+type vmmProc struct {
+	cmd     *exec.Cmd
+	console *watchBuffer
+	stderr  bytes.Buffer
+	started time.Time
+}
+
+// guestNet is a network namespace with a tap for one VM, the host side
+// at hostAddr: the guest (always guestAddr) is reached through it.
+type guestNet struct {
+	ns  *netns.NS
+	tap *os.File
+}
+
+func newGuestNet(t *testing.T, name string) guestNet {
+	t.Helper()
+	ns, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	var tp *tap.Tap
+	err = ns.Do(func() error {
+		var err error
+		if tp, err = tap.Open(tap.Device, name); err != nil {
+			return err
+		}
+		return netns.SetUp(name, netip.MustParsePrefix(hostAddr+"/24"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tp.Close() })
+	f, err := tp.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return guestNet{ns: ns, tap: f}
+}
+
+// get fetches path from the guest through the namespace.
+func (g guestNet) get(path string) (string, error) {
+	c := &http.Client{Transport: &http.Transport{DialContext: g.ns.DialContext}, Timeout: time.Minute}
+	b, err := httpGet(c, "http://"+guestAddr+path)
+	return string(b), err
+}
+
+// waitGED waits until the guest's Generic Event Device took an
+// interrupt (vmm raises it after writing a new VM generation ID) and
+// returns the guest's /vmgenid answer.
+func (g guestNet) waitGED(t *testing.T, name string) string {
+	t.Helper()
+	var page string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		var err error
+		if page, err = g.get("/vmgenid"); err == nil && strings.Contains(page, "ged 1\n") {
+			return page
+		}
+	}
+	t.Errorf("%s: the guest took no VM generation ID interrupt after the restore: %q", name, page)
+	return page
+}
+
+// startVMM starts vmm with args, in net's namespace with its tap as fd 3
+// when net is not nil.
+func startVMM(t *testing.T, vmm string, net *guestNet, args ...string) *vmmProc {
+	t.Helper()
+	p := &vmmProc{console: &watchBuffer{}}
+	p.cmd = exec.Command(vmm, args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.console, &p.stderr
+	p.started = time.Now()
+	var err error
+	if net != nil {
+		p.cmd.ExtraFiles = []*os.File{net.tap}
+		err = net.ns.Do(p.cmd.Start)
+	} else {
+		err = p.cmd.Start()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.stop() })
+	return p
+}
+
+func (p *vmmProc) stop() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			p.cmd.Process.Kill()
+			<-done
+		}
+	}
+}
+
+// tail is the end of the VM's console and its stderr (for failures),
+// stopping it first if it still runs, so that vmm's stop report is there.
+func (p *vmmProc) tail() string {
+	p.stop()
+	con := strings.Split(p.console.String(), "\n")
+	con = con[max(0, len(con)-40):]
+	return fmt.Sprintf("%v; its console ended:\n%s\nstderr:\n%s", p.cmd.ProcessState, strings.Join(con, "\n"), p.stderr.String())
+}
+
+// pssKiB is the process's proportional set size.
+func (p *vmmProc) pssKiB() int64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", p.cmd.Process.Pid))
+	m := regexp.MustCompile(`(?m)^Pss:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return n
+}
+
+// pauseAndSnapshot pauses the VM through its API, lets the console
+// lines already out reach the test, calls read, and snapshots it into
+// snap: paused first, because a snapshot of a running VM lets it go on,
+// and the lines it prints then are not the snapshot's.
+func (p *vmmProc) pauseAndSnapshot(t *testing.T, sock, snap string, read func()) api.SnapshotInfo {
+	t.Helper()
+	c := apiclient.New(sock, 5*time.Minute)
+	if err := c.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	read()
+	info, err := c.Snapshot(snap)
+	if err != nil {
+		t.Fatalf("snapshot: %v\nstderr:\n%s", err, p.stderr.String())
+	}
+	return info
+}
+
+var countLine = regexp.MustCompile(`(?m)^COUNT (\d+) (\d+)\r?$`)
+
+// counts are the COUNT lines the guest printed: values and guest clock.
+func (p *vmmProc) counts() (n, clock []int64) {
+	for _, m := range countLine.FindAllStringSubmatch(p.console.String(), -1) {
+		a, _ := strconv.ParseInt(m[1], 10, 64)
+		b, _ := strconv.ParseInt(m[2], 10, 64)
+		n, clock = append(n, a), append(clock, b)
+	}
+	return n, clock
+}
+
+// waitCount waits until the guest printed at least k COUNT lines and
+// returns how long that took from vmm's start.
+func (p *vmmProc) waitCount(t *testing.T, k int, limit time.Duration) time.Duration {
+	t.Helper()
+	d := p.waitCountOrZero(k, limit)
+	if d == 0 {
+		t.Fatalf("no %d COUNT lines within %v\nconsole:\n%s\nstderr:\n%s", k, limit, p.console.String(), p.stderr.String())
+	}
+	return d
+}
+
+// waitCountOrZero is waitCount's wait, with 0 for "not within limit"
+// (for use from other goroutines than the test's).
+func (p *vmmProc) waitCountOrZero(k int, limit time.Duration) time.Duration {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if n, _ := p.counts(); len(n) >= k {
+			return time.Since(p.started)
+		}
+	}
+	return 0
+}
+
+// checkGoesOn checks that a restored guest counts on from the snapshot's
+// value (never from 1) with a clock that did not go back.
+func checkGoesOn(t *testing.T, name string, c *vmmProc, last, lastClock int64) {
+	t.Helper()
+	n, clock := c.counts()
+	if n[0] < last-1 || n[0] > last+2 || n[1] != n[0]+1 {
+		t.Errorf("%s counts %v after a snapshot at %d", name, n, last)
+	}
+	if clock[0] < lastClock {
+		t.Errorf("%s: the guest clock went back from %d to %d ms", name, lastClock, clock[0])
+	}
+}
