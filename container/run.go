@@ -183,7 +183,7 @@ func (ct *Container) create(ctx context.Context) error {
 		case <-ct.outDone:
 		case <-time.After(2 * time.Second):
 		}
-		return fmt.Errorf("%s create %s: %w: %s", ct.rt.Name, ct.cfg.ID, err, strings.TrimSpace(ct.out.String()))
+		return commandError(ctx, ct.rt.Name+" create "+ct.cfg.ID, err, ct.out.String())
 	}
 	b, err := os.ReadFile(pidFile)
 	if err != nil {

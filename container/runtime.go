@@ -139,7 +139,19 @@ func (r *Runtime) run(ctx context.Context, args ...string) error {
 		return fmt.Errorf("%s %s: %w", r.Name, args[0], err)
 	}
 	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("%s %s: %w: %s", r.Name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+		return commandError(ctx, r.Name+" "+strings.Join(args, " "), err, out.String())
 	}
 	return nil
+}
+
+// commandError says why a runtime command failed, with its output. When
+// ctx ended first, the command died of it (SIGKILL from
+// exec.CommandContext), and the error wraps ctx's error: the caller sees
+// the cancellation or deadline it caused, not only the runtime's death.
+func commandError(ctx context.Context, what string, err error, out string) error {
+	out = strings.TrimSpace(out)
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%s: %w (the runtime was stopped: %v: %s)", what, cerr, err, out)
+	}
+	return fmt.Errorf("%s: %w: %s", what, err, out)
 }
