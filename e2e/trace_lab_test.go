@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,6 +70,34 @@ func (tr *kvmTrace) shutdownTail(t *testing.T, n int) string {
 		}
 	}
 	return ""
+}
+
+// shutdownTails returns, for every SHUTDOWN exit in the trace, the n
+// events of the same thread before it (the trace names each event's
+// thread as comm-TID): what each vCPU that triple-faulted did last.
+func (tr *kvmTrace) shutdownTails(n int) string {
+	b, err := os.ReadFile(filepath.Join(tr.dir, "trace"))
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(string(b), "\n")
+	var out []string
+	for i, l := range lines {
+		if !strings.Contains(l, "kvm_exit:") || !strings.Contains(l, "reason shutdown") {
+			continue
+		}
+		thread := strings.Fields(l)[0]
+		var mine []string
+		for j := i; j >= 0 && len(mine) <= n; j-- {
+			if f := strings.Fields(lines[j]); len(f) > 0 && f[0] == thread {
+				mine = append(mine, lines[j])
+			}
+		}
+		slices.Reverse(mine)
+		out = append(out, fmt.Sprintf("%s's last %d KVM events:", thread, len(mine)))
+		out = append(out, mine...)
+	}
+	return strings.Join(out, "\n")
 }
 
 // threadTail returns the last n trace lines of process pid's threads

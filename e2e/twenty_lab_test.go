@@ -90,10 +90,15 @@ func TestTwentyVMsAtOnce(t *testing.T) {
 			cancel()
 		}
 	}
+	failed := false
 	for i := range errs {
 		if !clean(i) {
 			t.Errorf("VM %d: %v\n%s", i, errs[i], outs[i])
+			failed = true
 		}
+	}
+	if failed {
+		t.Logf("every triple fault in the outer kernel's KVM trace, with its vCPU's events before it:\n%s", tr.shutdownTails(25))
 	}
 }
 
