@@ -265,12 +265,15 @@ func (l irqLine) Trigger() error {
 func (m *Machine) createDevices(c Config) error {
 	m.uart = serial.New(c.Console, irqLine{m.vm, serialIRQ})
 	m.rtc = rtc.New(nil)
-	m.timer = boottimer.New(c.Start, func(d time.Duration) {
+	// The callback lives as long as the machine: it takes the two fields
+	// it needs, not c, whose Kernel (megabytes) would stay on the heap.
+	start, onBooted := c.Start, c.OnBooted
+	m.timer = boottimer.New(start, func(d time.Duration) {
 		if m.tr != nil {
-			m.tr.Mark("boot", "init (boot timer)", c.Start.Add(d))
+			m.tr.Mark("boot", "init (boot timer)", start.Add(d))
 		}
-		if c.OnBooted != nil {
-			c.OnBooted(d)
+		if onBooted != nil {
+			onBooted(d)
 		}
 	})
 	reg := []struct {
