@@ -12,15 +12,16 @@ import (
 
 // Options say what one lab run builds, ships and runs.
 type Options struct {
-	Cache         string   // downloaded kernels and built images (outside the clone)
-	Work          string   // test binaries, the outer image and the console log
-	KernelPackage string   // Debian kernel package of the outer (and inner) guest
-	Busybox       string   // a static busybox
-	QEMUMemory    string   // memory of the outer guest
-	SMP           int      // its vCPUs
-	Packages      []string // packages to test (none: every one with *_lab_test.go files)
-	Run           string   // only the tests matching this expression
-	Timeout       time.Duration
+	Cache         string        // downloaded kernels and built images (outside the clone)
+	Work          string        // test binaries, the outer image and the console log
+	KernelPackage string        // Debian kernel package of the outer (and inner) guest
+	Busybox       string        // a static busybox
+	QEMUMemory    string        // memory of the outer guest
+	SMP           int           // its vCPUs
+	Packages      []string      // packages to test (none: every one with *_lab_test.go files)
+	Run           string        // only the tests matching this expression
+	Timeout       time.Duration // limit for one boot of the outer guest
+	TotalTimeout  time.Duration // limit for all boots together (0: Timeout × (Retries+1))
 	Idle          time.Duration // stop when the console is silent this long
 	MaxLockup     time.Duration // stop when the outer kernel reports a CPU stuck this long
 	Retries       int           // boots again after an outer lockup, panic or reset
@@ -29,6 +30,9 @@ type Options struct {
 	BenchArgs     string
 	Log           io.Writer // progress and the outer guest's console
 }
+
+// minBoot is the least time worth booting the outer guest again for.
+const minBoot = 3 * time.Minute
 
 // Outcome is what a lab run gave.
 type Outcome struct {
@@ -172,9 +176,11 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 // bootOuter boots the outer image under QEMU, the console going to o.Log
 // and to console.log, and boots it again after the outer guest failed (a
 // lockup, a panic, a reset; never after a test failure), up to o.Retries
-// times. A test run goes on from where the failed boot stopped (see
-// resumeArgs) and its Outcome holds the console lines of every boot; the
-// bench starts again.
+// times and within o.TotalTimeout. A test run goes on from where the
+// failed boot stopped (see resumeArgs) and its Outcome holds the console
+// lines of every boot; the bench starts again. A test run boots again
+// only while it gets somewhere: after two boots in a row that went down
+// before any test ended, it stops.
 func bootOuter(ctx context.Context, o Options, k Kernel, image string) (Outcome, error) {
 	out := Outcome{ConsoleLog: filepath.Join(o.Work, "console.log")}
 	logFile, err := os.Create(out.ConsoleLog)
@@ -192,18 +198,40 @@ func bootOuter(ctx context.Context, o Options, k Kernel, image string) (Outcome,
 	}
 	q := QEMU{Kernel: k.BzImage, Initrd: image, Memory: o.QEMUMemory, SMP: o.SMP, Timeout: o.Timeout, Idle: o.Idle,
 		MaxLockup: o.MaxLockup, Append: appendArgs}
+	total := o.TotalTimeout
+	if total <= 0 {
+		total = o.Timeout * time.Duration(o.Retries+1)
+	}
+	deadline := time.Now().Add(total)
 	var earlier []string // console lines of the failed boots a test run goes on from
+	idle := 0            // boots in a row that went down before any test ended
 	for attempt := 1; ; attempt++ {
+		q.Timeout = min(o.Timeout, time.Until(deadline))
 		out.Boot, err = q.Boot(ctx, io.MultiWriter(o.Log, logFile))
 		if err != nil {
 			return out, err
+		}
+		if testsEnded(out.Boot.Lines) == 0 {
+			idle++
+		} else {
+			idle = 0
 		}
 		if !o.Bench {
 			earlier = append(earlier, out.Boot.Lines...)
 			out.Boot.Lines = earlier
 		}
 		failure := out.Boot.OuterFailure()
-		if failure == "" || attempt > o.Retries {
+		left := time.Until(deadline)
+		switch {
+		case failure == "":
+			return out, nil
+		case attempt > o.Retries:
+			return out, nil
+		case left < minBoot:
+			fmt.Fprintf(o.Log, "lab: attempt %d: %s; not booting again: %v of the lab's %v is left\n", attempt, failure, left.Round(time.Second), total)
+			return out, nil
+		case !o.Bench && idle >= 2:
+			fmt.Fprintf(o.Log, "lab: attempt %d: %s; not booting again: two boots in a row went down before any test ended\n", attempt, failure)
 			return out, nil
 		}
 		next := "starting again"

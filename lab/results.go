@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,15 +11,14 @@ import (
 
 // Binary is what one test binary did inside the outer guest.
 type Binary struct {
-	Name     string
-	Ran      bool // a LAB-RESULT line was seen
-	Exit     int
-	Seconds  float64 // outer-guest time it took
-	Passed   []string
-	Failed   []string
-	Skipped  []string
-	Started  bool // a LAB-BEGIN line was seen
-	lastTest string
+	Name    string
+	Ran     bool // a LAB-RESULT line was seen
+	Exit    int
+	Seconds float64 // outer-guest time it took
+	Passed  []string
+	Failed  []string
+	Skipped []string
+	Started bool // a LAB-BEGIN line was seen
 }
 
 // Report is the lab's verdict over one outer boot.
@@ -87,6 +87,9 @@ func Parse(lines []string, expected []string, timedOut bool) *Report {
 			continue
 		}
 		if m := reTest.FindStringSubmatch(line); m != nil {
+			// A test run again in a later boot (lab/resume.go): its
+			// last result is the one that counts.
+			cur.forget(m[2])
 			switch m[1] {
 			case "PASS":
 				cur.Passed = append(cur.Passed, m[2])
@@ -98,6 +101,14 @@ func Parse(lines []string, expected []string, timedOut bool) *Report {
 		}
 	}
 	return r
+}
+
+// forget drops an earlier result of the test name.
+func (b *Binary) forget(name string) {
+	not := func(t string) bool { return t == name }
+	b.Passed = slices.DeleteFunc(b.Passed, not)
+	b.Failed = slices.DeleteFunc(b.Failed, not)
+	b.Skipped = slices.DeleteFunc(b.Skipped, not)
 }
 
 // Counts returns how many test functions passed and failed in all binaries.

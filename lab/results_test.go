@@ -82,3 +82,30 @@ func TestParseKernelDepends(t *testing.T) {
 		t.Fatal("empty output accepted")
 	}
 }
+
+// A test that failed in a boot that went down and passed when a later
+// boot ran it again counts once, as passed.
+func TestParseLastResultCounts(t *testing.T) {
+	lines := strings.Split(`LAB-BOOTED uptime=1
+LAB-BEGIN e2e.test uptime=2
+--- PASS: TestA (1.00s)
+--- FAIL: TestB (99.00s)
+=== RUN   TestC
+LAB-BOOTED uptime=1
+LAB-BEGIN e2e.test uptime=2
+--- PASS: TestB (1.00s)
+--- PASS: TestC (1.00s)
+LAB-RESULT e2e.test exit=0 start=2 end=4
+LAB-DONE uptime=5`, "\n")
+	r := Parse(lines, []string{"e2e.test"}, false)
+	if pass, fail := r.Counts(); pass != 3 || fail != 0 {
+		t.Errorf("counts %d/%d, want 3/0 (passed %q, failed %q)", pass, fail, r.Binaries[0].Passed, r.Binaries[0].Failed)
+	}
+	// The other way round: a real failure stands.
+	lines[7] = "--- FAIL: TestB (1.00s)"
+	lines[9] = "LAB-RESULT e2e.test exit=1 start=2 end=4"
+	r = Parse(lines, []string{"e2e.test"}, false)
+	if b := r.Binaries[0]; len(b.Failed) != 1 || b.Failed[0] != "TestB" || len(b.Passed) != 2 {
+		t.Errorf("passed %q, failed %q; want TestB failed once", b.Passed, b.Failed)
+	}
+}

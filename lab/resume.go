@@ -18,10 +18,14 @@ const maxCmdline = 2047
 // hands such name=value words to /init as its environment:
 // LAB_DONE_BINARIES lists the test binaries that finished, which the
 // outer init skips; LAB_RESUME_BINARY is the one that was running, and
-// LAB_RESUME_SKIP matches its tests that finished (passed, failed or
-// skipped: none of them runs twice, so a failure is never run again
-// until it passes). The test that was running when the guest went down
-// runs again. It returns "" when no test binary had started.
+// LAB_RESUME_SKIP matches its tests that passed or were skipped. The test
+// that was running when the guest went down runs again, and so does a
+// test of that binary that failed: a guest that went down had been
+// stalled before (a soft lockup stops the emulated host for a minute or
+// more), which fails tests that were never at fault; a real failure
+// fails again, and its last result is the one counted (Parse). Results
+// of binaries that finished stand. It returns "" when no test binary
+// had started.
 func resumeArgs(lines []string) string {
 	var done []string
 	finished := map[string][]string{} // per binary, its tests that ended
@@ -40,7 +44,11 @@ func resumeArgs(lines []string) string {
 			continue
 		}
 		if m := reTest.FindStringSubmatch(line); m != nil && cur != "" {
-			finished[cur] = append(finished[cur], m[2])
+			if m[1] == "FAIL" {
+				finished[cur] = slices.DeleteFunc(finished[cur], func(t string) bool { return t == m[2] })
+			} else if !slices.Contains(finished[cur], m[2]) {
+				finished[cur] = append(finished[cur], m[2])
+			}
 		}
 	}
 	var words []string
@@ -73,4 +81,15 @@ func resumeCmdline(base string, lines []string) (string, error) {
 		return "", fmt.Errorf("the tests that finished do not fit the outer kernel's command line (%d bytes, at most %d)", len(s), maxCmdline)
 	}
 	return s, nil
+}
+
+// testsEnded counts the tests and test binaries in lines that ended.
+func testsEnded(lines []string) int {
+	n := 0
+	for _, line := range lines {
+		if reTest.MatchString(line) || reResult.MatchString(line) {
+			n++
+		}
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,8 +13,9 @@ import (
 )
 
 // A boot that went down in e2e.test, after two of its tests had ended:
-// the next boot skips the binary that finished and those two tests, and
-// runs again the test that was running.
+// the next boot skips the binary that finished and the test that passed,
+// and runs again the test that failed (perhaps stalled by the outer
+// guest's trouble) and the one that was running.
 func TestResumeArgs(t *testing.T) {
 	lines := strings.Split(`LAB-BOOTED uptime=5
 LAB-BEGIN cmd-vmm.test uptime=6
@@ -28,12 +30,12 @@ LAB-BEGIN e2e.test uptime=7
 === RUN   TestC
 kvm [1715]: vcpu0, guest rIP: 0xffffffff8100345b Unhandled WRMSR`, "\n")
 	got := resumeArgs(lines)
-	want := "LAB_DONE_BINARIES=cmd-vmm.test LAB_RESUME_BINARY=e2e.test LAB_RESUME_SKIP=^(TestA|TestB)$"
+	want := "LAB_DONE_BINARIES=cmd-vmm.test LAB_RESUME_BINARY=e2e.test LAB_RESUME_SKIP=^(TestA)$"
 	if got != want {
 		t.Fatalf("resumeArgs =\n%q, want\n%q", got, want)
 	}
 	skip := regexp.MustCompile(strings.TrimPrefix(strings.Fields(got)[2], "LAB_RESUME_SKIP="))
-	for name, skipped := range map[string]bool{"TestA": true, "TestB": true, "TestC": false, "TestAB": false} {
+	for name, skipped := range map[string]bool{"TestA": true, "TestB": false, "TestC": false, "TestAB": false} {
 		if skip.MatchString(name) != skipped {
 			t.Errorf("skip matches %s: %v, want %v", name, !skipped, skipped)
 		}
@@ -45,6 +47,13 @@ kvm [1715]: vcpu0, guest rIP: 0xffffffff8100345b Unhandled WRMSR`, "\n")
 	if got := resumeArgs(append(lines, second...)); got != want {
 		t.Errorf("after a second boot that ran nothing: %q", got)
 	}
+	// The third boot passed TestB and went down in TestC: the fourth
+	// skips both.
+	third := strings.Split("LAB-BOOTED uptime=5\nLAB-BEGIN e2e.test uptime=6\n--- PASS: TestB (1.00s)\n=== RUN   TestC", "\n")
+	all := append(append(append([]string(nil), lines...), second...), third...)
+	if got, want := resumeArgs(all), "LAB_DONE_BINARIES=cmd-vmm.test LAB_RESUME_BINARY=e2e.test LAB_RESUME_SKIP=^(TestA|TestB)$"; got != want {
+		t.Errorf("after the third boot: %q, want %q", got, want)
+	}
 	if got := resumeArgs([]string{"LAB-BOOTED uptime=5", "LAB-KVM ready"}); got != "" {
 		t.Errorf("nothing began, resumeArgs = %q", got)
 	}
@@ -54,8 +63,8 @@ kvm [1715]: vcpu0, guest rIP: 0xffffffff8100345b Unhandled WRMSR`, "\n")
 // not a list cut short (which would run tests twice or skip the wrong ones).
 func TestResumeCmdlineTooLong(t *testing.T) {
 	lines := []string{"LAB-BEGIN e2e.test uptime=1"}
-	for range 200 {
-		lines = append(lines, "--- PASS: TestSomethingWithALongName (1.00s)")
+	for i := range 200 {
+		lines = append(lines, fmt.Sprintf("--- PASS: TestSomethingWithALongName%d (1.00s)", i))
 	}
 	if s, err := resumeCmdline("console=ttyS0", lines); err == nil {
 		t.Fatalf("a %d-byte command line was accepted", len(s))
@@ -82,7 +91,7 @@ esac
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	o := Options{Work: t.TempDir(), Retries: 1, Timeout: time.Minute, Log: io.Discard}
+	o := Options{Work: t.TempDir(), Retries: 1, Timeout: time.Hour, Log: io.Discard}
 	out, err := bootOuter(context.Background(), o, Kernel{}, "image")
 	if err != nil {
 		t.Fatal(err)
@@ -96,5 +105,80 @@ esac
 	}
 	if pass, fail := r.Counts(); pass != 2 || fail != 0 {
 		t.Errorf("counts %d/%d, want 2/0", pass, fail)
+	}
+}
+
+// fakeQEMU puts a qemu-system-x86_64 on PATH that counts its boots in
+// the file it returns and runs script.
+func fakeQEMU(t *testing.T, script string) (boots string) {
+	dir := t.TempDir()
+	boots = filepath.Join(dir, "boots")
+	body := "#!/bin/sh\necho x >> " + boots + "\n" + script
+	if err := os.WriteFile(filepath.Join(dir, "qemu-system-x86_64"), []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return boots
+}
+
+func countBoots(t *testing.T, boots string) int {
+	b, err := os.ReadFile(boots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "x")
+}
+
+// An outer guest that goes down three times, each time after one more
+// test: with --retries 3 the fourth boot finishes, and every test counts
+// once.
+func TestBootOuterGoesOnThreeTimes(t *testing.T) {
+	boots := fakeQEMU(t, `case "$*" in
+*"LAB_RESUME_SKIP=^(TestA|TestB|TestC)$"*) printf 'LAB-BOOTED uptime=1\nLAB-BEGIN e2e.test uptime=2\n--- PASS: TestD (1.00s)\nLAB-RESULT e2e.test exit=0 start=2 end=3\nLAB-DONE uptime=3\n' ;;
+*"LAB_RESUME_SKIP=^(TestA|TestB)$"*) printf 'LAB-BOOTED uptime=1\nLAB-BEGIN e2e.test uptime=2\n--- PASS: TestC (1.00s)\n' ;;
+*"LAB_RESUME_SKIP=^(TestA)$"*) printf 'LAB-BOOTED uptime=1\nLAB-BEGIN e2e.test uptime=2\n--- PASS: TestB (1.00s)\n' ;;
+*) printf 'LAB-BOOTED uptime=1\nLAB-KVM ready uptime=1\nLAB-BEGIN e2e.test uptime=2\n--- PASS: TestA (1.00s)\n' ;;
+esac
+`)
+	o := Options{Work: t.TempDir(), Retries: 3, Timeout: time.Hour, Log: io.Discard}
+	out, err := bootOuter(context.Background(), o, Kernel{}, "image")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countBoots(t, boots); n != 4 || len(out.Discarded) != 3 {
+		t.Errorf("%d boots, %d discarded; want 4 and 3", n, len(out.Discarded))
+	}
+	r := Parse(out.Boot.Lines, []string{"e2e.test"}, false)
+	if p := r.Problems(); len(p) != 0 {
+		t.Fatalf("problems: %q", p)
+	}
+	if pass, fail := r.Counts(); pass != 4 || fail != 0 {
+		t.Errorf("counts %d/%d, want 4/0", pass, fail)
+	}
+}
+
+// An outer guest that goes down before any test ends is booted again
+// once more, not up to --retries: two such boots in a row end the run.
+func TestBootOuterStopsWhenNothingEnds(t *testing.T) {
+	boots := fakeQEMU(t, `printf 'LAB-BOOTED uptime=1\nLAB-BEGIN e2e.test uptime=2\n=== RUN   TestA\n'`)
+	o := Options{Work: t.TempDir(), Retries: 3, Timeout: time.Hour, Log: io.Discard}
+	if _, err := bootOuter(context.Background(), o, Kernel{}, "image"); err != nil {
+		t.Fatal(err)
+	}
+	if n := countBoots(t, boots); n != 2 {
+		t.Errorf("%d boots, want 2", n)
+	}
+}
+
+// No boot starts when less than minBoot of the total time is left.
+func TestBootOuterWithinTotalTimeout(t *testing.T) {
+	boots := fakeQEMU(t, `printf 'LAB-BOOTED uptime=1\nLAB-BEGIN e2e.test uptime=2\n--- PASS: TestA (1.00s)\n'`)
+	o := Options{Work: t.TempDir(), Retries: 3, Timeout: time.Hour, TotalTimeout: minBoot / 2, Log: io.Discard}
+	out, err := bootOuter(context.Background(), o, Kernel{}, "image")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countBoots(t, boots); n != 1 || out.Boot.OuterFailure() == "" {
+		t.Errorf("%d boots (want 1), failure %q", n, out.Boot.OuterFailure())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,7 +26,8 @@ type options struct {
 	bench                                         bool
 	pkgs                                          []string
 	smp, retries                                  int
-	timeout, testTimeout, idle, maxLockup         time.Duration
+	timeout, totalTimeout, testTimeout, idle      time.Duration
+	maxLockup                                     time.Duration
 }
 
 // defaultCache is ~/.cache/vmm, or an absolute directory under the
@@ -50,10 +52,11 @@ func main() {
 	flag.IntVar(&o.smp, "qemu-smp", 2, "vCPUs of the outer guest")
 	flag.StringSliceVar(&o.pkgs, "pkgs", nil, "packages to test (default: every package with *_lab_test.go files)")
 	flag.StringVar(&o.run, "run", "", "run only the tests matching this regular expression (go test -run)")
-	flag.DurationVar(&o.timeout, "timeout", 40*time.Minute, "limit for one QEMU run")
+	flag.DurationVar(&o.timeout, "timeout", 40*time.Minute, "limit for one boot of the outer guest")
+	flag.DurationVar(&o.totalTimeout, "total-timeout", 60*time.Minute, "limit for all boots of the outer guest together (0: --timeout for each)")
 	flag.DurationVar(&o.idle, "idle-timeout", 5*time.Minute, "stop when the outer guest's console is silent this long (a hang)")
 	flag.DurationVar(&o.maxLockup, "max-lockup", 90*time.Second, "stop when the outer kernel reports a CPU stuck this long (soft lockup)")
-	flag.IntVar(&o.retries, "retries", 1, "boot the outer guest again this many times when its kernel locks up or panics (never for test failures)")
+	flag.IntVar(&o.retries, "retries", 3, "boot the outer guest again up to this many times when it locks up, panics or resets (never for test failures); the tests go on from where it stopped")
 	flag.StringVar(&o.benchArgs, "bench-args", "--runs 10 --max 60 --budget 2G --large-image 128M", "vmm-lab bench: extra flags for `vmm bench all` in the outer guest")
 	flag.StringVar(&o.benchOut, "bench-out", "build/bench", "vmm-lab bench: where the report goes")
 	flag.DurationVar(&o.testTimeout, "test-timeout", 30*time.Minute, "limit for each test binary inside the guest")
@@ -72,6 +75,12 @@ func main() {
 		o.bench = true
 		if !flag.CommandLine.Changed("timeout") {
 			o.timeout = 45 * time.Minute // the whole benchmark runs in one outer boot
+		}
+		if !flag.CommandLine.Changed("retries") {
+			o.retries = 1 // the bench starts again from the beginning
+		}
+		if !flag.CommandLine.Changed("total-timeout") {
+			o.totalTimeout = 0
 		}
 		err = runBench(ctx, o)
 	case "kernel":
@@ -93,7 +102,7 @@ func main() {
 func runLab(ctx context.Context, o options) error {
 	start := time.Now()
 	out, err := lab.Run(ctx, lab.Options{Cache: o.cache, Work: o.work, KernelPackage: o.kernelPkg, Busybox: o.busybox,
-		QEMUMemory: o.qemuMem, SMP: o.smp, Packages: o.pkgs, Run: o.run, Timeout: o.timeout, Idle: o.idle,
+		QEMUMemory: o.qemuMem, SMP: o.smp, Packages: o.pkgs, Run: o.run, Timeout: o.timeout, TotalTimeout: o.totalTimeout, Idle: o.idle,
 		MaxLockup: o.maxLockup, Retries: o.retries, TestTimeout: o.testTimeout, Bench: o.bench, BenchArgs: o.benchArgs,
 		Log: os.Stdout})
 	if err != nil {
@@ -115,6 +124,9 @@ func runLab(ctx context.Context, o options) error {
 	for _, b := range r.Binaries {
 		fmt.Printf("lab: %-28s exit=%d passed=%d failed=%d skipped=%d guest-time=%.1fs\n",
 			b.Name, b.Exit, len(b.Passed), len(b.Failed), len(b.Skipped), b.Seconds)
+		if len(b.Failed) > 0 {
+			fmt.Printf("lab: %-28s failed: %s\n", "", strings.Join(b.Failed, ", "))
+		}
 	}
 	fmt.Printf("lab: wall time %.1fs (console log: %s)\n", time.Since(start).Seconds(), out.ConsoleLog)
 	passed, failed := r.Counts()
