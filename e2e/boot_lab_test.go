@@ -112,11 +112,14 @@ type input struct {
 func (l lab) boot(t *testing.T, in input, args ...string) run {
 	t.Helper()
 	r, tr := l.bootOnce(t, in, args...)
-	if detail, _ := r.result["detail"].(string); strings.Contains(detail, "triple-faulted") && tr.deliveryFaults(t) > 0 {
-		// The emulated host's fault, not vmm's (see deliveryFaults): said
-		// in the log, and the boot is tried once more.
-		t.Logf("the guest triple-faulted while KVM delivered an event to it (the nested lab's known fault, which QEMU's guests show too); the outer kernel's last KVM events:\n%s\nbooting once more", tr.shutdownTail(t, 40))
-		r, _ = l.bootOnce(t, in, args...)
+	if r.code != 0 {
+		detail, _ := r.result["detail"].(string)
+		if fault := labFault(t, tr, detail+"\n"+r.out+"\n"+r.stderr); fault != "" {
+			// The emulated host's fault, not vmm's (labFault): said in
+			// the log, and the boot is tried once more.
+			t.Logf("%s\nbooting once more", fault)
+			r, _ = l.bootOnce(t, in, args...)
+		}
 	}
 	return r
 }

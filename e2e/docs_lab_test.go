@@ -96,26 +96,6 @@ func TestDocsCommands(t *testing.T) {
 	}
 }
 
-// labFault names the nested lab's known faults in a failed command's
-// output (vmm's stderr included) and the KVM trace of its run, or says
-// "" for any other failure.
-func labFault(t *testing.T, tr *kvmTrace, out string) string {
-	out = strings.ReplaceAll(out, `\u003e`, ">") // as --json writes the stop report's arrows
-	switch {
-	case strings.Contains(out, "triple-faulted") && tr.deliveryFaults(t) > 0:
-		return "a guest triple-faulted while KVM delivered an event to it (the nested lab's known fault, as in lab.boot); the outer kernel's last KVM events:\n" + tr.shutdownTail(t, 40)
-	case strings.Contains(out, "XSAVE consistency problem"):
-		// Seen once, under load, before a triple fault: the Debian kernel
-		// set XCR0 and read back an XSAVE size (CPUID 0xD.0 EBX, which KVM
-		// recomputes when the guest writes XCR0) for the XCR0 it had
-		// before. vmm never writes XCR0 on a boot.
-		return "the guest kernel read an XSAVE size from CPUID 0xD that does not match the XCR0 it had set (KVM's leaf; vmm never writes XCR0 on a boot): the nested lab's, as far as known"
-	case cr3OutsideRAM.MatchString(out):
-		return "the guest was stuck with CR3 outside its RAM (not a state vmm can cause; the nested lab's, as far as known; as in TestTwentyVMsAtOnce):\n" + stopReport(out)
-	}
-	return ""
-}
-
 // vmmTee runs the vmm at $VMM_REAL with its stderr also appended to
 // $VMM_TEE_LOG. The copy ignores SIGTERM, which the test sends to the
 // whole process group, so that vmm's stop report still gets through.

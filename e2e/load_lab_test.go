@@ -55,10 +55,12 @@ func TestManyVMMsInARow(t *testing.T) {
 	}
 	boot := func(i int) {
 		out, err := run()
-		if err != nil && strings.Contains(string(out), "triple-faulted") && tr.deliveryFaults(t) > 0 {
-			// the nested lab's known fault (see deliveryFaults): said, and tried once more
-			t.Logf("vmm %d: the guest triple-faulted while KVM delivered an event; the outer kernel's last KVM events:\n%s\nbooting once more", i, tr.shutdownTail(t, 40))
-			out, err = run()
+		if fault := ""; err != nil {
+			if fault = labFault(t, tr, string(out)); fault != "" {
+				// the nested lab's known fault (labFault): said, and tried once more
+				t.Logf("vmm %d: %s\nbooting once more", i, fault)
+				out, err = run()
+			}
 		}
 		if err != nil || !strings.Contains(string(out), "WORKLOAD-HELLO") {
 			t.Errorf("vmm %d: %v\n%s\nthe outer kernel's trace before a triple fault, if any:\n%s", i, err, out, tr.shutdownTail(t, 80))
