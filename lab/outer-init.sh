@@ -33,7 +33,9 @@ while read -r m params; do
   insmod "/lab/mod/$m" $params || echo "LAB-ERROR insmod $m $params failed"
 done </lab/modules.order
 if [ -c /dev/kvm ]; then
-  echo "LAB-KVM ready uptime=$(up) nx_huge_pages=$(cat /sys/module/kvm/parameters/nx_huge_pages) cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+  # the emulated CPU's SVM features, and kvm_amd's use of vGIF
+  svm=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -x -E 'npt|nrip_save|vgif|v_vmsave_vmload|lbrv|pausefilter|tsc_scale' | tr '\n' ,)
+  echo "LAB-KVM ready uptime=$(up) nx_huge_pages=$(cat /sys/module/kvm/parameters/nx_huge_pages) vgif=$(cat /sys/module/kvm_amd/parameters/vgif) svm=${svm%,} cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 else
   echo "LAB-ERROR no /dev/kvm after loading modules"
   dmesg | grep -iE 'kvm|svm' | tail -5

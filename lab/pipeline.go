@@ -153,8 +153,14 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 		Busybox: o.Busybox, Kernel: k, Modules: []string{"kvm_amd", "tun", "bridge", "veth", "overlay"}, Tests: tests, Runs: runs,
 		// "never" also keeps KVM from starting its NX huge page recovery
 		// thread, which was one of the two CPUs stuck when the emulated
-		// outer kernel locked up (soft lockup) in CI.
-		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never"},
+		// outer kernel locked up (soft lockup) in CI. vgif=0: kvm_amd
+		// intercepts STGI/CLGI instead of using the emulated CPU's virtual
+		// GIF (our guests never run them). Back-to-back Debian boots took
+		// the outer kernel down in 3 of 6 outer boots with it (a corrupted
+		// stack end, page faults nesting off the end of a vCPU thread's
+		// stack, resets) and in none of 5 without: too few runs to call it
+		// the cause, and it costs nothing.
+		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never", "kvm_amd": "vgif=0"},
 		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
