@@ -15,10 +15,11 @@ import (
 // device is on by default; --rng rate=0 lifts the 1 MiB/s limit so the
 // read shows the device's own speed.
 //
-// Two of four 1 MiB reads hung in the lab once (the guest looping on a
-// page fault whose page-table walk left its RAM); six of six passed in
-// TestRNGLargeReads (-tags loadtest) since. A hung guest is stopped at
-// the limit, and vmm's stop report gives each vCPU's page walk.
+// Two of four 1 MiB reads hung in the lab once, and one in CI since:
+// the guest looping on a page fault, its CR3 outside its RAM (the nested
+// lab's known fault, labFault). A hung guest is stopped at the limit,
+// vmm's stop report gives each vCPU's page walk, and lab.boot runs that
+// boot once more when the walk shows that fault.
 func TestVirtioRNG(t *testing.T) {
 	l := kernelOnly(t)
 	micro := kvmtest.File(t, labenv.EnvMicroKernel)
