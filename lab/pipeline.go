@@ -156,10 +156,11 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 		// outer kernel locked up (soft lockup) in CI. vgif=0: kvm_amd
 		// intercepts STGI/CLGI instead of using the emulated CPU's virtual
 		// GIF (our guests never run them). Back-to-back Debian boots took
-		// the outer kernel down in 3 of 6 outer boots with it (a corrupted
-		// stack end, page faults nesting off the end of a vCPU thread's
-		// stack, resets) and in none of 5 without: too few runs to call it
-		// the cause, and it costs nothing.
+		// the outer kernel down in 3 of 6 outer boots with the virtual GIF
+		// (a corrupted stack end, page faults nesting off the end of a
+		// vCPU thread's stack, resets) and in none of 5 with vgif=0; a
+		// later full run with vgif=0 still panicked in TestTwentyVMsAtOnce.
+		// Not the cure, then; it costs nothing, and the retries stay.
 		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never", "kvm_amd": "vgif=0"},
 		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
