@@ -53,7 +53,13 @@ func (tr *kvmTrace) write(t *testing.T, name, value string) {
 	}
 }
 
-func (tr *kvmTrace) clear(t *testing.T) { tr.write(t, "trace", "") }
+// clear empties the main trace and the lab's faults instance.
+func (tr *kvmTrace) clear(t *testing.T) {
+	tr.write(t, "trace", "")
+	if _, err := os.Stat(filepath.Join(tr.dir, faultsTrace)); err == nil {
+		tr.write(t, faultsTrace, "")
+	}
+}
 
 // shutdownTail returns the last lines before the first SHUTDOWN exit
 // in the trace, or "" when no vCPU triple-faulted.
@@ -118,35 +124,4 @@ func (tr *kvmTrace) threadTail(pid, n int) string {
 		}
 	}
 	return strings.Join(mine[max(0, len(mine)-n):], "\n")
-}
-
-// deliveryFaults counts the triple faults in the trace that happened
-// while the CPU delivered an event (an interrupt or exception) to the
-// guest: SVM shutdown exits whose EXITINTINFO is valid (bit 31). The
-// nested lab makes these under load for QEMU's guests as for vmm's:
-// TestTwentyAtOnceVMMAndQEMU (-tags loadtest), 40 guests each, 20 at a
-// time, with no device but the console, counted one for QEMU (delivering
-// a #PF) and one for vmm (delivering the timer interrupt, 0xec), in
-// healthy guests that were touching fresh memory. The emulated SVM under
-// QEMU TCG, not the VMM, is the first suspect.
-func (tr *kvmTrace) deliveryFaults(t *testing.T) int {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(tr.dir, "trace"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, l := range strings.Split(string(b), "\n") {
-		_, info, ok := strings.Cut(l, "reason shutdown ")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(info)
-		for i := 0; i+1 < len(f); i++ {
-			if f[i] == "intr_info" && strings.HasPrefix(f[i+1], "0x8") {
-				n++
-			}
-		}
-	}
-	return n
 }

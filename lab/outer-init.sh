@@ -53,6 +53,18 @@ if ! grep -q "^export LAB_BENCH_ARGS=" /lab/env; then
   for e in kvm_exit kvm_inj_exception kvm_inj_virq kvm_page_fault kvm_userspace_exit; do
     echo 1 >$t/events/kvm/$e/enable || echo "LAB-ERROR tracing $e"
   done
+  # A trace instance of its own keeps every triple fault of the whole run,
+  # which the busy main buffer overwrites within seconds under 20 VMs:
+  # SVM shutdown exits (0x7f), KVM_EXIT_SHUTDOWN (8) exits to the VMM, and
+  # the exceptions KVM injected, each with its process (record-tgid), so a
+  # test can tell a VM's fault from the hardware's (an SVM shutdown exit)
+  # from one KVM made itself (a shutdown exit to the VMM with none).
+  f=$t/instances/faults
+  mkdir -p $f && echo 1024 >$f/buffer_size_kb && echo 1 >$f/options/record-tgid &&
+    echo 'exit_reason == 127' >$f/events/kvm/kvm_exit/filter &&
+    echo 'reason == 8' >$f/events/kvm/kvm_userspace_exit/filter &&
+    for e in kvm_exit kvm_userspace_exit kvm_inj_exception; do echo 1 >$f/events/kvm/$e/enable; done &&
+    echo 1 >$f/tracing_on || echo "LAB-ERROR tracing faults"
   echo 1 >$t/tracing_on
 fi
 # Keep one VM open for the whole run (see cmd/kvmpin).
