@@ -25,6 +25,12 @@ mkdir -p /run && mount -t tmpfs run /run
 mount -t cgroup2 cgroup2 /sys/fs/cgroup &&
   echo "+cpu +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control ||
   echo "LAB-ERROR cgroup2 set-up failed"
+# The outer kernel runs quiet, so the stack of a soft lockup or an oops
+# stays in its log, below the console's level (a panic alone prints it).
+# Copy such reports to the console as KMSG lines, so that a run that hung
+# or crashed shows where the outer kernel was.
+cat /dev/kmsg | awk -F';' '/soft lockup|BUG:|Oops|general protection|WARNING: CPU/ { n = 80 }
+  n > 0 { print "KMSG " $2; fflush(); n-- }' &
 . /lab/env
 up() { cut -d' ' -f1 /proc/uptime; }
 echo "LAB-BOOTED uptime=$(up)"
