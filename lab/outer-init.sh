@@ -72,6 +72,12 @@ if ! grep -q "^export LAB_BENCH_ARGS=" /lab/env; then
     for e in kvm_exit kvm_userspace_exit kvm_inj_exception; do echo 1 >$f/events/kvm/$e/enable; done &&
     echo 1 >$f/tracing_on || echo "LAB-ERROR tracing faults"
   echo 1 >$t/tracing_on
+  # A line a minute while the outer guest runs: vmm-lab tells a hung outer
+  # guest (silent, heartbeat gone: booted again) from a test that is only
+  # quiet (go test's timeout ends it). Not for the bench, whose results
+  # come back as base64 lines a heartbeat would break.
+  echo "LAB-HEARTBEAT every=60s"
+  while sleep 60; do echo "LAB-ALIVE uptime=$(up)"; done &
 fi
 # Keep one VM open for the whole run (see cmd/kvmpin).
 [ -x /lab/kvmpin ] && { /lab/kvmpin & }

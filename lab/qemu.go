@@ -56,6 +56,8 @@ func (b Boot) OuterFailure() string {
 		return b.Stopped.Error()
 	case b.Panic != "":
 		return "the outer kernel panicked: " + b.Panic
+	case b.Hung():
+		return b.Stopped.Error() + ", and so did its init's heartbeat"
 	case b.Stopped == nil && !b.reachedDone():
 		return "the outer guest reset itself before the end of its script, with no kernel panic (an emulated triple fault or reset)"
 	}
@@ -66,6 +68,34 @@ func (b Boot) OuterFailure() string {
 func (b Boot) reachedDone() bool {
 	for i := len(b.Lines) - 1; i >= 0; i-- {
 		if strings.HasPrefix(b.Lines[i], "LAB-DONE") {
+			return true
+		}
+	}
+	return false
+}
+
+// HeartbeatLine is what the outer init prints once it starts printing a
+// LAB-ALIVE line a minute (lab/outer-init.sh, test runs only).
+const HeartbeatLine = "LAB-HEARTBEAT"
+
+// HangError stops QEMU when its console has been silent too long.
+type HangError struct{ Silent time.Duration }
+
+func (e *HangError) Error() string {
+	return fmt.Sprintf("no console output for %v: the outer guest hung", e.Silent)
+}
+
+// Hung reports whether QEMU was stopped for a silent console although
+// the outer init had started its heartbeat: then the outer guest itself
+// stopped running, not just a quiet test (which the heartbeat would
+// have kept the console busy through, until go test's own timeout).
+func (b Boot) Hung() bool {
+	var h *HangError
+	if !errors.As(b.Stopped, &h) {
+		return false
+	}
+	for _, l := range b.Lines {
+		if strings.HasPrefix(l, HeartbeatLine) {
 			return true
 		}
 	}
@@ -138,7 +168,7 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 	var idle *time.Timer
 	if q.Idle > 0 {
 		idle = time.AfterFunc(q.Idle, func() {
-			stop(fmt.Errorf("no console output for %v: the outer guest hung", q.Idle))
+			stop(&HangError{Silent: q.Idle})
 		})
 		defer idle.Stop()
 	}

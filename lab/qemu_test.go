@@ -28,6 +28,31 @@ func TestBootStopsSilentGuest(t *testing.T) {
 	}
 }
 
+// A silent console is the outer guest's failure (booted again) only when
+// its init had started the heartbeat; without one it may be a quiet test.
+func TestBootSilentAfterHeartbeatIsOuterFailure(t *testing.T) {
+	for _, c := range []struct {
+		script string
+		outer  bool
+	}{
+		{"echo LAB-BOOTED\necho " + HeartbeatLine + " every=60s\nexec sleep 60\n", true},
+		{"echo LAB-BOOTED\nexec sleep 60\n", false},
+	} {
+		fake := filepath.Join(t.TempDir(), "qemu")
+		if err := os.WriteFile(fake, []byte("#!/bin/sh\n"+c.script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		q := QEMU{Binary: fake, Memory: "1G", SMP: 1, Timeout: time.Minute, Idle: 500 * time.Millisecond}
+		b, err := q.Boot(context.Background(), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.OuterFailure(); (got != "") != c.outer || b.Hung() != c.outer {
+			t.Errorf("%q: OuterFailure %q, Hung %v; want an outer failure: %v", c.script, got, b.Hung(), c.outer)
+		}
+	}
+}
+
 func TestBootMissingQEMU(t *testing.T) {
 	q := QEMU{Binary: filepath.Join(t.TempDir(), "none"), Timeout: time.Second}
 	if _, err := q.Boot(context.Background(), io.Discard); err == nil {
