@@ -25,16 +25,11 @@ func TestConfinedVM(t *testing.T) {
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	root := t.TempDir()
 	os.Chmod(root, 0o755)
-	cmd := exec.Command(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M",
+	p := startUntil(t, l.vmm, "SLEEPING", 3*time.Minute, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M",
 		"--uid", "65534", "--gid", "65534", "--chroot", root,
 		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=120")
-	out := &watchBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	waitFor(t, out, "SLEEPING", 3*time.Minute)
+	defer p.stop()
+	cmd, out := p.cmd, p.out
 	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 	for _, want := range []string{"Uid:\t65534\t65534\t65534\t65534", "Gid:\t65534\t65534\t65534\t65534", "CapEff:\t0000000000000000",
 		"CapPrm:\t0000000000000000", "Seccomp:\t2", "NoNewPrivs:\t1"} {
@@ -46,7 +41,7 @@ func TestConfinedVM(t *testing.T) {
 		t.Errorf("vmm's root is %q, want the chroot %q", r, root)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
-	if !exits(cmd, time.Minute) {
+	if !p.exits(time.Minute) {
 		t.Fatalf("a confined vmm did not end on SIGTERM\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "stopped by the host") {

@@ -28,14 +28,10 @@ func TestGuestRAMOnHugeNestedPages(t *testing.T) {
 			t.Fatalf("debugfs: %v", err)
 		}
 	}
-	cmd := exec.Command(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "256M", "--thp", "on",
+	p := startUntil(t, l.vmm, "SLEEPING", 3*time.Minute, "boot", "--kernel", micro, "--initrd", image, "--mem", "256M", "--thp", "on",
 		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=120")
-	out := &watchBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer p.stop()
+	cmd, out := p.cmd, p.out
 	var small, huge int
 	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
 		dir := vmDebugfsDir(cmd.Process.Pid)

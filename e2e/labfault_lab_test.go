@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // labFault names the nested lab's known faults in a failed vmm run's
@@ -55,4 +57,65 @@ func stopReport(out string) string {
 		return out[i:]
 	}
 	return out
+}
+
+// labVMM is a vmm started by startUntil, still running.
+type labVMM struct {
+	cmd  *exec.Cmd
+	out  *watchBuffer
+	done chan struct{} // closed when it has ended
+}
+
+// startUntil starts vmm with args and waits up to limit for marker in its
+// output. A vmm that ends before the marker with one of the nested lab's
+// known faults (labFault) is said in the log and started once more; any
+// other end, or no marker within limit, fails the test.
+func startUntil(t *testing.T, vmm, marker string, limit time.Duration, args ...string) *labVMM {
+	t.Helper()
+	tr := startKVMTrace(t)
+	for attempt := 1; ; attempt++ {
+		tr.clear(t)
+		p := &labVMM{cmd: exec.Command(vmm, args...), out: &watchBuffer{}, done: make(chan struct{})}
+		p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { p.cmd.Wait(); close(p.done) }()
+		for end := time.Now().Add(limit); !strings.Contains(p.out.String(), marker); {
+			select {
+			case <-p.done:
+			case <-time.After(100 * time.Millisecond):
+				if time.Now().After(end) {
+					p.stop()
+					t.Fatalf("vmm %v: no %s within %v\n%s", args, marker, limit, p.out.String())
+				}
+				continue
+			}
+			break
+		}
+		if strings.Contains(p.out.String(), marker) {
+			return p
+		}
+		fault := labFault(t, tr, p.out.String())
+		if fault == "" || attempt == 2 {
+			t.Fatalf("vmm %v ended before %s\n%s", args, marker, p.out.String())
+		}
+		t.Logf("vmm %v: %s\nstarting it once more", args, fault)
+	}
+}
+
+// exits says whether the vmm ended within limit.
+func (p *labVMM) exits(limit time.Duration) bool {
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(limit):
+		return false
+	}
+}
+
+// stop kills the vmm and waits for it.
+func (p *labVMM) stop() {
+	p.cmd.Process.Kill()
+	<-p.done
 }
