@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,14 +37,10 @@ func TestBalloonFreePageReporting(t *testing.T) {
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	tr := startKVMTrace(t)
 	for _, balloon := range []string{"on", "off"} {
-		tr.clear(t)
-		r := touchAndFree(t, l.vmm, micro, image, balloon)
-		if r.ended != "" {
-			if fault := labFault(t, tr, r.out); fault != "" {
-				t.Logf("--balloon %s: %s\nrunning it once more", balloon, fault)
-				r = touchAndFree(t, l.vmm, micro, image, balloon)
-			}
-		}
+		r := retryLabFault(t, tr, "--balloon "+balloon, 2, func() (touchRun, string, bool) {
+			r := touchAndFree(t, l.vmm, micro, image, balloon)
+			return r, r.out, r.ended != ""
+		})
 		if r.ended != "" {
 			t.Fatalf("--balloon %s: vmm ended before the guest printed %s\n%s", balloon, r.ended, r.out)
 		}
@@ -95,38 +90,19 @@ type touchRun struct {
 
 func touchAndFree(t *testing.T, vmm, kernel, image, balloon string) touchRun {
 	t.Helper()
-	cmd := exec.Command(vmm, "boot", "--json", "--kernel", kernel, "--initrd", image, "--mem", "384M", "--virtio", "mmio", "--balloon", balloon,
+	p := startLabVMM(t, vmm, "boot", "--json", "--kernel", kernel, "--initrd", image, "--mem", "384M", "--virtio", "mmio", "--balloon", balloon,
 		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=touchfree vmm.arg=200")
-	out := &watchBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
 	var r touchRun
 	// waitFor says whether the guest printed marker before vmm ended.
 	waitFor := func(marker string) bool {
 		t.Helper()
-		for deadline := time.Now().Add(3 * time.Minute); !strings.Contains(out.String(), marker); {
-			select {
-			case <-done:
-				if strings.Contains(out.String(), marker) {
-					return true
-				}
-				r.out, r.ended = out.String(), marker
-				return false
-			case <-time.After(200 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				<-done
-				t.Fatalf("--balloon %s: no %s from the guest\n%s", balloon, marker, out.String())
-			}
+		if p.waitFor(t, marker, 3*time.Minute) {
+			return true
 		}
-		return true
+		r.out, r.ended = p.out.String(), marker
+		return false
 	}
-	pid := cmd.Process.Pid
+	pid := p.cmd.Process.Pid
 	if !waitFor("TOUCH-START") {
 		return r
 	}
@@ -144,8 +120,8 @@ func touchAndFree(t *testing.T, vmm, kernel, image, balloon string) touchRun {
 	for deadline := time.Now().Add(time.Minute); balloon == "on" && r.after > r.before*1.1 && time.Now().Before(deadline); time.Sleep(time.Second) {
 		r.after = guestRSS(t, pid, 384)
 	}
-	cmd.Process.Signal(syscall.SIGTERM) // vmm's last line says which devices failed, if any
-	<-done
-	r.out = out.String()
+	p.cmd.Process.Signal(syscall.SIGTERM) // vmm's last line says which devices failed, if any
+	<-p.done
+	r.out = p.out.String()
 	return r
 }

@@ -120,28 +120,23 @@ func (l lab) boot(t *testing.T, in input, args ...string) run {
 	if in.limit == 0 {
 		in.limit = 4 * time.Minute // under the lab's 5-minute idle watchdog
 	}
-	r, tr := l.bootOnce(t, in, args...)
-	if r.code != 0 || r.timedOut {
+	tr := startKVMTrace(t)
+	r := retryLabFault(t, tr, "vmm boot", 2, func() (run, string, bool) {
+		r := l.bootOnce(t, tr, in, args...)
 		detail, _ := r.result["detail"].(string)
-		if fault := labFault(t, tr, detail+"\n"+r.out+"\n"+r.stderr); fault != "" {
-			// The emulated host's fault, not vmm's (labFault): said in
-			// the log, and the boot is tried once more.
-			t.Logf("%s\nbooting once more", fault)
-			r, _ = l.bootOnce(t, in, args...)
-		}
-	}
+		return r, detail + "\n" + r.out + "\n" + r.stderr, r.code != 0 || r.timedOut
+	})
 	if r.timedOut {
 		t.Fatalf("vmm did not exit within %v\nconsole:\n%s\nstderr:\n%s", in.limit, r.out, r.stderr)
 	}
 	return r
 }
 
-// bootOnce is one vmm boot of boot, traced by the outer kernel.
-func (l lab) bootOnce(t *testing.T, in input, args ...string) (run, *kvmTrace) {
+// bootOnce is one vmm boot of boot. The outer kernel traces KVM's exits
+// into tr while the VM runs: if the guest triple-faults or hangs, the
+// exits that led to it go into the test's log.
+func (l lab) bootOnce(t *testing.T, tr *kvmTrace, in input, args ...string) run {
 	t.Helper()
-	// The outer kernel traces KVM's exits while the VM runs: if the guest
-	// triple-faults, the exits that led to it go into the test's log.
-	tr := startKVMTrace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), in.limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, l.vmm, append([]string{"boot", "--json"}, args...)...)
@@ -209,7 +204,7 @@ func (l lab) bootOnce(t *testing.T, in input, args ...string) (run, *kvmTrace) {
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	json.Unmarshal([]byte(lines[len(lines)-1]), &r.result)
 	t.Logf("vmm %q: exit %d after %v; result %v", args, r.code, time.Since(start).Round(time.Millisecond), r.result)
-	return r, tr
+	return r
 }
 
 // watchBuffer collects output written by one goroutine for another.

@@ -66,24 +66,10 @@ func TestDocsCommands(t *testing.T) {
 				}
 				return out, err
 			}
-			tr := startKVMTrace(t)
-			var out []byte
-			var err error
 			// The nested lab's known faults (labFault) are said in the log
 			// and the command runs again, at most twice more; any other
 			// failure fails at once.
-			for attempt := 1; ; attempt++ {
-				tr.clear(t)
-				out, err = run()
-				fault := ""
-				if err != nil {
-					fault = labFault(t, tr, string(out))
-				}
-				if fault == "" || attempt == 3 {
-					break
-				}
-				t.Logf("attempt %d: %s\nrunning the command again", attempt, fault)
-			}
+			out, err := retryOutput(t, startKVMTrace(t), "the command", 3, run)
 			if err != nil {
 				t.Fatalf("%s\n%v\n%s", c.Shell, err, out)
 			}

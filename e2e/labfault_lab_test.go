@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -59,49 +60,98 @@ func stopReport(out string) string {
 	return out
 }
 
-// labVMM is a vmm started by startUntil, still running.
+// retryLabFault runs attempt, and again when it failed with one of the
+// nested lab's known faults (labFault), saying so in the log, up to tries
+// attempts in all; any other failure is not run again. The trace is
+// emptied before each attempt, so that labFault reads that attempt's
+// faults only. It returns the last attempt's result. attempt returns its
+// result, its output (console and stderr) and whether it failed. Every
+// e2e test that runs vmm again for the lab's sake goes through here.
+func retryLabFault[R any](t *testing.T, tr *kvmTrace, what string, tries int, attempt func() (r R, out string, failed bool)) R {
+	t.Helper()
+	for n := 1; ; n++ {
+		tr.clear(t)
+		r, out, failed := attempt()
+		if !failed || n == tries {
+			return r
+		}
+		fault := labFault(t, tr, out)
+		if fault == "" {
+			return r
+		}
+		t.Logf("%s, attempt %d of %d: %s\nrunning it once more", what, n, tries, fault)
+	}
+}
+
+// retryOutput is retryLabFault for a command whose output and error run
+// returns: a command that failed with one of the lab's known faults runs
+// again, up to tries times in all.
+func retryOutput(t *testing.T, tr *kvmTrace, what string, tries int, run func() ([]byte, error)) ([]byte, error) {
+	t.Helper()
+	type result struct {
+		out []byte
+		err error
+	}
+	r := retryLabFault(t, tr, what, tries, func() (result, string, bool) {
+		out, err := run()
+		return result{out, err}, string(out), err != nil
+	})
+	return r.out, r.err
+}
+
+// labVMM is a vmm process whose output the test watches.
 type labVMM struct {
 	cmd  *exec.Cmd
 	out  *watchBuffer
 	done chan struct{} // closed when it has ended
 }
 
+// startLabVMM starts vmm with args, its stdout and stderr both in out.
+func startLabVMM(t *testing.T, vmm string, args ...string) *labVMM {
+	t.Helper()
+	p := &labVMM{cmd: exec.Command(vmm, args...), out: &watchBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	return p
+}
+
+// waitFor says whether marker appeared in the output before the vmm
+// ended. No marker and no end within limit stops the vmm and fails the
+// test.
+func (p *labVMM) waitFor(t *testing.T, marker string, limit time.Duration) bool {
+	t.Helper()
+	for end := time.Now().Add(limit); !strings.Contains(p.out.String(), marker); {
+		select {
+		case <-p.done:
+			return strings.Contains(p.out.String(), marker)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(end) {
+			p.stop()
+			t.Fatalf("vmm %v: no %s within %v\n%s", p.cmd.Args[1:], marker, limit, p.out.String())
+		}
+	}
+	return true
+}
+
 // startUntil starts vmm with args and waits up to limit for marker in its
 // output. A vmm that ends before the marker with one of the nested lab's
-// known faults (labFault) is said in the log and started once more; any
-// other end, or no marker within limit, fails the test.
+// known faults (labFault) is started once more (retryLabFault); any other
+// end, or no marker within limit, fails the test.
 func startUntil(t *testing.T, vmm, marker string, limit time.Duration, args ...string) *labVMM {
 	t.Helper()
-	tr := startKVMTrace(t)
-	for attempt := 1; ; attempt++ {
-		tr.clear(t)
-		p := &labVMM{cmd: exec.Command(vmm, args...), out: &watchBuffer{}, done: make(chan struct{})}
-		p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-		if err := p.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { p.cmd.Wait(); close(p.done) }()
-		for end := time.Now().Add(limit); !strings.Contains(p.out.String(), marker); {
-			select {
-			case <-p.done:
-			case <-time.After(100 * time.Millisecond):
-				if time.Now().After(end) {
-					p.stop()
-					t.Fatalf("vmm %v: no %s within %v\n%s", args, marker, limit, p.out.String())
-				}
-				continue
-			}
-			break
-		}
-		if strings.Contains(p.out.String(), marker) {
-			return p
-		}
-		fault := labFault(t, tr, p.out.String())
-		if fault == "" || attempt == 2 {
-			t.Fatalf("vmm %v ended before %s\n%s", args, marker, p.out.String())
-		}
-		t.Logf("vmm %v: %s\nstarting it once more", args, fault)
+	p := retryLabFault(t, startKVMTrace(t), fmt.Sprintf("vmm %v", args), 2, func() (*labVMM, string, bool) {
+		p := startLabVMM(t, vmm, args...)
+		ok := p.waitFor(t, marker, limit)
+		return p, p.out.String(), !ok
+	})
+	if !strings.Contains(p.out.String(), marker) {
+		t.Fatalf("vmm %v ended before %s\n%s", args, marker, p.out.String())
 	}
+	return p
 }
 
 // exits says whether the vmm ended within limit.

@@ -46,22 +46,13 @@ func TestManyVMMsInARow(t *testing.T) {
 	micro := kvmtest.File(t, labenv.EnvMicroKernel)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	tr := startKVMTrace(t)
-	run := func() ([]byte, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		tr.clear(t)
-		return exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--virtio", "mmio",
-			"--net", "tap=vmmrow0", "--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0").CombinedOutput()
-	}
 	boot := func(i int) {
-		out, err := run()
-		if fault := ""; err != nil {
-			if fault = labFault(t, tr, string(out)); fault != "" {
-				// the nested lab's known fault (labFault): said, and tried once more
-				t.Logf("vmm %d: %s\nbooting once more", i, fault)
-				out, err = run()
-			}
-		}
+		out, err := retryOutput(t, tr, fmt.Sprintf("vmm %d", i), 2, func() ([]byte, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			return exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--virtio", "mmio",
+				"--net", "tap=vmmrow0", "--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0").CombinedOutput()
+		})
 		if err != nil || !strings.Contains(string(out), "WORKLOAD-HELLO") {
 			t.Errorf("vmm %d: %v\n%s\nthe outer kernel's trace before a triple fault, if any:\n%s", i, err, out, tr.shutdownTail(t, 80))
 		}

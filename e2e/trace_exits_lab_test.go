@@ -83,20 +83,11 @@ func TestTraceExits(t *testing.T) {
 // in the log and run once more.
 func runVMMText(t *testing.T, vmm string, args ...string) string {
 	t.Helper()
-	tr := startKVMTrace(t)
-	run := func() ([]byte, error) {
+	out, err := retryOutput(t, startKVMTrace(t), "vmm", 2, func() ([]byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		tr.clear(t)
 		return exec.CommandContext(ctx, vmm, args...).CombinedOutput()
-	}
-	out, err := run()
-	if err != nil {
-		if fault := labFault(t, tr, string(out)); fault != "" {
-			t.Logf("vmm %v: %s\nrunning it once more", args, fault)
-			out, err = run()
-		}
-	}
+	})
 	if err != nil {
 		t.Fatalf("vmm %v: %v\n%s", args, err, out)
 	}
