@@ -29,7 +29,7 @@ func TestConfinedVM(t *testing.T) {
 		"--uid", "65534", "--gid", "65534", "--chroot", root,
 		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=120")
 	defer p.stop()
-	cmd, out := p.cmd, p.out
+	cmd := p.cmd
 	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 	for _, want := range []string{"Uid:\t65534\t65534\t65534\t65534", "Gid:\t65534\t65534\t65534\t65534", "CapEff:\t0000000000000000",
 		"CapPrm:\t0000000000000000", "Seccomp:\t2", "NoNewPrivs:\t1"} {
@@ -42,10 +42,10 @@ func TestConfinedVM(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if !p.exits(time.Minute) {
-		t.Fatalf("a confined vmm did not end on SIGTERM\n%s", out.String())
+		t.Fatalf("a confined vmm did not end on SIGTERM\n%s", p.output())
 	}
-	if !strings.Contains(out.String(), "stopped by the host") {
-		t.Errorf("vmm did not report the stop:\n%s", out.String())
+	if !strings.Contains(p.output(), "stopped by the host") {
+		t.Errorf("vmm did not report the stop:\n%s", p.output())
 	}
 }
 

@@ -31,7 +31,7 @@ func TestGuestRAMOnHugeNestedPages(t *testing.T) {
 	p := startUntil(t, l.vmm, "SLEEPING", 3*time.Minute, "boot", "--kernel", micro, "--initrd", image, "--mem", "256M", "--thp", "on",
 		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=120")
 	defer p.stop()
-	cmd, out := p.cmd, p.out
+	cmd := p.cmd
 	var small, huge int
 	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
 		dir := vmDebugfsDir(cmd.Process.Pid)
@@ -39,13 +39,13 @@ func TestGuestRAMOnHugeNestedPages(t *testing.T) {
 			continue
 		}
 		small, huge = debugfsStat(dir, "pages_4k"), debugfsStat(dir, "pages_2m")
-		if huge > 0 && strings.Contains(out.String(), "SLEEPING") {
+		if huge > 0 && strings.Contains(p.output(), "SLEEPING") {
 			break
 		}
 	}
 	t.Logf("nested page table after boot: %d 2 MiB and %d 4 KiB entries", huge, small)
 	if huge == 0 {
-		t.Errorf("KVM mapped no guest RAM with 2 MiB pages (4 KiB entries: %d)\n%s", small, out.String())
+		t.Errorf("KVM mapped no guest RAM with 2 MiB pages (4 KiB entries: %d)\n%s", small, p.output())
 	}
 }
 

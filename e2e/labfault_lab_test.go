@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"fmt"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // labFault names the nested lab's known faults in a failed vmm run's
@@ -97,75 +94,4 @@ func retryOutput(t *testing.T, tr *kvmTrace, what string, tries int, run func() 
 		return result{out, err}, string(out), err != nil
 	})
 	return r.out, r.err
-}
-
-// labVMM is a vmm process whose output the test watches.
-type labVMM struct {
-	cmd  *exec.Cmd
-	out  *watchBuffer
-	done chan struct{} // closed when it has ended
-}
-
-// startLabVMM starts vmm with args, its stdout and stderr both in out.
-func startLabVMM(t *testing.T, vmm string, args ...string) *labVMM {
-	t.Helper()
-	p := &labVMM{cmd: exec.Command(vmm, args...), out: &watchBuffer{}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	return p
-}
-
-// waitFor says whether marker appeared in the output before the vmm
-// ended. No marker and no end within limit stops the vmm and fails the
-// test.
-func (p *labVMM) waitFor(t *testing.T, marker string, limit time.Duration) bool {
-	t.Helper()
-	for end := time.Now().Add(limit); !strings.Contains(p.out.String(), marker); {
-		select {
-		case <-p.done:
-			return strings.Contains(p.out.String(), marker)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(end) {
-			p.stop()
-			t.Fatalf("vmm %v: no %s within %v\n%s", p.cmd.Args[1:], marker, limit, p.out.String())
-		}
-	}
-	return true
-}
-
-// startUntil starts vmm with args and waits up to limit for marker in its
-// output. A vmm that ends before the marker with one of the nested lab's
-// known faults (labFault) is started once more (retryLabFault); any other
-// end, or no marker within limit, fails the test.
-func startUntil(t *testing.T, vmm, marker string, limit time.Duration, args ...string) *labVMM {
-	t.Helper()
-	p := retryLabFault(t, startKVMTrace(t), fmt.Sprintf("vmm %v", args), 2, func() (*labVMM, string, bool) {
-		p := startLabVMM(t, vmm, args...)
-		ok := p.waitFor(t, marker, limit)
-		return p, p.out.String(), !ok
-	})
-	if !strings.Contains(p.out.String(), marker) {
-		t.Fatalf("vmm %v ended before %s\n%s", args, marker, p.out.String())
-	}
-	return p
-}
-
-// exits says whether the vmm ended within limit.
-func (p *labVMM) exits(limit time.Duration) bool {
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(limit):
-		return false
-	}
-}
-
-// stop kills the vmm and waits for it.
-func (p *labVMM) stop() {
-	p.cmd.Process.Kill()
-	<-p.done
 }

@@ -33,10 +33,13 @@ func TestSnapshotRestore(t *testing.T) {
 	dir := t.TempDir()
 	sock, snap := filepath.Join(dir, "api.sock"), filepath.Join(dir, "snap")
 	coldNet := newGuestNet(t, "vmmsnap0")
-	cold := startVMM(t, l.vmm, &coldNet, "boot", "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "128M",
+	var coldReady time.Duration
+	cold := startRetried(t, tr, l.vmm, &coldNet, func(p *vmmProc) bool {
+		coldReady = p.waitCountOrZero(1, 3*time.Minute)
+		return coldReady != 0
+	}, "boot", "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "128M",
 		"--net", "fd=3", "--api-sock", sock, "--cmdline", cmdlineNoRdinit+" vmm.ip="+guestAddr+"/24 vmm.gw="+hostAddr+
 			" vmm.run=/bin/testworkload vmm.arg=count vmm.arg=200")
-	coldReady := cold.waitCount(t, 1, 3*time.Minute)
 	cold.waitCount(t, 5, time.Minute)
 	if page, err := coldNet.get("/"); err != nil || !strings.HasPrefix(page, "count ") {
 		t.Fatalf("the cold-booted guest over TCP: %q, %v", page, err)
@@ -131,14 +134,12 @@ func TestSnapshotOnReadyPCI(t *testing.T) {
 	l := kernelOnly(t)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	snap := filepath.Join(t.TempDir(), "snap")
-	cold := startVMM(t, l.vmm, nil, "boot", "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--snapshot-on-ready", snap,
+	tr := startKVMTrace(t)
+	cold := startRetried(t, tr, l.vmm, nil, func(p *vmmProc) bool { return p.exits(4*time.Minute) && p.err == nil },
+		"boot", "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--snapshot-on-ready", snap,
 		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=count vmm.arg=200")
-	if err := cold.cmd.Wait(); err != nil {
-		t.Fatalf("vmm boot --snapshot-on-ready: %v\nconsole:\n%s\nstderr:\n%s", err, cold.console.String(), cold.stderr.String())
-	}
 	t.Logf("vmm boot --snapshot-on-ready: %s", strings.TrimSpace(cold.stderr.String()))
-	r := startVMM(t, l.vmm, nil, "restore", snap)
-	r.waitCount(t, 3, 3*time.Minute)
+	r := startRetried(t, tr, l.vmm, nil, func(p *vmmProc) bool { return p.waitCountOrZero(3, 3*time.Minute) != 0 }, "restore", snap)
 	if n, _ := r.counts(); n[0] != 1 {
 		t.Errorf("the restored guest counts %v: its workload should start from 1 after the snapshot at boot", n)
 	}
@@ -161,13 +162,21 @@ func (p *vmmProc) acked() (first, last int) {
 // waitAcked waits until the guest acknowledged at least k records.
 func (p *vmmProc) waitAcked(t *testing.T, k int) {
 	t.Helper()
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		first, last := p.acked()
-		if first > 0 && last-first+1 >= k {
-			return
+	if !p.ackedWithin(k, 3*time.Minute) {
+		t.Fatalf("fewer than %d records acknowledged\n%s", k, p.tail())
+	}
+}
+
+// ackedWithin says whether the guest acknowledged at least k records
+// within limit, before vmm ended.
+func (p *vmmProc) ackedWithin(k int, limit time.Duration) bool {
+	for deadline := time.Now().Add(limit); ; time.Sleep(50 * time.Millisecond) {
+		ended := p.exits(0) // then its output is all there
+		if first, last := p.acked(); first > 0 && last-first+1 >= k {
+			return true
 		}
-		if p.cmd.ProcessState != nil || time.Now().After(deadline) {
-			t.Fatalf("fewer than %d records acknowledged\nconsole:\n%s\nstderr:\n%s", k, p.console.String(), p.stderr.String())
+		if ended || time.Now().After(deadline) {
+			return false
 		}
 	}
 }
@@ -187,12 +196,12 @@ func TestSnapshotUnderDiskWrites(t *testing.T) {
 		return []string{"boot", "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "128M", "--disk", disk,
 			"--cmdline", cmdlineNoRdinit + " vmm.mount=/dev/vda:/mnt vmm.run=/bin/testworkload vmm.arg=" + mode + " vmm.arg=0"}
 	}
-	cold := startVMM(t, l.vmm, nil, append(bootArgs("fsyncloop"), "--api-sock", sock)...)
-	cold.waitAcked(t, 20)
+	cold := startRetried(t, startKVMTrace(t), l.vmm, nil, func(p *vmmProc) bool { return p.ackedWithin(20, 3*time.Minute) },
+		append(bootArgs("fsyncloop"), "--api-sock", sock)...)
 	var coldLast int
 	info := cold.pauseAndSnapshot(t, sock, snap, func() { _, coldLast = cold.acked() })
 	apiclient.New(sock, time.Minute).Stop()
-	cold.cmd.Wait()
+	cold.wait()
 	if _, last := cold.acked(); last != coldLast {
 		t.Fatalf("the paused guest acknowledged record %d after %d", last, coldLast)
 	}
@@ -200,7 +209,7 @@ func TestSnapshotUnderDiskWrites(t *testing.T) {
 	restored := startVMM(t, l.vmm, nil, "restore", snap)
 	restored.waitAcked(t, 20)
 	restored.cmd.Process.Kill() // mid-write: only what was acknowledged must be there
-	restored.cmd.Wait()
+	restored.wait()
 	first, last := restored.acked()
 	if first != coldLast+1 {
 		t.Errorf("the restored guest went on at record %d, the snapshot was taken after %d", first, coldLast)

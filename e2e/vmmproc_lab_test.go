@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -20,12 +19,14 @@ import (
 	"github.com/vmmlab/vmm/tap"
 )
 
-// vmmProc is a vmm process whose console the test watches.
+// vmmProc is a vmm process whose output the test watches.
 type vmmProc struct {
 	cmd     *exec.Cmd
-	console *watchBuffer
-	stderr  bytes.Buffer
+	console *watchBuffer // its stdout: the guest's console
+	stderr  *watchBuffer // vmm's own lines, and --json's result
 	started time.Time
+	done    chan struct{} // closed once it has ended; err is then how
+	err     error
 }
 
 // guestNet is a network namespace with a tap for one VM, the host side
@@ -86,12 +87,12 @@ func (g guestNet) waitGED(t *testing.T, name string) string {
 }
 
 // startVMM starts vmm with args, in net's namespace with its tap as fd 3
-// when net is not nil.
+// when net is not nil. It is stopped when the test ends.
 func startVMM(t *testing.T, vmm string, net *guestNet, args ...string) *vmmProc {
 	t.Helper()
-	p := &vmmProc{console: &watchBuffer{}}
+	p := &vmmProc{console: &watchBuffer{}, stderr: &watchBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(vmm, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.console, &p.stderr
+	p.cmd.Stdout, p.cmd.Stderr = p.console, p.stderr
 	p.started = time.Now()
 	var err error
 	if net != nil {
@@ -103,21 +104,91 @@ func startVMM(t *testing.T, vmm string, net *guestNet, args ...string) *vmmProc 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.stop() })
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(p.stop)
 	return p
 }
 
-func (p *vmmProc) stop() {
-	if p.cmd.ProcessState == nil {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { p.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			p.cmd.Process.Kill()
-			<-done
+// startRetried starts vmm (startVMM) and waits with ready, which says
+// whether it got as far as the test needs. One that did not is stopped
+// and, when it hit one of the nested lab's known faults, started once
+// more (retryLabFault); one that still did not fails the test.
+func startRetried(t *testing.T, tr *kvmTrace, vmm string, net *guestNet, ready func(*vmmProc) bool, args ...string) *vmmProc {
+	t.Helper()
+	type started struct {
+		p     *vmmProc
+		ready bool
+	}
+	s := retryLabFault(t, tr, fmt.Sprintf("vmm %v", args), 2, func() (started, string, bool) {
+		p := startVMM(t, vmm, net, args...)
+		if ready(p) {
+			return started{p, true}, "", false
 		}
+		p.stop()
+		return started{p, false}, p.output(), true
+	})
+	if !s.ready {
+		t.Fatalf("vmm %v did not get ready (%v)\n%s", args, s.p.err, s.p.output())
+	}
+	return s.p
+}
+
+// startUntil starts vmm with args and waits up to limit for marker in its
+// output, once more after one of the nested lab's known faults
+// (startRetried).
+func startUntil(t *testing.T, vmm, marker string, limit time.Duration, args ...string) *vmmProc {
+	t.Helper()
+	return startRetried(t, startKVMTrace(t), vmm, nil, func(p *vmmProc) bool { return p.waitFor(marker, limit) }, args...)
+}
+
+// output is everything it printed: its console, then its stderr.
+func (p *vmmProc) output() string {
+	return p.console.String() + "\n--- vmm's stderr:\n" + p.stderr.String()
+}
+
+// waitFor says whether marker appeared in its output within limit. A vmm
+// still running without it at the limit is stopped.
+func (p *vmmProc) waitFor(marker string, limit time.Duration) bool {
+	for end := time.Now().Add(limit); !strings.Contains(p.output(), marker); {
+		select {
+		case <-p.done:
+			return strings.Contains(p.output(), marker)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(end) {
+			p.stop()
+			return false
+		}
+	}
+	return true
+}
+
+// exits says whether it ended within limit.
+func (p *vmmProc) exits(limit time.Duration) bool {
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(limit):
+		return false
+	}
+}
+
+// wait waits for it to end and says how it ended.
+func (p *vmmProc) wait() error {
+	<-p.done
+	return p.err
+}
+
+// stop ends it, if it still runs: SIGTERM first, so that its last lines
+// say how far it got and where its vCPUs were; SIGKILL 20 s later.
+func (p *vmmProc) stop() {
+	if p.exits(0) {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if !p.exits(20 * time.Second) {
+		p.cmd.Process.Kill()
+		<-p.done
 	}
 }
 
@@ -127,7 +198,7 @@ func (p *vmmProc) tail() string {
 	p.stop()
 	con := strings.Split(p.console.String(), "\n")
 	con = con[max(0, len(con)-40):]
-	return fmt.Sprintf("%v; its console ended:\n%s\nstderr:\n%s", p.cmd.ProcessState, strings.Join(con, "\n"), p.stderr.String())
+	return fmt.Sprintf("%v; its console ended:\n%s\nstderr:\n%s", p.err, strings.Join(con, "\n"), p.stderr.String())
 }
 
 // pssKiB is the process's proportional set size.
@@ -183,15 +254,18 @@ func (p *vmmProc) waitCount(t *testing.T, k int, limit time.Duration) time.Durat
 	return d
 }
 
-// waitCountOrZero is waitCount's wait, with 0 for "not within limit"
-// (for use from other goroutines than the test's).
+// waitCountOrZero is waitCount's wait, with 0 for "not within limit" or
+// "ended before" (for use from other goroutines than the test's).
 func (p *vmmProc) waitCountOrZero(k int, limit time.Duration) time.Duration {
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(limit); ; time.Sleep(20 * time.Millisecond) {
+		ended := p.exits(0) // then its output is all there
 		if n, _ := p.counts(); len(n) >= k {
 			return time.Since(p.started)
 		}
+		if ended || time.Now().After(deadline) {
+			return 0
+		}
 	}
-	return 0
 }
 
 // checkGoesOn checks that a restored guest counts on from the snapshot's
