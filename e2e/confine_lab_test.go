@@ -6,6 +6,7 @@ import (
 	"github.com/vmmlab/vmm/lab/labenv"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vmmlab/vmm/api/apiclient"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 )
 
@@ -67,7 +69,8 @@ func TestStalledConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	stderr := &watchBuffer{}
-	cmd := exec.Command(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--json",
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	cmd := exec.Command(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--json", "--api-sock", sock,
 		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=flood vmm.arg=600")
 	cmd.Stdout, cmd.Stderr = w, stderr
 	if err := cmd.Start(); err != nil {
@@ -76,7 +79,17 @@ func TestStalledConsole(t *testing.T) {
 	w.Close()
 	defer cmd.Process.Kill()
 	waitFor(t, stderr, "machine ready", time.Minute)
-	time.Sleep(20 * time.Second) // the guest boots and floods; the 4 KiB pipe is full long before
+	// The guest boots and floods: wait until it has sent four times what
+	// the pipe holds, by vmm's own count of console writes (its API). A
+	// fixed wait was too short for the boot once under load; a vCPU stuck
+	// in write(2) never gets there.
+	api := apiclient.New(sock, 10*time.Second)
+	for deadline := time.Now().Add(3 * time.Minute); consoleBytes(api) < 4*4096; time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the guest sent %d console bytes in 3 minutes into a 4 KiB pipe nobody read; want it to go on past the full pipe\n%s",
+				consoleBytes(api), stderr.String())
+		}
+	}
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
 	if !exits(cmd, 30*time.Second) {
@@ -96,6 +109,16 @@ func TestStalledConsole(t *testing.T) {
 	} else {
 		t.Logf("the guest went on sending: %d bytes into a 4 KiB pipe nobody read", sent)
 	}
+}
+
+// consoleBytes is how many bytes the guest wrote to its serial console's
+// data port so far, by the VM's API (0 while it does not answer).
+func consoleBytes(api *apiclient.Client) uint64 {
+	st, err := api.Status()
+	if err != nil {
+		return 0
+	}
+	return st.Exits["io 0x3f8"]
 }
 
 func waitFor(t *testing.T, out *watchBuffer, s string, limit time.Duration) {
