@@ -63,7 +63,9 @@ func stopReport(out string) string {
 // emptied before each attempt, so that labFault reads that attempt's
 // faults only. It returns the last attempt's result. attempt returns its
 // result, its output (console and stderr) and whether it failed. Every
-// e2e test that runs vmm again for the lab's sake goes through here.
+// e2e test that runs vmm again for the lab's sake goes through here, but
+// TestTwentyVMsAtOnce, which classifies each VM's fault from the faults
+// trace instance itself (tripleFaultKind).
 func retryLabFault[R any](t *testing.T, tr *kvmTrace, what string, tries int, attempt func() (r R, out string, failed bool)) R {
 	t.Helper()
 	for n := 1; ; n++ {
