@@ -29,14 +29,14 @@ func guestRSS(t *testing.T, pid int, guestMiB uint64) float64 {
 //
 // A run whose guest hit one of the nested lab's known faults (labFault;
 // guests touching fresh memory under load do) is said in the log and run
-// once more.
+// again (up to labTries runs).
 func TestBalloonFreePageReporting(t *testing.T) {
 	l := kernelOnly(t)
 	micro := kvmtest.File(t, labenv.EnvMicroKernel)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	tr := startKVMTrace(t)
 	for _, balloon := range []string{"on", "off"} {
-		r := retryLabFault(t, tr, "--balloon "+balloon, 2, func() (touchRun, string, bool) {
+		r := retryLabFault(t, tr, "--balloon "+balloon, labTries, func() (touchRun, string, bool) {
 			r := touchAndFree(t, l.vmm, micro, image, balloon)
 			return r, r.out, r.ended != ""
 		})

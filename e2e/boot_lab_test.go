@@ -113,7 +113,7 @@ type input struct {
 
 // boot runs vmm with args and the given console input. A run that hit
 // one of the nested lab's known faults (labFault), whether vmm ended or
-// was stopped at the limit, is said in the log and tried once more; a
+// was stopped at the limit, is said in the log and tried again (up to labTries runs); a
 // run still going at the limit then fails the test.
 func (l lab) boot(t *testing.T, in input, args ...string) run {
 	t.Helper()
@@ -121,7 +121,7 @@ func (l lab) boot(t *testing.T, in input, args ...string) run {
 		in.limit = 4 * time.Minute // under the lab's 5-minute idle watchdog
 	}
 	tr := startKVMTrace(t)
-	r := retryLabFault(t, tr, "vmm boot", 2, func() (run, string, bool) {
+	r := retryLabFault(t, tr, "vmm boot", labTries, func() (run, string, bool) {
 		r := l.bootOnce(t, tr, in, args...)
 		detail, _ := r.result["detail"].(string)
 		return r, detail + "\n" + r.out + "\n" + r.stderr, r.code != 0 || r.timedOut

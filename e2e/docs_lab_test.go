@@ -67,9 +67,9 @@ func TestDocsCommands(t *testing.T) {
 				return out, err
 			}
 			// The nested lab's known faults (labFault) are said in the log
-			// and the command runs again, at most twice more; any other
-			// failure fails at once.
-			out, err := retryOutput(t, startKVMTrace(t), "the command", 3, run)
+			// and the command runs again, up to labTries times in all;
+			// any other failure fails at once.
+			out, err := retryOutput(t, startKVMTrace(t), "the command", labTries, run)
 			if err != nil {
 				t.Fatalf("%s\n%v\n%s", c.Shell, err, out)
 			}

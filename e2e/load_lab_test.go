@@ -39,7 +39,7 @@ func memAvailableKiB(t *testing.T) int {
 //
 // The outer kernel traces KVM's exits meanwhile: a guest that
 // triple-faults is reported with the exits that led to it, and booted
-// once more when the fault came while KVM delivered an event (the nested
+// again (up to labTries runs) when the fault came while KVM delivered an event (the nested
 // lab's known fault, see deliveryFaults).
 func TestManyVMMsInARow(t *testing.T) {
 	l := kernelOnly(t)
@@ -47,7 +47,7 @@ func TestManyVMMsInARow(t *testing.T) {
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	tr := startKVMTrace(t)
 	boot := func(i int) {
-		out, err := retryOutput(t, tr, fmt.Sprintf("vmm %d", i), 2, func() ([]byte, error) {
+		out, err := retryOutput(t, tr, fmt.Sprintf("vmm %d", i), labTries, func() ([]byte, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			return exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--virtio", "mmio",

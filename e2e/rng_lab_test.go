@@ -19,7 +19,7 @@ import (
 // the guest looping on a page fault, its CR3 outside its RAM (the nested
 // lab's known fault, labFault). A hung guest is stopped at the limit,
 // vmm's stop report gives each vCPU's page walk, and lab.boot runs that
-// boot once more when the walk shows that fault.
+// boot again (up to labTries runs) when the walk shows that fault.
 func TestVirtioRNG(t *testing.T) {
 	l := kernelOnly(t)
 	micro := kvmtest.File(t, labenv.EnvMicroKernel)

@@ -80,10 +80,10 @@ func TestTraceExits(t *testing.T) {
 
 // runVMMText runs vmm without --json and returns everything it printed.
 // A run that hit one of the nested lab's known faults (labFault) is said
-// in the log and run once more.
+// in the log and run again (up to labTries runs).
 func runVMMText(t *testing.T, vmm string, args ...string) string {
 	t.Helper()
-	out, err := retryOutput(t, startKVMTrace(t), "vmm", 2, func() ([]byte, error) {
+	out, err := retryOutput(t, startKVMTrace(t), "vmm", labTries, func() ([]byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		return exec.CommandContext(ctx, vmm, args...).CombinedOutput()

@@ -111,15 +111,15 @@ func startVMM(t *testing.T, vmm string, net *guestNet, args ...string) *vmmProc 
 
 // startRetried starts vmm (startVMM) and waits with ready, which says
 // whether it got as far as the test needs. One that did not is stopped
-// and, when it hit one of the nested lab's known faults, started once
-// more (retryLabFault); one that still did not fails the test.
+// and, when it hit one of the nested lab's known faults, started again
+// (retryLabFault, up to labTries runs); one that still did not fails the test.
 func startRetried(t *testing.T, tr *kvmTrace, vmm string, net *guestNet, ready func(*vmmProc) bool, args ...string) *vmmProc {
 	t.Helper()
 	type started struct {
 		p     *vmmProc
 		ready bool
 	}
-	s := retryLabFault(t, tr, fmt.Sprintf("vmm %v", args), 2, func() (started, string, bool) {
+	s := retryLabFault(t, tr, fmt.Sprintf("vmm %v", args), labTries, func() (started, string, bool) {
 		p := startVMM(t, vmm, net, args...)
 		if ready(p) {
 			return started{p, true}, "", false
@@ -134,7 +134,7 @@ func startRetried(t *testing.T, tr *kvmTrace, vmm string, net *guestNet, ready f
 }
 
 // startUntil starts vmm with args and waits up to limit for marker in its
-// output, once more after one of the nested lab's known faults
+// output, again (up to labTries runs) after one of the nested lab's known faults
 // (startRetried).
 func startUntil(t *testing.T, vmm, marker string, limit time.Duration, args ...string) *vmmProc {
 	t.Helper()

@@ -19,6 +19,14 @@ type Binary struct {
 	Failed  []string
 	Skipped []string
 	Started bool // a LAB-BEGIN line was seen
+	// Why holds, for each failed test, the last thing it logged before
+	// it failed (its t.Fatal or t.Error line, with the two lines after
+	// it), so that the end of the lab's output says why.
+	Why map[string]string
+
+	running  string              // the test (or subtest) a === line named last
+	logged   map[string][]string // per test: its last log line and what followed
+	whyOfSub map[string]bool     // Why of this test came from a subtest
 }
 
 // Report is the lab's verdict over one outer boot.
@@ -36,10 +44,16 @@ type Report struct {
 }
 
 var (
-	reBegin  = regexp.MustCompile(`LAB-BEGIN (\S+)`)
-	reResult = regexp.MustCompile(`LAB-RESULT (\S+) exit=(\d+) start=([\d.]+) end=([\d.]+)`)
-	reTest   = regexp.MustCompile(`^--- (PASS|FAIL|SKIP): (\S+)`)
+	reBegin   = regexp.MustCompile(`LAB-BEGIN (\S+)`)
+	reResult  = regexp.MustCompile(`LAB-RESULT (\S+) exit=(\d+) start=([\d.]+) end=([\d.]+)`)
+	reTest    = regexp.MustCompile(`^--- (PASS|FAIL|SKIP): (\S+)`)
+	reRun     = regexp.MustCompile(`^=== (?:RUN|NAME|CONT)\s+(\S+)`)
+	reLog     = regexp.MustCompile(`^\s+\S+\.go:\d+: `)
+	reSubFail = regexp.MustCompile(`^\s+--- FAIL: (\S+)`)
 )
+
+// whyLines is how many lines of a failed test's last log entry Why keeps.
+const whyLines = 3
 
 // Parse reads the outer guest's console lines. expected names every test
 // binary that was put into the guest; one that never reported fails.
@@ -95,12 +109,55 @@ func Parse(lines []string, expected []string, timedOut bool) *Report {
 				cur.Passed = append(cur.Passed, m[2])
 			case "FAIL":
 				cur.Failed = append(cur.Failed, m[2])
+				cur.failed(m[2])
 			case "SKIP":
 				cur.Skipped = append(cur.Skipped, m[2])
 			}
+			continue
 		}
+		cur.remember(line)
 	}
 	return r
+}
+
+// failed sets Why for the test name's top-level test: the last log
+// entry of its first failed subtest, or failing that its own. (go test
+// -v prints a test's result before its subtests' results.)
+func (b *Binary) failed(name string) {
+	w := b.logged[name]
+	if len(w) == 0 {
+		return
+	}
+	top, _, sub := strings.Cut(name, "/")
+	if _, ok := b.Why[top]; !ok || sub && !b.whyOfSub[top] {
+		b.Why[top] = strings.Join(w, " | ")
+		b.whyOfSub[top] = sub
+	}
+}
+
+// remember keeps each test's last log line and the lines after it, for
+// Why.
+func (b *Binary) remember(line string) {
+	if b.logged == nil {
+		b.logged, b.Why, b.whyOfSub = map[string][]string{}, map[string]string{}, map[string]bool{}
+	}
+	if m := reRun.FindStringSubmatch(line); m != nil {
+		b.running = m[1]
+		return
+	}
+	if m := reSubFail.FindStringSubmatch(line); m != nil {
+		b.failed(m[1])
+		return
+	}
+	if b.running == "" {
+		return
+	}
+	switch w := b.logged[b.running]; {
+	case reLog.MatchString(line):
+		b.logged[b.running] = []string{strings.TrimSpace(line)}
+	case len(w) > 0 && len(w) < whyLines && strings.TrimSpace(line) != "" && !strings.Contains(line, "--- "):
+		b.logged[b.running] = append(w, strings.TrimSpace(line))
+	}
 }
 
 // forget drops an earlier result of the test name.
@@ -109,6 +166,8 @@ func (b *Binary) forget(name string) {
 	b.Passed = slices.DeleteFunc(b.Passed, not)
 	b.Failed = slices.DeleteFunc(b.Failed, not)
 	b.Skipped = slices.DeleteFunc(b.Skipped, not)
+	delete(b.Why, name)
+	delete(b.whyOfSub, name)
 }
 
 // Counts returns how many test functions passed and failed in all binaries.

@@ -109,3 +109,47 @@ LAB-DONE uptime=5`, "\n")
 		t.Errorf("passed %q, failed %q; want TestB failed once", b.Passed, b.Failed)
 	}
 }
+
+// A failed test's last log entry, or its first failed subtest's, is kept
+// as the reason, so that the end of the lab's output can say why.
+func TestParseWhy(t *testing.T) {
+	log := `LAB-KVM ready
+LAB-BEGIN e2e.test
+=== RUN   TestA
+    a_lab_test.go:10: attempt 1 of 3: a known fault
+        running it once more
+--- PASS: TestA (1.00s)
+=== RUN   TestDocs
+=== RUN   TestDocs/one
+    docs_lab_test.go:72: the command, attempt 1 of 3: a known fault
+        running it once more
+=== RUN   TestDocs/two
+    docs_lab_test.go:75: printf 'poweroff\n' | vmm boot
+        exit status 1
+        guest output line
+        more output
+=== RUN   TestDocs/three
+    docs_lab_test.go:72: the command, attempt 1 of 3: another fault
+=== NAME  TestDocs
+    docs_lab_test.go:90: a late log line
+--- FAIL: TestDocs (3.00s)
+    --- PASS: TestDocs/one (1.00s)
+    --- FAIL: TestDocs/two (1.00s)
+    --- PASS: TestDocs/three (1.00s)
+=== RUN   TestC
+--- FAIL: TestC (0.00s)
+FAIL
+LAB-RESULT e2e.test exit=1 start=1 end=2
+LAB-DONE`
+	b := Parse(strings.Split(log, "\n"), []string{"e2e.test"}, false).Binaries[0]
+	want := "docs_lab_test.go:75: printf 'poweroff\\n' | vmm boot | exit status 1 | guest output line"
+	if b.Why["TestDocs"] != want {
+		t.Errorf("why TestDocs = %q, want %q", b.Why["TestDocs"], want)
+	}
+	if w, ok := b.Why["TestA"]; ok {
+		t.Errorf("a passed test has a reason: %q", w)
+	}
+	if w, ok := b.Why["TestC"]; ok {
+		t.Errorf("a test that logged nothing has a reason: %q", w)
+	}
+}

@@ -127,6 +127,11 @@ func runLab(ctx context.Context, o options) error {
 		if len(b.Failed) > 0 {
 			fmt.Printf("lab: %-28s failed: %s\n", "", strings.Join(b.Failed, ", "))
 		}
+		for _, f := range b.Failed {
+			if w := b.Why[f]; w != "" {
+				fmt.Printf("lab: %-28s why %s: %s\n", "", f, cut(w, 600))
+			}
+		}
 	}
 	fmt.Printf("lab: wall time %.1fs (console log: %s)\n", time.Since(start).Seconds(), out.ConsoleLog)
 	passed, failed := r.Counts()
@@ -142,4 +147,12 @@ func runLab(ctx context.Context, o options) error {
 		return fmt.Errorf("%d problem(s)", len(problems))
 	}
 	return nil
+}
+
+// cut shortens s to at most n bytes, saying so.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + " [...]"
 }
