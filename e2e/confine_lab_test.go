@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/vmmlab/vmm/lab/labenv"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -68,41 +67,39 @@ func TestStalledConsole(t *testing.T) {
 	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096); err != nil {
 		t.Fatal(err)
 	}
-	stderr := &watchBuffer{}
 	sock := filepath.Join(t.TempDir(), "api.sock")
-	cmd := exec.Command(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--json", "--api-sock", sock,
+	p := newVMMProc(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--json", "--api-sock", sock,
 		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=flood vmm.arg=600")
-	cmd.Stdout, cmd.Stderr = w, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	p.cmd.Stdout = w
+	p.start(t, nil)
 	w.Close()
-	defer cmd.Process.Kill()
-	waitFor(t, stderr, "machine ready", time.Minute)
+	if !p.waitFor("machine ready", time.Minute) {
+		t.Fatalf("vmm did not get its machine ready within a minute\n%s", p.tail())
+	}
 	// The guest boots and floods: wait until it has sent four times what
 	// the pipe holds, by vmm's own count of console writes (its API). A
 	// fixed wait was too short for the boot once under load; a vCPU stuck
 	// in write(2) never gets there.
 	api := apiclient.New(sock, 10*time.Second)
-	for deadline := time.Now().Add(3 * time.Minute); consoleBytes(api) < 4*4096; time.Sleep(time.Second) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the guest sent %d console bytes in 3 minutes into a 4 KiB pipe nobody read; want it to go on past the full pipe\n%s",
-				consoleBytes(api), stderr.String())
-		}
+	var sent uint64
+	if !p.until(3*time.Minute, time.Second, func() bool { sent = consoleBytes(api); return sent >= 4*4096 }) {
+		t.Fatalf("the guest had sent %d console bytes into a 4 KiB pipe nobody read when the wait ended (3 minutes, or vmm's end); want it to go on past the full pipe\n%s",
+			sent, p.tail())
 	}
 	start := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	if !exits(cmd, 30*time.Second) {
-		t.Fatalf("vmm did not end within 30 s of SIGTERM with its console stalled\n%s", stderr.String())
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if !p.exits(30 * time.Second) {
+		t.Fatalf("vmm did not end within 30 s of SIGTERM with its console stalled\n%s", p.stderr.String())
 	}
 	t.Logf("vmm ended %v after SIGTERM (lab time)", time.Since(start).Round(time.Millisecond))
-	if !strings.Contains(stderr.String(), `"booted":true`) || !strings.Contains(stderr.String(), `"reason":"interrupted"`) {
-		t.Errorf("the guest did not boot and run until SIGTERM:\n%s", stderr.String())
+	stderr := p.stderr.String()
+	if !strings.Contains(stderr, `"booted":true`) || !strings.Contains(stderr, `"reason":"interrupted"`) {
+		t.Errorf("the guest did not boot and run until SIGTERM:\n%s", stderr)
 	}
 	var res struct {
 		Exits map[string]uint64 `json:"exits"`
 	}
-	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	json.Unmarshal([]byte(lines[len(lines)-1]), &res)
 	if sent := res.Exits["io 0x3f8"]; sent < 3*4096 {
 		t.Errorf("the guest sent %d console bytes into a 4 KiB pipe nobody read; want it to go on past the full pipe", sent)
@@ -119,25 +116,4 @@ func consoleBytes(api *apiclient.Client) uint64 {
 		return 0
 	}
 	return st.Exits["io 0x3f8"]
-}
-
-func waitFor(t *testing.T, out *watchBuffer, s string, limit time.Duration) {
-	t.Helper()
-	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		if strings.Contains(out.String(), s) {
-			return
-		}
-	}
-	t.Fatalf("%q did not appear within %v:\n%s", s, limit, out.String())
-}
-
-func exits(cmd *exec.Cmd, limit time.Duration) bool {
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-time.After(limit):
-		return false
-	}
 }

@@ -170,15 +170,7 @@ func (p *vmmProc) waitAcked(t *testing.T, k int) {
 // ackedWithin says whether the guest acknowledged at least k records
 // within limit, before vmm ended.
 func (p *vmmProc) ackedWithin(k int, limit time.Duration) bool {
-	for deadline := time.Now().Add(limit); ; time.Sleep(50 * time.Millisecond) {
-		ended := p.exits(0) // then its output is all there
-		if first, last := p.acked(); first > 0 && last-first+1 >= k {
-			return true
-		}
-		if ended || time.Now().After(deadline) {
-			return false
-		}
-	}
+	return p.until(limit, 50*time.Millisecond, func() bool { first, last := p.acked(); return first > 0 && last-first+1 >= k })
 }
 
 // A guest appending fsynced records to its disk is paused, snapshotted

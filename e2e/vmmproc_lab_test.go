@@ -90,9 +90,24 @@ func (g guestNet) waitGED(t *testing.T, name string) string {
 // when net is not nil. It is stopped when the test ends.
 func startVMM(t *testing.T, vmm string, net *guestNet, args ...string) *vmmProc {
 	t.Helper()
+	p := newVMMProc(vmm, args...)
+	p.start(t, net)
+	return p
+}
+
+// newVMMProc is a vmm process to start, its console and stderr going to
+// its own buffers (the test may change where they go before start).
+func newVMMProc(vmm string, args ...string) *vmmProc {
 	p := &vmmProc{console: &watchBuffer{}, stderr: &watchBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(vmm, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.console, p.stderr
+	return p
+}
+
+// start starts it, in net's namespace with its tap as fd 3 when net is
+// not nil. It is stopped when the test ends.
+func (p *vmmProc) start(t *testing.T, net *guestNet) {
+	t.Helper()
 	p.started = time.Now()
 	var err error
 	if net != nil {
@@ -106,7 +121,6 @@ func startVMM(t *testing.T, vmm string, net *guestNet, args ...string) *vmmProc 
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(p.stop)
-	return p
 }
 
 // startRetried starts vmm (startVMM) and waits with ready, which says
@@ -149,18 +163,30 @@ func (p *vmmProc) output() string {
 // waitFor says whether marker appeared in its output within limit. A vmm
 // still running without it at the limit is stopped.
 func (p *vmmProc) waitFor(marker string, limit time.Duration) bool {
-	for end := time.Now().Add(limit); !strings.Contains(p.output(), marker); {
-		select {
-		case <-p.done:
-			return strings.Contains(p.output(), marker)
-		case <-time.After(100 * time.Millisecond):
+	if p.until(limit, 100*time.Millisecond, func() bool { return strings.Contains(p.output(), marker) }) {
+		return true
+	}
+	p.stop()
+	return false
+}
+
+// until checks ok every so often and says whether it held within limit,
+// while vmm ran: when vmm ended, ok gets one last look at its output,
+// which is then all there.
+func (p *vmmProc) until(limit, every time.Duration, ok func() bool) bool {
+	for deadline := time.Now().Add(limit); ; {
+		ended := p.exits(0)
+		if ok() {
+			return true
 		}
-		if time.Now().After(end) {
-			p.stop()
+		if ended || time.Now().After(deadline) {
 			return false
 		}
+		select {
+		case <-p.done:
+		case <-time.After(every):
+		}
 	}
-	return true
 }
 
 // exits says whether it ended within limit.
@@ -257,15 +283,10 @@ func (p *vmmProc) waitCount(t *testing.T, k int, limit time.Duration) time.Durat
 // waitCountOrZero is waitCount's wait, with 0 for "not within limit" or
 // "ended before" (for use from other goroutines than the test's).
 func (p *vmmProc) waitCountOrZero(k int, limit time.Duration) time.Duration {
-	for deadline := time.Now().Add(limit); ; time.Sleep(20 * time.Millisecond) {
-		ended := p.exits(0) // then its output is all there
-		if n, _ := p.counts(); len(n) >= k {
-			return time.Since(p.started)
-		}
-		if ended || time.Now().After(deadline) {
-			return 0
-		}
+	if p.until(limit, 20*time.Millisecond, func() bool { n, _ := p.counts(); return len(n) >= k }) {
+		return time.Since(p.started)
 	}
+	return 0
 }
 
 // checkGoesOn checks that a restored guest counts on from the snapshot's
