@@ -95,14 +95,20 @@ func TestDocsCommands(t *testing.T) {
 	}
 }
 
-// runWatched runs cmd and, while it runs, asks faulted once a second;
-// when it says yes (a known lab fault is already in vmm's output, such
-// as the XSAVE mismatch, after which the guest hangs until the limit),
-// it calls stop, which ends the command the way its limit would.
+// runWatched starts cmd and waits for it with waitWatched.
 func runWatched(cmd *exec.Cmd, faulted func() bool, stop func()) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	return waitWatched(cmd, faulted, stop)
+}
+
+// waitWatched waits for the started cmd and, while it runs, asks faulted
+// once a second; when it says yes (a known lab fault is already in vmm's
+// output, such as the XSAVE mismatch, after which the guest hangs until
+// the limit), it calls stop, which ends the command the way its limit
+// would.
+func waitWatched(cmd *exec.Cmd, faulted func() bool, stop func()) error {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	for {
