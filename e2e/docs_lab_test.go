@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -55,29 +53,13 @@ func TestDocsCommands(t *testing.T) {
 			}
 			run := func() ([]byte, error) {
 				os.Remove(vmmLog)
-				// The limit stays under the lab's five silent minutes, and
-				// ends the whole process group with SIGTERM, so that a vmm
-				// still running prints its stop report (where its vCPUs
-				// were) instead of holding the output pipe open forever.
-				ctx, cancel := context.WithTimeout(context.Background(), limit)
-				defer cancel()
-				cmd := exec.CommandContext(ctx, "sh", "-c", c.Shell)
-				cmd.Env, cmd.Dir = append(env, "VMM_TEE_LOG="+vmmLog), t.TempDir()
-				cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-				cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-				cmd.WaitDelay = 30 * time.Second
-				out := &watchBuffer{}
-				cmd.Stdout, cmd.Stderr = out, out
-				err := runWatched(cmd, func() bool { return guestFault(readFile(vmmLog)) != "" }, cancel)
+				out, err := runUntilFault(limit, func(cmd *exec.Cmd) {
+					cmd.Env, cmd.Dir = append(env, "VMM_TEE_LOG="+vmmLog), t.TempDir()
+				}, func() string { return readFile(vmmLog) }, "sh", "-c", c.Shell)
 				if err != nil {
-					// vmm may still be writing its stop report: wait for
-					// the command's process group to be gone first.
-					for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && syscall.Kill(-cmd.Process.Pid, 0) == nil; {
-						time.Sleep(100 * time.Millisecond)
-					}
-					return []byte(out.String() + "\n--- vmm's output:\n" + readFile(vmmLog)), err
+					out = append(out, "\n--- vmm's output:\n"+readFile(vmmLog)...)
 				}
-				return []byte(out.String()), nil
+				return out, err
 			}
 			// The nested lab's known faults (labFault) are said in the log
 			// and the command runs again, up to labTries times in all;
@@ -93,40 +75,6 @@ func TestDocsCommands(t *testing.T) {
 			}
 		})
 	}
-}
-
-// runWatched starts cmd and waits for it with waitWatched.
-func runWatched(cmd *exec.Cmd, faulted func() bool, stop func()) error {
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	return waitWatched(cmd, faulted, stop)
-}
-
-// waitWatched waits for the started cmd and, while it runs, asks faulted
-// once a second; when it says yes (a known lab fault is already in vmm's
-// output, such as the XSAVE mismatch, after which the guest hangs until
-// the limit), it calls stop, which ends the command the way its limit
-// would.
-func waitWatched(cmd *exec.Cmd, faulted func() bool, stop func()) error {
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	for {
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(time.Second):
-			if faulted() {
-				stop()
-			}
-		}
-	}
-}
-
-// readFile is the file's text, or "" when it cannot be read.
-func readFile(name string) string {
-	b, _ := os.ReadFile(name)
-	return string(b)
 }
 
 // vmmTee runs the vmm at $VMM_REAL with its console (stdout) and its

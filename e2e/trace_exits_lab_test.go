@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -84,9 +82,7 @@ func TestTraceExits(t *testing.T) {
 func runVMMText(t *testing.T, vmm string, args ...string) string {
 	t.Helper()
 	out, err := retryOutput(t, startKVMTrace(t), "vmm", labTries, func() ([]byte, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		return exec.CommandContext(ctx, vmm, args...).CombinedOutput()
+		return runUntilFault(3*time.Minute, nil, nil, vmm, args...)
 	})
 	if err != nil {
 		t.Fatalf("vmm %v: %v\n%s", args, err, out)
