@@ -38,7 +38,14 @@ func guestFault(out string) string {
 		// CR3s seen (0xc86e000 in a 128 MiB guest, 0x957c8000 and
 		// 0xbe6c2000 in 256 MiB ones) all lie inside the outer guest's
 		// 3 GiB: addresses of the outer guest's memory, as if the
-		// emulated SVM had handed the guest a translated CR3.
+		// emulated SVM had handed the guest a translated CR3. A CI run
+		// of the micro kernel stuck so showed more: rip 0xffffffffc053920c
+		// (the outer kernel's module area, where kvm_amd runs VMRUN), rsp
+		// on an outer kernel stack (ff77..., 5-level paging, which the
+		// inner guests do not use) and rax 0xbedea000 (a page-aligned
+		// outer-guest address, as RAX holds the VMCB's at VMRUN): the
+		// guest's saved state was the outer host's own at a VMRUN, which
+		// only the emulated CPU's #VMEXIT writes.
 		return "the guest was stuck with CR3 outside its RAM (not a state vmm can cause; the nested lab's, as far as known):\n" + stopReport(out)
 	}
 	return ""
