@@ -21,15 +21,17 @@ func labFault(t *testing.T, tr *kvmTrace, out string) string {
 
 // guestFault names the nested lab's known faults that vmm's output alone
 // shows, or says "".
+//
+// The Debian kernel's "XSAVE consistency problem" warning is not one of
+// them, though it was until this was written: every Debian boot in the
+// lab prints it where the console is not quiet (CPUID 0xD's size, 576,
+// is KVM's for an XCR0 of x87 and SSE, which the guest had already set
+// beyond, as if the emulated CPU never made its XSETBV exit to KVM), and
+// the kernel goes on without XSAVE. Excusing it excused every failure of
+// such a boot, whatever its cause.
 func guestFault(out string) string {
 	out = strings.ReplaceAll(out, `\u003e`, ">") // as --json writes the stop report's arrows
 	switch {
-	case strings.Contains(out, "XSAVE consistency problem"):
-		// Seen under load, before a triple fault: the Debian kernel set
-		// XCR0 and read back an XSAVE size (CPUID 0xD.0 EBX, which KVM
-		// recomputes when the guest writes XCR0) for the XCR0 it had
-		// before. vmm never writes XCR0 on a boot.
-		return "the guest kernel read an XSAVE size from CPUID 0xD that does not match the XCR0 it had set (KVM's leaf; vmm never writes XCR0 on a boot): the nested lab's, as far as known"
 	case cr3OutsideRAM.MatchString(out):
 		// vmm sets CR3 once, at boot, and never writes guest page
 		// tables: a guest kernel on a CR3 outside its RAM runs on one it

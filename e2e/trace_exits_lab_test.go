@@ -82,7 +82,7 @@ func TestTraceExits(t *testing.T) {
 func runVMMText(t *testing.T, vmm string, args ...string) string {
 	t.Helper()
 	out, err := retryOutput(t, startKVMTrace(t), "vmm", labTries, func() ([]byte, error) {
-		return runUntilFault(3*time.Minute, nil, nil, vmm, args...)
+		return runLimited(3*time.Minute, nil, vmm, args...)
 	})
 	if err != nil {
 		t.Fatalf("vmm %v: %v\n%s", args, err, out)

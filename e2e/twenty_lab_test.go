@@ -84,8 +84,8 @@ func TestTwentyVMsAtOnce(t *testing.T) {
 			t.Logf("VM %d booted again", i)
 		}
 	}
-	// The nested lab's other known faults (guestFault: a guest stuck on
-	// a CR3 outside its RAM, an XSAVE size KVM got wrong) are said in the
+	// The nested lab's other known fault (guestFault: a guest stuck on
+	// a CR3 outside its RAM) is said in the
 	// log with vmm's report, and that VM is booted once more.
 	for i := range errs {
 		if fault := guestFault(string(outs[i])); !clean(i) && fault != "" {

@@ -172,11 +172,8 @@ func (p *vmmProc) waitFor(marker string, limit time.Duration) bool {
 
 // until checks ok every so often and says whether it held within limit,
 // while vmm ran: when vmm ended, ok gets one last look at its output,
-// which is then all there. A guest whose output already shows one of the
-// nested lab's known faults (guestFault; it hangs after them) will not
-// get there either: until gives up on it at once.
+// which is then all there.
 func (p *vmmProc) until(limit, every time.Duration, ok func() bool) bool {
-	faultCheck := time.Now()
 	for deadline := time.Now().Add(limit); ; {
 		ended := p.exits(0)
 		if ok() {
@@ -184,12 +181,6 @@ func (p *vmmProc) until(limit, every time.Duration, ok func() bool) bool {
 		}
 		if ended || time.Now().After(deadline) {
 			return false
-		}
-		if time.Since(faultCheck) >= time.Second {
-			if guestFault(p.output()) != "" {
-				return false
-			}
-			faultCheck = time.Now()
 		}
 		select {
 		case <-p.done:
