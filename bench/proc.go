@@ -133,10 +133,10 @@ func startProc(ctx context.Context, cmd *exec.Cmd, in *Instance) (*proc, error) 
 		default:
 		}
 		p.stop()
-		return nil, fmt.Errorf("%s ended before it was ready (%v): %s", cmd.Args[0], p.err, lastLines(p.out.tail(), 5))
+		return nil, fmt.Errorf("%s ended before it was ready (%v): %s", cmd.Args[0], p.err, failureLines(p.out.tail(), 5))
 	case <-ctx.Done():
 		p.stop()
-		return nil, fmt.Errorf("%s: not ready: %w: %s", cmd.Args[0], context.Cause(ctx), lastLines(p.out.tail(), 5))
+		return nil, fmt.Errorf("%s: not ready: %w: %s", cmd.Args[0], context.Cause(ctx), failureLines(p.out.tail(), 5))
 	}
 }
 
@@ -151,7 +151,7 @@ func (p *proc) wait(ctx context.Context) error {
 			return fmt.Errorf("%s: %v", p.cmd.Args[0], ee)
 		}
 		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-			return fmt.Errorf("%s exited with status %d: %s", p.cmd.Args[0], code, lastLines(p.out.tail(), 5))
+			return fmt.Errorf("%s exited with status %d: %s", p.cmd.Args[0], code, failureLines(p.out.tail(), 5))
 		}
 		return nil
 	case <-ctx.Done():
@@ -224,6 +224,23 @@ func groupPIDs(pgid int) []int {
 		}
 	}
 	return out
+}
+
+// failureLines is what a failed run printed about why: the last n lines
+// of its output, and before them, when it is not among them, vmm's own
+// last line ("vmm: ...", how the VM stopped), which its register dump
+// pushes out of the last lines.
+func failureLines(s string, n int) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(ls) - 1; i >= 0; i-- {
+		if strings.HasPrefix(ls[i], "vmm: ") {
+			if i < len(ls)-n {
+				return ls[i] + " | ... | " + lastLines(s, n)
+			}
+			break
+		}
+	}
+	return lastLines(s, n)
 }
 
 func lastLines(s string, n int) string {

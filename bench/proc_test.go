@@ -52,3 +52,20 @@ func TestInstanceOutlivesLaunchingThread(t *testing.T) {
 		t.Fatal("the instance died with the thread that launched it")
 	}
 }
+
+// A failed vmm's own account of how the VM stopped stays in the failure,
+// though its register dump pushes it out of the last lines.
+func TestFailureLinesKeepVMMsReason(t *testing.T) {
+	out := "guest booting\nvmm: warning: the VM runs as root\nvmm: crashed: vCPU 0 triple-faulted (KVM_EXIT_SHUTDOWN)\nvCPU 0 registers:\n  rip fff0\n  cs f000\n  rip walk: 0xfff0: paging off\n  tsc 1"
+	got := failureLines(out, 3)
+	want := "vmm: crashed: vCPU 0 triple-faulted (KVM_EXIT_SHUTDOWN) | ... |   cs f000 |   rip walk: 0xfff0: paging off |   tsc 1"
+	if got != want {
+		t.Errorf("failureLines = %q, want %q", got, want)
+	}
+	if got := failureLines("a\nvmm: exit 1\nb", 3); got != "a | vmm: exit 1 | b" {
+		t.Errorf("a vmm line among the last lines is not repeated: %q", got)
+	}
+	if got := failureLines("crun: failed\nno such file", 5); got != "crun: failed | no such file" {
+		t.Errorf("output without a vmm line: %q", got)
+	}
+}

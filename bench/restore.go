@@ -80,7 +80,7 @@ func (t *restoreTarget) snapshot(ctx context.Context, s Spec) (string, error) {
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("vm-restore: taking the snapshot: %w: %s", err, lastLines(string(out), 3))
+		return "", fmt.Errorf("vm-restore: taking the snapshot: %w: %s", err, failureLines(string(out), 3))
 	}
 	t.snaps[key] = dir
 	return dir, nil
