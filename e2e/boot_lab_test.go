@@ -93,6 +93,10 @@ type run struct {
 	// timedOut: vmm was still running at the input's limit and was
 	// stopped (its stop report is in stderr)
 	timedOut bool
+	// duringErr is what the input's during function returned: a check
+	// beside the run, which fails the run (and the test, unless the run
+	// is tried again after a known lab fault)
+	duringErr error
 }
 
 // input is what to type on vmm's stdin (a pipe): each line once the guest
@@ -124,8 +128,11 @@ func (l lab) boot(t *testing.T, in input, args ...string) run {
 	r := retryLabFault(t, tr, "vmm boot", labTries, func() (run, string, bool) {
 		r := l.bootOnce(t, tr, in, args...)
 		detail, _ := r.result["detail"].(string)
-		return r, detail + "\n" + r.out + "\n" + r.stderr, r.code != 0 || r.timedOut
+		return r, detail + "\n" + r.out + "\n" + r.stderr, r.code != 0 || r.timedOut || r.duringErr != nil
 	})
+	if r.duringErr != nil {
+		t.Errorf("while vmm ran: %v", r.duringErr)
+	}
 	if r.timedOut {
 		t.Fatalf("vmm did not exit within %v\nconsole:\n%s\nstderr:\n%s", in.limit, r.out, r.stderr)
 	}
@@ -197,10 +204,7 @@ func (l lab) bootOnce(t *testing.T, tr *kvmTrace, in input, args ...string) run 
 	}()
 	err = cmd.Wait()
 	duringCancel()
-	if derr := <-duringErr; derr != nil {
-		t.Errorf("while vmm ran: %v", derr)
-	}
-	r := run{out: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode(), timedOut: ctx.Err() != nil}
+	r := run{out: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode(), timedOut: ctx.Err() != nil, duringErr: <-duringErr}
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	json.Unmarshal([]byte(lines[len(lines)-1]), &r.result)
 	t.Logf("vmm %q: exit %d after %v; result %v", args, r.code, time.Since(start).Round(time.Millisecond), r.result)
