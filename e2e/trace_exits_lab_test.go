@@ -35,7 +35,8 @@ func TestTraceExits(t *testing.T) {
 			Count         uint64
 			TotalMS       float64 `json:"total_ms"`
 		} `json:"exit_stats"`
-		KVM *struct{ VM, VCPUs map[string]uint64 } `json:"kvm_stats"`
+		KVM             *struct{ VM, VCPUs map[string]uint64 } `json:"kvm_stats"`
+		CoalescedWrites uint64                                 `json:"coalesced_writes"`
 	}
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
@@ -54,6 +55,14 @@ func TestTraceExits(t *testing.T) {
 	}
 	if devices["serial"] == 0 || devices["pci-conf1"] == 0 {
 		t.Errorf("no serial or PCI configuration exits by device: %v", devices)
+	}
+	// Each PCI configuration read is a write of its address to 0xcf8,
+	// which KVM queues without an exit, then a read of 0xcfc, which exits.
+	if addr, data := res.Exits["io 0xcf8"], res.Exits["io 0xcfc"]; res.CoalescedWrites == 0 || addr >= res.CoalescedWrites || addr >= data {
+		t.Errorf("%d writes to 0xcf8 queued without an exit, %d exits at 0xcf8, %d at 0xcfc: the address writes should have been queued",
+			res.CoalescedWrites, addr, data)
+	} else {
+		t.Logf("PCI configuration: %d address writes queued without an exit, %d exits at 0xcf8, %d at 0xcfc", res.CoalescedWrites, addr, data)
 	}
 	if res.KVM == nil || res.KVM.VCPUs["exits"] < sum {
 		t.Errorf("KVM's statistics: %+v; want its exit count, at least the %d that reached vmm", res.KVM, sum)

@@ -10,27 +10,28 @@ import (
 // kernel's size, so passing its address to an ioctl lets the kernel read and
 // write only memory that belongs to the Go value. A mismatch fails the build.
 var (
-	_ [sizeRegs]byte         = [unsafe.Sizeof(Regs{})]byte{}
-	_ [sizeSregs]byte        = [unsafe.Sizeof(Sregs{})]byte{}
-	_ [sizeFPU]byte          = [unsafe.Sizeof(FPU{})]byte{}
-	_ [sizeLAPICState]byte   = [unsafe.Sizeof(LAPICState{})]byte{}
-	_ [sizeMemoryRegion]byte = [unsafe.Sizeof(memoryRegion{})]byte{}
-	_ [sizeIRQLevel]byte     = [unsafe.Sizeof(irqLevel{})]byte{}
-	_ [sizePITConfig]byte    = [unsafe.Sizeof(pitConfig{})]byte{}
-	_ [sizeIOEventFD]byte    = [unsafe.Sizeof(ioEventFD{})]byte{}
-	_ [sizeIRQFD]byte        = [unsafe.Sizeof(irqFD{})]byte{}
-	_ [sizeMSI]byte          = [unsafe.Sizeof(msi{})]byte{}
-	_ [sizeCPUIDEntry]byte   = [unsafe.Sizeof(CPUIDEntry{})]byte{}
-	_ [sizeMSREntry]byte     = [unsafe.Sizeof(MSREntry{})]byte{}
-	_ [8]byte                = [unsafe.Sizeof(uint64(0))]byte{}
-	_ [sizeXSave]byte        = [unsafe.Sizeof(XSave{})]byte{}
-	_ [sizeXCRs]byte         = [unsafe.Sizeof(XCRs{})]byte{}
-	_ [sizeVCPUEvents]byte   = [unsafe.Sizeof(VCPUEvents{})]byte{}
-	_ [sizeMPState]byte      = [unsafe.Sizeof(MPState{})]byte{}
-	_ [sizeDebugRegs]byte    = [unsafe.Sizeof(DebugRegs{})]byte{}
-	_ [sizeIRQChip]byte      = [unsafe.Sizeof(IRQChip{})]byte{}
-	_ [sizePITState2]byte    = [unsafe.Sizeof(PITState2{})]byte{}
-	_ [sizeClockData]byte    = [unsafe.Sizeof(ClockData{})]byte{}
+	_ [sizeRegs]byte          = [unsafe.Sizeof(Regs{})]byte{}
+	_ [sizeSregs]byte         = [unsafe.Sizeof(Sregs{})]byte{}
+	_ [sizeFPU]byte           = [unsafe.Sizeof(FPU{})]byte{}
+	_ [sizeLAPICState]byte    = [unsafe.Sizeof(LAPICState{})]byte{}
+	_ [sizeMemoryRegion]byte  = [unsafe.Sizeof(memoryRegion{})]byte{}
+	_ [sizeIRQLevel]byte      = [unsafe.Sizeof(irqLevel{})]byte{}
+	_ [sizePITConfig]byte     = [unsafe.Sizeof(pitConfig{})]byte{}
+	_ [sizeIOEventFD]byte     = [unsafe.Sizeof(ioEventFD{})]byte{}
+	_ [sizeIRQFD]byte         = [unsafe.Sizeof(irqFD{})]byte{}
+	_ [sizeCoalescedZone]byte = [unsafe.Sizeof(coalescedZone{})]byte{}
+	_ [sizeMSI]byte           = [unsafe.Sizeof(msi{})]byte{}
+	_ [sizeCPUIDEntry]byte    = [unsafe.Sizeof(CPUIDEntry{})]byte{}
+	_ [sizeMSREntry]byte      = [unsafe.Sizeof(MSREntry{})]byte{}
+	_ [8]byte                 = [unsafe.Sizeof(uint64(0))]byte{}
+	_ [sizeXSave]byte         = [unsafe.Sizeof(XSave{})]byte{}
+	_ [sizeXCRs]byte          = [unsafe.Sizeof(XCRs{})]byte{}
+	_ [sizeVCPUEvents]byte    = [unsafe.Sizeof(VCPUEvents{})]byte{}
+	_ [sizeMPState]byte       = [unsafe.Sizeof(MPState{})]byte{}
+	_ [sizeDebugRegs]byte     = [unsafe.Sizeof(DebugRegs{})]byte{}
+	_ [sizeIRQChip]byte       = [unsafe.Sizeof(IRQChip{})]byte{}
+	_ [sizePITState2]byte     = [unsafe.Sizeof(PITState2{})]byte{}
+	_ [sizeClockData]byte     = [unsafe.Sizeof(ClockData{})]byte{}
 )
 
 // ioctlVal issues an ioctl whose argument is a plain integer (or none).

@@ -348,3 +348,50 @@ func TestNoFDLeak(t *testing.T) {
 		t.Fatalf("open fds went from %d to %d over 20 VM lifecycles", before, after)
 	}
 }
+
+// Writes to a coalesced port range cost no exit: KVM queues them in the
+// ring, in order, and the next exit (a read of another port) finds them
+// there.
+func TestCoalescedPortWrites(t *testing.T) {
+	m := newMachine(t, 0x10000, false)
+	if err := m.vm.CoalescePortWrites(0xcf8, 4); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := m.vm.CoalescedRing(m.cpu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring.Close()
+	copy(m.ram[0x1000:], []byte{
+		0xba, 0xf8, 0x0c, // mov dx, 0xcf8
+		0x66, 0xb8, 0x00, 0x00, 0x00, 0x80, // mov eax, 0x80000000
+		0x66, 0xef, // out dx, eax   -> queued
+		0x66, 0x40, // inc eax
+		0x66, 0xef, // out dx, eax   -> queued
+		0xba, 0xfc, 0x0c, // mov dx, 0xcfc
+		0x66, 0xed, // in eax, dx    -> exit
+		0xf4, // hlt
+	})
+	m.realMode(t, 0x1000)
+	e := m.next(t)
+	if e.Reason != kvm.ExitIO || e.IO.Port != 0xcfc || e.IO.Direction != kvm.IOIn {
+		t.Fatalf("first exit %v, want the read of 0xcfc (the writes to 0xcf8 must not exit)", e)
+	}
+	var got []uint32
+	n := ring.Drain(func(w kvm.CoalescedWrite) {
+		if !w.PIO || w.Addr != 0xcf8 || len(w.Data) != 4 {
+			t.Errorf("queued write %+v, want 4 bytes to port 0xcf8", w)
+			return
+		}
+		got = append(got, binary.LittleEndian.Uint32(w.Data))
+	})
+	if n != 2 || len(got) != 2 || got[0] != 0x80000000 || got[1] != 0x80000001 {
+		t.Fatalf("ring held %d writes %#x, want 0x80000000 then 0x80000001", n, got)
+	}
+	if n := ring.Drain(func(kvm.CoalescedWrite) {}); n != 0 {
+		t.Errorf("a drained ring gave %d more", n)
+	}
+	if e := m.next(t); e.Reason != kvm.ExitHLT {
+		t.Fatalf("last exit %v, want HLT", e)
+	}
+}

@@ -105,6 +105,8 @@ type Machine struct {
 	// eventfds at Close, in reverse order.
 	closers []func() error
 	virtio  []virtioDevice // for the failures the run reports
+	// coalesced applies the port writes KVM queued without an exit.
+	coalesced coalescer
 }
 
 // New builds the machine. Any error leaves nothing open.
@@ -326,7 +328,7 @@ func (m *Machine) createVCPUs(n int, entry *boot.Entry) error {
 		}
 	}
 	m.openKVMStats()
-	return nil
+	return m.coalescePCIAddress()
 }
 
 // Input feeds console input to the guest's serial port; it waits while the

@@ -136,6 +136,7 @@ func (m *Machine) state() (snapshot.State, error) {
 	if s.Clock, err = m.vm.Clock(); err != nil {
 		return s, err
 	}
+	m.applyCoalesced() // the PCI address the guest wrote last may still be queued
 	s.Serial, s.RTC, s.PCIAddress = m.uart.State(), m.rtc.State(), m.pci.Address()
 	for _, d := range m.virtio {
 		vt := snapshot.VirtioTransport{Name: d.name, Core: d.t.(snapshottable).State()}

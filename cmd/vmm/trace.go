@@ -36,6 +36,9 @@ func exitTable(w io.Writer, m *machine.Machine) {
 		}
 		fmt.Fprintf(w, "  %-18s %-22s %10d %10.2f %9.1f\n", s.Cause, s.Device, s.Count, ms(s.Total), mean)
 	}
+	if c := m.CoalescedWrites(); c > 0 {
+		fmt.Fprintf(w, "vmm: %d writes to the PCI address port 0xcf8 cost no exit: KVM queued them (coalesced) and vmm applied them at the next exit.\n", c)
+	}
 	vm, vcpus, err := m.KVMStats()
 	if err != nil {
 		fmt.Fprintf(w, "vmm: KVM's own statistics: not available here (%v)\n", err)
@@ -103,6 +106,8 @@ func traceLive(ctx context.Context, w io.Writer, m *machine.Machine) {
 type traceResult struct {
 	Exits []exitStatJSON `json:"exit_stats"`
 	KVM   *kvmStatsJSON  `json:"kvm_stats,omitempty"`
+	// CoalescedWrites are port writes KVM queued instead of exiting.
+	CoalescedWrites uint64 `json:"coalesced_writes"`
 }
 
 type exitStatJSON struct {
@@ -118,7 +123,7 @@ type kvmStatsJSON struct {
 }
 
 func traceOf(m *machine.Machine) *traceResult {
-	t := &traceResult{}
+	t := &traceResult{CoalescedWrites: m.CoalescedWrites()}
 	for _, s := range m.ExitStats() {
 		t.Exits = append(t.Exits, exitStatJSON{s.Cause, s.Device, s.Count, ms(s.Total)})
 	}
