@@ -73,8 +73,8 @@ func startChart(r *Results) (*plot.Plot, error) {
 		return nil, nil
 	}
 	p := newLogPlot("Launch → ready, every counted run (log scale)", "ms")
-	var names []string
-	for i, row := range rows {
+	var names []string // a target none of whose runs became ready gets no box, nor a place
+	for _, row := range rows {
 		var vals plotter.Values
 		for _, s := range r.Start.Counted(row.Target) {
 			vals = append(vals, s.ReadyMS)
@@ -82,12 +82,15 @@ func startChart(r *Results) (*plot.Plot, error) {
 		if len(vals) == 0 {
 			continue
 		}
-		b, err := plotter.NewBoxPlot(vg.Points(20), float64(i), vals)
+		b, err := plotter.NewBoxPlot(vg.Points(20), float64(len(names)), vals)
 		if err != nil {
 			return nil, err
 		}
 		p.Add(b)
 		names = append(names, row.Target)
+	}
+	if len(names) == 0 {
+		return nil, nil // no run became ready: nothing to draw
 	}
 	p.NominalX(names...)
 	return p, nil
@@ -110,6 +113,7 @@ func phaseChart(r *Results) (*plot.Plot, error) {
 	}
 	p := newLogPlot("Median time of each phase since launch", "ms since launch (log scale)")
 	var names []string
+	drawn := false
 	for i, row := range rows {
 		names = append(names, row.Target)
 		pts := plotter.XYs{}
@@ -128,6 +132,7 @@ func phaseChart(r *Results) (*plot.Plot, error) {
 		line.Color = plotutil.Color(i)
 		scatter.Color = plotutil.Color(i)
 		p.Add(line, scatter)
+		drawn = true
 		for _, ph := range row.Phases {
 			if ph.MS <= 0 || !labelled(ph.Name) {
 				continue
@@ -137,6 +142,9 @@ func phaseChart(r *Results) (*plot.Plot, error) {
 				p.Add(l)
 			}
 		}
+	}
+	if !drawn {
+		return nil, nil // no phase was timed: nothing to draw
 	}
 	p.NominalX(names...)
 	return p, nil

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/vmmlab/vmm/kvm"
 )
 
 // GuestCmdline is the kernel command line every VM target gets (vmm and
@@ -196,7 +198,11 @@ func kvmUsable() error {
 	if err != nil {
 		return fmt.Errorf("/dev/kvm: %w (run make bench, which uses the nested lab)", err)
 	}
-	return f.Close()
+	f.Close()
+	if err := kvm.CheckHardware(); err != nil {
+		return fmt.Errorf("/dev/kvm is here, but %w (run make bench, which uses the nested lab)", err)
+	}
+	return nil
 }
 
 // commandVersion is the first line a program prints for its version flag.

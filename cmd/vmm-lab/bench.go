@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/vmmlab/vmm/bench"
+	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/lab"
 )
 
@@ -57,6 +58,10 @@ func runBench(ctx context.Context, o options) error {
 		return runLab(ctx, o)
 	}
 	f.Close()
+	if err := kvm.CheckHardware(); err != nil {
+		fmt.Printf("lab: /dev/kvm is here, but %v: the bench runs in the nested lab\n", err)
+		return runLab(ctx, o)
+	}
 	return runBenchNative(ctx, o)
 }
 

@@ -48,7 +48,11 @@ func doctorChecks(kvmDevice string) []check {
 	} else {
 		v, _ := sys.APIVersion()
 		sys.Close()
-		add("kvm", true, "%s, API version %d", kvmDevice, v)
+		if err := kvm.CheckHardware(); err != nil {
+			add("kvm", false, "%s, API version %d, but %v", kvmDevice, v, err)
+		} else {
+			add("kvm", true, "%s, API version %d", kvmDevice, v)
+		}
 	}
 	if f, err := os.OpenFile(tap.Device, os.O_RDWR, 0); err != nil {
 		add("tun/tap", false, "%v (modprobe tun; vmm boot --net needs it)", err)

@@ -260,6 +260,7 @@ type jsonResult struct {
 	Failures     []string                     `json:"device_failures,omitempty"`       // devices that gave up, with why
 	Devices      map[string]map[string]uint64 `json:"devices,omitempty"`               // what counting devices did (balloon, rng, vsock)
 	GoMemory     goMemory                     `json:"go_memory_kib"`                   // where vmm's own anonymous memory went
+	HostProblem  string                       `json:"host_problem,omitempty"`          // why this host's KVM may not run the guest
 	*traceResult                              // --trace-exits
 }
 
@@ -297,13 +298,19 @@ func exitCode(r machine.Result) int {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // report prints how the run ended and returns vmm's exit code.
-func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool, trace *traceResult, w io.Writer) int {
+//
+// hostProblem is why this host's KVM may not run the guest ("" if none
+// is known); it is said only when the guest never booted.
+func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool, trace *traceResult, hostProblem string, w io.Writer) int {
 	code := exitCode(r)
+	if code == 0 || r.Booted || r.Restored {
+		hostProblem = ""
+	}
 	if asJSON {
 		j := jsonResult{Reason: r.Kind.String(), Detail: r.Detail, ExitCode: code, SetupMS: ms(r.SetupTime),
 			StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun), InputsMS: ms(inputs), Steps: map[string]float64{}, Exits: r.Exits,
 			RunMS: ms(r.RunTime), Booted: r.Booted, Restored: r.Restored, Unhandled: r.UnhandledPIO, Registers: r.Dump, Dropped: dropped, Failures: r.DeviceFailures, Devices: r.DeviceCounters,
-			GoMemory: readGoMemory(), traceResult: trace}
+			GoMemory: readGoMemory(), HostProblem: hostProblem, traceResult: trace}
 		if r.Booted {
 			j.BootMS = ms(r.BootTime)
 		}
@@ -332,6 +339,9 @@ func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool,
 	}
 	for _, f := range r.DeviceFailures {
 		boot += ", device failed: " + f
+	}
+	if hostProblem != "" {
+		boot += "; " + hostProblem
 	}
 	fmt.Fprintf(w, "\nvmm: %s: %s (%s, ran %v)\n", r.Kind, r.Detail, boot, r.RunTime.Round(time.Millisecond))
 	if r.Dump != "" {

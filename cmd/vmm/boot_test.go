@@ -84,7 +84,7 @@ func TestEscaper(t *testing.T) {
 func TestReport(t *testing.T) {
 	var b bytes.Buffer
 	r := machine.Result{Event: machine.Event{Kind: machine.Crashed, Detail: "triple fault", Dump: "rip 0"}, Booted: false}
-	if code := report(r, 0, 0, true, nil, &b); code != 1 {
+	if code := report(r, 0, 0, true, nil, "", &b); code != 1 {
 		t.Fatalf("crash exit code %d", code)
 	}
 	var j jsonResult
@@ -92,28 +92,28 @@ func TestReport(t *testing.T) {
 		t.Fatalf("json %s: %v", b.String(), err)
 	}
 	b.Reset()
-	if code := report(machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}}, 0, 0, false, nil, &b); code != 0 ||
+	if code := report(machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}}, 0, 0, false, nil, "", &b); code != 0 ||
 		!strings.Contains(b.String(), "poweroff: guest powered off") {
 		t.Fatalf("poweroff: %d %q", code, b.String())
 	}
 	b.Reset()
 	st := machine.Result{Event: machine.Event{Kind: machine.PowerOff}, GuestStatus: 3, HasGuestStatus: true}
-	if code := report(st, 0, 0, false, nil, &b); code != 3 || !strings.Contains(b.String(), "workload exit status 3") {
+	if code := report(st, 0, 0, false, nil, "", &b); code != 3 || !strings.Contains(b.String(), "workload exit status 3") {
 		t.Fatalf("workload status: %d %q", code, b.String())
 	}
-	if code := report(machine.Result{Event: machine.Event{Kind: machine.Interrupted}}, 0, 0, false, nil, &b); code != 130 {
+	if code := report(machine.Result{Event: machine.Event{Kind: machine.Interrupted}}, 0, 0, false, nil, "", &b); code != 130 {
 		t.Fatalf("interrupted exit code %d", code)
 	}
 	// A device that gave up, and console output a stalled stdout dropped,
 	// are in the last line and in --json.
 	failed := machine.Result{Event: machine.Event{Kind: machine.PowerOff}, DeviceFailures: []string{"virtio-blk 0 (d.img): activation: no backend"}}
 	b.Reset()
-	report(failed, 0, 42, false, nil, &b)
+	report(failed, 0, 42, false, nil, "", &b)
 	if !strings.Contains(b.String(), "device failed: virtio-blk 0 (d.img): activation: no backend") || !strings.Contains(b.String(), "42 bytes of console output dropped") {
 		t.Errorf("last line %q", b.String())
 	}
 	b.Reset()
-	report(failed, 0, 42, true, nil, &b)
+	report(failed, 0, 42, true, nil, "", &b)
 	if err := json.Unmarshal(b.Bytes(), &j); err != nil || len(j.Failures) != 1 || j.Dropped != 42 {
 		t.Errorf("json %s: %v", b.String(), err)
 	}
@@ -121,12 +121,12 @@ func TestReport(t *testing.T) {
 	// was restored, not that it never reported booting.
 	restored := machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}, Restored: true}
 	b.Reset()
-	report(restored, 0, 0, false, nil, &b)
+	report(restored, 0, 0, false, nil, "", &b)
 	if !strings.Contains(b.String(), "restored from a snapshot") || strings.Contains(b.String(), "did not report booting") {
 		t.Errorf("restored, last line %q", b.String())
 	}
 	b.Reset()
-	report(restored, 0, 0, true, nil, &b)
+	report(restored, 0, 0, true, nil, "", &b)
 	j = jsonResult{}
 	if err := json.Unmarshal(b.Bytes(), &j); err != nil || !j.Restored || j.Booted {
 		t.Errorf("restored, json %s: %v", b.String(), err)
@@ -189,5 +189,28 @@ func TestParseVsock(t *testing.T) {
 		if v, err := parseVsock(bad); err == nil {
 			t.Errorf("parseVsock(%q) = %+v, want an error", bad, v)
 		}
+	}
+}
+
+// On a KVM without VMX or SVM, a guest that never booted is reported with
+// the reason the host gives; a guest that booted is not.
+func TestReportSaysWhyTheHostsKVMMayNotRunTheGuest(t *testing.T) {
+	const why = "this host's KVM is kvm_pvm (no VMX or SVM), which runs only guests built for it"
+	crashed := machine.Result{Event: machine.Event{Kind: machine.Crashed, Detail: "vCPU 0: KVM_EXIT_INTERNAL_ERROR"}}
+	var b strings.Builder
+	report(crashed, 0, 0, false, nil, why, &b)
+	if !strings.Contains(b.String(), why) {
+		t.Errorf("a guest that never booted: %q lacks the host's problem", b.String())
+	}
+	b.Reset()
+	report(crashed, 0, 0, true, nil, why, &b)
+	if !strings.Contains(b.String(), `"host_problem":"this host's KVM is kvm_pvm`) {
+		t.Errorf("--json: %q lacks host_problem", b.String())
+	}
+	b.Reset()
+	crashed.Booted = true
+	report(crashed, 0, 0, false, nil, why, &b)
+	if strings.Contains(b.String(), "kvm_pvm") {
+		t.Errorf("a guest that booted: %q blames the host", b.String())
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/vmmlab/vmm/confine"
 	"github.com/vmmlab/vmm/devices/serial"
 	"github.com/vmmlab/vmm/internal/selfmem"
+	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/machine"
 )
 
@@ -152,8 +153,10 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 		}
 		defer srv.Close()
 	}
-	// Found now: once confined, vmm can no longer read its own mappings.
+	// Found now: once confined, vmm can no longer read its own mappings,
+	// nor look at the host.
 	own, ownErr := selfmem.Find()
+	hostProblem := kvm.PVMProblem()
 	restore := startConsole(os.Stdin, m, s.cancel, stderr, booted)
 	if o.uid >= 0 || o.gid >= 0 || o.chroot != "" {
 		if err := confine.Drop(confine.Identity{UID: o.uid, GID: o.gid, Chroot: o.chroot}); err != nil {
@@ -216,7 +219,7 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 	if errors.Is(context.Cause(s.ctx), errSnapshotTaken) {
 		return reportSnapshot(<-snap, o.snapshotOnReady, o.json, stderr)
 	}
-	return report(r, inputs, s.console.Dropped(), o.json, trace, stderr)
+	return report(r, inputs, s.console.Dropped(), o.json, trace, hostProblem, stderr)
 }
 
 // dropOwnPages drops the pages of vmm's binary from its resident set once
