@@ -192,15 +192,24 @@ func (t *qemuTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	return in, nil
 }
 
-// kvmUsable says why /dev/kvm cannot be used, or nil.
-func kvmUsable() error {
+// KVMUsable says why this host's KVM cannot run the VM targets, or nil:
+// no /dev/kvm to open, or one on a CPU without VMX or SVM (kvm_pvm).
+func KVMUsable() error {
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err != nil {
-		return fmt.Errorf("/dev/kvm: %w (run make bench, which uses the nested lab)", err)
+		return fmt.Errorf("no usable /dev/kvm here (%w)", err)
 	}
 	f.Close()
 	if err := kvm.CheckHardware(); err != nil {
-		return fmt.Errorf("/dev/kvm is here, but %w (run make bench, which uses the nested lab)", err)
+		return fmt.Errorf("/dev/kvm is here, but %w", err)
+	}
+	return nil
+}
+
+// kvmUsable is KVMUsable with what to do about it, for a target's Check.
+func kvmUsable() error {
+	if err := KVMUsable(); err != nil {
+		return fmt.Errorf("%w (run make bench, which uses the nested lab)", err)
 	}
 	return nil
 }

@@ -24,8 +24,8 @@ func CheckHardware() error {
 	if hasVirtualizationFlag(cpuinfo) {
 		return nil
 	}
-	if _, err := os.Stat("/sys/module/kvm_pvm"); err == nil {
-		return fmt.Errorf("%w; this host's KVM is kvm_pvm, which cannot run unmodified kernels", ErrNoHardwareVirtualization)
+	if pvm := PVMProblem(); pvm != "" {
+		return fmt.Errorf("%w; %s", ErrNoHardwareVirtualization, pvm)
 	}
 	return ErrNoHardwareVirtualization
 }

@@ -78,9 +78,6 @@ type Result struct {
 	HasGuestStatus bool
 	// Accesses to ports and MMIO addresses that no device claimed.
 	UnhandledPIO, UnhandledMMIO uint64
-	// CoalescedWrites counts the guest's port writes KVM queued instead
-	// of exiting (the PCI address port), which vmm applied later.
-	CoalescedWrites uint64
 	// DeviceFailures are the devices that gave up (NEEDS_RESET), by name
 	// with the reason: "virtio-blk 0 (disk.img): ...".
 	DeviceFailures []string
@@ -132,8 +129,7 @@ func (m *Machine) Run(ctx context.Context) Result {
 	}
 	r := Result{Event: ev, SetupTime: m.setup, Start: m.start, FirstRun: start.Sub(m.start), SetupSteps: m.SetupSteps(), Exits: m.exits.snapshot(), RunTime: time.Since(start),
 		UnhandledPIO: m.pio.Unhandled(), UnhandledMMIO: m.mmio.Unhandled(), Restored: m.restored}
-	m.applyCoalesced() // the vCPUs have stopped: what they queued last
-	r.CoalescedWrites = m.coalesced.applied.Load()
+	m.applyCoalesced() // the vCPUs have stopped: what they queued last is counted too (CoalescedWrites)
 	r.BootTime, r.Booted = m.timer.Elapsed()
 	r.GuestStatus, r.HasGuestStatus = m.exit.Get()
 	r.DeviceFailures = deviceFailures(m.virtio)

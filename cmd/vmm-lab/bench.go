@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/vmmlab/vmm/bench"
-	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/lab"
 )
 
@@ -52,14 +51,8 @@ func runBench(ctx context.Context, o options) error {
 	if err := keepPrevious(o.benchOut); err != nil {
 		return err
 	}
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	if err != nil {
-		fmt.Printf("lab: no usable /dev/kvm here (%v): the bench runs in the nested lab\n", err)
-		return runLab(ctx, o)
-	}
-	f.Close()
-	if err := kvm.CheckHardware(); err != nil {
-		fmt.Printf("lab: /dev/kvm is here, but %v: the bench runs in the nested lab\n", err)
+	if err := bench.KVMUsable(); err != nil {
+		fmt.Printf("lab: %v: the bench runs in the nested lab\n", err)
 		return runLab(ctx, o)
 	}
 	return runBenchNative(ctx, o)
