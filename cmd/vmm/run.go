@@ -223,10 +223,11 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 }
 
 // dropOwnPages drops the pages of vmm's binary from its resident set once
-// the guest has booted (s.trimAfter; at once for a restored guest): most
-// of vmm's code is set-up code, and the pages the run goes on using come
-// back at their next access. A failure costs only memory, so it is said
-// and the VM runs on.
+// the guest has booted (s.trimAfter; at once for a restored guest), and
+// again on selfmem.Redrops' schedule: most of vmm's code is set-up code,
+// more runs once as the workload starts, and the pages the run goes on
+// using come back at their next access. A failure costs only memory, so
+// it is said and the VM runs on.
 func (s *session) dropOwnPages(own selfmem.Binary, findErr error, stderr io.Writer) {
 	if s.trimAfter != nil {
 		select {
@@ -237,7 +238,7 @@ func (s *session) dropOwnPages(own selfmem.Binary, findErr error, stderr io.Writ
 	}
 	err := findErr
 	if err == nil {
-		err = own.Drop()
+		err = own.Keep(s.ctx, selfmem.Redrops())
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm: warning: vmm's set-up code stays resident:", err)

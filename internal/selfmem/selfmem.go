@@ -7,11 +7,13 @@ package selfmem
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Span is one mapping of the binary: [Start, End) in vmm's address space.
@@ -104,6 +106,44 @@ func (b Binary) Drop() error {
 	for _, s := range b.Spans {
 		if err := dontNeed(s); err != nil {
 			return fmt.Errorf("drop own pages %#x-%#x: %w", s.Start, s.End, err)
+		}
+	}
+	return nil
+}
+
+// Redrops is when Keep drops the binary's pages again after the first
+// drop, each a wait after the one before: soon after boot, when the
+// guest's workload starts and vmm serves its first requests with code it
+// will not run again, then less and less often, so that a busy VM pays
+// the faults of its working set at most once a minute.
+func Redrops() []time.Duration {
+	return []time.Duration{time.Second, 2 * time.Second, 4 * time.Second,
+		8 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute}
+}
+
+// Keep drops b's pages now, then after each wait in waits, and after the
+// last one again and again, until ctx ends. An idle VM's vmm keeps only
+// the pages its idle loop touches between two drops. It returns the first
+// failed drop's error (the later ones would fail alike) or nil once ctx
+// ends.
+func (b Binary) Keep(ctx context.Context, waits []time.Duration) error {
+	return keepDropping(ctx, waits, b.Drop)
+}
+
+func keepDropping(ctx context.Context, waits []time.Duration, drop func() error) error {
+	if err := drop(); err != nil {
+		return err
+	}
+	for i := 0; len(waits) > 0; i++ {
+		t := time.NewTimer(waits[min(i, len(waits)-1)])
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		if err := drop(); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -2,11 +2,14 @@ package selfmem
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"os"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const smaps = `00400000-00401000 r--p 00000000 08:01 42   /usr/bin/vmm
@@ -96,4 +99,57 @@ func binaryRss(t *testing.T) int {
 		}
 	}
 	return total
+}
+
+// Keep drops at once, after each wait, and then on and on at the last
+// wait, until its context ends; a failed drop ends it with the error.
+func TestKeepDroppingRepeatsTheLastWait(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	drops := 0
+	err := keepDropping(ctx, []time.Duration{time.Millisecond, 2 * time.Millisecond}, func() error {
+		drops++
+		if drops == 5 { // past the two waits: the last one repeats
+			cancel()
+		}
+		return nil
+	})
+	if err != nil || drops != 5 {
+		t.Errorf("keepDropping: %d drops, err %v; want 5 drops, nil", drops, err)
+	}
+
+	boom := errors.New("madvise refused")
+	drops = 0
+	err = keepDropping(context.Background(), []time.Duration{time.Millisecond}, func() error {
+		drops++
+		if drops == 3 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || drops != 3 {
+		t.Errorf("keepDropping with a failing drop: %d drops, err %v; want 3, %v", drops, err, boom)
+	}
+
+	drops = 0
+	if err := keepDropping(context.Background(), nil, func() error { drops++; return nil }); err != nil || drops != 1 {
+		t.Errorf("keepDropping without waits: %d drops, err %v; want one drop", drops, err)
+	}
+}
+
+// The schedule starts within seconds of boot and backs off to no more
+// than one drop a minute.
+func TestRedropsBackOff(t *testing.T) {
+	w := Redrops()
+	if len(w) == 0 || w[0] > 2*time.Second {
+		t.Fatalf("Redrops %v: the first redrop must come within seconds", w)
+	}
+	for i := 1; i < len(w); i++ {
+		if w[i] < w[i-1] {
+			t.Errorf("Redrops %v: wait %d shorter than the one before", w, i)
+		}
+	}
+	if last := w[len(w)-1]; last < time.Minute {
+		t.Errorf("Redrops %v: the repeating wait %v is under a minute", w, last)
+	}
 }
