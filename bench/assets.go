@@ -26,6 +26,10 @@ type Assets struct {
 	// runs them from here; their bytes are the ones in Image and Rootfs).
 	Workloads string
 	QEMU      string // qemu-system-x86_64, "" when not installed
+	// Unpacked is where vm-stock's vmm keeps the Debian kernel it unpacked
+	// (vmm boot --unpack-kernel); "" boots the bzImage through its own
+	// decompressor.
+	Unpacked string
 }
 
 // Workloads lists the workload programs every image carries.

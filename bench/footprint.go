@@ -41,9 +41,14 @@ type LargeImageRun struct {
 func MeasureFiles(a Assets) []FootprintFile {
 	size := func(p string) int64 { n, _ := duBytes(p); return n }
 	disk := size(a.RootDisk)
+	stock := FootprintFile{"vm-stock", "Debian kernel + initramfs + root disk", size(a.StockKernel) + size(a.StockInitrd) + disk}
+	if a.Unpacked != "" { // the kernel vmm unpacked from the bzImage, kept beside it
+		stock.What = "Debian kernel (bzImage and unpacked) + initramfs + root disk"
+		stock.Bytes += size(a.Unpacked)
+	}
 	return []FootprintFile{
 		{"vm", "minimal kernel + root disk", size(a.MicroKernel) + disk},
-		{"vm-stock", "Debian kernel + initramfs + root disk", size(a.StockKernel) + size(a.StockInitrd) + disk},
+		stock,
 		{"containers", "root file system (shared, read-only)", size(a.Rootfs)},
 	}
 }

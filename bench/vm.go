@@ -55,10 +55,16 @@ type vmmTarget struct {
 }
 
 // NewVMM is the vm target (minimal kernel, virtio-mmio) when stock is
-// false, vm-stock (the Debian kernel, virtio-pci) when it is true.
+// false, vm-stock (the Debian kernel, virtio-pci) when it is true. With
+// Assets.Unpacked, vm-stock boots the Debian kernel unpacked by vmm on
+// the host (the first boot unpacks it: a warm-up round's).
 func NewVMM(a Assets, stock bool) Target {
 	if stock {
-		return &vmmTarget{name: "vm-stock", kernel: a.StockKernel, transport: "pci", initrd: a.StockInitrd, root: initrdRoot, a: a}
+		t := &vmmTarget{name: "vm-stock", kernel: a.StockKernel, transport: "pci", initrd: a.StockInitrd, root: initrdRoot, a: a}
+		if a.Unpacked != "" {
+			t.extra = []string{"--unpack-kernel", a.Unpacked}
+		}
+		return t
 	}
 	return &vmmTarget{name: "vm", kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: diskRoot, a: a}
 }
@@ -75,7 +81,11 @@ func (t *vmmTarget) Name() string { return t.name }
 func (t *vmmTarget) Kind() Kind   { return KindVM }
 func (t *vmmTarget) Check() error { return kvmUsable() }
 func (t *vmmTarget) Version() string {
-	return fmt.Sprintf("%s, kernel %s", commandVersion(t.a.VMM, "version"), kernelVersion(t.kernel))
+	v := fmt.Sprintf("%s, kernel %s", commandVersion(t.a.VMM, "version"), kernelVersion(t.kernel))
+	if len(t.extra) > 0 {
+		v += ", vmm boot " + strings.Join(t.extra, " ")
+	}
+	return v
 }
 
 func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {

@@ -70,6 +70,7 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.o.Assets.Image, "image", "", "bench image, the containers' root unpacked from it (default ASSETS/bench.cpio.gz)")
 	fs.StringVar(&f.o.Assets.RootDisk, "root-disk", "", "the VMs' read-only root disk: the same tree as ext4 (default ASSETS/root.ext4)")
 	fs.StringVar(&f.o.Assets.StockInitrd, "stock-initrd", "", "the Debian kernel's initramfs: vmm-init and its disk modules (default ASSETS/stock.cpio.gz)")
+	fs.StringVar(&f.o.Assets.Unpacked, "unpack-kernel", "", "where vm-stock's vmm keeps the Debian kernel it unpacks on the host (vmm boot --unpack-kernel; default ASSETS/unpacked), or off: boot the bzImage through its own decompressor")
 	fs.StringVar(&f.o.Assets.Rootfs, "rootfs", "", "container root (default ASSETS/rootfs)")
 	fs.StringVar(&f.o.Assets.Workloads, "workloads", "", "directory of the static workloads (default ASSETS/workloads)")
 	fs.StringSliceVar(&f.targets, "targets", []string{"all"}, "targets to run: vm, vm-nothp, vm-stock, crun, runc, runsc, docker, process, qemu, qemu-stock, or all")
@@ -139,10 +140,13 @@ func (f *benchFlags) check(fs *flag.FlagSet) error {
 		p    *string
 		name string
 	}{{&a.MicroKernel, "bzImage-micro"}, {&a.StockKernel, "bzImage"}, {&a.Image, "bench.cpio.gz"}, {&a.Rootfs, "rootfs"},
-		{&a.RootDisk, "root.ext4"}, {&a.StockInitrd, "stock.cpio.gz"}, {&a.Workloads, "workloads"}} {
+		{&a.RootDisk, "root.ext4"}, {&a.StockInitrd, "stock.cpio.gz"}, {&a.Workloads, "workloads"}, {&a.Unpacked, "unpacked"}} {
 		if *d.p == "" {
 			*d.p = filepath.Join(f.assets, d.name)
 		}
+	}
+	if a.Unpacked == "off" {
+		a.Unpacked = ""
 	}
 	if _, err := os.Stat(a.Rootfs); os.IsNotExist(err) && a.Image != "" {
 		cache, err := os.UserCacheDir()

@@ -82,7 +82,7 @@ func runBenchNative(ctx context.Context, o options) error {
 	}
 	init := filepath.Join(o.work, "vmm-init")
 	vmm := filepath.Join(o.work, "vmm")
-	for bin, pkg := range map[string]string{init: "./cmd/vmm-init", vmm: "./cmd/vmm", vmm + "-bench": "./cmd/vmm-bench"} {
+	for bin, pkg := range map[string]string{init: "./cmd/vmm-init", vmm: "./cmd/vmm", vmm + "-bench": "./cmd/vmm-bench", vmm + "-tools": "./cmd/vmm-tools"} {
 		flags := []string(nil)
 		switch bin {
 		case init:

@@ -1,5 +1,6 @@
 // Command vmm-tools is the part of vmm's command line that does not run a
-// VM: `vmm container`, `vmm initramfs`, `vmm doctor` and `vmm ctl`. vmm execs it
+// VM: `vmm container`, `vmm initramfs`, `vmm doctor` and `vmm ctl`, and the
+// unpacking of a bzImage for `vmm boot --unpack-kernel`. vmm execs it
 // (installed beside vmm), so that the vmm binary every VM process maps
 // holds only what a VM needs: the OCI runtime spec, netlink, the cpio
 // writer and crypto live here instead (they made vmm 40% larger).
@@ -17,7 +18,7 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{{"container", runContainer}, {"initramfs", runInitramfs}, {"doctor", runDoctor}, {"ctl", runCtl}}
+	return []command{{"container", runContainer}, {"initramfs", runInitramfs}, {"doctor", runDoctor}, {"ctl", runCtl}, {"unpack-kernel", runUnpackKernel}}
 }
 
 func main() {
@@ -32,6 +33,6 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	fmt.Fprintln(stderr, "usage: vmm-tools container|initramfs|doctor|ctl ... (run them as vmm container, vmm initramfs, vmm doctor, vmm ctl)")
+	fmt.Fprintln(stderr, "usage: vmm-tools container|initramfs|doctor|ctl|unpack-kernel ... (run them as vmm container, vmm initramfs, vmm doctor, vmm ctl; vmm boot --unpack-kernel runs unpack-kernel)")
 	return 2
 }

@@ -26,6 +26,7 @@ const DefaultCmdline = "console=ttyS0 reboot=k"
 type bootOptions struct {
 	runOptions
 	kernel, initrd, mem, cmdline, device string
+	unpackKernel                         string
 	thp, rng, balloon, vsock, transport  string
 	cpus                                 int
 	explain                              bool
@@ -38,6 +39,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vmm boot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.kernel, "kernel", "", "Linux bzImage to boot (required)")
+	fs.StringVar(&o.unpackKernel, "unpack-kernel", "", "boot a bzImage's kernel without its decompressor: unpack it on the host once, keep it in this directory (e.g. ~/.cache/vmm/unpacked), and enter it at its PVH entry point (no KASLR); a kernel that cannot boot so boots as it is")
 	fs.StringVar(&o.initrd, "initrd", "", "initramfs (cpio, optionally compressed); default: the image `make` builds; none: no initramfs")
 	fs.StringVar(&o.mem, "mem", "512M", "guest memory: 512M, 1G, 1.5G or a byte count")
 	fs.IntVar(&o.cpus, "cpus", 1, fmt.Sprintf("number of vCPUs (1-%d)", machine.MaxCPUs))
@@ -77,13 +79,17 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	}
 	sess := newSession(stdout)
 	defer sess.close()
-	cfg, err := o.machineConfig(sess.console, start, booted)
+	cfg, kernel, err := o.machineConfig(sess.console, start, booted, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm boot:", err)
 		return 2
 	}
+	if kernel.fact != "" {
+		fmt.Fprintln(stderr, "vmm:", kernel.fact)
+	}
 	cfg.Revision = revision()
 	if cfg.Tracer, err = sess.startTrace(o.traceOut, start); err != nil {
+		kernel.release()
 		fmt.Fprintln(stderr, "vmm boot:", err)
 		return 2
 	}
@@ -91,6 +97,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	sess.trimAfter = sess.ready
 	inputs := time.Since(start)
 	m, err := machine.New(cfg)
+	kernel.release() // in guest memory now (or never to be)
 	if err != nil {
 		if f, ok := cfg.InitrdFile.(io.Closer); ok {
 			f.Close()
@@ -129,18 +136,29 @@ const consoleBuffer = 256 << 10
 // is 100, whose minimum heap goal is 4 MiB; 25 makes it 1 MiB).
 const vmGCPercent = 25
 
-func (o bootOptions) machineConfig(console io.Writer, start time.Time, booted chan struct{}) (machine.Config, error) {
+// machineConfig checks the flags and reads the inputs; the kernel comes
+// back beside the config, to be released once the machine is built.
+func (o bootOptions) machineConfig(console io.Writer, start time.Time, booted chan struct{}, stderr io.Writer) (cfg machine.Config, kernel kernelInput, err error) {
 	if o.kernel == "" {
-		return machine.Config{}, errors.New("--kernel is required (a Linux bzImage)")
+		return machine.Config{}, kernelInput{}, errors.New("--kernel is required (a Linux bzImage)")
 	}
 	mem, err := size.Parse(o.mem)
 	if err != nil {
-		return machine.Config{}, fmt.Errorf("--mem: %w", err)
+		return machine.Config{}, kernelInput{}, fmt.Errorf("--mem: %w", err)
 	}
-	kernel, err := readInput("kernel", o.kernel)
-	if err != nil {
-		return machine.Config{}, err
+	if kernel, err = o.loadKernel(stderr); err != nil {
+		return machine.Config{}, kernelInput{}, err
 	}
+	defer func() {
+		if err != nil {
+			kernel.release()
+		}
+	}()
+	cfg, err = o.config(kernel.data, mem, console, start, booted)
+	return cfg, kernel, err
+}
+
+func (o bootOptions) config(kernel []byte, mem uint64, console io.Writer, start time.Time, booted chan struct{}) (machine.Config, error) {
 	disks, err := parseDisks(o.disks)
 	if err != nil {
 		return machine.Config{}, err
