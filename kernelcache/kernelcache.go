@@ -83,6 +83,9 @@ func (d Dir) write(path string, data []byte) error {
 		return fmt.Errorf("kernel cache: %w", err)
 	}
 	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644) // CreateTemp's 0600 would keep the kernel from other users' VMs
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
