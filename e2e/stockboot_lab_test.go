@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmmlab/vmm/bench"
 	"github.com/vmmlab/vmm/boot/unpack"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 	"github.com/vmmlab/vmm/lab/labenv"
@@ -99,8 +100,9 @@ func TestStockBootTimeline(t *testing.T) {
 }
 
 // TestOwnMemoryTimeline boots the minimal kernel with a sleeping
-// workload and samples vmm's own resident memory (its binary's mappings
-// and its anonymous memory, from /proc/PID/smaps) every 250 ms for 20 s:
+// workload and samples vmm's own resident memory as the bench counts it
+// (bench.ReadSmaps, SplitGuest: its binary's mappings, and the rest but
+// guest RAM) every 250 ms for 20 s:
 // it shows when vmm drops its binary's pages (internal/selfmem) and how
 // fast an idle VM's vmm touches them again.
 func TestOwnMemoryTimeline(t *testing.T) {
@@ -119,37 +121,22 @@ func TestOwnMemoryTimeline(t *testing.T) {
 	}
 	for time.Since(start) < 20*time.Second {
 		time.Sleep(250 * time.Millisecond)
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", cmd.Process.Pid))
+		ms, err := bench.ReadSmaps(cmd.Process.Pid)
 		if err != nil {
 			break
 		}
-		bin, anon, cur, guestRAM := 0, 0, "", false
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			if len(f) >= 5 && strings.Contains(f[0], "-") && len(f[1]) == 4 {
-				cur = ""
-				if len(f) >= 6 {
-					cur = f[5]
-				}
-				var lo, hi uint64
-				fmt.Sscanf(f[0], "%x-%x", &lo, &hi)
-				guestRAM = hi-lo >= 128<<20
-				continue
-			}
-			if len(f) >= 2 && f[0] == "Rss:" {
-				var kb int
-				fmt.Sscan(f[1], &kb)
-				switch {
-				case cur == l.vmm:
-					bin += kb
-				case cur == "" || cur == "[heap]" || cur == "[stack]":
-					if !guestRAM {
-						anon += kb
-					}
-				}
+		// vmm's own mappings as the bench counts them: its binary, and
+		// everything else but guest RAM.
+		_, own := bench.SplitGuest(ms, 128<<20)
+		bin, other := 0, 0
+		for _, m := range own {
+			if m.Name == l.vmm {
+				bin += int(m.Rss >> 10)
+			} else {
+				other += int(m.Rss >> 10)
 			}
 		}
-		fmt.Printf("TestOwnMemoryTimeline: %5.2f s binary %5d KiB anon %5d KiB\n", time.Since(start).Seconds(), bin, anon)
+		fmt.Printf("TestOwnMemoryTimeline: %5.2f s binary %5d KiB other %5d KiB\n", time.Since(start).Seconds(), bin, other)
 	}
 	cancel()
 	cmd.Wait()

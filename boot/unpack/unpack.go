@@ -25,7 +25,6 @@ const (
 	hdrPayloadOffset = 0x248
 	hdrPayloadLength = 0x24c
 	maxVmlinuxBytes  = 512 << 20
-	setupHeaderEnd   = 0x250
 )
 
 // ErrNoPayload is wrapped when a bzImage's compressed kernel cannot be
@@ -46,13 +45,10 @@ func Vmlinux(bzImage []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(bzImage) < setupHeaderEnd {
-		return nil, fmt.Errorf("%w: only %d bytes", boot.ErrNotBzImage, len(bzImage))
-	}
 	if im.Protocol < 0x0208 {
 		return nil, fmt.Errorf("%w: boot protocol %d.%02d has no payload fields", ErrNoPayload, im.Protocol>>8, im.Protocol&0xff)
 	}
-	le := binary.LittleEndian
+	le := binary.LittleEndian // ParseBzImage checked that the header reaches past 0x250
 	off, n := uint64(le.Uint32(bzImage[hdrPayloadOffset:])), uint64(le.Uint32(bzImage[hdrPayloadLength:]))
 	if off > uint64(len(im.Kernel)) || n > uint64(len(im.Kernel))-off || n < 8 {
 		return nil, fmt.Errorf("%w: payload of %d bytes at %#x outside the %d-byte kernel", boot.ErrNotBzImage, n, off, len(im.Kernel))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -26,9 +25,6 @@ type kernelInput struct {
 // bzImage that cannot boot unpacked (a compression vmm does not read, no
 // PVH entry point) boots as it is, and fact says why.
 func (o bootOptions) loadKernel(stderr io.Writer) (kernelInput, error) {
-	if o.kernel == "" {
-		return kernelInput{}, errors.New("--kernel is required (a Linux bzImage)")
-	}
 	whole := func(fact string) (kernelInput, error) {
 		b, err := readInput("kernel", o.kernel)
 		return kernelInput{data: b, fact: fact, release: func() {}}, err
