@@ -28,8 +28,11 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup &&
 # The outer kernel runs quiet, so the stack of a soft lockup or an oops
 # stays in its log, below the console's level (a panic alone prints it).
 # Copy such reports to the console as KMSG lines, so that a run that hung
-# or crashed shows where the outer kernel was.
-cat /dev/kmsg | awk -F';' '/soft lockup|BUG:|Oops|general protection|WARNING: CPU/ { n = 80 }
+# or crashed shows where the outer kernel was; so are the kernel's own
+# reports of blocked tasks and CPUs (sysrq) that testwatch asks for when a
+# test binary hangs.
+cat /dev/kmsg | awk -F';' '/soft lockup|BUG:|Oops|general protection|WARNING: CPU|blocked for more than/ { n = 80 }
+  /sysrq: / { n = 400 }
   n > 0 { print "KMSG " $2; fflush(); n-- }' &
 . /lab/env
 up() { cut -d' ' -f1 /proc/uptime; }
@@ -112,7 +115,10 @@ for t in /lab/tests/*; do
   echo "LAB-BEGIN $name uptime=$start"
   run=$LAB_TEST_RUN
   [ -z "$run" ] && [ -f "/lab/runs/$name" ] && run=$(cat "/lab/runs/$name")
-  (cd /tmp && timeout "$LAB_TEST_TIMEOUT" "$t" -test.v -test.timeout "${LAB_TEST_TIMEOUT}s" ${run:+-test.run "$run"} ${skip:+-test.skip "$skip"} </dev/null 2>&1)
+  # testwatch stops a binary whose output stops for LAB_TEST_STALL
+  # seconds (a hung test) and shows where every process was first.
+  (cd /tmp && timeout "$LAB_TEST_TIMEOUT" /lab/testwatch --stall "${LAB_TEST_STALL}s" --name "$name" -- \
+    "$t" -test.v -test.timeout "${LAB_TEST_TIMEOUT}s" ${run:+-test.run "$run"} ${skip:+-test.skip "$skip"} </dev/null 2>&1)
   rc=$?
   echo
   echo "LAB-RESULT $name exit=$rc start=$start end=$(up)"

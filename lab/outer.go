@@ -41,6 +41,9 @@ type Outer struct {
 	Env map[string]string
 	// TestTimeoutSeconds bounds each test binary inside the guest.
 	TestTimeoutSeconds int
+	// TestStallSeconds stops a test binary whose output has stopped this
+	// long (/lab/testwatch; 0: 900).
+	TestStallSeconds int
 }
 
 // Write builds the outer initramfs and writes it gzip-compressed to w.
@@ -160,7 +163,11 @@ func readModule(p string) ([]byte, error) {
 }
 
 func (o Outer) envFile() ([]byte, error) {
-	env := map[string]string{"VMM_LAB": "1", "LAB_TEST_TIMEOUT": fmt.Sprint(o.TestTimeoutSeconds)}
+	stall := o.TestStallSeconds
+	if stall <= 0 {
+		stall = 900
+	}
+	env := map[string]string{"VMM_LAB": "1", "LAB_TEST_TIMEOUT": fmt.Sprint(o.TestTimeoutSeconds), "LAB_TEST_STALL": fmt.Sprint(stall)}
 	for k, v := range o.Env {
 		env[k] = v
 	}

@@ -26,9 +26,13 @@ type Options struct {
 	MaxLockup     time.Duration // stop when the outer kernel reports a CPU stuck this long
 	Retries       int           // boots again after an outer lockup, panic or reset
 	TestTimeout   time.Duration // per test binary inside the guest
-	Bench         bool          // run `vmm bench all` instead of the tests
-	BenchArgs     string
-	Log           io.Writer // progress and the outer guest's console
+	// TestStall stops a test binary whose output has stopped this long
+	// (cmd/testwatch), after printing where the guest's processes are;
+	// the outer guest then boots again and goes on (0: 15 minutes).
+	TestStall time.Duration
+	Bench     bool // run `vmm bench all` instead of the tests
+	BenchArgs string
+	Log       io.Writer // progress and the outer guest's console
 }
 
 // minBoot is the least time worth booting the outer guest again for.
@@ -112,7 +116,7 @@ func Run(ctx context.Context, o Options) (Outcome, error) {
 func buildPrograms(ctx context.Context, work string) (map[string]string, error) {
 	bins := map[string]string{}
 	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-bench": "./cmd/vmm-bench", "vmm-tools": "./cmd/vmm-tools", "vmm-init": "./cmd/vmm-init", "testworkload": "./cmd/testworkload",
-		"kvmpin": "./cmd/kvmpin"} {
+		"kvmpin": "./cmd/kvmpin", "testwatch": "./cmd/testwatch"} {
 		bins[name] = filepath.Join(work, name)
 		var flags []string
 		switch name {
@@ -162,7 +166,7 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 		// later full run with vgif=0 still panicked in TestTwentyVMsAtOnce.
 		// Not the cure, then; it costs nothing, and the retries stay.
 		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never", "kvm_amd": "vgif=0"},
-		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"],
+		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"], "testwatch": bins["testwatch"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
 		Env: map[string]string{labenv.EnvKernel: "/lab/bzImage", labenv.EnvMicroKernel: "/lab/bzImage-micro", labenv.EnvMicroVmlinux: "/lab/vmlinux-micro", labenv.EnvVMM: "/lab/vmm", labenv.EnvTestWorkload: "/lab/testworkload",
@@ -170,6 +174,7 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 			labenv.EnvDisk: "/lab/disk.img",
 			"LAB_TEST_RUN": o.Run, labenv.EnvBench: "/lab/bench"},
 		TestTimeoutSeconds: int(o.TestTimeout.Seconds()),
+		TestStallSeconds:   int(o.TestStall.Seconds()),
 	}
 	for guest, host := range benchFiles {
 		outer.Files[guest] = host

@@ -58,6 +58,8 @@ func (b Boot) OuterFailure() string {
 		return "the outer kernel panicked: " + b.Panic
 	case b.Hung():
 		return b.Stopped.Error() + ", and so did its init's heartbeat"
+	case b.Stalled():
+		return b.Stopped.Error()
 	case b.Stopped == nil && !b.reachedDone():
 		return "the outer guest reset itself before the end of its script, with no kernel panic (an emulated triple fault or reset)"
 	}
@@ -108,6 +110,29 @@ func (b Boot) Lockup() bool {
 	var l *LockupError
 	return errors.As(b.Stopped, &l)
 }
+
+// StallError stops QEMU once cmd/testwatch has stopped a test binary
+// whose output had stopped (LAB-STALL-END): the outer guest boots again
+// and goes on from the test that hung, which runs once more. A test that
+// hangs every time fails when the retries run out.
+type StallError struct{ Report string }
+
+func (e *StallError) Error() string {
+	return "a test binary stopped giving output and was stopped (" + e.Report + "); where its processes were is in the console log"
+}
+
+// Stalled reports whether QEMU was stopped after a test hung.
+func (b Boot) Stalled() bool {
+	var s *StallError
+	return errors.As(b.Stopped, &s)
+}
+
+// stallPrefix begins the line cmd/testwatch prints when it finds a test
+// binary's output stopped; stallEndPrefix the one after it stopped it.
+const (
+	stallPrefix    = "LAB-STALL "
+	stallEndPrefix = "LAB-STALL-END "
+)
 
 // LockupError stops a run whose outer kernel reported a soft lockup.
 type LockupError struct{ Seconds int }
@@ -173,6 +198,7 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 		defer idle.Stop()
 	}
 	var b Boot
+	stall := "" // cmd/testwatch's first LAB-STALL line
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for sc.Scan() {
@@ -187,6 +213,12 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 		}
 		if n := lockupSeconds(line); q.MaxLockup > 0 && n >= 0 && time.Duration(n)*time.Second >= q.MaxLockup {
 			stop(&LockupError{Seconds: n}) // only the first cause counts
+		}
+		if strings.HasPrefix(line, stallPrefix) && stall == "" {
+			stall = strings.TrimPrefix(line, stallPrefix)
+		}
+		if strings.HasPrefix(line, stallEndPrefix) {
+			stop(&StallError{Report: stall})
 		}
 	}
 	werr := cmd.Wait()

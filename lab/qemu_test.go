@@ -149,3 +149,26 @@ func TestBootReportsOuterPanic(t *testing.T) {
 		t.Errorf("OuterFailure() = %q", got)
 	}
 }
+
+// QEMU stops once testwatch has stopped a hung test binary, with the
+// header of its report as the reason.
+func TestBootStopsAfterStalledTest(t *testing.T) {
+	fake := filepath.Join(t.TempDir(), "qemu")
+	script := "#!/bin/sh\necho LAB-BOOTED\necho LAB-HEARTBEAT every=60s\n" +
+		"echo 'LAB-STALL e2e.test silent=900s running=TestHangs'\necho 'LAB-STALL pid 1: init'\n" +
+		"echo 'LAB-STALL-END e2e.test exit=2'\nwhile :; do echo LAB-ALIVE; sleep 0.1; done\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	q := QEMU{Binary: fake, Memory: "1G", SMP: 1, Timeout: time.Minute, Idle: time.Minute}
+	b, err := q.Boot(context.Background(), io.Discard)
+	if err != nil || !b.Stalled() {
+		t.Fatalf("stopped %v err %v", b.Stopped, err)
+	}
+	if f := b.OuterFailure(); !strings.Contains(f, "e2e.test silent=900s running=TestHangs") {
+		t.Errorf("OuterFailure %q does not name the hung test", f)
+	}
+	if n := len(b.Lines); n > 30 {
+		t.Errorf("stopped after %d lines, want soon after LAB-STALL-END", n)
+	}
+}

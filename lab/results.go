@@ -207,6 +207,8 @@ func (r *Report) Problems() []string {
 		switch {
 		case !b.Started:
 			p = append(p, b.Name+": never started")
+		case !b.Ran && b.running != "":
+			p = append(p, b.Name+": never finished (the last test it started: "+b.running+")")
 		case !b.Ran:
 			p = append(p, b.Name+": never finished")
 		case b.Exit != 0:

@@ -42,6 +42,7 @@ func TestParseFailures(t *testing.T) {
 		"crash":       {log: "LAB-KVM ready\nLAB-BEGIN a.test\npanic: boom\nLAB-RESULT a.test exit=2 start=1 end=2\nLAB-DONE", want: "exit status 2"},
 		"no kvm":      {log: "LAB-ERROR no /dev/kvm after loading modules\nLAB-BEGIN a.test\n--- PASS: TestX (0.00s)\nLAB-RESULT a.test exit=0 start=1 end=2\nLAB-DONE", want: "never appeared"},
 		"timeout":     {log: "LAB-KVM ready\nLAB-BEGIN a.test\n=== RUN TestX", timedOut: true, want: "timed out"},
+		"hung test":   {log: "LAB-KVM ready\nLAB-BEGIN a.test\n=== RUN   TestX\n--- PASS: TestX (0.00s)\n=== RUN   TestY", timedOut: true, want: "a.test: never finished (the last test it started: TestY)"},
 		"missing":     {log: "LAB-KVM ready\nLAB-DONE", want: "a.test: never started"},
 		"no tests":    {log: "LAB-KVM ready\nLAB-BEGIN a.test\nLAB-RESULT a.test exit=0 start=1 end=2\nLAB-DONE", want: "ran no tests"},
 		"cut off":     {log: "LAB-KVM ready\nLAB-BEGIN a.test\n--- PASS: TestX (0.00s)", want: "did not finish"},

@@ -24,22 +24,29 @@ const maxCmdline = 2047
 // stalled before (a soft lockup stops the emulated host for a minute or
 // more), which fails tests that were never at fault; a real failure
 // fails again, and its last result is the one counted (Parse). Results
-// of binaries that finished stand. It returns "" when no test binary
-// had started.
+// of binaries that finished stand, except one that cmd/testwatch stopped
+// because a test hung (LAB-STALL-END): it goes on like the binary of a
+// boot that went down. It returns "" when no test binary had started.
 func resumeArgs(lines []string) string {
 	var done []string
 	finished := map[string][]string{} // per binary, its tests that ended
 	cur, last := "", ""               // the binary running; the last one that began
+	stalled := ""                     // the binary testwatch stopped in this boot
 	for _, line := range lines {
 		if strings.HasPrefix(line, "LAB-BOOTED") {
-			cur = ""
+			cur, stalled = "", ""
+		}
+		if strings.HasPrefix(line, stallEndPrefix) {
+			stalled = cur
 		}
 		if m := reBegin.FindStringSubmatch(line); m != nil {
 			cur, last = m[1], m[1]
 			continue
 		}
 		if m := reResult.FindStringSubmatch(line); m != nil {
-			done = append(done, m[1])
+			if m[1] != stalled {
+				done = append(done, m[1])
+			}
 			cur = ""
 			continue
 		}

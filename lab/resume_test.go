@@ -182,3 +182,26 @@ func TestBootOuterWithinTotalTimeout(t *testing.T) {
 		t.Errorf("%d boots (want 1), failure %q", n, out.Boot.OuterFailure())
 	}
 }
+
+// A binary testwatch stopped because a test hung is not done, although
+// its LAB-RESULT line may have reached the console before QEMU stopped:
+// the next boot runs the hung test again and the ones after it.
+func TestResumeArgsAfterStall(t *testing.T) {
+	lines := strings.Split(`LAB-BOOTED uptime=5
+LAB-BEGIN e2e.test uptime=7
+=== RUN   TestA
+--- PASS: TestA (1.00s)
+=== RUN   TestHangs
+LAB-STALL e2e.test silent=900s running=TestHangs
+LAB-STALL-END e2e.test exit=2
+LAB-RESULT e2e.test exit=2 start=7 end=1000`, "\n")
+	want := "LAB_RESUME_BINARY=e2e.test LAB_RESUME_SKIP=^(TestA)$"
+	if got := resumeArgs(lines); got != want {
+		t.Errorf("resumeArgs = %q, want %q", got, want)
+	}
+	// In the next boot the binary ends by itself: it is done.
+	next := strings.Split("LAB-BOOTED uptime=5\nLAB-BEGIN e2e.test uptime=6\n--- PASS: TestHangs (1.00s)\nLAB-RESULT e2e.test exit=0 start=6 end=9\nLAB-BEGIN kvm.test uptime=9", "\n")
+	if got, want := resumeArgs(append(lines, next...)), "LAB_DONE_BINARIES=e2e.test LAB_RESUME_BINARY=kvm.test"; got != want {
+		t.Errorf("after the next boot: %q, want %q", got, want)
+	}
+}

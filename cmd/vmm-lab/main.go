@@ -27,6 +27,7 @@ type options struct {
 	pkgs                                          []string
 	smp, retries                                  int
 	timeout, totalTimeout, testTimeout, idle      time.Duration
+	testStall                                     time.Duration
 	maxLockup                                     time.Duration
 }
 
@@ -60,6 +61,7 @@ func main() {
 	flag.StringVar(&o.benchArgs, "bench-args", "--runs 10 --max 60 --budget 2G --large-image 128M", "vmm-lab bench: extra flags for `vmm bench all` in the outer guest")
 	flag.StringVar(&o.benchOut, "bench-out", "build/bench", "vmm-lab bench: where the report goes")
 	flag.DurationVar(&o.testTimeout, "test-timeout", 60*time.Minute, "limit for each test binary inside the guest")
+	flag.DurationVar(&o.testStall, "test-stall", 15*time.Minute, "stop a test binary whose output has stopped this long (a hung test), show where the guest's processes are, and boot the outer guest again to go on")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: vmm-lab [run|bench|kernel] [flags]\n")
 		flag.PrintDefaults()
@@ -103,7 +105,7 @@ func runLab(ctx context.Context, o options) error {
 	start := time.Now()
 	out, err := lab.Run(ctx, lab.Options{Cache: o.cache, Work: o.work, KernelPackage: o.kernelPkg, Busybox: o.busybox,
 		QEMUMemory: o.qemuMem, SMP: o.smp, Packages: o.pkgs, Run: o.run, Timeout: o.timeout, TotalTimeout: o.totalTimeout, Idle: o.idle,
-		MaxLockup: o.maxLockup, Retries: o.retries, TestTimeout: o.testTimeout, Bench: o.bench, BenchArgs: o.benchArgs,
+		MaxLockup: o.maxLockup, Retries: o.retries, TestTimeout: o.testTimeout, TestStall: o.testStall, Bench: o.bench, BenchArgs: o.benchArgs,
 		Log: os.Stdout})
 	if err != nil {
 		return err
@@ -140,7 +142,10 @@ func runLab(ctx context.Context, o options) error {
 		fmt.Println("lab: FAIL:", p)
 	}
 	for i, l := range out.Discarded {
-		fmt.Printf("lab: note: boot %d of the outer guest went down (%s); boot %d went on with the tests that had not finished\n", i+1, l, i+2)
+		fmt.Printf("lab: note: boot %d of the outer guest ended early (%s); boot %d went on with the tests that had not finished\n", i+1, l, i+2)
+	}
+	for _, l := range lab.StallSummary(out.Boot.Lines) {
+		fmt.Println("lab: stall:", l)
 	}
 	fmt.Printf("e2e: %d passed, %d failed\n", passed, failed)
 	if len(problems) > 0 {

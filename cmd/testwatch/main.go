@@ -1,0 +1,128 @@
+// Command testwatch runs one test binary inside the lab's outer guest and
+// passes its output through. When the output stops for --stall (a test
+// that hangs, while the outer guest itself still runs), it prints where
+// every process in the guest is, then makes the Go test binary print its
+// goroutines (SIGQUIT) and end. The console then says which test hung
+// and why, and vmm-lab boots the outer guest again to go on from there
+// (lab/resume.go). Its exit status is the test binary's.
+//
+//	testwatch --stall 15m --name e2e.test -- /lab/tests/e2e.test -test.v
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	flag "github.com/spf13/pflag"
+)
+
+func main() {
+	stall := flag.Duration("stall", 15*time.Minute, "stop the test binary when its output has stopped this long")
+	name := flag.String("name", "", "the test binary's name on the LAB-STALL lines (default: its path)")
+	flag.Parse()
+	args := flag.Args()
+	if len(args) == 0 || *stall <= 0 {
+		fmt.Fprintln(os.Stderr, "usage: testwatch [--stall D] [--name N] -- test-binary [flags]")
+		os.Exit(2)
+	}
+	if *name == "" {
+		*name = args[0]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	w := watch{name: *name, stall: *stall, tick: 10 * time.Second, out: os.Stdout, procs: "/proc", sysrq: "/proc/sysrq-trigger"}
+	code, err := w.run(ctx, args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testwatch:", err)
+	}
+	os.Exit(code)
+}
+
+// watch runs one command and stops it once its output stalls.
+type watch struct {
+	name  string
+	stall time.Duration
+	tick  time.Duration // how often the output's age is looked at
+	out   io.Writer     // the command's output and the stall report go here
+	procs string        // /proc, where the stall report reads the processes
+	sysrq string        // /proc/sysrq-trigger ("" in tests: no kernel report)
+	quit  time.Duration // how long a SIGQUIT'd binary gets to print (default 30 s)
+}
+
+// run starts args, copies its output to w.out, and returns its exit
+// status. A stalled command gets SIGQUIT (a Go binary prints every
+// goroutine's stack and exits 2), then SIGKILL if it has not ended
+// within w.quit; so does one still running when ctx ends (vmm-lab's
+// timeout), which gets SIGTERM first.
+func (w watch) run(ctx context.Context, args []string) (int, error) {
+	out := newStamped(w.out)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = out, out
+	// Children that outlive the binary (its VMs) may hold the output
+	// open: Wait stops copying it this long after the binary ended.
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		return 127, fmt.Errorf("start %s: %w", args[0], err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(w.tick)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return exitCode(err)
+		case <-ctx.Done():
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			return w.end(cmd, done, out)
+		case <-tick.C:
+			if silent := out.silent(); silent >= w.stall {
+				out.printf("LAB-STALL %s silent=%.0fs running=%s\n", w.name, silent.Seconds(), out.lastTest())
+				w.report(out)
+				_ = cmd.Process.Signal(syscall.SIGQUIT)
+				code, err := w.end(cmd, done, out)
+				out.printf("LAB-STALL-END %s exit=%d\n", w.name, code)
+				return code, err
+			}
+		}
+	}
+}
+
+// end waits up to w.quit for the signalled command, then kills it.
+func (w watch) end(cmd *exec.Cmd, done <-chan error, out *stamped) (int, error) {
+	quit := w.quit
+	if quit <= 0 {
+		quit = 30 * time.Second
+	}
+	select {
+	case err := <-done:
+		return exitCode(err)
+	case <-time.After(quit):
+		out.printf("testwatch: %s did not end within %v of the signal: killed\n", w.name, quit)
+		_ = cmd.Process.Kill()
+		return exitCode(<-done)
+	}
+}
+
+// exitCode turns Wait's error into an exit status: the command's own, or
+// 128+signal when a signal ended it.
+func exitCode(err error) (int, error) {
+	if err == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return 1, err
+	}
+	if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+		return 128 + int(st.Signal()), nil
+	}
+	return ee.ExitCode(), nil
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the command's and the watch's
+// writes at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testWatch(out *syncBuffer, stall time.Duration) watch {
+	return watch{name: "fake.test", stall: stall, tick: 20 * time.Millisecond, out: out, procs: "/proc", quit: 2 * time.Second}
+}
+
+func TestStalledBinaryIsReportedAndStopped(t *testing.T) {
+	var out syncBuffer
+	w := testWatch(&out, 300*time.Millisecond)
+	start := time.Now()
+	code, err := w.run(context.Background(), []string{"sh", "-c", `echo "=== RUN   TestHangs"; exec sleep 60`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("the stalled command ran %v: it was not stopped", d)
+	}
+	if code != 128+3 { // SIGQUIT
+		t.Errorf("exit status %d, want %d (ended by SIGQUIT)", code, 128+3)
+	}
+	got := out.String()
+	for _, want := range []string{"=== RUN   TestHangs\n", "LAB-STALL fake.test silent=", "running=TestHangs\n", "LAB-STALL pid ", "sleep 60", "LAB-STALL   tid ", "LAB-STALL-END fake.test exit=131\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestSteadyOutputIsNotAStall(t *testing.T) {
+	var out syncBuffer
+	w := testWatch(&out, 500*time.Millisecond)
+	code, err := w.run(context.Background(), []string{"sh", "-c", `for i in 1 2 3 4 5 6 7 8; do echo line $i; sleep 0.15; done; exit 3`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 3 {
+		t.Errorf("exit status %d, want the command's 3", code)
+	}
+	if got := out.String(); strings.Contains(got, "LAB-STALL") || !strings.Contains(got, "line 8\n") {
+		t.Errorf("output:\n%s", got)
+	}
+}
+
+func TestCancelTerminatesTheBinary(t *testing.T) {
+	var out syncBuffer
+	w := testWatch(&out, time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	code, err := w.run(ctx, []string{"sleep", "60"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 128+15 {
+		t.Errorf("exit status %d, want %d (SIGTERM)", code, 128+15)
+	}
+}
+
+func TestMissingBinary(t *testing.T) {
+	var out syncBuffer
+	code, err := testWatch(&out, time.Second).run(context.Background(), []string{"/nonexistent/test.bin"})
+	if err == nil || code != 127 {
+		t.Errorf("code %d, err %v; want 127 and an error", code, err)
+	}
+}
+
+func TestThreadStateReadsPastTheCommand(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeFile(dir+"/stat", "42 (a) b)) D 1 2 3"); err != nil {
+		t.Fatal(err)
+	}
+	if s := threadState(dir); s != "D" {
+		t.Errorf("state %q, want D", s)
+	}
+	if s := threadState(dir + "/none"); s != "?" {
+		t.Errorf("state of a missing task %q, want ?", s)
+	}
+}
+
+func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
