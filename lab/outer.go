@@ -42,7 +42,7 @@ type Outer struct {
 	// TestTimeoutSeconds bounds each test binary inside the guest.
 	TestTimeoutSeconds int
 	// TestStallSeconds stops a test binary whose output has stopped this
-	// long (/lab/testwatch; 0: 900).
+	// long (/lab/testwatch; 0: DefaultTestStall).
 	TestStallSeconds int
 }
 
@@ -165,7 +165,7 @@ func readModule(p string) ([]byte, error) {
 func (o Outer) envFile() ([]byte, error) {
 	stall := o.TestStallSeconds
 	if stall <= 0 {
-		stall = 900
+		stall = int(DefaultTestStall.Seconds())
 	}
 	env := map[string]string{"VMM_LAB": "1", "LAB_TEST_TIMEOUT": fmt.Sprint(o.TestTimeoutSeconds), "LAB_TEST_STALL": fmt.Sprint(stall)}
 	for k, v := range o.Env {

@@ -28,12 +28,18 @@ type Options struct {
 	TestTimeout   time.Duration // per test binary inside the guest
 	// TestStall stops a test binary whose output has stopped this long
 	// (cmd/testwatch), after printing where the guest's processes are;
-	// the outer guest then boots again and goes on (0: 15 minutes).
+	// the outer guest then boots again and goes on (0: DefaultTestStall).
 	TestStall time.Duration
 	Bench     bool // run `vmm bench all` instead of the tests
 	BenchArgs string
 	Log       io.Writer // progress and the outer guest's console
 }
+
+// DefaultTestStall is how long a test binary may print nothing before
+// testwatch stops it. The longest silence of a lab test binary in a CI
+// run was 150 s (a retry after the lab's known guest fault); this leaves
+// room for a machine several times slower.
+const DefaultTestStall = 15 * time.Minute
 
 // minBoot is the least time worth booting the outer guest again for.
 const minBoot = 3 * time.Minute

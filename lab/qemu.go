@@ -44,7 +44,8 @@ type Boot struct {
 }
 
 // OuterFailure says why the outer (emulated) guest failed, or "" when
-// it did not: its kernel locked up or panicked, or the guest reset before
+// it did not: its kernel locked up or panicked, a test hung while the
+// guest went on (testwatch stopped it: Stalled), or the guest reset before
 // its script reached LAB-DONE, with no panic (QEMU exits on a reset:
 // -no-reboot). Nothing in the lab resets the outer guest, so such a reset
 // is the emulated machine's (its kernel triple-faulted, once in CI under

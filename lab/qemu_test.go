@@ -13,10 +13,7 @@ import (
 // A guest that prints and then falls silent is stopped after Idle, long
 // before Timeout, and the run counts as timed out.
 func TestBootStopsSilentGuest(t *testing.T) {
-	fake := filepath.Join(t.TempDir(), "qemu")
-	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho LAB-BOOTED\nexec sleep 60\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fake := fakeQEMUBinary(t, "echo LAB-BOOTED\nexec sleep 60\n")
 	q := QEMU{Binary: fake, Memory: "1G", SMP: 1, Timeout: time.Minute, Idle: 500 * time.Millisecond}
 	start := time.Now()
 	b, err := q.Boot(context.Background(), io.Discard)
@@ -38,10 +35,7 @@ func TestBootSilentAfterHeartbeatIsOuterFailure(t *testing.T) {
 		{"echo LAB-BOOTED\necho " + HeartbeatLine + " every=60s\nexec sleep 60\n", true},
 		{"echo LAB-BOOTED\nexec sleep 60\n", false},
 	} {
-		fake := filepath.Join(t.TempDir(), "qemu")
-		if err := os.WriteFile(fake, []byte("#!/bin/sh\n"+c.script), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		fake := fakeQEMUBinary(t, c.script)
 		q := QEMU{Binary: fake, Memory: "1G", SMP: 1, Timeout: time.Minute, Idle: 500 * time.Millisecond}
 		b, err := q.Boot(context.Background(), io.Discard)
 		if err != nil {
@@ -63,13 +57,10 @@ func TestBootMissingQEMU(t *testing.T) {
 // A kernel that keeps printing soft-lockup reports is stopped once a CPU
 // has been stuck for MaxLockup, although the console never falls silent.
 func TestBootStopsLockedUpKernel(t *testing.T) {
-	fake := filepath.Join(t.TempDir(), "qemu")
-	script := "#!/bin/sh\necho LAB-BOOTED\n" +
+	script := "echo LAB-BOOTED\n" +
 		"while :; do echo '[ 40.1] watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [x:1]'; sleep 0.1;\n" +
 		"echo '[ 99.9] watchdog: BUG: soft lockup - CPU#0 stuck for 120s! [kvm-nx-lpage-re:114]'; sleep 0.1; done\n"
-	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fake := fakeQEMUBinary(t, script)
 	q := QEMU{Binary: fake, Memory: "1G", SMP: 1, Timeout: time.Minute, Idle: time.Minute, MaxLockup: 90 * time.Second}
 	b, err := q.Boot(context.Background(), io.Discard)
 	if err != nil || !b.Lockup() {
@@ -85,10 +76,7 @@ func TestBootStopsLockedUpKernel(t *testing.T) {
 
 // A guest that powers off by itself was not stopped.
 func TestBootGuestEnds(t *testing.T) {
-	fake := filepath.Join(t.TempDir(), "qemu")
-	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho LAB-DONE\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fake := fakeQEMUBinary(t, "echo LAB-DONE\n")
 	q := QEMU{Binary: fake, Timeout: time.Minute, Idle: time.Minute, MaxLockup: time.Second}
 	b, err := q.Boot(context.Background(), io.Discard)
 	if err != nil || b.Stopped != nil || b.Lockup() || len(b.Lines) != 1 {
@@ -104,10 +92,7 @@ func TestBootGuestEnds(t *testing.T) {
 // down this way under 20 nested VMs and the run counted it as tests that
 // never finished.
 func TestBootGuestResetsEarly(t *testing.T) {
-	fake := filepath.Join(t.TempDir(), "qemu")
-	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho LAB-BOOTED\necho LAB-BEGIN e2e.test\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fake := fakeQEMUBinary(t, "echo LAB-BOOTED\necho LAB-BEGIN e2e.test\n")
 	q := QEMU{Binary: fake, Timeout: time.Minute}
 	b, err := q.Boot(context.Background(), io.Discard)
 	if err != nil || b.Stopped != nil {
@@ -135,11 +120,8 @@ func TestLockupSeconds(t *testing.T) {
 // An outer kernel that panics (QEMU then exits: -no-reboot) is reported
 // as an outer failure, which the lab may retry.
 func TestBootReportsOuterPanic(t *testing.T) {
-	fake := filepath.Join(t.TempDir(), "qemu")
-	script := "#!/bin/sh\necho LAB-BOOTED\necho '[  124.7] Kernel panic - not syncing: corrupted stack end detected inside scheduler'\n"
-	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	script := "echo LAB-BOOTED\necho '[  124.7] Kernel panic - not syncing: corrupted stack end detected inside scheduler'\n"
+	fake := fakeQEMUBinary(t, script)
 	q := QEMU{Binary: fake, Timeout: time.Minute}
 	b, err := q.Boot(context.Background(), io.Discard)
 	if err != nil || b.Stopped != nil {
@@ -153,13 +135,10 @@ func TestBootReportsOuterPanic(t *testing.T) {
 // QEMU stops once testwatch has stopped a hung test binary, with the
 // header of its report as the reason.
 func TestBootStopsAfterStalledTest(t *testing.T) {
-	fake := filepath.Join(t.TempDir(), "qemu")
-	script := "#!/bin/sh\necho LAB-BOOTED\necho LAB-HEARTBEAT every=60s\n" +
+	script := "echo LAB-BOOTED\necho LAB-HEARTBEAT every=60s\n" +
 		"echo 'LAB-STALL e2e.test silent=900s running=TestHangs'\necho 'LAB-STALL pid 1: init'\n" +
 		"echo 'LAB-STALL-END e2e.test exit=2'\nwhile :; do echo LAB-ALIVE; sleep 0.1; done\n"
-	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fake := fakeQEMUBinary(t, script)
 	q := QEMU{Binary: fake, Memory: "1G", SMP: 1, Timeout: time.Minute, Idle: time.Minute}
 	b, err := q.Boot(context.Background(), io.Discard)
 	if err != nil || !b.Stalled() {
@@ -171,4 +150,14 @@ func TestBootStopsAfterStalledTest(t *testing.T) {
 	if n := len(b.Lines); n > 30 {
 		t.Errorf("stopped after %d lines, want soon after LAB-STALL-END", n)
 	}
+}
+
+// fakeQEMUBinary writes a shell script that stands in for QEMU and
+// returns its path.
+func fakeQEMUBinary(t *testing.T, script string) string {
+	fake := filepath.Join(t.TempDir(), "qemu")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return fake
 }

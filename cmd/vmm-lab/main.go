@@ -61,7 +61,7 @@ func main() {
 	flag.StringVar(&o.benchArgs, "bench-args", "--runs 10 --max 60 --budget 2G --large-image 128M", "vmm-lab bench: extra flags for `vmm bench all` in the outer guest")
 	flag.StringVar(&o.benchOut, "bench-out", "build/bench", "vmm-lab bench: where the report goes")
 	flag.DurationVar(&o.testTimeout, "test-timeout", 60*time.Minute, "limit for each test binary inside the guest")
-	flag.DurationVar(&o.testStall, "test-stall", 15*time.Minute, "stop a test binary whose output has stopped this long (a hung test), show where the guest's processes are, and boot the outer guest again to go on")
+	flag.DurationVar(&o.testStall, "test-stall", lab.DefaultTestStall, "stop a test binary whose output has stopped this long (a hung test), show where the guest's processes are, and boot the outer guest again to go on")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: vmm-lab [run|bench|kernel] [flags]\n")
 		flag.PrintDefaults()
