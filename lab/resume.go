@@ -90,12 +90,28 @@ func resumeCmdline(base string, lines []string) (string, error) {
 	return s, nil
 }
 
-// testsEnded counts the tests and test binaries in lines that ended.
+// testsEnded counts the tests and test binaries in lines that ended,
+// subtests included. Go prints a subtest's "--- PASS" line only when its
+// parent ends, so a long test with many subtests (TestDocsCommands) that
+// goes down half-way shows none; but the lab's tests run their subtests
+// one after another, so a "=== RUN" of a test that is not inside the one
+// running before it means that one ended.
 func testsEnded(lines []string) int {
 	n := 0
+	running := "" // the test of the last "=== RUN" line, in this binary
 	for _, line := range lines {
 		if reTest.MatchString(line) || reResult.MatchString(line) {
 			n++
+		}
+		if reBegin.MatchString(line) || reResult.MatchString(line) {
+			running = ""
+			continue
+		}
+		if m := reRun.FindStringSubmatch(line); m != nil {
+			if running != "" && m[1] != running && !strings.HasPrefix(m[1], running+"/") {
+				n++
+			}
+			running = m[1]
 		}
 	}
 	return n

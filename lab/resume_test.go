@@ -170,6 +170,42 @@ func TestBootOuterStopsWhenNothingEnds(t *testing.T) {
 	}
 }
 
+// A boot that goes down inside a long test after some of its subtests
+// ended got somewhere, although go test prints no "--- PASS" line for
+// them before the parent ends: CI lost a run when two such boots (in
+// TestDocsCommands, five subtests each) counted as "nothing ended".
+func TestBootOuterGoesOnAfterSubtests(t *testing.T) {
+	boots := fakeQEMU(t, `printf 'LAB-BOOTED uptime=1\nLAB-BEGIN e2e.test uptime=2\n=== RUN   TestDocs\n=== RUN   TestDocs/a.md:1\n=== RUN   TestDocs/b.md:2\n'`)
+	o := Options{Work: t.TempDir(), Retries: 3, Timeout: time.Hour, Log: io.Discard}
+	if _, err := bootOuter(context.Background(), o, Kernel{}, "image"); err != nil {
+		t.Fatal(err)
+	}
+	if n := countBoots(t, boots); n != 4 {
+		t.Errorf("%d boots, want 4 (--retries 3)", n)
+	}
+}
+
+func TestTestsEnded(t *testing.T) {
+	for _, c := range []struct {
+		lines string
+		want  int
+	}{
+		{"", 0},
+		{"LAB-BEGIN e2e.test\n=== RUN   TestA", 0},
+		{"=== RUN   TestA\n=== RUN   TestA/sub\n=== RUN   TestA/sub/deeper", 0},
+		{"=== RUN   TestA\n=== RUN   TestA/one\n=== RUN   TestA/two", 1},
+		{"=== RUN   TestA\n--- PASS: TestA (1.00s)\n=== RUN   TestB", 2},
+		{"=== RUN   TestA/x\n=== RUN   TestA/x", 0},
+		// A binary's last test and the next binary's first are two runs.
+		{"LAB-BEGIN a.test\n=== RUN   TestA\nLAB-BEGIN b.test\n=== RUN   TestB", 0},
+		{"LAB-BEGIN a.test\n=== RUN   TestA\n--- PASS: TestA (1.00s)\nLAB-RESULT a.test exit=0 start=1 end=2", 2},
+	} {
+		if got := testsEnded(strings.Split(c.lines, "\n")); got != c.want {
+			t.Errorf("testsEnded(%q) = %d, want %d", c.lines, got, c.want)
+		}
+	}
+}
+
 // No boot starts when less than minBoot of the total time is left.
 func TestBootOuterWithinTotalTimeout(t *testing.T) {
 	boots := fakeQEMU(t, `printf 'LAB-BOOTED uptime=1\nLAB-BEGIN e2e.test uptime=2\n--- PASS: TestA (1.00s)\n'`)

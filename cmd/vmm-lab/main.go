@@ -57,7 +57,7 @@ func main() {
 	flag.DurationVar(&o.totalTimeout, "total-timeout", 75*time.Minute, "limit for all boots of the outer guest together (0: --timeout for each)")
 	flag.DurationVar(&o.idle, "idle-timeout", 5*time.Minute, "stop when the outer guest's console is silent this long (a hang)")
 	flag.DurationVar(&o.maxLockup, "max-lockup", 90*time.Second, "stop when the outer kernel reports a CPU stuck this long (soft lockup)")
-	flag.IntVar(&o.retries, "retries", 3, "boot the outer guest again up to this many times when it locks up, panics, resets or hangs (never for test failures); the tests go on from where it stopped")
+	flag.IntVar(&o.retries, "retries", 5, "boot the outer guest again up to this many times when it locks up, panics, resets or hangs (never for test failures); the tests go on from where it stopped")
 	flag.StringVar(&o.benchArgs, "bench-args", "--runs 10 --max 60 --budget 2G --large-image 128M", "vmm-lab bench: extra flags for `vmm bench all` in the outer guest")
 	flag.StringVar(&o.benchOut, "bench-out", "build/bench", "vmm-lab bench: where the report goes")
 	flag.DurationVar(&o.testTimeout, "test-timeout", 60*time.Minute, "limit for each test binary inside the guest")
