@@ -100,18 +100,21 @@ func testsEnded(lines []string) int {
 	n := 0
 	running := "" // the test of the last "=== RUN" line, in this binary
 	for _, line := range lines {
-		if reTest.MatchString(line) || reResult.MatchString(line) {
+		if reTest.MatchString(line) {
 			n++
-		}
-		if reBegin.MatchString(line) || reResult.MatchString(line) {
-			running = ""
-			continue
 		}
 		if m := reRun.FindStringSubmatch(line); m != nil {
 			if running != "" && m[1] != running && !strings.HasPrefix(m[1], running+"/") {
 				n++
 			}
 			running = m[1]
+		}
+		if reResult.MatchString(line) {
+			n++
+			running = ""
+		}
+		if reBegin.MatchString(line) {
+			running = ""
 		}
 	}
 	return n
