@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/vmmlab/vmm/lab/labenv"
 	"io"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +21,8 @@ import (
 	"github.com/vmmlab/vmm/initramfs"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 	"github.com/vmmlab/vmm/internal/netns"
+	"github.com/vmmlab/vmm/internal/syncbuf"
+	"github.com/vmmlab/vmm/lab/labenv"
 )
 
 // testInit is /init of the inner guest: it reports what the guest sees,
@@ -212,22 +212,7 @@ func (l lab) bootOnce(t *testing.T, tr *kvmTrace, in input, args ...string) run 
 }
 
 // watchBuffer collects output written by one goroutine for another.
-type watchBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *watchBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *watchBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
+type watchBuffer = syncbuf.Buffer
 
 func field(t *testing.T, out, key string) string {
 	t.Helper()

@@ -1,40 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/vmmlab/vmm/internal/syncbuf"
 )
 
-// syncBuffer is a bytes.Buffer safe for the command's and the watch's
-// writes at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testWatch(out *syncBuffer, stall time.Duration) watch {
+func testWatch(out *syncbuf.Buffer, stall time.Duration) watch {
 	return watch{name: "fake.test", stall: stall, tick: 20 * time.Millisecond, out: out, procs: "/proc", quit: 2 * time.Second}
 }
 
 func TestStalledBinaryIsReportedAndStopped(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	w := testWatch(&out, 300*time.Millisecond)
 	start := time.Now()
 	code, err := w.run(context.Background(), []string{"sh", "-c", `echo "=== RUN   TestHangs"; exec sleep 60`})
@@ -56,7 +37,7 @@ func TestStalledBinaryIsReportedAndStopped(t *testing.T) {
 }
 
 func TestSteadyOutputIsNotAStall(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	w := testWatch(&out, 500*time.Millisecond)
 	code, err := w.run(context.Background(), []string{"sh", "-c", `for i in 1 2 3 4 5 6 7 8; do echo line $i; sleep 0.15; done; exit 3`})
 	if err != nil {
@@ -71,7 +52,7 @@ func TestSteadyOutputIsNotAStall(t *testing.T) {
 }
 
 func TestCancelTerminatesTheBinary(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	w := testWatch(&out, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -85,7 +66,7 @@ func TestCancelTerminatesTheBinary(t *testing.T) {
 }
 
 func TestMissingBinary(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	code, err := testWatch(&out, time.Second).run(context.Background(), []string{"/nonexistent/test.bin"})
 	if err == nil || code != 127 {
 		t.Errorf("code %d, err %v; want 127 and an error", code, err)

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vmmlab/vmm/internal/syncbuf"
 )
 
 // Defect: loopback mode kept every byte the guest wrote, without limit.
@@ -101,7 +103,7 @@ func TestOutputReportsAClosedPipeOnce(t *testing.T) {
 
 // What the guest sends arrives in order when the host keeps up.
 func TestOutputDelivers(t *testing.T) {
-	var got safeBuffer
+	var got syncbuf.Buffer
 	out := NewOutput(&got, 64, nil)
 	var want bytes.Buffer
 	for i := 0; i < 1000; i++ {
@@ -123,21 +125,4 @@ func (o *Output) pendingLen() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return len(o.pending)
-}
-
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
