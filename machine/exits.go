@@ -10,18 +10,29 @@ import (
 )
 
 // exitKey names what caused an exit to vmm: the reason, and for port and
-// MMIO accesses the address (MMIO rounded down to its 4 KiB page).
+// MMIO accesses the address (MMIO rounded down to its 4 KiB page), or
+// otherAddrs once maxAddrKeys addresses of that reason are counted.
 type exitKey struct {
 	reason kvm.ExitReason
 	addr   uint64
 }
 
+// maxAddrKeys bounds the ports, and the MMIO pages, counted one by one:
+// the guest picks the addresses, and a guest that touches a new page on
+// every access would otherwise grow vmm's heap (and every status it
+// reports) without end. The rest are counted together.
+const maxAddrKeys = 64
+
+// otherAddrs is the address of the key that counts the rest.
+const otherAddrs = ^uint64(0)
+
 // exitCounts counts the exits that reached vmm, by cause, with the time
 // vmm took to handle them; vCPUs add to it concurrently. It costs a map
 // update and two clock reads per exit, small beside the exit.
 type exitCounts struct {
-	mu sync.Mutex
-	n  map[exitKey]*exitTally
+	mu        sync.Mutex
+	n         map[exitKey]*exitTally
+	addressed map[kvm.ExitReason]int // keys with an address, by reason
 }
 
 type exitTally struct {
@@ -45,16 +56,34 @@ func (c *exitCounts) add(e kvm.Exit, d time.Duration) {
 	k := keyOf(e)
 	c.mu.Lock()
 	if c.n == nil {
-		c.n = map[exitKey]*exitTally{}
+		c.n, c.addressed = map[exitKey]*exitTally{}, map[kvm.ExitReason]int{}
 	}
 	t := c.n[k]
 	if t == nil {
-		t = &exitTally{}
-		c.n[k] = t
+		t = c.newTally(k)
 	}
 	t.n++
 	t.d += d
 	c.mu.Unlock()
+}
+
+// newTally starts counting cause k, or the rest of k's reason when
+// maxAddrKeys of its addresses are counted already. The caller holds
+// c.mu.
+func (c *exitCounts) newTally(k exitKey) *exitTally {
+	if k.reason == kvm.ExitIO || k.reason == kvm.ExitMMIO {
+		if c.addressed[k.reason] >= maxAddrKeys {
+			k.addr = otherAddrs
+			if t := c.n[k]; t != nil {
+				return t
+			}
+		} else {
+			c.addressed[k.reason]++
+		}
+	}
+	t := &exitTally{}
+	c.n[k] = t
+	return t
 }
 
 // snapshot names each cause: "io 0x3f8", "mmio 0xd0000000", or the
@@ -70,6 +99,12 @@ func (c *exitCounts) snapshot() map[string]uint64 {
 }
 
 func (k exitKey) String() string {
+	switch {
+	case k.addr == otherAddrs && k.reason == kvm.ExitIO:
+		return "io other"
+	case k.addr == otherAddrs && k.reason == kvm.ExitMMIO:
+		return "mmio other"
+	}
 	switch k.reason {
 	case kvm.ExitIO:
 		return fmt.Sprintf("io %#x", k.addr)
@@ -95,10 +130,11 @@ func (m *Machine) ExitStats() []ExitStat {
 	var out []ExitStat
 	for k, v := range m.exits.n {
 		s := ExitStat{Cause: k.String(), Count: v.n, Total: v.d}
-		switch k.reason {
-		case kvm.ExitIO:
+		switch {
+		case k.addr == otherAddrs:
+		case k.reason == kvm.ExitIO:
 			s.Device = m.pio.Name(k.addr)
-		case kvm.ExitMMIO:
+		case k.reason == kvm.ExitMMIO:
 			s.Device = m.mmio.Name(k.addr)
 		}
 		out = append(out, s)
