@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/vmmlab/vmm/internal/unixsock"
 )
@@ -63,12 +64,25 @@ type Conflict struct{ Err error }
 func (c Conflict) Error() string { return c.Err.Error() }
 func (c Conflict) Unwrap() error { return c.Err }
 
+// Listener is where the server takes its connections from (a
+// *net.UnixListener from Listen).
+type Listener interface {
+	unixsock.Acceptor
+	Close() error
+}
+
+// closeGrace is how long Close lets requests under way finish before it
+// closes their connections.
+const closeGrace = 2 * time.Second
+
 // Server serves the API for one VM.
 type Server struct {
-	ln        *net.UnixListener
+	ln        Listener
 	vm        VM
 	snapshots sync.Mutex // one snapshot at a time
 	wg        sync.WaitGroup
+	mu        sync.Mutex
+	conns     map[*net.UnixConn]struct{} // open connections, guarded by mu
 }
 
 // Listen makes the API socket at path, mode 0600 (see package unixsock
@@ -82,30 +96,51 @@ func Listen(path string) (*net.UnixListener, error) {
 }
 
 // Serve answers requests on ln for vm until Close.
-func Serve(ln *net.UnixListener, vm VM) *Server {
-	s := &Server{ln: ln, vm: vm}
+func Serve(ln Listener, vm VM) *Server {
+	s := &Server{ln: ln, vm: vm, conns: map[*net.UnixConn]struct{}{}}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		for {
-			c, err := ln.AcceptUnix()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.serveConn(c)
-			}()
-		}
+		unixsock.AcceptLoop(ln, s.start)
 	}()
 	return s
 }
 
-// Close stops accepting and waits for the requests under way.
+// start serves connection c on a goroutine of its own.
+func (s *Server) start(c *net.UnixConn) {
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.serveConn(c)
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+}
+
+// Close stops accepting, lets the requests under way finish for
+// closeGrace, then closes their connections and waits for them.
 func (s *Server) Close() error {
 	err := s.ln.Close()
-	s.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return err
+	case <-time.After(closeGrace):
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	<-done
 	return err
 }
 
@@ -145,7 +180,7 @@ func (s *Server) route(method, path string, body []byte) (int, any) {
 			return 405, apiError(fmt.Sprintf("%s does not take %s", path, method))
 		}
 	}
-	return 404, apiError(fmt.Sprintf("no such path %q (GET /vm; PUT /vm/pause, /vm/resume, /vm/snapshot, /vm/stop)", path))
+	return 404, apiError(fmt.Sprintf("no such path %.80q (GET /vm; PUT /vm/pause, /vm/resume, /vm/snapshot, /vm/stop)", path))
 }
 
 type errorBody struct {

@@ -2,7 +2,9 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,11 +14,17 @@ import (
 	"time"
 )
 
-// Limits on a request.
+// Limits on a request and its answer.
 const (
 	maxBody        = 64 << 10
+	maxRequestLine = 8 << 10 // longer: 414
+	maxHeaderBlock = 8 << 10 // longer: 431
 	requestTimeout = 30 * time.Second
+	writeTimeout   = 10 * time.Second // a client that does not read its answer
 )
+
+// errTooLong is a line longer than its limit.
+var errTooLong = errors.New("too long")
 
 // statusText is the reason phrase of the codes the API sends.
 func statusText(code int) string {
@@ -37,6 +45,10 @@ func statusText(code int) string {
 		return "Conflict"
 	case 413:
 		return "Content Too Large"
+	case 414:
+		return "URI Too Long"
+	case 431:
+		return "Request Header Fields Too Large"
 	}
 	return "Internal Server Error"
 }
@@ -52,27 +64,73 @@ func (s *Server) serveConn(c *net.UnixConn) {
 	}
 	c.SetReadDeadline(time.Time{})
 	code, v := s.route(method, path, body)
+	c.SetWriteDeadline(time.Now().Add(writeTimeout))
 	writeResponse(c, code, v)
+}
+
+// readLine reads one line of at most limit bytes (its CRLF not counted)
+// without holding more than that: a longer one is errTooLong.
+func readLine(r *bufio.Reader, limit int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line)+len(chunk) > limit+2 {
+			return nil, errTooLong
+		}
+		line = append(line, chunk...)
+		switch {
+		case err == nil:
+			return bytes.TrimRight(line, "\r\n"), nil
+		case !errors.Is(err, bufio.ErrBufferFull):
+			return nil, err
+		}
+	}
+}
+
+// readHead reads the request line and the header block (through the
+// empty line), each within its limit.
+func readHead(r *bufio.Reader) (line string, hdr textproto.MIMEHeader, code int, err error) {
+	l, err := readLine(r, maxRequestLine)
+	switch {
+	case errors.Is(err, errTooLong):
+		return "", nil, 414, fmt.Errorf("a request line over %d bytes", maxRequestLine)
+	case err != nil:
+		return "", nil, 400, fmt.Errorf("reading the request: %v", err)
+	}
+	var block []byte
+	for {
+		h, err := readLine(r, maxHeaderBlock-len(block))
+		switch {
+		case errors.Is(err, errTooLong):
+			return "", nil, 431, fmt.Errorf("a header block over %d bytes", maxHeaderBlock)
+		case err != nil:
+			return "", nil, 400, fmt.Errorf("malformed headers: %v", err)
+		}
+		block = append(append(block, h...), "\r\n"...)
+		if len(h) == 0 {
+			break
+		}
+	}
+	hdr, err = textproto.NewReader(bufio.NewReader(bytes.NewReader(block))).ReadMIMEHeader()
+	if err != nil {
+		return "", nil, 400, fmt.Errorf("malformed headers: %v", err)
+	}
+	return string(l), hdr, 0, nil
 }
 
 // readRequest parses an HTTP/1.x request: its method, path (without a
 // query) and body. A malformed one gives the status to answer with.
 func readRequest(r *bufio.Reader) (method, path string, body []byte, code int, err error) {
-	tp := textproto.NewReader(r)
-	line, err := tp.ReadLine()
+	line, hdr, code, err := readHead(r)
 	if err != nil {
-		return "", "", nil, 400, fmt.Errorf("reading the request: %v", err)
+		return "", "", nil, code, err
 	}
 	parts := strings.Fields(line)
 	if len(parts) != 3 || !strings.HasPrefix(parts[2], "HTTP/1.") {
-		return "", "", nil, 400, fmt.Errorf("malformed request line %q", line)
+		return "", "", nil, 400, fmt.Errorf("malformed request line %.80q", line)
 	}
 	method = parts[0]
 	path, _, _ = strings.Cut(parts[1], "?")
-	hdr, err := tp.ReadMIMEHeader()
-	if err != nil {
-		return "", "", nil, 400, fmt.Errorf("malformed headers: %v", err)
-	}
 	if te := hdr.Get("Transfer-Encoding"); te != "" {
 		return "", "", nil, 400, fmt.Errorf("Transfer-Encoding %q: send a Content-Length", te)
 	}

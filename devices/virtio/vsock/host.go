@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vmmlab/vmm/internal/unixsock"
 )
 
 // connectTimeout bounds how long a host program may take to send its
@@ -15,15 +17,10 @@ const connectTimeout = 5 * time.Second
 
 // accept serves the device's unix socket: each host program that
 // connects says "CONNECT port\n" and is then joined to the guest's
-// listener on that port. It ends when the listener is closed.
+// listener on that port. It ends when the listener is closed; a failed
+// accept (out of file descriptors) is retried.
 func (d *Device) accept(ln *net.UnixListener) {
-	for {
-		s, err := ln.AcceptUnix()
-		if err != nil {
-			return
-		}
-		go d.hostConnect(s)
-	}
+	unixsock.AcceptLoop(ln, func(s *net.UnixConn) { go d.hostConnect(s) })
 }
 
 // readConnect reads the "CONNECT port" line one byte at a time:
