@@ -183,7 +183,7 @@ func TestDropPrivileges(t *testing.T) {
 	}
 	bad := t.TempDir()
 	os.WriteFile(bad+"/x", nil, 0o644)
-	if err := Drop(Identity{UID: -1, GID: -1, Chroot: bad}); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if err := Drop(Identity{UID: 65534, GID: 65534, Chroot: bad}); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("a non-empty chroot: %v", err)
 	}
 	root := t.TempDir()
@@ -219,4 +219,24 @@ func auditedSyscall(pid int) (int, bool) {
 
 func syscallNames() map[int]string {
 	return map[int]string{unix.SYS_OPENAT: "openat", unix.SYS_MMAP: "mmap", unix.SYS_CLONE: "clone", unix.SYS_EXECVE: "execve"}
+}
+
+// An identity is all or nothing: both ids, and a chroot only with them.
+func TestIdentityCheck(t *testing.T) {
+	for _, c := range []struct {
+		id   Identity
+		want string
+	}{
+		{Identity{UID: -1, GID: -1}, ""},
+		{Identity{UID: 1000, GID: 1000}, ""},
+		{Identity{UID: 1000, GID: 1000, Chroot: "/var/empty"}, ""},
+		{Identity{UID: 1000, GID: -1}, "--uid needs --gid"},
+		{Identity{UID: -1, GID: 1000}, "--gid needs --uid"},
+		{Identity{UID: -1, GID: -1, Chroot: "/var/empty"}, "--chroot needs --uid and --gid"},
+	} {
+		err := c.id.Check()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%+v: %v, want %q", c.id, err, c.want)
+		}
+	}
 }

@@ -13,12 +13,30 @@ type Identity struct {
 	Chroot   string
 }
 
+// Check refuses half a drop: a user without a group (it would keep group
+// 0 and root's supplementary groups), a group without a user (still
+// root), or a chroot without both (root can leave a chroot).
+func (id Identity) Check() error {
+	switch {
+	case id.UID >= 0 && id.GID < 0:
+		return fmt.Errorf("--uid needs --gid: a user alone keeps root's group")
+	case id.GID >= 0 && id.UID < 0:
+		return fmt.Errorf("--gid needs --uid: a group alone leaves vmm running as root")
+	case id.Chroot != "" && id.UID < 0:
+		return fmt.Errorf("--chroot needs --uid and --gid: root can leave a chroot")
+	}
+	return nil
+}
+
 // Drop changes to id on every thread of the process: chroot (to an empty
 // directory the new user cannot write), no supplementary groups, then the
 // group and the user. Leaving uid 0 clears every capability (no
 // SECBIT_KEEP_CAPS is set). Call it after all files, KVM and taps are
 // open and before the guest runs; install the seccomp filter after it.
 func Drop(id Identity) error {
+	if err := id.Check(); err != nil {
+		return err
+	}
 	if id.Chroot != "" {
 		if err := checkEmptyRoot(id.Chroot, id.UID); err != nil {
 			return err
@@ -31,7 +49,8 @@ func Drop(id Identity) error {
 		}
 	}
 	if id.GID >= 0 {
-		// The syscall package applies these to all threads (Go 1.16+).
+		// The syscall package applies these to all threads (Go 1.16+);
+		// Check made sure the user changes too.
 		if err := syscall.Setgroups(nil); err != nil {
 			return fmt.Errorf("drop supplementary groups: %w", err)
 		}

@@ -52,6 +52,11 @@ func TestBootErrors(t *testing.T) {
 		{[]string{"--kernel", kernel, "--initrd", "none", "--rng", "maybe"}, 2, "want on, off or rate=BYTES"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--rng", "rate=1Q"}, 2, `unknown unit "Q"`},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--balloon", "big"}, 2, "want on, off or target=SIZE"},
+		// Half a privilege drop is refused before anything starts.
+		{[]string{"--kernel", kernel, "--initrd", "none", "--uid", "1000"}, 2, "--uid needs --gid"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--gid", "1000"}, 2, "--gid needs --uid"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--chroot", dir}, 2, "--chroot needs --uid and --gid"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--chroot", dir, "--uid", "1000"}, 2, "--uid needs --gid"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

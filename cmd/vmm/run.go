@@ -159,7 +159,7 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 	hostProblem := kvm.PVMProblem()
 	restore := startConsole(os.Stdin, m, s.cancel, stderr, booted)
 	if o.uid >= 0 || o.gid >= 0 || o.chroot != "" {
-		if err := confine.Drop(confine.Identity{UID: o.uid, GID: o.gid, Chroot: o.chroot}); err != nil {
+		if err := confine.Drop(o.identity()); err != nil {
 			restore()
 			fmt.Fprintln(stderr, "vmm:", err)
 			return 1
@@ -289,5 +289,10 @@ func (o runOptions) check() error {
 	if o.traceExits != "" && o.traceExits != "on" && o.traceExits != "live" {
 		return fmt.Errorf("--trace-exits=%q: want on or live", o.traceExits)
 	}
-	return nil
+	return o.identity().Check()
+}
+
+// identity is who vmm becomes once the machine is built.
+func (o runOptions) identity() confine.Identity {
+	return confine.Identity{UID: o.uid, GID: o.gid, Chroot: o.chroot}
 }
