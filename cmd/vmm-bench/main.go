@@ -23,6 +23,7 @@ import (
 
 	"github.com/vmmlab/vmm/bench"
 	"github.com/vmmlab/vmm/container"
+	"github.com/vmmlab/vmm/internal/cachedir"
 	"github.com/vmmlab/vmm/internal/cli"
 	"github.com/vmmlab/vmm/internal/size"
 )
@@ -149,11 +150,11 @@ func (f *benchFlags) check(fs *flag.FlagSet) error {
 		a.Unpacked = ""
 	}
 	if _, err := os.Stat(a.Rootfs); os.IsNotExist(err) && a.Image != "" {
-		cache, err := os.UserCacheDir()
+		cache, err := cachedir.Dir()
 		if err != nil {
-			cache = os.TempDir()
+			return err
 		}
-		if a.Rootfs, err = container.RootfsFromImage(a.Image, filepath.Join(cache, "vmm")); err != nil {
+		if a.Rootfs, err = container.RootfsFromImage(a.Image, cache); err != nil {
 			return err
 		}
 	}

@@ -10,13 +10,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	flag "github.com/spf13/pflag"
 
+	"github.com/vmmlab/vmm/internal/cachedir"
 	"github.com/vmmlab/vmm/lab"
 )
 
@@ -31,21 +31,10 @@ type options struct {
 	maxLockup                                     time.Duration
 }
 
-// defaultCache is ~/.cache/vmm, or an absolute directory under the
-// system's temporary one when there is no home: never one relative to the
-// clone.
-func defaultCache() string {
-	home, err := os.UserCacheDir()
-	if err != nil {
-		home = filepath.Join(os.TempDir(), "cache")
-	}
-	return filepath.Join(home, "vmm")
-}
-
 func main() {
 	var o options
 
-	flag.StringVar(&o.cache, "cache", defaultCache(), "cache for downloaded kernels (outside the clone)")
+	flag.StringVar(&o.cache, "cache", "", "cache for downloaded kernels (default: vmm's cache directory, ~/.cache/vmm)")
 	flag.StringVar(&o.work, "work", "build/lab", "directory for test binaries, the outer image and the console log")
 	flag.StringVar(&o.kernelPkg, "kernel-package", "linux-image-amd64", "Debian kernel package for the outer (and inner) guest")
 	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "statically linked busybox (package busybox-static)")
@@ -67,6 +56,13 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if o.cache == "" {
+		var err error
+		if o.cache, err = cachedir.Dir(); err != nil {
+			fmt.Fprintln(os.Stderr, "vmm-lab:", err)
+			os.Exit(1)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error

@@ -149,14 +149,18 @@ func (o containerOptions) run(ctx context.Context, cfg container.Config, program
 // /bin, or without any, the userland of the default VM image (u-root's
 // commands, as `vmm boot` gets them), so that `-- echo hi` works.
 func containerRoot(programs []string) (string, error) {
+	cache, err := cli.CacheDir()
+	if err != nil {
+		return "", err
+	}
 	if len(programs) > 0 {
-		return container.Rootfs(cli.CacheDir(), programs)
+		return container.Rootfs(cache, programs)
 	}
 	image, err := cli.DefaultInitramfs()
 	if err != nil {
 		return "", fmt.Errorf("a bare command runs on the default image's userland: %w", err)
 	}
-	return container.RootfsFromImage(image, cli.CacheDir())
+	return container.RootfsFromImage(image, cache)
 }
 
 func reportContainer(r container.Report, asJSON bool, stderr io.Writer) int {

@@ -27,7 +27,7 @@ func runInitramfs(args []string, stdout, stderr io.Writer) int {
 	shell := fs.Bool("shell", false, "start the u-root shell after the workload instead of powering off")
 	init := fs.String("init", "", "the static vmm-init binary (default: vmm-init beside this vmm)")
 	noGzip := fs.Bool("no-gzip", false, "write a plain cpio instead of gzip")
-	cache := fs.String("cache", cli.CacheDir(), "cache for the u-root build")
+	cache := fs.String("cache", "", "cache for the u-root build (default: vmm's cache directory)")
 	verbose := fs.BoolP("verbose", "v", false, "show the u-root build's output")
 	if code, ok := cli.ParseFlags(fs, args[1:], stderr); !ok {
 		return code
@@ -38,6 +38,13 @@ func runInitramfs(args []string, stdout, stderr io.Writer) int {
 	}
 	if *init == "" {
 		*init = cli.BesideExecutable("vmm-init")
+	}
+	if *cache == "" {
+		var err error
+		if *cache, err = cli.CacheDir(); err != nil {
+			fmt.Fprintln(stderr, "vmm initramfs build:", err)
+			return 1
+		}
 	}
 	im := initramfs.Image{Init: *init, Workloads: *workloads, ModulesFrom: *modules, Shell: *shell}
 	if err := buildImage(im, *out, !*noGzip, *cache, *verbose, stderr); err != nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+
+	"github.com/vmmlab/vmm/internal/cachedir"
 )
 
 // DefaultInitramfsName is the default image vmm boot (and vmm container
@@ -11,14 +13,9 @@ import (
 // the cache directory.
 const DefaultInitramfsName = "initramfs.cpio.gz"
 
-// CacheDir is vmm's cache: kernels, the u-root build, container roots.
-func CacheDir() string {
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "vmm-cache")
-	}
-	return filepath.Join(d, "vmm")
-}
+// CacheDir is vmm's cache: kernels, the u-root build, container roots
+// (package cachedir says where, and refuses one others could plant).
+func CacheDir() (string, error) { return cachedir.Dir() }
 
 // BesideExecutable is the path of name in the running program's directory
 // (where `make` puts vmm's programs and images side by side).
@@ -30,10 +27,19 @@ func BesideExecutable(name string) string {
 	return filepath.Join(filepath.Dir(exe), name)
 }
 
-// DefaultInitramfs finds the image vmm boot uses without --initrd.
+// DefaultInitramfs finds the image vmm boot uses without --initrd: beside
+// the executable, else in a cache directory that passes its checks.
 func DefaultInitramfs() (string, error) {
-	candidates := []string{BesideExecutable(DefaultInitramfsName), filepath.Join(CacheDir(), DefaultInitramfsName)}
-	for _, c := range candidates {
+	beside := BesideExecutable(DefaultInitramfsName)
+	if _, err := os.Stat(beside); err == nil {
+		return beside, nil
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	candidates := []string{beside, filepath.Join(cache, DefaultInitramfsName)}
+	for _, c := range candidates[1:] {
 		if _, err := os.Stat(c); err == nil {
 			return c, nil
 		}
