@@ -94,7 +94,7 @@ func (t *restoreTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 		return nil, err
 	}
 	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
-	cmd := exec.Command(t.vm.a.VMM, "restore", snap, "--json")
+	cmd := exec.Command(t.vm.a.VMM, "restore", snap, "--disk", t.vm.a.RootDisk+",ro", "--json")
 	var cn *cloneNet
 	if s.Net != nil {
 		if cn, err = newCloneNet(); err != nil {

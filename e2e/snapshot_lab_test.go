@@ -217,7 +217,7 @@ func TestSnapshotUnderDiskWrites(t *testing.T) {
 		t.Fatalf("the paused guest acknowledged record %d after %d", last, coldLast)
 	}
 
-	restored := startVMM(t, l.vmm, nil, "restore", snap)
+	restored := startVMM(t, l.vmm, nil, "restore", snap, "--disk", disk)
 	restored.waitAcked(t, 20)
 	restored.cmd.Process.Kill() // mid-write: only what was acknowledged must be there
 	restored.wait()

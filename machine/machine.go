@@ -111,11 +111,8 @@ type Machine struct {
 
 // New builds the machine. Any error leaves nothing open.
 func New(c Config) (m *Machine, err error) {
-	if c.CPUs < 1 || c.CPUs > MaxCPUs {
-		return nil, fmt.Errorf("%d vCPUs: want 1 to %d", c.CPUs, MaxCPUs)
-	}
-	if c.MemSize < MinMemory || c.MemSize%4096 != 0 {
-		return nil, fmt.Errorf("memory size %d: want a multiple of 4 KiB, at least %d MiB", c.MemSize, MinMemory>>20)
+	if err := c.validate(); err != nil {
+		return nil, err
 	}
 	ram := boot.RAMRanges(c.MemSize)
 	cmdline, err := deviceCmdline(c)

@@ -19,6 +19,10 @@ import (
 // RestoreConfig is what a restore needs besides the snapshot.
 type RestoreConfig struct {
 	Device string // KVM device node
+	// Disks are the guest's disks, one for each the snapshot names, in
+	// order: a snapshot never chooses the host files it gets. Each must
+	// have the size and read-only flag the guest knew.
+	Disks []Disk
 	// NICs are the network interfaces, one for each the snapshot's guest
 	// had, in order: new taps; each keeps the MAC the guest knows.
 	NICs     []NIC
@@ -41,9 +45,10 @@ type (
 
 // Restore rebuilds the machine a snapshot directory holds, ready to Run
 // from where it was paused. Guest RAM maps the snapshot's memory file
-// copy-on-write. Anything that does not fit (another CPU, a changed or
-// missing disk, a NIC too few, a corrupt file) is an error before a vCPU
-// runs.
+// copy-on-write. Anything that does not fit (another CPU, a disk or NIC
+// too few or too many, a disk of another size, a corrupt file, a machine
+// New would refuse) is an error before a vCPU runs; the devices given
+// that do not fit the snapshot are ErrRestoreMismatch.
 func Restore(dir string, rc RestoreConfig) (m *Machine, err error) {
 	man, st, err := snapshot.Read(dir)
 	if err != nil {
@@ -53,6 +58,9 @@ func Restore(dir string, rc RestoreConfig) (m *Machine, err error) {
 		return nil, fmt.Errorf("snapshot %s was taken on %s %q; this host is %s %q", dir, man.Host.Vendor, man.Host.Model, h.Vendor, h.Model)
 	}
 	c, err := restoredConfig(man.Machine, rc)
+	if err == nil {
+		err = c.validate()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", dir, err)
 	}
@@ -84,23 +92,21 @@ func Restore(dir string, rc RestoreConfig) (m *Machine, err error) {
 }
 
 // restoredConfig is the machine configuration of a snapshot, with the
-// restore's NICs and console; its disks must be unchanged.
+// restore's disks, NICs and console.
 func restoredConfig(sc snapshot.Config, rc RestoreConfig) (Config, error) {
 	c := Config{Device: rc.Device, Cmdline: sc.Cmdline, MemSize: sc.MemSize, CPUs: sc.CPUs, VirtioMMIO: sc.VirtioMMIO,
 		HugePages: memory.HugePages(sc.HugePages), Console: rc.Console, Start: rc.Start, OnBooted: rc.OnBooted, Revision: rc.Revision}
-	for _, d := range sc.Disks {
-		st, err := os.Stat(d.Path)
-		if err != nil {
-			return c, fmt.Errorf("the guest's disk: %w", err)
+	if len(rc.Disks) != len(sc.Disks) {
+		return c, fmt.Errorf("%w: the guest had %d disks; give as many --disk, in order (%d given)", ErrRestoreMismatch, len(sc.Disks), len(rc.Disks))
+	}
+	for i, d := range rc.Disks {
+		if err := fitDisk(d, sc.Disks[i], i); err != nil {
+			return c, err
 		}
-		if st.Size() != d.Size || st.ModTime().UnixNano() != d.ModTime {
-			return c, fmt.Errorf("disk %s changed since the snapshot (size %d, was %d; modified %v): the guest's view of it would be wrong",
-				d.Path, st.Size(), d.Size, st.ModTime().Format(time.RFC3339Nano))
-		}
-		c.Disks = append(c.Disks, Disk{Path: d.Path, ReadOnly: d.ReadOnly})
+		c.Disks = append(c.Disks, d)
 	}
 	if len(rc.NICs) != len(sc.NICs) {
-		return c, fmt.Errorf("the guest had %d network interfaces; give as many --net (it has %d)", len(sc.NICs), len(rc.NICs))
+		return c, fmt.Errorf("%w: the guest had %d network interfaces; give as many --net (%d given)", ErrRestoreMismatch, len(sc.NICs), len(rc.NICs))
 	}
 	for i, n := range rc.NICs {
 		n.MAC = sc.NICs[i].MAC
@@ -110,6 +116,21 @@ func restoredConfig(sc snapshot.Config, rc RestoreConfig) (Config, error) {
 		c.RNG = &RNG{Rate: *sc.RNG}
 	}
 	return c, nil
+}
+
+// fitDisk checks that disk i given to a restore is what the guest had:
+// the same size and read-only flag (its contents are the user's word).
+func fitDisk(d Disk, had snapshot.Disk, i int) error {
+	st, err := os.Stat(d.Path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: disk %d: %w", ErrRestoreMismatch, i, err)
+	case st.Size() != had.Size:
+		return fmt.Errorf("%w: disk %d (%s) has %d bytes; the guest's had %d", ErrRestoreMismatch, i, d.Path, st.Size(), had.Size)
+	case d.ReadOnly != had.ReadOnly:
+		return fmt.Errorf("%w: disk %d (%s): read-only %v; the guest's was %v (add or drop ,ro)", ErrRestoreMismatch, i, d.Path, d.ReadOnly, had.ReadOnly)
+	}
+	return nil
 }
 
 // mapMemoryFile maps guest RAM from a snapshot's memory file.

@@ -23,7 +23,7 @@ func commands() []command {
 		{"boot", "boot a Linux bzImage: vmm boot --kernel bzImage [--initrd FILE] [--mem 512M] [--cpus N]", runBoot},
 		{"initramfs", "build an initramfs: vmm initramfs build -o FILE [--workload BIN] [--modules-from DIR] [--shell]", helper("vmm-tools", "initramfs")},
 		{"container", "run a workload under an OCI runtime: vmm container run [--runtime crun|runc] [--mem 64M] [--cpus 0.5] -- CMD", helper("vmm-tools", "container")},
-		{"restore", "go on with a VM from its snapshot: vmm restore DIR [--net tap=NAME ...] [--api-sock PATH] [--json]", runRestore},
+		{"restore", "go on with a VM from its snapshot: vmm restore DIR [--disk PATH[,ro] ...] [--net tap=NAME ...] [--api-sock PATH] [--json]", runRestore},
 		{"ctl", "steer a running VM through its control API: vmm ctl --api-sock PATH status|pause|resume|snapshot DIR|stop", helper("vmm-tools", "ctl")},
 		{"doctor", "list what this host can run: KVM, TAP, OCI runtimes, cgroups, namespaces, overlayfs", helper("vmm-tools", "doctor")},
 		{"bench", "measure the same workload as microVMs and containers: vmm bench all|start|memory|density|compare|report", helper("vmm-bench")},
