@@ -16,14 +16,6 @@ const (
 	stateOpen
 )
 
-// chunk is bytes the guest sent, waiting to be written to the host
-// socket; counted is false for vmm's own "OK port" line, which is not
-// guest data and takes no credit.
-type chunk struct {
-	data    []byte
-	counted bool
-}
-
 // conn is one stream between a host unix socket and a guest vsock
 // socket. Every field is guarded by the device's mutex; cond (on that
 // mutex) wakes the connection's two host goroutines.
@@ -43,12 +35,13 @@ type conn struct {
 	txCnt        uint32 // bytes sent to the guest
 
 	// guest -> host
-	in         []chunk // to write to the host socket
-	rxCnt      uint32  // bytes received from the guest
-	fwdCnt     uint32  // of those, bytes written to the host socket
-	creditSent uint32  // fwdCnt as the guest last heard it
-	peerShut   uint32  // the guest's SHUTDOWN flags
-	halfClosed bool    // the host socket's write side is shut
+	greeting   []byte // vmm's own "OK port" line, first to the host socket; no guest data, no credit
+	in         fifo   // the guest's bytes, to write to the host socket
+	rxCnt      uint32 // bytes received from the guest
+	fwdCnt     uint32 // of those, bytes written to the host socket
+	creditSent uint32 // fwdCnt as the guest last heard it
+	peerShut   uint32 // the guest's SHUTDOWN flags
+	halfClosed bool   // the host socket's write side is shut
 }
 
 // credit is how many more bytes the guest can take now: its buffer less

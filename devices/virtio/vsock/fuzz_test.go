@@ -26,11 +26,13 @@ func FuzzPackets(f *testing.F) {
 		d := &Device{cfg: Config{CID: guestCID, Path: filepath.Join(t.TempDir(), "none"), MaxConns: 4, BufSize: 64},
 			wake: make(chan struct{}, 1), conns: map[connKey]*conn{}, active: true, mem: mem}
 		defer d.Reset()
+		stopped := make(chan struct{})
+		close(stopped) // the rx side below always drains: receive never waits
 		for len(data) > 0 && len(data) < len(raw) {
 			n := min(len(data), hdrSize+int(min(uint32(len(data)), decodeLen(data))))
 			copy(raw, data[:n])
 			ch := queue.Chain{Readable: []queue.Descriptor{{Addr: 0, Len: uint32(n)}}}
-			d.receive(ch) // errors are fine: malformed packets
+			d.receive(ch, stopped) // errors are fine: malformed packets
 			data = data[n:]
 			d.mu.Lock()
 			for d.pending() {

@@ -33,7 +33,7 @@ func (d *Device) handle(h header, payload []byte) {
 			return
 		}
 		c.state = stateOpen
-		c.in = append(c.in, chunk{data: fmt.Appendf(nil, "OK %d\n", c.key.host)})
+		c.greeting = fmt.Appendf(nil, "OK %d\n", c.key.host)
 		c.cond.Broadcast()
 		go d.readHost(c)
 	case opRW:
@@ -41,13 +41,14 @@ func (d *Device) handle(h header, payload []byte) {
 			d.drop(c, true)
 			return
 		}
-		if h.Len > d.cfg.BufSize-(c.rxCnt-c.fwdCnt) { // more than its credit
+		// More than its credit (the fifo holds at most what is unwritten
+		// of the credit, so it refuses the same).
+		if h.Len > d.cfg.BufSize-(c.rxCnt-c.fwdCnt) || !c.in.Write(payload) {
 			d.overruns++
 			d.drop(c, true)
 			return
 		}
 		if h.Len > 0 {
-			c.in = append(c.in, chunk{data: payload, counted: true})
 			c.rxCnt += h.Len
 			c.cond.Broadcast()
 		}

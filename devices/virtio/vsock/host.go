@@ -154,16 +154,17 @@ func (d *Device) readHost(c *conn) {
 // socket's write side; if the guest also receives no more, the
 // connection ends (RST). Each write gives the guest its credit back.
 func (d *Device) writeHost(c *conn) {
+	buf := make([]byte, 16<<10)
 	for {
 		d.mu.Lock()
-		for !c.gone && len(c.in) == 0 && (c.peerShut&shutdownSend == 0 || c.halfClosed) {
+		for !c.gone && len(c.greeting) == 0 && c.in.Len() == 0 && (c.peerShut&shutdownSend == 0 || c.halfClosed) {
 			c.cond.Wait()
 		}
 		if c.gone {
 			d.mu.Unlock()
 			return
 		}
-		if len(c.in) == 0 { // the guest sends no more
+		if len(c.greeting) == 0 && c.in.Len() == 0 { // the guest sends no more
 			c.halfClosed = true
 			if c.peerShut == shutdownRcv|shutdownSend {
 				d.drop(c, true)
@@ -174,18 +175,22 @@ func (d *Device) writeHost(c *conn) {
 			c.sock.CloseWrite()
 			continue
 		}
-		ch := c.in[0]
-		c.in = c.in[1:]
+		data, counted := c.greeting, false
+		if len(data) > 0 {
+			c.greeting = nil
+		} else {
+			data, counted = buf[:c.in.Read(buf)], true
+		}
 		d.mu.Unlock()
-		_, err := c.sock.Write(ch.data)
+		_, err := c.sock.Write(data)
 		d.mu.Lock()
 		switch {
 		case c.gone:
 		case err != nil:
 			d.drop(c, true)
-		case ch.counted:
-			c.fwdCnt += uint32(len(ch.data))
-			d.toHost += uint64(len(ch.data))
+		case counted:
+			c.fwdCnt += uint32(len(data))
+			d.toHost += uint64(len(data))
 			// Credit back each time a quarter of the buffer is free
 			// again: a guest out of credit has a whole buffer in flight,
 			// so it always hears back, and does not wait for all of it.

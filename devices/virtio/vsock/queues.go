@@ -47,6 +47,10 @@ func (d *Device) fillRx() error {
 	if !pushed {
 		return nil
 	}
+	select {
+	case d.room <- struct{}{}:
+	default:
+	}
 	return virtio.Interrupt(d.mem, d.rxq, d.irq, 0)
 }
 
@@ -137,14 +141,16 @@ func (d *Device) serveTx(kick, stop <-chan struct{}) error {
 			return nil
 		case <-kick:
 		}
-		if err := virtio.Drain(d.mem, d.txq, d.irq, 1, stop, func(c queue.Chain) (uint32, error) { return 0, d.receive(c) }); err != nil {
+		if err := virtio.Drain(d.mem, d.txq, d.irq, 1, stop, func(c queue.Chain) (uint32, error) { return 0, d.receive(c, stop) }); err != nil {
 			return err
 		}
 	}
 }
 
-// receive reads one packet from tx chain ch and handles it.
-func (d *Device) receive(ch queue.Chain) error {
+// receive reads one packet from tx chain ch and handles it, once fewer
+// than maxControl packets wait for the rx queue (or stop says the device
+// stops: the packet is then dropped).
+func (d *Device) receive(ch queue.Chain, stop <-chan struct{}) error {
 	total := queue.Len(ch.Readable)
 	if len(ch.Writable) > 0 || total < hdrSize {
 		return fmt.Errorf("%w: virtio-vsock tx chain of %d readable bytes and %d writable parts", queue.ErrMalformed, total, len(ch.Writable))
@@ -162,6 +168,15 @@ func (d *Device) receive(ch queue.Chain) error {
 		return err
 	}
 	d.mu.Lock()
+	for len(d.control) >= maxControl {
+		d.mu.Unlock()
+		select {
+		case <-stop:
+			return nil
+		case <-d.room:
+		}
+		d.mu.Lock()
+	}
 	d.handle(h, payload)
 	d.mu.Unlock()
 	d.wakeRx()

@@ -35,6 +35,12 @@ const (
 	queueSize       = 128
 	defaultMaxConns = 64
 	defaultBufSize  = 256 << 10
+	// maxControl bounds the packets without payload that wait for rx
+	// buffers (replies, RSTs, credit updates): past it, the device takes
+	// no more tx packets until the guest gives it rx buffers, as Linux's
+	// vhost-vsock stops reading tx while its replies wait. A guest that
+	// posts none then only stalls itself.
+	maxControl = 2 * queueSize
 )
 
 // control is a packet without payload waiting for the rx queue: for a
@@ -55,6 +61,7 @@ type Device struct {
 	rxq, txq       *queue.Queue
 	irq            virtio.Interrupts
 	wake           chan struct{} // the rx goroutine has packets to send
+	room           chan struct{} // the rx goroutine sent packets: there may be room for more replies
 
 	mu       sync.Mutex
 	active   bool // between Activate and Reset: the guest's driver runs
@@ -84,7 +91,7 @@ func New(cfg Config) (*Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("virtio-vsock: %w", err)
 	}
-	d := &Device{cfg: cfg, ln: ln, wake: make(chan struct{}, 1), conns: map[connKey]*conn{}}
+	d := &Device{cfg: cfg, ln: ln, wake: make(chan struct{}, 1), room: make(chan struct{}, 1), conns: map[connKey]*conn{}}
 	go d.accept(ln)
 	return d, nil
 }
@@ -175,7 +182,7 @@ func (d *Device) newConn(k connKey, state int, s *net.UnixConn) (*conn, error) {
 	case d.conns[k] != nil:
 		return nil, fmt.Errorf("connection %d:%d exists", k.host, k.guest)
 	}
-	c := &conn{key: k, state: state, sock: s, cond: sync.NewCond(&d.mu)}
+	c := &conn{key: k, state: state, sock: s, cond: sync.NewCond(&d.mu), in: fifo{limit: int(d.cfg.BufSize)}}
 	d.conns[k] = c
 	return c, nil
 }
