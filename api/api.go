@@ -5,8 +5,11 @@
 //	GET /vm              200 Status
 //	PUT /vm/pause        204; 409 if paused already
 //	PUT /vm/resume       204; 409 if not paused
-//	PUT /vm/snapshot     {"dir": "..."}: 200 SnapshotInfo; 409 while another runs
-//	PUT /vm/stop         202: the VM stops, vmm exits
+//	PUT /vm/snapshot     {"dir": "..."}: 200 SnapshotInfo
+//	PUT /vm/stop         202: the VM stops (after a snapshot under way), vmm exits
+//
+// Pause, resume and snapshot are one at a time: one that comes while
+// another is under way gets 409, as does any after the run ended.
 //
 // Errors are {"error": "..."} with a 4xx or 5xx status. The package
 // speaks just the HTTP it needs (a request line, headers, a body of

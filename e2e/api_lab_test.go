@@ -64,6 +64,9 @@ func TestControlAPI(t *testing.T) {
 		if err := c.Resume(); err != nil {
 			return err
 		}
+		if err := resumeDuringSnapshot(c, sock, filepath.Join(dir, "snap2")); err != nil {
+			return err
+		}
 		out, err := exec.Command(l.vmm, "ctl", "--api-sock", sock, "status").Output()
 		var st struct{ State string }
 		if err != nil || json.Unmarshal(out, &st) != nil || st.State != "running" {
@@ -75,5 +78,35 @@ func TestControlAPI(t *testing.T) {
 		"--api-sock", sock, "--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=600")
 	if r.result["reason"] != "interrupted" || !strings.Contains(fmt.Sprint(r.result["detail"]), "control API") {
 		t.Fatalf("result %v\nstderr:\n%s", r.result, r.stderr)
+	}
+}
+
+// resumeDuringSnapshot snapshots the running guest through one client
+// while another asks to resume it again and again: every resume must be
+// refused, since a guest that ran while its memory was written would be
+// saved torn, and the snapshot still said success.
+func resumeDuringSnapshot(c *apiclient.Client, sock, snap string) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := apiclient.New(sock, time.Minute).Snapshot(snap)
+		done <- err
+	}()
+	tries, resumed := 0, 0
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("snapshot of the running guest: %w", err)
+			}
+			if resumed > 0 {
+				return fmt.Errorf("%d of %d resumes were carried out while the snapshot was written", resumed, tries)
+			}
+			return nil
+		default:
+		}
+		tries++
+		if c.Resume() == nil {
+			resumed++
+		}
 	}
 }

@@ -107,6 +107,7 @@ type Machine struct {
 	virtio  []virtioDevice // for the failures the run reports
 	// coalesced applies the port writes KVM queued without an exit.
 	coalesced coalescer
+	life      lifecycle // pause, resume, snapshot and the run's end, one at a time
 }
 
 // New builds the machine. Any error leaves nothing open.

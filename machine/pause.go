@@ -99,7 +99,19 @@ const pauseTimeout = 10 * time.Second
 // parked: the guest's state (registers, memory) then stays as it is
 // until Resume, except what devices still complete. The guest's clock
 // keeps going; after Resume it sees the time that passed.
+//
+// Pause, Resume and Snapshot are one at a time (ErrBusy otherwise), and
+// none starts once the run has ended.
 func (m *Machine) Pause() error {
+	if err := m.life.begin("a pause"); err != nil {
+		return err
+	}
+	defer m.life.done()
+	return m.pauseVCPUs()
+}
+
+// pauseVCPUs is Pause, for a caller that began an operation.
+func (m *Machine) pauseVCPUs() error {
 	p := m.pause
 	p.mu.Lock()
 	switch {
@@ -115,13 +127,16 @@ func (m *Machine) Pause() error {
 	deadline := time.Now().Add(pauseTimeout)
 	for {
 		p.mu.Lock()
-		done, tids := p.parked == p.active || p.stopped, append([]int32(nil), p.tids...)
+		stopped, done, tids := p.stopped, p.parked == p.active, append([]int32(nil), p.tids...)
 		p.mu.Unlock()
-		if done {
+		switch {
+		case stopped: // the run ended meanwhile: nothing is paused
+			return ErrNotRunning
+		case done:
 			return nil
 		}
 		if time.Now().After(deadline) {
-			m.Resume()
+			m.resumeVCPUs()
 			return fmt.Errorf("pause: the vCPUs did not leave the guest within %v", pauseTimeout)
 		}
 		m.kick(tids)
@@ -131,6 +146,15 @@ func (m *Machine) Pause() error {
 
 // Resume lets paused vCPUs run again.
 func (m *Machine) Resume() error {
+	if err := m.life.begin("a resume"); err != nil {
+		return err
+	}
+	defer m.life.done()
+	return m.resumeVCPUs()
+}
+
+// resumeVCPUs is Resume, for a caller that began an operation.
+func (m *Machine) resumeVCPUs() error {
 	p := m.pause
 	p.mu.Lock()
 	defer p.mu.Unlock()

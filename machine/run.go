@@ -114,6 +114,7 @@ func (m *Machine) Run(ctx context.Context) Result {
 	}
 	m.pause.stop()
 	m.kickUntilStopped(&wg)
+	m.life.end() // a snapshot under way finishes first; nothing starts after
 	if m.tr != nil {
 		m.tr.Mark("boot", "stopped: "+ev.Kind.String(), time.Now())
 	}

@@ -37,21 +37,29 @@ type SnapshotTime struct {
 // vCPUs (if they run), lets the virtio devices finish the request under
 // way and stops them, reads every vCPU, the in-kernel interrupt
 // controllers, timer and clock, and the devices, writes guest RAM, and
-// then lets everything go on as before.
-func (m *Machine) Snapshot(dir string) (SnapshotTime, error) {
+// then lets everything go on as before, or with stayPaused leaves the
+// vCPUs paused (the guest must not run on past the state saved). No
+// pause, resume or other snapshot runs meanwhile (ErrBusy).
+func (m *Machine) Snapshot(dir string, stayPaused bool) (SnapshotTime, error) {
 	var t SnapshotTime
 	start := time.Now()
 	if err := m.snapshottable(); err != nil {
 		return t, err
 	}
+	if err := m.life.begin("a snapshot"); err != nil {
+		return t, err
+	}
+	defer m.life.done()
 	if err := snapshot.Create(dir); err != nil {
 		return t, fmt.Errorf("snapshot: %w", err)
 	}
 	if !m.Paused() {
-		if err := m.Pause(); err != nil {
+		if err := m.pauseVCPUs(); err != nil {
 			return t, err
 		}
-		defer m.Resume()
+		if !stayPaused {
+			defer m.resumeVCPUs()
+		}
 	}
 	var restarts []func() error
 	for _, d := range m.virtio {

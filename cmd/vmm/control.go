@@ -29,13 +29,13 @@ func (c controlled) Resume() error { return conflict(c.m.Resume()) }
 func (c controlled) Stop()         { c.stop() }
 
 func (c controlled) Snapshot(dir string) (api.SnapshotInfo, error) {
-	t, err := c.m.Snapshot(dir)
+	t, err := c.m.Snapshot(dir, false)
 	return api.SnapshotInfo{PauseMS: ms(t.Pause), StateMS: ms(t.State), MemoryMS: ms(t.Memory), TotalMS: ms(t.Total), MemoryBytes: t.MemoryBytes}, conflict(err)
 }
 
 // conflict marks the machine's state errors as the API's conflicts (409).
 func conflict(err error) error {
-	for _, state := range []error{machine.ErrPaused, machine.ErrNotPaused, machine.ErrNotRunning} {
+	for _, state := range []error{machine.ErrPaused, machine.ErrNotPaused, machine.ErrNotRunning, machine.ErrBusy} {
 		if errors.Is(err, state) {
 			return api.Conflict{Err: err}
 		}

@@ -182,13 +182,10 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 			case <-s.ctx.Done():
 				return
 			}
-			// Paused first, and left paused: the guest must not run on
-			// (and write to its disks) after the state it is saved in.
-			err := m.Pause()
-			var t machine.SnapshotTime
-			if err == nil {
-				t, err = m.Snapshot(o.snapshotOnReady)
-			}
+			// Left paused: the guest must not run on (and write to its
+			// disks) after the state it is saved in. An API snapshot
+			// under way makes this one ErrBusy: the run then reports it.
+			t, err := m.Snapshot(o.snapshotOnReady, true)
 			snap <- snapshotOutcome{t, err}
 			s.cancel(errSnapshotTaken)
 		}()
