@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -125,6 +126,29 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Errorf("restore of a truncated snapshot: %v\n%s", err, out)
 	}
 	t.Logf("a truncated snapshot: %s", strings.TrimSpace(string(out)))
+	memoryFileChangedUnderClone(t, l.vmm, &nets[0], snap)
+}
+
+// memoryFileChangedUnderClone truncates the memory file of snapshot snap
+// under a clone that runs from it: the clone stops with reason
+// snapshot-memory-changed, exit 1 and its registers, instead of dying of
+// SIGBUS.
+func memoryFileChangedUnderClone(t *testing.T, vmm string, net *guestNet, snap string) {
+	clone := startVMM(t, vmm, net, "restore", snap, "--net", "fd=3", "--json")
+	if clone.waitCountOrZero(3, 3*time.Minute) == 0 {
+		t.Fatalf("the clone whose memory file is to change printed no 3 COUNT lines: %s", clone.tail())
+	}
+	if err := os.Truncate(filepath.Join(snap, "memory"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if !clone.exits(time.Minute) {
+		t.Fatalf("the clone ran on for a minute after its memory file was truncated: %s", clone.tail())
+	}
+	var ee *exec.ExitError
+	res := clone.stderr.String()
+	if err := clone.wait(); !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(res, `"reason":"snapshot-memory-changed"`) || !strings.Contains(res, `"registers"`) {
+		t.Errorf("the clone whose memory file was truncated: %v\n%s", err, res)
+	}
 }
 
 // The Debian kernel over virtio-pci (MSI-X) snapshots and restores too,

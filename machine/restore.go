@@ -64,7 +64,7 @@ func Restore(dir string, rc RestoreConfig) (m *Machine, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", dir, err)
 	}
-	memFile, err := os.Open(filepath.Join(dir, snapshot.MemoryFile))
+	memFile, err := openMemoryFile(filepath.Join(dir, snapshot.MemoryFile))
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", dir, err)
 	}
@@ -118,6 +118,25 @@ func restoredConfig(sc snapshot.Config, rc RestoreConfig) (Config, error) {
 	return c, nil
 }
 
+// openMemoryFile opens a snapshot's memory file, which the restored
+// guest's RAM maps for as long as it runs: one that users other than its
+// owner may write is refused (a change under the guest stops it).
+func openMemoryFile(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && st.Mode().Perm()&0o022 != 0 {
+		err = fmt.Errorf("%s is writable by others than its owner (mode %v): the guest's RAM maps it while it runs", path, st.Mode().Perm())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // fitDisk checks that disk i given to a restore is what the guest had:
 // the same size and read-only flag (its contents are the user's word).
 func fitDisk(d Disk, had snapshot.Disk, i int) error {
@@ -139,6 +158,7 @@ func (m *Machine) mapMemoryFile(f *os.File, c Config) error {
 	if m.mem, err = memory.MapFile(f, spans(c.MemSize)...); err != nil {
 		return err
 	}
+	m.mem.OnFault(m.memoryLost)
 	if err := m.mem.SetHugePages(c.HugePages); err != nil {
 		return err
 	}

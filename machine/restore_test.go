@@ -115,3 +115,18 @@ func FuzzRestoreFiles(f *testing.F) {
 		}
 	})
 }
+
+// A memory file others may write is refused: the restored guest's RAM
+// maps it for as long as it runs.
+func TestRestoreRefusesASharedMemoryFile(t *testing.T) {
+	dir := writeSnapshot(t, snapshot.Config{CPUs: 1, MemSize: 64 << 20})
+	mem := filepath.Join(dir, snapshot.MemoryFile)
+	if err := os.WriteFile(mem, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(mem, 64<<20)
+	os.Chmod(mem, 0o666)
+	if _, err := Restore(dir, RestoreConfig{Device: noKVM}); err == nil || !strings.Contains(err.Error(), "writable by others") {
+		t.Fatalf("a memory file of mode 0666: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package machine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vmmlab/vmm/kvm"
+	"github.com/vmmlab/vmm/memory"
 )
 
 // Kind says how a run ended.
@@ -25,10 +27,13 @@ const (
 	Interrupted             // the host asked vmm to stop (a signal, the escape key)
 	Crashed                 // triple fault, failed entry, internal error, guest panic event
 	Failed                  // vmm itself failed (an ioctl error)
+	// MemoryChanged: a restored guest's RAM lost its backing, because the
+	// snapshot's memory file was truncated or rewritten while it ran.
+	MemoryChanged
 )
 
 func (k Kind) String() string {
-	return [...]string{"poweroff", "reset", "halted", "interrupted", "crashed", "failed"}[k]
+	return [...]string{"poweroff", "reset", "halted", "interrupted", "crashed", "failed", "snapshot-memory-changed"}[k]
 }
 
 // Clean reports whether the guest ended on its own terms.
@@ -118,10 +123,10 @@ func (m *Machine) Run(ctx context.Context) Result {
 	if m.tr != nil {
 		m.tr.Mark("boot", "stopped: "+ev.Kind.String(), time.Now())
 	}
-	if ev.Kind == Interrupted {
+	if ev.Kind == Interrupted || ev.Kind == MemoryChanged && ev.Dump == "" {
 		// Where each vCPU was: what a hung guest was doing when the host
-		// gave up on it. The vCPU threads have returned, so no KVM_RUN
-		// holds the vCPUs.
+		// gave up on it, or when a device found guest RAM gone. The vCPU
+		// threads have returned, so no KVM_RUN holds the vCPUs.
 		dumps := make([]string, len(m.cpus))
 		for i, c := range m.cpus {
 			dumps[i] = registerDump(c, m.mem)
@@ -216,9 +221,21 @@ func (m *Machine) traceTime() time.Time {
 	return time.Now()
 }
 
-// runFailed stops the machine on a KVM_RUN that failed.
+// runFailed stops the machine on a KVM_RUN that failed. In a restored
+// machine, EFAULT is KVM finding a page of guest RAM without its backing:
+// the snapshot's memory file changed under the guest.
 func (m *Machine) runFailed(c *kvm.VCPU, err error) {
-	m.ev.stop(Event{Kind: Failed, Detail: err.Error(), Err: err, Dump: registerDump(c, m.mem)})
+	kind := Failed
+	if m.restored && errors.Is(err, unix.EFAULT) {
+		kind, err = MemoryChanged, fmt.Errorf("vCPU %d: %w: %w", c.ID(), memory.ErrFault, err)
+	}
+	m.ev.stop(Event{Kind: kind, Detail: err.Error(), Err: err, Dump: registerDump(c, m.mem)})
+}
+
+// memoryLost stops the machine when vmm's own access to guest RAM found
+// it without its backing (a device goroutine, a register dump).
+func (m *Machine) memoryLost(err error) {
+	m.ev.stop(Event{Kind: MemoryChanged, Detail: err.Error(), Err: err})
 }
 
 // serve handles exit e of vCPU i, which KVM_RUN entered at entered,

@@ -37,6 +37,7 @@ type Guest struct {
 	regions  []Region
 	mapped   bool // regions came from mmap and must be unmapped
 	fromFile bool // regions map a snapshot's memory file (MapFile)
+	faults   faults
 }
 
 const pageSize = 4096
@@ -141,8 +142,7 @@ func (g *Guest) Read(addr uint64, p []byte) error {
 	if err != nil {
 		return fmt.Errorf("read guest memory: %w", err)
 	}
-	copy(p, b)
-	return nil
+	return g.guardedCopy(p, b, addr)
 }
 
 // Write copies p into guest memory at addr.
@@ -151,8 +151,7 @@ func (g *Guest) Write(addr uint64, p []byte) error {
 	if err != nil {
 		return fmt.Errorf("write guest memory: %w", err)
 	}
-	copy(b, p)
-	return nil
+	return g.guardedCopy(b, p, addr)
 }
 
 // HugePages is how guest RAM uses transparent huge pages.
