@@ -4,8 +4,10 @@
 // open a file, create a socket, start a process, map executable memory,
 // create a VM or map guest memory) kills the process with SIGSYS, and the
 // kernel's audit log names it ("syscall=NNN"). A VM with virtio-vsock
-// or the control API may also create and accept unix stream sockets (no
-// other family); one that can be snapshotted may open and create files.
+// may also create, connect and accept unix stream sockets (no other
+// family); one with the control API alone may accept on the API's
+// listener and nothing else of sockets; one that can be snapshotted may
+// open and create files.
 //
 // The rules live in confine/rules and are compiled by gVisor's seccomp
 // package; `go generate ./confine` writes the result into program.go, so
@@ -15,6 +17,7 @@ package confine
 //go:generate go run ./gen program.go
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -30,6 +33,10 @@ type Needs struct {
 	// SnapshotFiles: writing snapshots (a directory, its files, KVM's
 	// state read out).
 	SnapshotFiles bool
+	// Listener is the descriptor of the control API's unix listener (0:
+	// none). Without UnixSockets, accepting on it is the only socket call
+	// allowed, and snapshots are (the API takes them).
+	Listener int
 }
 
 // Install applies the filter of a running vmm, with what n needs, to
@@ -37,15 +44,41 @@ type Needs struct {
 // no_new_privs, which seccomp requires of an unprivileged process.
 func Install(n Needs) error {
 	switch {
-	case n.UnixSockets && n.SnapshotFiles:
+	case n.UnixSockets && (n.SnapshotFiles || n.Listener > 0):
 		return install(vmmAPIProgram())
 	case n.UnixSockets:
 		return install(vmmSocketsProgram())
+	case n.Listener > 0:
+		prog, err := acceptingOn(vmmAPIOnlyProgram(), n.Listener)
+		if err != nil {
+			return err
+		}
+		return install(prog)
 	case n.SnapshotFiles:
 		return install(vmmSnapshotProgram())
 	}
 	return install(vmmProgram())
 }
+
+// acceptingOn puts descriptor fd where prog compares accept4's first
+// argument with rules.ListenerMark.
+func acceptingOn(prog []unix.SockFilter, fd int) ([]unix.SockFilter, error) {
+	out := append([]unix.SockFilter(nil), prog...)
+	marks := 0
+	for i := range out {
+		if out[i].K == listenerMark {
+			out[i].K, marks = uint32(fd), marks+1
+		}
+	}
+	if marks == 0 {
+		return nil, errors.New("seccomp: the API program does not name its listener")
+	}
+	return out, nil
+}
+
+// listenerMark is rules.ListenerMark (the rules package, with its
+// compiler, stays out of vmm; a test checks they agree).
+const listenerMark = 0x7ffec0de
 
 func install(prog []unix.SockFilter) error {
 	// no_new_privs is per thread until the filter's TSYNC spreads it:

@@ -37,6 +37,11 @@ func TestFilterAllowsTheRuntimeAndKillsTheRest(t *testing.T) {
 		{"exec-memory", true, "CHILD-BEFORE-MMAP", "mmap"},
 		{"unix-sockets", false, "CHILD-UNIX-OK", ""},
 		{"inet-socket", true, "CHILD-BEFORE-INET", ""},
+		// The control API alone accepts on its listener and makes no
+		// socket of its own.
+		{"api-accept", false, "CHILD-ACCEPT-OK", ""},
+		{"api-socket", true, "CHILD-BEFORE-SOCKET", "socket"},
+		{"api-accept-elsewhere", true, "CHILD-BEFORE-ACCEPT", "accept4"},
 	} {
 		if !c.killed && raceEnabled {
 			t.Logf("%s: not checked under -race: the race detector's own system calls are not vmm's", c.mode)
@@ -82,19 +87,30 @@ func confinedChild(mode string) {
 	f, _ := os.CreateTemp("", "confine-*")
 	defer os.Remove(f.Name())
 	sockets := mode == "unix-sockets" || mode == "inet-socket"
+	api := strings.HasPrefix(mode, "api-")
 	// The listener is made before the filter, as vmm makes its vsock
 	// listener. Raw system calls, not package net: importing net links a
 	// cgo test binary against glibc, whose own calls (malloc opening
 	// /proc files in a new thread) are not vmm's.
 	addr := &unix.SockaddrUnix{Name: f.Name() + ".sock"}
 	ln := -1
-	if sockets {
+	if sockets || api {
 		defer os.Remove(addr.Name)
 		ln, _ = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		unix.Bind(ln, addr)
 		unix.Listen(ln, 1)
 	}
-	if err := Install(Needs{UnixSockets: sockets}); err != nil {
+	var client, other int
+	if api { // a client connects before the filter; a second listener the API does not own
+		client, _ = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		unix.Connect(client, addr)
+		other, _ = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	}
+	needs := Needs{UnixSockets: sockets}
+	if api {
+		needs = Needs{Listener: ln, SnapshotFiles: true}
+	}
+	if err := Install(needs); err != nil {
 		fmt.Println("seccomp unavailable:", err)
 		os.Exit(0)
 	}
@@ -150,6 +166,24 @@ func confinedChild(mode string) {
 		}
 		fmt.Println("CHILD-UNIX-OK")
 		os.Exit(0)
+	case "api-accept":
+		a, _, err := unix.Accept4(ln, unix.SOCK_CLOEXEC)
+		if err == nil {
+			unix.Getsockname(a)
+			_, err = unix.Write(client, []byte("x"))
+		}
+		if err != nil {
+			fmt.Println("accept on the API's listener:", err)
+			os.Exit(1)
+		}
+		fmt.Println("CHILD-ACCEPT-OK")
+		os.Exit(0)
+	case "api-socket":
+		fmt.Println("CHILD-BEFORE-SOCKET")
+		unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	case "api-accept-elsewhere":
+		fmt.Println("CHILD-BEFORE-ACCEPT")
+		unix.Accept4(other, unix.SOCK_CLOEXEC)
 	case "inet-socket":
 		fmt.Println("CHILD-BEFORE-INET")
 		unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
@@ -218,7 +252,8 @@ func auditedSyscall(pid int) (int, bool) {
 }
 
 func syscallNames() map[int]string {
-	return map[int]string{unix.SYS_OPENAT: "openat", unix.SYS_MMAP: "mmap", unix.SYS_CLONE: "clone", unix.SYS_EXECVE: "execve"}
+	return map[int]string{unix.SYS_OPENAT: "openat", unix.SYS_MMAP: "mmap", unix.SYS_CLONE: "clone", unix.SYS_EXECVE: "execve",
+		unix.SYS_SOCKET: "socket", unix.SYS_ACCEPT4: "accept4"}
 }
 
 // An identity is all or nothing: both ids, and a chroot only with them.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vmmlab/vmm/api"
+	"github.com/vmmlab/vmm/internal/unixsock"
 	"github.com/vmmlab/vmm/machine"
 )
 
@@ -43,12 +44,18 @@ func conflict(err error) error {
 	return err
 }
 
-// serveAPI starts the control API on path for m; stop ends the run.
-// The socket is made now, before the seccomp filter forbids it.
-func serveAPI(path string, m *machine.Machine, stop func()) (*api.Server, error) {
+// serveAPI starts the control API on path for m; stop ends the run. The
+// socket is made now, before the seccomp filter forbids it; its
+// descriptor is the one the filter lets vmm accept on.
+func serveAPI(path string, m *machine.Machine, stop func()) (*api.Server, int, error) {
 	ln, err := api.Listen(path)
 	if err != nil {
-		return nil, fmt.Errorf("--api-sock: %w", err)
+		return nil, 0, fmt.Errorf("--api-sock: %w", err)
 	}
-	return api.Serve(ln, controlled{m: m, stop: stop}), nil
+	fd, err := unixsock.FD(ln)
+	if err != nil {
+		ln.Close()
+		return nil, 0, fmt.Errorf("--api-sock: %w", err)
+	}
+	return api.Serve(ln, controlled{m: m, stop: stop}), fd, nil
 }

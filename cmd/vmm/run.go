@@ -145,8 +145,10 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 	info := m.Info()
 	fmt.Fprintf(stderr, "vmm: machine ready in %v, starting %d vCPU(s) with %d MiB\n",
 		m.SetupTime().Round(time.Millisecond), info.CPUs, info.MemSize>>20)
+	apiListener := 0
 	if o.apiSock != "" {
-		srv, err := serveAPI(o.apiSock, m, func() { s.cancel(errors.New("stopped through the control API")) })
+		srv, fd, err := serveAPI(o.apiSock, m, func() { s.cancel(errors.New("stopped through the control API")) })
+		apiListener = fd
 		if err != nil {
 			fmt.Fprintln(stderr, "vmm:", err)
 			return 1
@@ -168,7 +170,7 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 		fmt.Fprintln(stderr, "vmm: warning: the VM runs as root; --uid, --gid and --chroot drop that once it is set up (README: Running vmm in production)")
 	}
 	if o.seccomp == "on" {
-		if err := confine.Install(confine.Needs{UnixSockets: o.unixSockets || o.apiSock != "", SnapshotFiles: o.apiSock != "" || o.snapshotOnReady != ""}); err != nil {
+		if err := confine.Install(confine.Needs{UnixSockets: o.unixSockets, Listener: apiListener, SnapshotFiles: o.apiSock != "" || o.snapshotOnReady != ""}); err != nil {
 			restore()
 			fmt.Fprintln(stderr, "vmm:", err, "(--seccomp off runs without it)")
 			return 1

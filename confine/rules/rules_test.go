@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"testing"
 )
@@ -19,5 +20,17 @@ func TestGeneratedProgramIsCurrent(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Error("confine/program.go is stale: run go generate ./confine")
+	}
+}
+
+// confine replaces ListenerMark in the API program; it keeps its own copy
+// of the value (this package and its compiler stay out of vmm).
+func TestListenerMarkMatchesConfine(t *testing.T) {
+	src, err := os.ReadFile("../confine.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(src, []byte(fmt.Sprintf("const listenerMark = %#x", ListenerMark))) {
+		t.Errorf("confine.go's listenerMark is not %#x", ListenerMark)
 	}
 }

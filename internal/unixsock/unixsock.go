@@ -53,3 +53,17 @@ func removeStale(path string) error {
 	}
 	return os.Remove(path)
 }
+
+// FD is the descriptor of ln itself (not a duplicate, as File gives):
+// what a seccomp filter that allows accepting on ln alone names.
+func FD(ln *net.UnixListener) (int, error) {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	fd := 0
+	if err := rc.Control(func(s uintptr) { fd = int(s) }); err != nil {
+		return 0, err
+	}
+	return fd, nil
+}
