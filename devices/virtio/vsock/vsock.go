@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/vmmlab/vmm/devices/virtio"
@@ -85,6 +87,9 @@ func New(cfg Config) (*Device, error) {
 	if cfg.BufSize == 0 {
 		cfg.BufSize = defaultBufSize
 	}
+	if err := checkDir(filepath.Dir(cfg.Path)); err != nil {
+		return nil, fmt.Errorf("virtio-vsock: %w", err)
+	}
 	// Not private: the host programs that connect may run as another
 	// user than vmm; the socket file's directory decides who reaches it.
 	ln, err := unixsock.Listen(cfg.Path, false)
@@ -94,6 +99,20 @@ func New(cfg Config) (*Device, error) {
 	d := &Device{cfg: cfg, ln: ln, wake: make(chan struct{}, 1), room: make(chan struct{}, 1), conns: map[connKey]*conn{}}
 	go d.accept(ln)
 	return d, nil
+}
+
+// checkDir refuses a socket directory that others than its owner may
+// write: guest-initiated connections go to PATH_PORT there, and another
+// user could listen on it first (a sticky /tmp does not stop that).
+func checkDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s is writable by others (mode %v): another user could listen on the socket's PATH_PORT first; put the socket in a directory only its owner writes", dir, st.Mode().Perm())
+	}
+	return nil
 }
 
 // ID is virtio.IDVsock.

@@ -364,3 +364,21 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// The socket's directory must be one only its owner can write: in a
+// shared one another user could listen on PATH_PORT before the guest
+// connects there, and take its stream.
+func TestSharedDirectoryRefused(t *testing.T) {
+	for _, mode := range []os.FileMode{0o777, 0o777 | os.ModeSticky, 0o770} {
+		dir := filepath.Join(t.TempDir(), "shared")
+		os.Mkdir(dir, 0o700)
+		os.Chmod(dir, mode)
+		d, err := New(Config{CID: 3, Path: filepath.Join(dir, "v.sock")})
+		if err == nil {
+			d.Close()
+			t.Errorf("a socket in a directory of mode %v was accepted", mode)
+		} else if !strings.Contains(err.Error(), "writable by others") {
+			t.Errorf("mode %v: %v", mode, err)
+		}
+	}
+}
