@@ -23,10 +23,8 @@ func Interrupt(mem queue.Memory, q *queue.Queue, irq Interrupts, i int) error {
 func Drain(mem queue.Memory, q *queue.Queue, irq Interrupts, i int, stop <-chan struct{}, handle func(queue.Chain) (uint32, error)) error {
 	served := false
 	for {
-		select {
-		case <-stop:
+		if Stopping(stop) {
 			return nil
-		default:
 		}
 		c, ok, err := q.Next(mem)
 		if err != nil {
@@ -48,4 +46,16 @@ func Drain(mem queue.Memory, q *queue.Queue, irq Interrupts, i int, stop <-chan 
 		return nil
 	}
 	return Interrupt(mem, q, irq, i)
+}
+
+// Stopping reports whether stop is closed, without waiting: a device
+// goroutine asks between two chains, so that a guest that keeps its
+// queue full cannot keep the device from stopping.
+func Stopping(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }

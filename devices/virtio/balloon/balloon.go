@@ -228,6 +228,9 @@ func (d *Device) serve(qi int, handle func(queue.Chain) error, after func() erro
 			case <-kick:
 			}
 			for {
+				if virtio.Stopping(stop) { // a guest that refills as fast as this serves must not hold up the stop
+					return nil
+				}
 				c, ok, err := q.Next(d.mem)
 				if err != nil {
 					return err

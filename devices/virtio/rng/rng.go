@@ -99,6 +99,9 @@ func (d *Device) serve(kick, stop <-chan struct{}) error {
 		case <-kick:
 		}
 		for {
+			if virtio.Stopping(stop) { // a guest that refills as fast as this serves must not hold up the stop
+				return nil
+			}
 			c, ok, err := d.q.Next(d.mem)
 			if err != nil {
 				return err

@@ -197,3 +197,35 @@ func FuzzRequests(f *testing.F) {
 		}
 	})
 }
+
+// A guest that refills the queue as fast as the device serves it cannot
+// keep a reset (or vmm's exit) waiting: the device looks at stop between
+// chains.
+func TestStopsWhileTheGuestKeepsRefilling(t *testing.T) {
+	d := New(counting(), 0)
+	drv := queuetest.New(16, 1<<20)
+	served := make(chan struct{}, 1)
+	mem := drv.Endless(func() {
+		drv.Add(nil, []uint32{16})
+		select {
+		case served <- struct{}{}:
+		default:
+		}
+	})
+	if err := d.Activate(mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, irqChan(make(chan struct{}, 1))); err != nil {
+		t.Fatal(err)
+	}
+	drv.Add(nil, []uint32{16})
+	d.Notify(0)
+	<-served
+	stopped := make(chan struct{})
+	go func() {
+		d.Close()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close still waits for a device serving a queue the guest keeps refilling")
+	}
+}
