@@ -195,6 +195,7 @@ func (ct *Container) create(ctx context.Context) error {
 	}
 	ct.Created = time.Now()
 	ct.proc, _ = os.FindProcess(pid) // always succeeds on Linux
+	ct.rt.workloads.add(pid)
 	go ct.reap()
 	return nil
 }
@@ -204,6 +205,7 @@ func (ct *Container) create(ctx context.Context) error {
 func (ct *Container) reap() {
 	defer close(ct.exited)
 	st, err := ct.proc.Wait()
+	ct.rt.workloads.remove(ct.proc.Pid)
 	if err != nil {
 		ct.exit = Exit{Code: -1, Signal: "unknown (" + err.Error() + ")"}
 		return
@@ -262,7 +264,7 @@ func (ct *Container) Stop() error {
 	}
 	deleted := make(chan struct{})
 	if ct.rt.Name == "runsc" {
-		go reapWhile(deleted, runscHelper)
+		go reapWhile(deleted, runscHelper, ct.rt.workloads.has)
 	}
 	err := ct.rt.run(ctx, "delete", "--force", ct.cfg.ID)
 	close(deleted)

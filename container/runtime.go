@@ -36,6 +36,8 @@ type Runtime struct {
 	// ns, when set, runs the runtime in a private mount namespace where
 	// the host's v2 hierarchy is hidden (crun on hybrid hosts).
 	ns *mountNS
+	// workloads are the processes this runtime's Containers wait for.
+	workloads waited
 }
 
 // Find locates runtime name on PATH and prepares to run it on a host
