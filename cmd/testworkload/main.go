@@ -9,7 +9,8 @@
 // the virtio-rng device; "touchfree MIB" touches and frees memory (for
 // the balloon's free page reporting); "vsock BYTES" exchanges data with
 // the host over AF_VSOCK both ways, with checksums; "count MS" prints a
-// counter and the guest clock every MS milliseconds, forever.
+// counter and the guest clock every MS milliseconds, forever; "hammer
+// SECONDS" is a hostile guest writing garbage to every device.
 package main
 
 import (
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) > 2 {
-		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng, "touchfree": touchFree, "vsock": vsockExchange, "count": count, "fsyncloop": fsyncLoop, "fsynccheck": fsyncCheck}
+		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng, "touchfree": touchFree, "vsock": vsockExchange, "count": count, "fsyncloop": fsyncLoop, "fsynccheck": fsyncCheck, "hammer": hammer}
 		if mode, ok := modes[os.Args[1]]; ok {
 			if err := mode(os.Args[2]); err != nil {
 				fmt.Println("WORKLOAD-ERROR", err)
