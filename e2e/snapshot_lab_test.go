@@ -149,6 +149,9 @@ func memoryFileChangedUnderClone(t *testing.T, vmm string, net *guestNet, snap s
 	if err := clone.wait(); !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(res, `"reason":"snapshot-memory-changed"`) || !strings.Contains(res, `"registers"`) {
 		t.Errorf("the clone whose memory file was truncated: %v\n%s", err, res)
 	}
+	if i := strings.Index(res, `"detail":`); i >= 0 {
+		t.Logf("the clone whose memory file was truncated ended: %.200s", res[i:])
+	}
 }
 
 // The Debian kernel over virtio-pci (MSI-X) snapshots and restores too,

@@ -37,7 +37,7 @@ func hammer(arg string) error {
 	if err != nil {
 		return err
 	}
-	mem, err := os.OpenFile("/dev/mem", os.O_RDWR|os.O_SYNC, 0)
+	hole, err := mapHole(64)
 	if err != nil {
 		return err
 	}
@@ -54,20 +54,22 @@ func hammer(arg string) error {
 			fmt.Println("HAMMER-NOTE", err)
 		}
 	}
-	fmt.Printf("HAMMER-READY virtio-pci=%d mapped=%d\n", len(devs), len(bars))
+	fmt.Printf("HAMMER-READY pci=%d virtio-bars=%d hole-pages=%d\n", len(devs), len(bars), len(hole))
 	time.Sleep(3 * time.Second)
 	fmt.Println("HAMMER-START")
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	n := 0
 	for deadline := time.Now().Add(time.Duration(secs) * time.Second); time.Now().Before(deadline); n++ {
-		hammerOnce(r, n, port, mem, bars)
+		hammerOnce(r, n, port, hole, bars)
 	}
 	fmt.Printf("HAMMER-DONE writes=%d\n", n)
-	select {}
+	for {
+		time.Sleep(time.Hour) // until the host stops the VM
+	}
 }
 
 // hammerOnce makes one hostile access, of kind n%5.
-func hammerOnce(r *rand.Rand, n int, port, mem *os.File, bars [][]byte) {
+func hammerOnce(r *rand.Rand, n int, port *os.File, hole, bars [][]byte) {
 	var v [4]byte
 	for i := range v {
 		v[i] = byte(r.Uint32())
@@ -83,13 +85,41 @@ func hammerOnce(r *rand.Rand, n int, port, mem *os.File, bars [][]byte) {
 	case 2: // CMOS
 		port.WriteAt(v[:1], int64(0x70+r.IntN(2)))
 	case 3: // a register of a virtio device
-		if len(bars) > 0 {
-			b := bars[r.IntN(len(bars))]
-			copy(b[r.IntN(len(b)/4)*4:], v[:])
-		}
-	case 4: // a page of the MMIO hole no device has (0xd0000000 up: the mmio windows, unused on PCI)
-		mem.WriteAt(v[:], int64(0xd0000000+uint64(r.IntN(0x2ec00))<<12+uint64(r.IntN(1024))*4))
+		writeSomewhere(r, bars, v)
+	case 4: // a page of the MMIO hole no device has
+		writeSomewhere(r, hole, v)
 	}
+}
+
+// writeSomewhere writes v at a random aligned offset of one of maps.
+func writeSomewhere(r *rand.Rand, maps [][]byte, v [4]byte) {
+	if len(maps) > 0 {
+		b := maps[r.IntN(len(maps))]
+		copy(b[r.IntN(len(b)/4)*4:], v[:])
+	}
+}
+
+// mapHole maps n random pages of the MMIO hole that no device has
+// (0xd0000000 up to the IOAPIC: the virtio-mmio windows, unused on PCI)
+// through /dev/mem: each access exits to vmm at an address it must count
+// without growing (more pages than its exit counter names one by one).
+func mapHole(n int) ([][]byte, error) {
+	f, err := os.OpenFile("/dev/mem", os.O_RDWR|os.O_SYNC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var pages [][]byte
+	for i := range n {
+		off := int64(0xd0000000) + int64(i)*(0x2ec00000/int64(n))&^0xfff
+		p, err := syscall.Mmap(int(f.Fd()), off, 4096, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+		if err != nil {
+			fmt.Println("HAMMER-NOTE /dev/mem at", off, err)
+			continue
+		}
+		pages = append(pages, p)
+	}
+	return pages, nil
 }
 
 // mapBAR maps a PCI BAR through its sysfs resource file.
