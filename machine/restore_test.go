@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/snapshot"
+	"github.com/vmmlab/vmm/snapshot/snapshottest"
 )
 
 // noKVM is a device node that does not exist: a restore that gets as far
@@ -20,16 +20,7 @@ const noKVM = "/nonexistent/kvm"
 // manifest describes machine c, and returns it.
 func writeSnapshot(t testing.TB, c snapshot.Config) string {
 	dir := t.TempDir()
-	man := snapshot.Manifest{Version: snapshot.Version, Host: snapshot.ThisHost(), Machine: c, CPUID: []kvm.CPUIDEntry{{}}}
-	st := snapshot.State{VCPUs: make([]snapshot.VCPU, c.CPUs)}
-	for i := range 3 {
-		st.IRQChips = append(st.IRQChips, kvm.IRQChip{ChipID: uint32(i)})
-	}
-	for name, v := range map[string]any{snapshot.ManifestFile: man, snapshot.StateFile: st} {
-		if err := snapshot.WriteJSON(dir, name, v); err != nil {
-			t.Fatal(err)
-		}
-	}
+	snapshottest.Write(t, dir, c)
 	return dir
 }
 

@@ -234,32 +234,14 @@ func FuzzQueues(f *testing.F) {
 func TestStopsWhileTheGuestKeepsRefilling(t *testing.T) {
 	d := New(&ram{limit: 1 << 30}, 0, 0)
 	drvs := queuetest.NewSet(4, 16, 1<<20)
-	served := make(chan struct{}, 1)
-	mem := drvs[inflateQ].Endless(func() {
-		drvs[inflateQ].Add([][]byte{pfnList(1)}, nil)
-		select {
-		case served <- struct{}{}:
-		default:
-		}
-	})
 	qs := make([]*queue.Queue, 4)
 	for i := range qs {
 		qs[i] = &drvs[i].Queue
 	}
-	if err := d.Activate(mem, features, qs, irqChan(make(chan int, 16))); err != nil {
-		t.Fatal(err)
-	}
-	drvs[inflateQ].Add([][]byte{pfnList(1)}, nil)
-	d.Notify(inflateQ)
-	<-served
-	stopped := make(chan struct{})
-	go func() {
-		d.Close()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close still waits for a device serving a queue the guest keeps refilling")
-	}
+	drvs[inflateQ].CheckStopsWhileRefilled(t, queuetest.Refilled{
+		Activate: func(mem queue.Memory) error { return d.Activate(mem, features, qs, irqChan(make(chan int, 16))) },
+		Add:      func() { drvs[inflateQ].Add([][]byte{pfnList(1)}, nil) },
+		Notify:   func() { d.Notify(inflateQ) },
+		Close:    d.Close,
+	})
 }

@@ -204,28 +204,12 @@ func FuzzRequests(f *testing.F) {
 func TestStopsWhileTheGuestKeepsRefilling(t *testing.T) {
 	d := New(counting(), 0)
 	drv := queuetest.New(16, 1<<20)
-	served := make(chan struct{}, 1)
-	mem := drv.Endless(func() {
-		drv.Add(nil, []uint32{16})
-		select {
-		case served <- struct{}{}:
-		default:
-		}
+	drv.CheckStopsWhileRefilled(t, queuetest.Refilled{
+		Activate: func(mem queue.Memory) error {
+			return d.Activate(mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, irqChan(make(chan struct{}, 1)))
+		},
+		Add:    func() { drv.Add(nil, []uint32{16}) },
+		Notify: func() { d.Notify(0) },
+		Close:  d.Close,
 	})
-	if err := d.Activate(mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, irqChan(make(chan struct{}, 1))); err != nil {
-		t.Fatal(err)
-	}
-	drv.Add(nil, []uint32{16})
-	d.Notify(0)
-	<-served
-	stopped := make(chan struct{})
-	go func() {
-		d.Close()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close still waits for a device serving a queue the guest keeps refilling")
-	}
 }
