@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,43 +148,71 @@ func (s *Server) Close() error {
 	return err
 }
 
+// The API's paths, which the client calls.
+const (
+	PathVM       = "/vm"
+	PathPause    = "/vm/pause"
+	PathResume   = "/vm/resume"
+	PathSnapshot = "/vm/snapshot"
+	PathStop     = "/vm/stop"
+)
+
+// handler answers a request with its body: a status code and a value to
+// send as JSON (nil: no body).
+type handler func(body []byte) (int, any)
+
+// route is one request the API answers.
+type route struct {
+	method, path string
+	handle       handler
+}
+
+// routes is the API: the one table the server dispatches on.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", PathVM, func([]byte) (int, any) { return 200, s.vm.Status() }},
+		{"PUT", PathPause, func([]byte) (int, any) { return result(s.vm.Pause(), 204) }},
+		{"PUT", PathResume, func([]byte) (int, any) { return result(s.vm.Resume(), 204) }},
+		{"PUT", PathSnapshot, s.snapshot},
+		{"PUT", PathStop, func([]byte) (int, any) { s.vm.Stop(); return 202, nil }},
+	}
+}
+
 // route answers one request: a status code and a value to send as JSON
 // (nil: no body).
 func (s *Server) route(method, path string, body []byte) (int, any) {
-	type route struct{ method, path string }
-	switch (route{method, path}) {
-	case route{"GET", "/vm"}:
-		return 200, s.vm.Status()
-	case route{"PUT", "/vm/pause"}:
-		return result(s.vm.Pause(), 204)
-	case route{"PUT", "/vm/resume"}:
-		return result(s.vm.Resume(), 204)
-	case route{"PUT", "/vm/stop"}:
-		s.vm.Stop()
-		return 202, nil
-	case route{"PUT", "/vm/snapshot"}:
-		var req struct {
-			Dir string `json:"dir"`
+	var known []string
+	pathKnown := false
+	for _, r := range s.routes() {
+		if r.method == method && r.path == path {
+			return r.handle(body)
 		}
-		if err := json.Unmarshal(body, &req); err != nil || req.Dir == "" {
-			return 400, apiError(`want {"dir": "DIRECTORY"}`)
-		}
-		if !s.snapshots.TryLock() {
-			return 409, apiError("a snapshot is being taken already")
-		}
-		defer s.snapshots.Unlock()
-		info, err := s.vm.Snapshot(req.Dir)
-		if code, body := result(err, 200); err != nil {
-			return code, body
-		}
-		return 200, info
+		pathKnown = pathKnown || r.path == path
+		known = append(known, r.method+" "+r.path)
 	}
-	for _, p := range []string{"/vm", "/vm/pause", "/vm/resume", "/vm/stop", "/vm/snapshot"} {
-		if p == path {
-			return 405, apiError(fmt.Sprintf("%s does not take %s", path, method))
-		}
+	if pathKnown {
+		return 405, apiError(fmt.Sprintf("%s does not take %s", path, method))
 	}
-	return 404, apiError(fmt.Sprintf("no such path %.80q (GET /vm; PUT /vm/pause, /vm/resume, /vm/snapshot, /vm/stop)", path))
+	return 404, apiError(fmt.Sprintf("no such path %.80q (%s)", path, strings.Join(known, ", ")))
+}
+
+// snapshot is PUT /vm/snapshot {"dir": "..."}.
+func (s *Server) snapshot(body []byte) (int, any) {
+	var req struct {
+		Dir string `json:"dir"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Dir == "" {
+		return 400, apiError(`want {"dir": "DIRECTORY"}`)
+	}
+	if !s.snapshots.TryLock() {
+		return 409, apiError("a snapshot is being taken already")
+	}
+	defer s.snapshots.Unlock()
+	info, err := s.vm.Snapshot(req.Dir)
+	if code, body := result(err, 200); err != nil {
+		return code, body
+	}
+	return 200, info
 }
 
 type errorBody struct {

@@ -75,22 +75,22 @@ func (c *Client) do(method, path string, in, out any) error {
 // Status is GET /vm.
 func (c *Client) Status() (api.Status, error) {
 	var s api.Status
-	err := c.do("GET", "/vm", nil, &s)
+	err := c.do("GET", api.PathVM, nil, &s)
 	return s, err
 }
 
 // Pause is PUT /vm/pause.
-func (c *Client) Pause() error { return c.do("PUT", "/vm/pause", nil, nil) }
+func (c *Client) Pause() error { return c.do("PUT", api.PathPause, nil, nil) }
 
 // Resume is PUT /vm/resume.
-func (c *Client) Resume() error { return c.do("PUT", "/vm/resume", nil, nil) }
+func (c *Client) Resume() error { return c.do("PUT", api.PathResume, nil, nil) }
 
 // Stop is PUT /vm/stop.
-func (c *Client) Stop() error { return c.do("PUT", "/vm/stop", nil, nil) }
+func (c *Client) Stop() error { return c.do("PUT", api.PathStop, nil, nil) }
 
 // Snapshot is PUT /vm/snapshot: the VM's state and memory go into dir.
 func (c *Client) Snapshot(dir string) (api.SnapshotInfo, error) {
 	var info api.SnapshotInfo
-	err := c.do("PUT", "/vm/snapshot", map[string]string{"dir": dir}, &info)
+	err := c.do("PUT", api.PathSnapshot, map[string]string{"dir": dir}, &info)
 	return info, err
 }
