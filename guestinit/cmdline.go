@@ -83,6 +83,92 @@ func ParseCmdline(cmdline string) (Task, error) {
 	return t, nil
 }
 
+// Cmdline is t as the vmm.* parameters of a kernel command line: the
+// inverse of ParseCmdline, so that whoever starts a guest (the bench, the
+// lab, the tests) builds them here and never by hand. A value that a
+// command line cannot carry (a space, a vmm.run that is not absolute, a
+// mount field holding ":") is an error.
+func (t Task) Cmdline() (string, error) {
+	t = t.normal()
+	var ps []string
+	add := func(key, val string) { ps = append(ps, key+"="+val) }
+	if t.Root != nil {
+		add("vmm.root", t.Root.Source+":"+t.Root.FSType)
+	}
+	for _, m := range t.Mounts {
+		add("vmm.mount", m.Source+":"+m.Target+":"+m.FSType)
+	}
+	if t.IP.IsValid() {
+		add("vmm.ip", t.IP.String())
+	}
+	if t.GW.IsValid() {
+		add("vmm.gw", t.GW.String())
+	}
+	if t.Lines {
+		add("vmm.input", "lines")
+	}
+	if t.Shell {
+		add("vmm.shell", "1")
+	}
+	if t.Run != "" {
+		add("vmm.run", t.Run)
+	}
+	for _, a := range t.Args {
+		add("vmm.arg", a)
+	}
+	line := strings.Join(ps, " ")
+	for _, p := range ps {
+		if strings.ContainsAny(p, " \t\n\r\v\f") || strings.ContainsRune(p, 0x85) || strings.ContainsRune(p, 0xa0) {
+			return "", fmt.Errorf("kernel command line: %q holds white space, which separates parameters", p)
+		}
+	}
+	back, err := ParseCmdline(line)
+	if err != nil {
+		return "", err
+	}
+	if !back.equal(t) {
+		return "", fmt.Errorf("kernel command line: %+v does not survive as %q", t, line)
+	}
+	return line, nil
+}
+
+// normal is t with the defaults ParseCmdline fills in made explicit: a
+// root is mounted at /, a file system is ext4 unless named.
+func (t Task) normal() Task {
+	if t.Root != nil {
+		r := *t.Root
+		r.Target = "/"
+		if r.FSType == "" {
+			r.FSType = "ext4"
+		}
+		t.Root = &r
+	}
+	ms := make([]Mount, len(t.Mounts))
+	for i, m := range t.Mounts {
+		if m.FSType == "" {
+			m.FSType = "ext4"
+		}
+		ms[i] = m
+	}
+	t.Mounts = ms
+	return t
+}
+
+// equal says whether t and u ask for the same (a nil and an empty Args
+// alike).
+func (t Task) equal(u Task) bool {
+	same := func(a, b []string) bool {
+		return strings.Join(a, "\x00") == strings.Join(b, "\x00") && len(a) == len(b)
+	}
+	sameMounts := len(t.Mounts) == len(u.Mounts)
+	for i := 0; sameMounts && i < len(t.Mounts); i++ {
+		sameMounts = t.Mounts[i] == u.Mounts[i]
+	}
+	sameRoot := t.Root == nil && u.Root == nil || t.Root != nil && u.Root != nil && *t.Root == *u.Root
+	return t.Run == u.Run && same(t.Args, u.Args) && t.IP == u.IP && t.GW == u.GW && sameMounts && t.Shell == u.Shell &&
+		t.Lines == u.Lines && sameRoot
+}
+
 func parseMount(v string) (Mount, error) {
 	parts := strings.Split(v, ":")
 	if len(parts) < 2 || len(parts) > 3 || !strings.HasPrefix(parts[0], "/") || !strings.HasPrefix(parts[1], "/") {

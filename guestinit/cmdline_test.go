@@ -1,6 +1,7 @@
 package guestinit
 
 import (
+	"net/netip"
 	"reflect"
 	"testing"
 )
@@ -46,7 +47,52 @@ func TestModuleParams(t *testing.T) {
 	}
 }
 
+// FuzzParseCmdline: no command line panics the parser, and a task
+// parsed from one comes back the same through Cmdline.
 func FuzzParseCmdline(f *testing.F) {
 	f.Add("vmm.run=/bin/x vmm.mount=/a:/b:c")
-	f.Fuzz(func(t *testing.T, s string) { ParseCmdline(s) })
+	f.Add("vmm.root=/dev/vda vmm.ip=10.0.0.2/24 vmm.gw=10.0.0.1 vmm.arg= vmm.arg=x vmm.shell=1 vmm.input=lines")
+	f.Fuzz(func(t *testing.T, s string) {
+		task, err := ParseCmdline(s)
+		if err != nil {
+			return
+		}
+		line, err := task.Cmdline()
+		if err != nil {
+			t.Fatalf("%q parsed as %+v, which Cmdline refuses: %v", s, task, err)
+		}
+		back, err := ParseCmdline(line)
+		if err != nil || !back.equal(task.normal()) {
+			t.Fatalf("%q -> %+v -> %q -> %+v, %v", s, task, line, back, err)
+		}
+	})
+}
+
+// Cmdline is ParseCmdline's inverse, and refuses what a command line
+// cannot carry.
+func TestCmdline(t *testing.T) {
+	task := Task{Run: "/bin/testworkload", Args: []string{"sleep", "600", ""}, IP: netip.MustParsePrefix("10.0.0.2/24"),
+		GW: netip.MustParseAddr("10.0.0.1"), Mounts: []Mount{{Source: "/dev/vdb", Target: "/mnt"}}, Shell: true, Lines: true,
+		Root: &Mount{Source: "/dev/vda", FSType: "ext4"}}
+	line, err := task.Cmdline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "vmm.root=/dev/vda:ext4 vmm.mount=/dev/vdb:/mnt:ext4 vmm.ip=10.0.0.2/24 vmm.gw=10.0.0.1 vmm.input=lines vmm.shell=1 vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=600 vmm.arg="
+	if line != want {
+		t.Fatalf("Cmdline:\n%s\nwant\n%s", line, want)
+	}
+	if back, err := ParseCmdline(line); err != nil || !back.equal(task.normal()) {
+		t.Fatalf("parsed back: %+v %v", back, err)
+	}
+	for _, bad := range []Task{
+		{Run: "bin/x"},
+		{Run: "/bin/x", Args: []string{"two words"}},
+		{Run: "/bin/x", Args: []string{"tab\there"}},
+		{Mounts: []Mount{{Source: "/dev/vdb", Target: "/mnt:x"}}},
+	} {
+		if line, err := bad.Cmdline(); err == nil {
+			t.Errorf("%+v gave %q", bad, line)
+		}
+	}
 }
