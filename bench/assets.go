@@ -33,7 +33,9 @@ type Assets struct {
 }
 
 // Workloads lists the workload programs every image carries.
-func Workloads() []string { return []string{"hello", "http", "cpu", "mem", "io"} }
+func Workloads() []string {
+	return []string{WorkloadHello, WorkloadHTTP, WorkloadCPU, WorkloadMem, WorkloadIO}
+}
 
 // Check reports which required assets are missing, all at once.
 func (a Assets) Check() error {

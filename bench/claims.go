@@ -69,7 +69,7 @@ func (r *Results) Claims() []Claim {
 	var out []Claim
 	// Start.
 	c := Claim{Claim: "VMs take minutes to boot; containers start in milliseconds or under a second", Verdict: notMeasured}
-	vm, stock, crun, docker := r.medianReady("vm"), r.medianReady("vm-stock"), r.medianReady("crun"), r.medianReady("docker")
+	vm, stock, crun, docker := r.medianReady(TargetVM), r.medianReady(TargetVMStock), r.medianReady(TargetCrun), r.medianReady("docker")
 	if !math.IsNaN(vm) || !math.IsNaN(crun) {
 		c.Measured = fmt.Sprintf("median launch → ready: vm %s, vm-stock %s, crun %s, docker %s%s", secs(vm), secs(stock), secs(crun), secs(docker), nested)
 		slowest := math.Max(nz(vm), nz(stock))
@@ -85,7 +85,7 @@ func (r *Results) Claims() []Claim {
 	out = append(out, c)
 	// Restart.
 	c = Claim{Claim: "Restarting a VM can take several minutes", Verdict: notMeasured}
-	if restored := r.medianReady("vm-restore"); !math.IsNaN(restored) {
+	if restored := r.medianReady(TargetVMRestore); !math.IsNaN(restored) {
 		c.Measured = fmt.Sprintf("median launch → ready: vm-restore (from a snapshot taken as the workload started) %s, vm cold boot %s, crun %s%s",
 			secs(restored), secs(vm), secs(crun), nested)
 		switch {
@@ -100,7 +100,7 @@ func (r *Results) Claims() []Claim {
 	out = append(out, c)
 	// Memory.
 	c = Claim{Claim: "VMs need hundreds of MB or GBs for the OS; containers use MBs", Verdict: notMeasured}
-	if v, k := r.memory("vm"), r.memory("crun"); v != nil && k != nil {
+	if v, k := r.memory(TargetVM), r.memory(TargetCrun); v != nil && k != nil {
 		c.Measured = fmt.Sprintf("idle http: vm PSS %s (guest touched %s of %s configured, VMM own %s); crun cgroup %s, PSS %s",
 			mib(float64(v.Pss)), mib(float64(v.GuestRss)), mib(float64(v.GuestConfigured)), mib(float64(v.OwnRss)), mib(float64(k.Cgroup)), mib(float64(k.Pss)))
 		if v.Pss >= 100<<20 {
@@ -111,7 +111,7 @@ func (r *Results) Claims() []Claim {
 	}
 	out = append(out, c)
 	c = Claim{Claim: "containers consume almost zero background memory", Verdict: notMeasured}
-	if k := r.memory("crun"); k != nil {
+	if k := r.memory(TargetCrun); k != nil {
 		c.Measured = fmt.Sprintf("idle crun container: PSS %s, cgroup %s, host kernel Δ %s; runtime processes left: %d", mib(float64(k.Pss)), mib(float64(k.Cgroup)), mib(float64(k.Host.Kernel())), len(k.RuntimeProcs))
 		if max(k.Pss, k.Cgroup) < 16<<20 {
 			c.Verdict = "holds: a few MiB, all of it the workload's"
@@ -122,9 +122,9 @@ func (r *Results) Claims() []Claim {
 	out = append(out, c)
 	// Density.
 	c = Claim{Claim: "5-20 VMs vs 100-1000+ containers per host", Verdict: notMeasured}
-	if v, k := r.density("vm"), r.density("crun"); v != nil || k != nil {
+	if v, k := r.density(TargetVM), r.density(TargetCrun); v != nil || k != nil {
 		c.Measured = densityLine(v) + "; " + densityLine(k)
-		clones := r.density("vm-restore")
+		clones := r.density(TargetVMRestore)
 		if clones != nil {
 			c.Measured = densityLine(v) + "; " + densityLine(clones) + "; " + densityLine(k)
 		}

@@ -30,8 +30,8 @@ func NewRuntime(a Assets, name, stateDir string, noPivot bool) Target {
 		return t
 	}
 	if t.rt, t.err = container.Find(name, t.mode); t.err == nil {
-		t.rt.NoPivot = t.rt.NoPivot || noPivot && name != "runsc" // runsc has no --no-pivot: its root is its own kernel's
-		if name == "runsc" {
+		t.rt.NoPivot = t.rt.NoPivot || noPivot && name != TargetRunsc // runsc has no --no-pivot: its root is its own kernel's
+		if name == TargetRunsc {
 			// gVisor's own network stack wants a namespace path; the
 			// start and memory workloads need no network.
 			t.rt.GlobalArgs = []string{"--network=none"}

@@ -44,7 +44,7 @@ func NewDocker(a Assets, dir string, ramdisk bool) Target {
 	return t
 }
 
-func (t *dockerTarget) Name() string    { return "docker" }
+func (t *dockerTarget) Name() string    { return TargetDocker }
 func (t *dockerTarget) Kind() Kind      { return KindContainer }
 func (t *dockerTarget) Version() string { return t.version }
 

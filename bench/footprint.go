@@ -41,13 +41,13 @@ type LargeImageRun struct {
 func MeasureFiles(a Assets) []FootprintFile {
 	size := func(p string) int64 { n, _ := duBytes(p); return n }
 	disk := size(a.RootDisk)
-	stock := FootprintFile{"vm-stock", "Debian kernel + initramfs + root disk", size(a.StockKernel) + size(a.StockInitrd) + disk}
+	stock := FootprintFile{TargetVMStock, "Debian kernel + initramfs + root disk", size(a.StockKernel) + size(a.StockInitrd) + disk}
 	if a.Unpacked != "" { // the kernel vmm unpacked from the bzImage, kept beside it
 		stock.What = "Debian kernel (bzImage and unpacked) + initramfs + root disk"
 		stock.Bytes += size(a.Unpacked)
 	}
 	return []FootprintFile{
-		{"vm", "minimal kernel + root disk", size(a.MicroKernel) + disk},
+		{TargetVM, "minimal kernel + root disk", size(a.MicroKernel) + disk},
 		stock,
 		{"containers", "root file system (shared, read-only)", size(a.Rootfs)},
 	}
@@ -105,7 +105,7 @@ func RunLargeImage(ctx context.Context, t Target, a Assets, stateDir string, ima
 	var live []*Instance
 	for i := 0; i < n && ctx.Err() == nil; i++ {
 		lctx, cancel := context.WithTimeout(ctx, timeout)
-		in, err := lt.Launch(lctx, Spec{Workload: "http", MemMiB: 64, CPUs: 1})
+		in, err := lt.Launch(lctx, Spec{Workload: WorkloadHTTP, MemMiB: 64, CPUs: 1})
 		cancel()
 		if err != nil {
 			r.Error = fmt.Sprintf("container %d: %v", i+1, err)

@@ -17,7 +17,7 @@ type processTarget struct{ a Assets }
 // NewProcess is the process target.
 func NewProcess(a Assets) Target { return processTarget{a} }
 
-func (processTarget) Name() string    { return "process" }
+func (processTarget) Name() string    { return TargetProcess }
 func (processTarget) Kind() Kind      { return KindProcess }
 func (processTarget) Check() error    { return nil }
 func (processTarget) Version() string { return "fork+exec, " + runtime.Version() + " workloads" }

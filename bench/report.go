@@ -44,8 +44,8 @@ func (r *Results) StartTable() []StartRow {
 			}
 		}
 		row.Summary, row.CPU = Summarize(ready), Summarize(cpu)
-		row.VsProcess = Summarize(r.Start.Ratios(t.Name, "process"))
-		row.VsCrun = Summarize(r.Start.Ratios(t.Name, "crun"))
+		row.VsProcess = Summarize(r.Start.Ratios(t.Name, TargetProcess))
+		row.VsCrun = Summarize(r.Start.Ratios(t.Name, TargetCrun))
 		for _, name := range order {
 			row.Phases = append(row.Phases, Phase{name, Summarize(phases[name]).Median})
 		}
@@ -109,7 +109,7 @@ func writeSummary(b *strings.Builder, r *Results) {
 		r.Started.Format("2006-01-02 15:04:05"), r.Finished.Format("15:04:05"), orDash(r.Env.CPU), r.Env.Cores, mib(float64(r.Env.MemTotal)), r.Env.Host, r.Env.KVMModule, r.Env.THP, r.Env.VMMRevision)
 	for _, row := range r.StartTable() {
 		fmt.Fprintf(b, "- **%s** ready in %s (median of %d, %d failed)", row.Target, secs(row.Summary.Median), row.Summary.N, row.Failures)
-		if row.VsCrun.N > 0 && row.Target != "crun" {
+		if row.VsCrun.N > 0 && row.Target != TargetCrun {
 			fmt.Fprintf(b, ", %.2f× crun", row.VsCrun.Median)
 		}
 		if m := r.memory(row.Target); m != nil {
@@ -156,7 +156,7 @@ func writeStart(b *strings.Builder, r *Results) {
 	}
 	fmt.Fprintf(b, "\nRatios are paired per round (target ÷ base in the same round), median (min–max). Outliers: modified z-score on the MAD above %d (as hyperfine).\n", OutlierZ)
 	var peers []string
-	for _, pair := range [][2]string{{"vm", "qemu"}, {"vm-nothp", "qemu"}, {"vm-stock", "qemu-stock"}} {
+	for _, pair := range [][2]string{{TargetVM, TargetQEMU}, {TargetVMNoTHP, TargetQEMU}, {TargetVMStock, TargetQEMUStock}} {
 		if rs := Summarize(r.Start.Ratios(pair[0], pair[1])); rs.N > 0 {
 			peers = append(peers, fmt.Sprintf("%s ÷ %s %s", pair[0], pair[1], ratio(rs)))
 		}
@@ -165,11 +165,11 @@ func writeStart(b *strings.Builder, r *Results) {
 		fmt.Fprintf(b, "\nvmm against QEMU with the same kernel, root disk, initramfs and command line, paired per round: %s.\n", strings.Join(peers, "; "))
 	}
 	for _, t := range r.Targets {
-		if t.Name == "vm-stock" && strings.Contains(t.Version, "--unpack-kernel") {
+		if t.Name == TargetVMStock && strings.Contains(t.Version, "--unpack-kernel") {
 			fmt.Fprintf(b, "\nvm-stock boots Debian's bzImage with `vmm boot --unpack-kernel`: vmm unpacked its kernel on the host once (in the discarded warm-up round), keeps it, and enters it at its PVH entry point, so the guest runs no decompressor (and no KASLR); qemu-stock boots the same bzImage through the kernel's own decompressor.\n")
 		}
 	}
-	if rs := Summarize(r.Start.Ratios("vm-restore", "vm")); rs.N > 0 {
+	if rs := Summarize(r.Start.Ratios(TargetVMRestore, TargetVM)); rs.N > 0 {
 		fmt.Fprintf(b, "\nRestore against cold boot, paired per round: vm-restore ÷ vm %s (the snapshot was taken as vmm-init started the workload).\n", ratio(rs))
 	}
 	fmt.Fprintf(b, "\n### Phases (median ms since launch)\n\n![phases](phases.svg)\n\n")
@@ -251,7 +251,7 @@ func writeDensity(b *strings.Builder, r *Results) {
 		fmt.Fprintf(b, "| %s | %d of %d | %s | %.2f | %s | %s | %s | %s | %s |\n", d.Target, d.Count, d.Max, d.StopReason, d.LaunchRate,
 			mib(float64(d.MemAvailablePer)), mib(float64(d.PssPer)), mib(float64(d.HostKernelPer)), orDash(strings.Join(d.Failures, "; ")), orDash(strings.Join(d.Leftovers, ", ")))
 	}
-	if v, c := r.density("vm"), r.density("vm-restore"); v != nil && c != nil && v.PssPer > 0 && v.MemAvailablePer > 0 {
+	if v, c := r.density(TargetVM), r.density(TargetVMRestore); v != nil && c != nil && v.PssPer > 0 && v.MemAvailablePer > 0 {
 		fmt.Fprintf(b, "\nA clone of one snapshot against a cold-booted VM, per instance: PSS %.2f×, MemAvailable drop %.2f× (clones share the snapshot's memory file through the page cache until they write a page).\n",
 			float64(c.PssPer)/float64(v.PssPer), float64(c.MemAvailablePer)/float64(v.MemAvailablePer))
 	}

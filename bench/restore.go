@@ -28,7 +28,7 @@ func NewVMMRestore(a Assets) Target {
 	return &restoreTarget{vm: NewVMM(a, false).(*vmmTarget), snaps: map[string]string{}}
 }
 
-func (t *restoreTarget) Name() string    { return "vm-restore" }
+func (t *restoreTarget) Name() string    { return TargetVMRestore }
 func (t *restoreTarget) Kind() Kind      { return KindVM }
 func (t *restoreTarget) Check() error    { return t.vm.Check() }
 func (t *restoreTarget) Version() string { return t.vm.Version() + ", restored from a snapshot" }
@@ -66,8 +66,12 @@ func (t *restoreTarget) snapshot(ctx context.Context, s Spec) (string, error) {
 	if s.Net != nil {
 		addr, gw = cloneGuest.String(), cloneGateway.Addr().String()
 	}
+	cmdline, err := workloadCmdline(t.vm.root, s, addr, gw)
+	if err != nil {
+		return "", err
+	}
 	args := []string{"boot", "--kernel", t.vm.kernel, "--initrd", t.vm.initrd, "--disk", t.vm.a.RootDisk + ",ro", "--mem", fmt.Sprintf("%dM", s.MemMiB),
-		"--cpus", fmt.Sprint(s.CPUs), "--virtio", t.vm.transport, "--snapshot-on-ready", dir, "--cmdline", workloadCmdline(t.vm.root, s, addr, gw)}
+		"--cpus", fmt.Sprint(s.CPUs), "--virtio", t.vm.transport, "--snapshot-on-ready", dir, "--cmdline", cmdline}
 	cmd := exec.CommandContext(ctx, t.vm.a.VMM, args...)
 	if s.Net != nil {
 		cn, err := newCloneNet()

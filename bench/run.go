@@ -48,7 +48,7 @@ func AllTargets(o Options) []Target {
 	a := o.Assets
 	return []Target{
 		NewVMM(a, false), NewVMMNoTHP(a), NewVMMRestore(a), NewVMM(a, true),
-		NewRuntime(a, "crun", o.StateDir, o.NoPivot), NewRuntime(a, "runc", o.StateDir, o.NoPivot), NewRuntime(a, "runsc", o.StateDir, o.NoPivot),
+		NewRuntime(a, TargetCrun, o.StateDir, o.NoPivot), NewRuntime(a, TargetRunc, o.StateDir, o.NoPivot), NewRuntime(a, TargetRunsc, o.StateDir, o.NoPivot),
 		NewDocker(a, filepath.Join(filepath.Dir(o.StateDir), "vmm-bench-docker"), o.NoPivot),
 		NewProcess(a), NewQEMU(a, false), NewQEMU(a, true),
 	}
@@ -89,7 +89,7 @@ func Run(ctx context.Context, o Options, which string) (*Results, error) {
 		r.Start = &s
 	}
 	if (which == "all" || which == "memory") && ctx.Err() == nil {
-		r.Memory = RunMemory(ctx, ready, MemoryConfig{Workload: "http", MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout,
+		r.Memory = RunMemory(ctx, ready, MemoryConfig{Workload: WorkloadHTTP, MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout,
 			Settle: o.Settle, Progress: step("memory")})
 	}
 	if (which == "all" || which == "density") && ctx.Err() == nil {
@@ -97,12 +97,12 @@ func Run(ctx context.Context, o Options, which string) (*Results, error) {
 	}
 	if which == "all" && ctx.Err() == nil {
 		r.Footprint = &Footprint{Files: MeasureFiles(o.Assets)}
-		if t := find(ready, "crun"); t != nil && o.LargeImageN > 0 {
-			step("footprint")("crun", 1, 1)
+		if t := find(ready, TargetCrun); t != nil && o.LargeImageN > 0 {
+			step("footprint")(TargetCrun, 1, 1)
 			r.Footprint.LargeImage = RunLargeImage(ctx, t, o.Assets, o.StateDir, o.LargeImageMiB, o.LargeImageN, o.Timeout)
 		}
-		if d, ok := find(ready, "docker").(*dockerTarget); ok && o.LargeImageN > 0 {
-			step("footprint")("docker", 1, 1)
+		if d, ok := find(ready, TargetDocker).(*dockerTarget); ok && o.LargeImageN > 0 {
+			step("footprint")(TargetDocker, 1, 1)
 			r.Footprint.Docker = d.Footprint(ctx, o.LargeImageN)
 		}
 	}

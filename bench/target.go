@@ -19,6 +19,30 @@ const (
 	KindProcess   Kind = "process"
 )
 
+// The targets' names, as flags, results.json and the report use them.
+const (
+	TargetVM        = "vm"         // vmm, the minimal kernel, virtio-mmio
+	TargetVMNoTHP   = "vm-nothp"   // vm without transparent huge pages
+	TargetVMStock   = "vm-stock"   // vmm, the Debian kernel, virtio-pci
+	TargetVMRestore = "vm-restore" // vm restored from a snapshot
+	TargetQEMU      = "qemu"       // QEMU's microvm, the minimal kernel
+	TargetQEMUStock = "qemu-stock" // QEMU's microvm, the Debian kernel
+	TargetCrun      = "crun"
+	TargetRunc      = "runc"
+	TargetRunsc     = "runsc"
+	TargetDocker    = "docker"
+	TargetProcess   = "process" // the workload as a plain host process
+)
+
+// The workloads' names (programs in the image's /bin).
+const (
+	WorkloadHello = "hello"
+	WorkloadHTTP  = "http"
+	WorkloadCPU   = "cpu"
+	WorkloadMem   = "mem"
+	WorkloadIO    = "io"
+)
+
 // Spec is one instance to launch: a workload (a program in the image's
 // /bin) and its arguments, with the limits every target gets alike.
 type Spec struct {

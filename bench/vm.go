@@ -2,15 +2,17 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
 	"time"
 
+	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/kvm"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // GuestCmdline is the kernel command line every VM target gets (vmm and
@@ -18,38 +20,51 @@ import (
 // quiet (every console byte is a VM exit), no reboot loop on panic.
 const GuestCmdline = "console=ttyS0 quiet panic=-1 reboot=k"
 
-// The VMs' userland is the root disk (Assets.RootDisk, read-only, the
-// first virtio disk), as Firecracker and Kata boot theirs: the guest reads
-// from it only what it runs. How it becomes the root depends on the kernel.
-const (
-	// diskRoot: the minimal kernel has virtio-blk and ext4 built in and
-	// mounts the disk itself; no initramfs.
-	diskRoot = "root=/dev/vda ro rootfstype=ext4 init=/init"
-	// initrdRoot: the Debian kernel has them as modules; vmm-init in a
-	// small initramfs (Assets.StockInitrd) loads them, then switches to
-	// the disk.
-	initrdRoot = "vmm.root=/dev/vda"
-)
+// rootDisk says how a guest makes the root disk (Assets.RootDisk,
+// read-only, the first virtio disk) its root: the VMs' userland is that
+// disk, as Firecracker and Kata boot theirs, and the guest reads from it
+// only what it runs.
+type rootDisk struct {
+	kernel string           // the kernel's own parameters
+	init   *guestinit.Mount // vmm-init's (vmm.root)
+}
+
+// diskRoot: the minimal kernel has virtio-blk and ext4 built in and
+// mounts the disk itself; no initramfs.
+func diskRoot() rootDisk { return rootDisk{kernel: "root=/dev/vda ro rootfstype=ext4 init=/init"} }
+
+// initrdRoot: the Debian kernel has them as modules; vmm-init in a small
+// initramfs (Assets.StockInitrd) loads them, then switches to the disk.
+func initrdRoot() rootDisk {
+	return rootDisk{init: &guestinit.Mount{Source: "/dev/vda", Target: "/", FSType: "ext4"}}
+}
 
 // workloadCmdline is the kernel command line for spec: GuestCmdline, how
-// the root disk is mounted (root), and the guest init's task parameters.
-func workloadCmdline(root string, s Spec, addr, gw string) string {
-	var b strings.Builder
-	b.WriteString(GuestCmdline + " " + root)
-	fmt.Fprintf(&b, " vmm.run=/bin/%s", s.Workload)
-	for _, a := range s.Args {
-		fmt.Fprintf(&b, " vmm.arg=%s", a)
-	}
+// the root disk is mounted, and the guest init's task (built by
+// guestinit, which reads it).
+func workloadCmdline(root rootDisk, s Spec, addr, gw string) (string, error) {
+	task := guestinit.Task{Run: "/bin/" + s.Workload, Args: s.Args, Root: root.init}
 	if addr != "" {
-		fmt.Fprintf(&b, " vmm.ip=%s vmm.gw=%s", addr, gw)
+		var err error
+		if task.IP, err = netip.ParsePrefix(addr); err != nil {
+			return "", err
+		}
+		if task.GW, err = netip.ParseAddr(gw); err != nil {
+			return "", err
+		}
 	}
-	return b.String()
+	params, err := task.Cmdline()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", s.Workload, err)
+	}
+	return strings.Join(strings.Fields(GuestCmdline+" "+root.kernel+" "+params), " "), nil
 }
 
 // vmmTarget boots the workload under vmm.
 type vmmTarget struct {
 	name, kernel, transport string
-	initrd, root            string   // the initramfs ("none") and the root argument
+	initrd                  string // the initramfs ("none")
+	root                    rootDisk
 	extra                   []string // more vmm boot flags
 	a                       Assets
 }
@@ -60,20 +75,20 @@ type vmmTarget struct {
 // the host (the first boot unpacks it: a warm-up round's).
 func NewVMM(a Assets, stock bool) Target {
 	if stock {
-		t := &vmmTarget{name: "vm-stock", kernel: a.StockKernel, transport: "pci", initrd: a.StockInitrd, root: initrdRoot, a: a}
+		t := &vmmTarget{name: TargetVMStock, kernel: a.StockKernel, transport: "pci", initrd: a.StockInitrd, root: initrdRoot(), a: a}
 		if a.Unpacked != "" {
 			t.extra = []string{"--unpack-kernel", a.Unpacked}
 		}
 		return t
 	}
-	return &vmmTarget{name: "vm", kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: diskRoot, a: a}
+	return &vmmTarget{name: TargetVM, kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: diskRoot(), a: a}
 }
 
 // NewVMMNoTHP is vm-nothp: the vm target with guest RAM kept off
 // transparent huge pages (vmm boot --thp off), so that the report shows
 // what huge pages cost in memory and gain in speed.
 func NewVMMNoTHP(a Assets) Target {
-	return &vmmTarget{name: "vm-nothp", kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: diskRoot,
+	return &vmmTarget{name: TargetVMNoTHP, kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: diskRoot(),
 		extra: []string{"--thp", "off"}, a: a}
 }
 
@@ -99,8 +114,15 @@ func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 		}
 		addr, gw = fmt.Sprintf("%s/%d", in.Addr, s.Net.Prefix().Bits()), s.Net.Gateway().String()
 	}
+	cmdline, err := workloadCmdline(t.root, s, addr, gw)
+	if err != nil {
+		if tapFile != nil {
+			tapFile.Close()
+		}
+		return nil, err
+	}
 	args := []string{"boot", "--kernel", t.kernel, "--initrd", t.initrd, "--disk", t.a.RootDisk + ",ro", "--mem", fmt.Sprintf("%dM", s.MemMiB),
-		"--cpus", fmt.Sprint(s.CPUs), "--virtio", t.transport, "--json", "--cmdline", workloadCmdline(t.root, s, addr, gw)}
+		"--cpus", fmt.Sprint(s.CPUs), "--virtio", t.transport, "--json", "--cmdline", cmdline}
 	if tapFile != nil {
 		args = append(args, "--net", "fd=3")
 	}
@@ -118,23 +140,11 @@ func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	return in, nil
 }
 
-// vmmResult is the part of `vmm boot --json`'s result the bench reads.
-type vmmResult struct {
-	StartNS  int64              `json:"start_unix_ns"`
-	SetupMS  float64            `json:"setup_ms"`
-	FirstRun float64            `json:"first_run_ms"`
-	InputsMS float64            `json:"inputs_ms"`
-	Steps    map[string]float64 `json:"setup_steps_ms"`
-	Booted   bool               `json:"booted"`
-	BootMS   float64            `json:"boot_ms"`
-	Reason   string             `json:"reason"`
-}
-
 // vmmPhases turns vmm's own timestamps (ms since its start) into phases
 // since the bench launched it.
 func vmmPhases(line string, launched time.Time) []Phase {
-	var r vmmResult
-	if line == "" || json.Unmarshal([]byte(line), &r) != nil || r.StartNS == 0 {
+	r, err := runresult.Parse([]byte(line))
+	if err != nil || r.StartNS == 0 {
 		return nil
 	}
 	origin := ms(time.Unix(0, r.StartNS).Sub(launched))
@@ -156,16 +166,17 @@ func vmmPhases(line string, launched time.Time) []Phase {
 // virtio-mmio for both kernels (QEMU describes it to the guest in ACPI).
 type qemuTarget struct {
 	name, kernel string
-	initrd, root string // the initramfs ("" for none) and the root argument
+	initrd       string // the initramfs ("" for none)
+	root         rootDisk
 	a            Assets
 }
 
 // NewQEMU is the qemu target (minimal kernel) or qemu-stock (Debian's).
 func NewQEMU(a Assets, stock bool) Target {
 	if stock {
-		return &qemuTarget{name: "qemu-stock", kernel: a.StockKernel, initrd: a.StockInitrd, root: initrdRoot, a: a}
+		return &qemuTarget{name: TargetQEMUStock, kernel: a.StockKernel, initrd: a.StockInitrd, root: initrdRoot(), a: a}
 	}
-	return &qemuTarget{name: "qemu", kernel: a.MicroKernel, root: diskRoot, a: a}
+	return &qemuTarget{name: TargetQEMU, kernel: a.MicroKernel, root: diskRoot(), a: a}
 }
 
 func (t *qemuTarget) Name() string { return t.name }
@@ -185,13 +196,17 @@ func (t *qemuTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 		return nil, errors.New("qemu: density runs are not supported for the peer VMM")
 	}
 	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
+	cmdline, err := workloadCmdline(t.root, s, "", "")
+	if err != nil {
+		return nil, err
+	}
 	args := []string{"-accel", "kvm", "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
 		"-cpu", "host", "-m", fmt.Sprintf("%dM", s.MemMiB), "-smp", fmt.Sprint(s.CPUs),
 		"-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
 		"-drive", "id=root,file=" + t.a.RootDisk + ",format=raw,if=none,readonly=on", "-device", "virtio-blk-device,drive=root",
 		// the entropy device vmm gives every VM by default (--rng on)
 		"-device", "virtio-rng-device",
-		"-kernel", t.kernel, "-append", workloadCmdline(t.root, s, "", "")}
+		"-kernel", t.kernel, "-append", cmdline}
 	if t.initrd != "" {
 		args = append(args, "-initrd", t.initrd)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/vmmlab/vmm/api/apiclient"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 	"github.com/vmmlab/vmm/lab/labenv"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // The control API steers a running VM: GET /vm reports it booted, pause
@@ -75,8 +76,8 @@ func TestControlAPI(t *testing.T) {
 		return c.Stop()
 	}
 	r := l.boot(t, input{during: steer, limit: 4 * time.Minute}, "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "256M",
-		"--api-sock", sock, "--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=600")
-	if r.result["reason"] != "interrupted" || !strings.Contains(fmt.Sprint(r.result["detail"]), "control API") {
+		"--api-sock", sock, "--cmdline", testWorkload("sleep", "600"))
+	if r.result.Reason != runresult.Interrupted || !strings.Contains(r.result.Detail, "control API") {
 		t.Fatalf("result %v\nstderr:\n%s", r.result, r.stderr)
 	}
 }

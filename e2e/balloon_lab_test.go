@@ -90,7 +90,7 @@ type touchRun struct {
 func touchAndFree(t *testing.T, vmm, kernel, image, balloon string) touchRun {
 	t.Helper()
 	p := startVMM(t, vmm, nil, "boot", "--json", "--kernel", kernel, "--initrd", image, "--mem", "384M", "--virtio", "mmio", "--balloon", balloon,
-		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=touchfree vmm.arg=200")
+		"--cmdline", testWorkload("touchfree", "200"))
 	var r touchRun
 	// waitFor says whether the guest printed marker within 3 minutes,
 	// before vmm ended.

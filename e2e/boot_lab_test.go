@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/vmmlab/vmm/internal/netns"
 	"github.com/vmmlab/vmm/internal/syncbuf"
 	"github.com/vmmlab/vmm/lab/labenv"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // testInit is /init of the inner guest: it reports what the guest sees,
@@ -89,7 +89,7 @@ type run struct {
 	out    string // guest console
 	stderr string
 	code   int
-	result map[string]any
+	result runresult.Result // vmm's --json result (empty when it printed none)
 	// timedOut: vmm was still running at the input's limit and was
 	// stopped (its stop report is in stderr)
 	timedOut bool
@@ -127,8 +127,7 @@ func (l lab) boot(t *testing.T, in input, args ...string) run {
 	tr := startKVMTrace(t)
 	r := retryLabFault(t, tr, "vmm boot", labTries, func() (run, string, bool) {
 		r := l.bootOnce(t, tr, in, args...)
-		detail, _ := r.result["detail"].(string)
-		return r, detail + "\n" + r.out + "\n" + r.stderr, r.code != 0 || r.timedOut || r.duringErr != nil
+		return r, r.result.Detail + "\n" + r.out + "\n" + r.stderr, r.code != 0 || r.timedOut || r.duringErr != nil
 	})
 	if r.duringErr != nil {
 		t.Errorf("while vmm ran: %v", r.duringErr)
@@ -205,8 +204,7 @@ func (l lab) bootOnce(t *testing.T, tr *kvmTrace, in input, args ...string) run 
 	err = cmd.Wait()
 	duringCancel()
 	r := run{out: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode(), timedOut: ctx.Err() != nil, duringErr: <-duringErr}
-	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-	json.Unmarshal([]byte(lines[len(lines)-1]), &r.result)
+	r.result, _ = runresult.Parse([]byte(r.stderr)) // none: the checks on r say what went wrong
 	t.Logf("vmm %q: exit %d after %v; result %v", args, r.code, time.Since(start).Round(time.Millisecond), r.result)
 	return r
 }
@@ -242,10 +240,10 @@ func checkGuest(t *testing.T, r run, cpus int, memMiB int, cmd string) {
 	if got, want := field(t, r.out, "CMDLINE"), cmd+" "+guestinit.LineInput+" pci=lastbus=1"; got != want {
 		t.Errorf("guest /proc/cmdline %q, want %q", got, want)
 	}
-	if r.result["booted"] != true {
+	if !r.result.Booted {
 		t.Errorf("boot timer not written: %v", r.result)
 	} else {
-		t.Logf("boot time to init (boot timer): %.0f ms; vmm setup %.0f ms", r.result["boot_ms"], r.result["setup_ms"])
+		t.Logf("boot time to init (boot timer): %.0f ms; vmm setup %.0f ms", r.result.BootMS, r.result.SetupMS)
 	}
 }
 
@@ -257,7 +255,7 @@ func TestBootOneCPUPowerOff(t *testing.T) {
 	if got := field(t, r.out, "GOT-LINE"); got != "hello from the host" {
 		t.Errorf("guest read %q from its console, want the line vmm got on stdin", got)
 	}
-	if r.code != 0 || r.result["reason"] != "poweroff" {
+	if r.code != 0 || r.result.Reason != runresult.PowerOff {
 		t.Errorf("poweroff -f: exit %d, result %v", r.code, r.result)
 	}
 }
@@ -267,7 +265,7 @@ func TestBootTwoCPUsReboot(t *testing.T) {
 	cmd := cmdline + " reboot=k vmmtest.end=reboot"
 	r := l.boot(t, input{}, "--kernel", l.kernel, "--initrd", l.initrd, "--mem", "512M", "--cpus", "2", "--cmdline", cmd)
 	checkGuest(t, r, 2, 512, cmd)
-	if r.code != 0 || r.result["reason"] != "reset" {
+	if r.code != 0 || r.result.Reason != runresult.Reset {
 		t.Errorf("reboot -f: exit %d, result %v", r.code, r.result)
 	}
 }

@@ -28,7 +28,7 @@ func TestConfinedVM(t *testing.T) {
 	os.Chmod(root, 0o755)
 	p := startUntil(t, l.vmm, "SLEEPING", 3*time.Minute, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M",
 		"--uid", "65534", "--gid", "65534", "--chroot", root,
-		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=120")
+		"--cmdline", testWorkload("sleep", "120"))
 	defer p.stop()
 	cmd := p.cmd
 	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
@@ -80,7 +80,7 @@ func TestStalledConsole(t *testing.T) {
 		}
 		sock := filepath.Join(t.TempDir(), "api.sock")
 		p := newVMMProc(l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--json", "--api-sock", sock,
-			"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=flood vmm.arg=600")
+			"--cmdline", testWorkload("flood", "600"))
 		p.cmd.Stdout = w
 		p.start(t, nil)
 		w.Close()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 )
 
@@ -42,10 +43,11 @@ func TestVirtioBlkDisk(t *testing.T) {
 	l := kernelOnly(t)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	disk := copyFile(t, kvmtest.File(t, labenv.EnvDisk))
-	base := cmdlineNoRdinit + " vmm.mount=/dev/vda:/mnt vmm.run=/bin/testworkload"
-
+	task := func(mode string) string {
+		return withTask(guestinit.Task{Run: "/bin/testworkload", Args: []string{mode}, Mounts: mountedAt("/mnt")})
+	}
 	w := l.boot(t, input{limit: 150 * time.Second}, "--kernel", l.kernel, "--initrd", image, "--mem", "256M",
-		"--disk", disk, "--cmdline", base+" vmm.arg=disk-write")
+		"--disk", disk, "--cmdline", task("disk-write"))
 	if w.code != 0 || field(t, w.out, "DISK-HELLO") != "hello from the host disk" {
 		t.Fatalf("write boot: exit %d\nconsole:\n%s\nstderr:\n%s", w.code, w.out, w.stderr)
 	}
@@ -53,7 +55,7 @@ func TestVirtioBlkDisk(t *testing.T) {
 
 	// pci=nomsi: this boot's disk interrupts through INTx instead of MSI-X.
 	r := l.boot(t, input{limit: 150 * time.Second}, "--kernel", l.kernel, "--initrd", image, "--mem", "256M",
-		"--disk", disk+",ro", "--cmdline", base+" pci=nomsi vmm.arg=disk-read")
+		"--disk", disk+",ro", "--cmdline", "pci=nomsi "+task("disk-read"))
 	if r.code != 0 {
 		t.Fatalf("read boot: exit %d\nconsole:\n%s\nstderr:\n%s", r.code, r.out, r.stderr)
 	}

@@ -52,11 +52,12 @@ func TestDocsCommands(t *testing.T) {
 			}
 			run := func() ([]byte, error) {
 				os.Remove(stderrLog)
+				os.Remove(stderrLog + ".result")
 				out, err := runLimited(limit, func(cmd *exec.Cmd) {
 					cmd.Env, cmd.Dir = append(env, "VMM_TEE_LOG="+stderrLog), t.TempDir()
 				}, "sh", "-c", c.Shell)
 				if err != nil {
-					out = append(out, "\n--- vmm's stderr:\n"+readFile(stderrLog)...)
+					out = append(out, "\n--- vmm's stderr:\n"+readFile(stderrLog)+"\n--- vmm's results:\n"+readFile(stderrLog+".result")...)
 				}
 				return out, err
 			}
@@ -79,10 +80,16 @@ func TestDocsCommands(t *testing.T) {
 // vmmTee runs the vmm at $VMM_REAL with its stderr also appended to
 // $VMM_TEE_LOG. The copy ignores SIGTERM, which the test sends to the
 // whole process group, so that vmm's stop report still gets through.
+//
+// A boot or restore also appends its result to $VMM_TEE_LOG
+// (--result-file): what labFault reads.
 const vmmTee = `#!/bin/sh
 fifo="$VMM_TEE_LOG.fifo.$$"
 mkfifo "$fifo" || exit 125
 (trap '' TERM INT PIPE; exec tee -a "$VMM_TEE_LOG" <"$fifo" >&2) &
+case "$1" in
+boot|restore) sub=$1; shift; set -- "$sub" --result-file "$VMM_TEE_LOG.result" "$@" ;;
+esac
 "$VMM_REAL" "$@" 2>"$fifo"
 rc=$?
 wait

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmmlab/vmm/internal/kvmtest"
 	"github.com/vmmlab/vmm/lab/labenv"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // A hostile guest (testworkload hammer) writes garbage to every device
@@ -59,12 +60,12 @@ func TestHostileGuest(t *testing.T) {
 	}
 	r := l.boot(t, input{during: steer, limit: 4 * time.Minute}, "--kernel", l.kernel, "--initrd", image, "--mem", "256M",
 		"--disk", disk, "--rng", "on", "--balloon", "on", "--vsock", "cid=3,uds="+uds, "--api-sock", sock,
-		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=hammer vmm.arg="+strconv.Itoa(int(hammerFor.Seconds())))
-	if !strings.Contains(r.out, "HAMMER-START") || r.result["reason"] != "interrupted" || !strings.Contains(fmt.Sprint(r.result["detail"]), "control API") {
+		"--cmdline", testWorkload("hammer", strconv.Itoa(int(hammerFor.Seconds()))))
+	if !strings.Contains(r.out, "HAMMER-START") || r.result.Reason != runresult.Interrupted || !strings.Contains(r.result.Detail, "control API") {
 		t.Fatalf("the hostile guest's run: result %v\nconsole:\n%s\nstderr:\n%s", r.result, r.out, r.stderr)
 	}
 	t.Logf("vmm's resident memory: %d KiB idle, %d KiB at most while the guest hammered; devices that gave up: %v; exits: %v",
-		idle>>10, peak>>10, r.result["device_failures"], r.result["exits"])
+		idle>>10, peak>>10, r.result.Failures, r.result.Exits)
 	if peak > idle+margin {
 		t.Errorf("vmm grew from %d KiB idle to %d KiB under the hostile guest (allowed: idle + %d MiB)", idle>>10, peak>>10, margin>>20)
 	}

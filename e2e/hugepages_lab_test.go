@@ -29,7 +29,7 @@ func TestGuestRAMOnHugeNestedPages(t *testing.T) {
 		}
 	}
 	p := startUntil(t, l.vmm, "SLEEPING", 3*time.Minute, "boot", "--kernel", micro, "--initrd", image, "--mem", "256M", "--thp", "on",
-		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=120")
+		"--cmdline", testWorkload("sleep", "120"))
 	defer p.stop()
 	cmd := p.cmd
 	var small, huge int

@@ -1,69 +1,55 @@
 package e2e
 
 import (
-	"regexp"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/vmmlab/vmm/lab/labfault"
+	"github.com/vmmlab/vmm/runresult"
 )
 
-// labFault names the nested lab's known faults in a failed vmm run's
-// output (its console and stderr) and the outer kernel's KVM trace of
-// that run, or says "" for any other failure. Every test that retries a
-// run for the lab's sake asks this one function, so all of them excuse
-// the same faults and say the same thing about them.
+// labFault names the nested lab's known fault that a failed run shows,
+// or says "" for any other failure. It reads the results vmm printed in
+// out (with --json or --result-file: package runresult) and classifies
+// them by the one table of known faults (package labfault), never by
+// vmm's messages; a fault the table says the result alone does not prove
+// (a triple fault) counts only when the outer kernel's KVM trace of the
+// run shows the CPU delivering an event at it. Every test that retries a
+// run for the lab's sake asks this one function.
 func labFault(t *testing.T, tr *kvmTrace, out string) string {
 	t.Helper()
-	if strings.Contains(out, "triple-faulted") && tr.deliveryFaults(t) > 0 {
-		return "the guest triple-faulted while KVM delivered an event to it (the nested lab's known fault, which QEMU's guests show too; see deliveryFaults); the outer kernel's last KVM events:\n" + tr.shutdownTail(t, 40)
-	}
-	return guestFault(out)
-}
-
-// guestFault names the nested lab's known faults that vmm's output alone
-// shows, or says "".
-//
-// The Debian kernel's "XSAVE consistency problem" warning is not one of
-// them, though it was until this was written: every Debian boot in the
-// lab prints it where the console is not quiet (CPUID 0xD's size, 576,
-// is KVM's for an XCR0 of x87 and SSE, which the guest had already set
-// beyond, as if the emulated CPU never made its XSETBV exit to KVM), and
-// the kernel goes on without XSAVE. Excusing it excused every failure of
-// such a boot, whatever its cause.
-func guestFault(out string) string {
-	out = strings.ReplaceAll(out, `\u003e`, ">") // as --json writes the stop report's arrows
-	switch {
-	case cr3OutsideRAM.MatchString(out):
-		// vmm sets CR3 once, at boot, and never writes guest page
-		// tables: a guest kernel on a CR3 outside its RAM runs on one it
-		// never loaded. The loop on an unresolvable page fault seen in
-		// CI (TestTwentyVMsAtOnce, TestVirtioRNG) ended that way. The
-		// CR3s seen (0xc86e000 in a 128 MiB guest, 0x957c8000 and
-		// 0xbe6c2000 in 256 MiB ones) all lie inside the outer guest's
-		// 3 GiB: addresses of the outer guest's memory, as if the
-		// emulated SVM had handed the guest a translated CR3. A CI run
-		// of the micro kernel stuck so showed more: rip 0xffffffffc053920c
-		// (the outer kernel's module area, where kvm_amd runs VMRUN), rsp
-		// on an outer kernel stack (ff77..., 5-level paging, which the
-		// inner guests do not use) and rax 0xbedea000 (a page-aligned
-		// outer-guest address, as RAX holds the VMCB's at VMRUN): the
-		// guest's saved state was the outer host's own at a VMRUN, which
-		// only the emulated CPU's #VMEXIT writes.
-		return "the guest was stuck with CR3 outside its RAM (not a state vmm can cause; the nested lab's, as far as known):\n" + stopReport(out)
+	for _, r := range runresult.Find([]byte(out)) {
+		f, ok := labfault.Classify(r)
+		switch {
+		case !ok:
+		case !f.NeedsDeliveryTrace:
+			return f.Why + vcpuStates(r)
+		case tr.deliveryFaults(t) > 0:
+			return f.Why + "; the outer kernel's last KVM events:\n" + tr.shutdownTail(t, 40)
+		}
 	}
 	return ""
 }
 
-// cr3OutsideRAM matches vmm's stop report when a vCPU's page walk fails
-// at its first level: the top table (PML4, or PML5 with 5-level paging)
-// CR3 points at lies outside guest RAM.
-var cr3OutsideRAM = regexp.MustCompile(`rip walk: \S+: cr3 \S+ -> PML[45]\[\d+\] at \S+: outside guest RAM`)
-
-// stopReport is the part of vmm's output from its stop report on.
-func stopReport(out string) string {
-	if i := strings.Index(out, "vCPU 0 registers"); i >= 0 {
-		return out[i:]
+// resultFault is labFault for the faults a result proves by itself (no
+// KVM trace needed).
+func resultFault(out string) string {
+	for _, r := range runresult.Find([]byte(out)) {
+		if f, ok := labfault.Classify(r); ok && !f.NeedsDeliveryTrace {
+			return f.Why + vcpuStates(r)
+		}
 	}
-	return out
+	return ""
+}
+
+// vcpuStates lists the vCPUs of r where they stopped.
+func vcpuStates(r runresult.Result) string {
+	var b strings.Builder
+	for _, v := range r.VCPUs {
+		fmt.Fprintf(&b, "\n  vCPU %d: rip %#x cr3 %#x (top page table outside guest RAM: %v)", v.ID, v.RIP, v.CR3, v.TopTableOutsideRAM)
+	}
+	return b.String()
 }
 
 // labTries is how many times in all an e2e test runs vmm when every

@@ -1,16 +1,22 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // retryLabFault runs again only what failed with one of the lab's known
 // faults, up to its tries, and reads each attempt's faults only: a
 // tracefs of files, which the attempts write as the outer kernel would.
 func TestRetryLabFault(t *testing.T) {
-	const stuck = "vmm: interrupted\n  rip walk: 0xffffffffc053920c: cr3 0xbe1b6000 -> PML4[511] at 0xbe1b6ff8: outside guest RAM"
+	stuck := result(runresult.Result{Reason: runresult.Interrupted, VCPUs: []runresult.VCPU{{RIP: 0xffffffffc053920c, CR3: 0xbe1b6000, TopTableOutsideRAM: true}}})
+	tripled := result(runresult.Result{Reason: runresult.Crashed, Cause: runresult.CauseTripleFault})
+	// what the message said before vmm's results were typed: no longer read
+	const oldStuck = "vmm: interrupted\n  rip walk: 0xffffffffc053920c: cr3 0xbe1b6000 -> PML4[511] at 0xbe1b6ff8: outside guest RAM"
 	const delivery = "vmm-336     (    180) [000] .....    74.423232: kvm_exit: vcpu 0 reason shutdown rip 0xffffffff8102f041 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000010"
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(faultsTrace)), 0o755); err != nil {
@@ -34,15 +40,16 @@ func TestRetryLabFault(t *testing.T) {
 		steps []step
 		want  int // attempts made; the result is the last one's index
 	}{
+		{"the stop report's text alone is no result", 3, []step{{out: oldStuck, failed: true}, {out: "ok"}}, 1},
 		{"passes at once", 2, []step{{out: "ok"}}, 1},
 		{"a triple fault during event delivery, then passes", 2,
-			[]step{{trace: delivery, out: "vmm: the guest triple-faulted", failed: true}, {out: "ok"}}, 2},
+			[]step{{trace: delivery, out: tripled, failed: true}, {out: "ok"}}, 2},
 		{"a triple fault the trace does not show as delivery", 2,
-			[]step{{out: "vmm: the guest triple-faulted", failed: true}, {out: "ok"}}, 1},
+			[]step{{out: tripled, failed: true}, {out: "ok"}}, 1},
 		// the first attempt's delivery fault is gone from the trace when
 		// the second's is read (the trace is emptied before each attempt)
 		{"a delivery fault, then a triple fault of its own", 3,
-			[]step{{trace: delivery, out: "vmm: the guest triple-faulted", failed: true}, {out: "vmm: the guest triple-faulted", failed: true}, {out: "ok"}}, 2},
+			[]step{{trace: delivery, out: tripled, failed: true}, {out: tripled, failed: true}, {out: "ok"}}, 2},
 		{"a known fault every time", 3,
 			[]step{{out: stuck, failed: true}, {out: stuck, failed: true}, {out: stuck, failed: true}, {out: "ok"}}, 3},
 		// a benign warning every Debian boot in the lab prints
@@ -76,4 +83,11 @@ func appendTo(t *testing.T, path, line string) {
 	if _, err := f.WriteString(line + "\n"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// result is r as vmm prints it with --json, on a line of its own among
+// other output.
+func result(r runresult.Result) string {
+	b, _ := json.Marshal(r)
+	return "console line\nvmm: machine ready\n" + string(b) + "\n"
 }

@@ -74,7 +74,7 @@ func TestManyVMMsInARow(t *testing.T) {
 		// is stopped after a minute, with vmm's stop report.
 		out, err := retryOutput(t, tr, fmt.Sprintf("vmm %d", i), labTries, func() ([]byte, error) {
 			return runLimited(time.Minute, nil, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--virtio", "mmio",
-				"--net", "tap=vmmrow0", "--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0")
+				"--net", "tap=vmmrow0", "--cmdline", testWorkload("0"))
 		})
 		if err != nil || !strings.Contains(string(out), "WORKLOAD-HELLO") {
 			t.Errorf("vmm %d: %v\n%s\nthe outer kernel's trace before a triple fault, if any:\n%s", i, err, out, tr.shutdownTail(t, 80))

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 	"github.com/vmmlab/vmm/internal/netns"
 	"github.com/vmmlab/vmm/tap"
@@ -107,8 +108,8 @@ func TestVirtioNet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer file.Close()
-	cmdline := cmdlineNoRdinit + " vmm.ip=" + guestAddr + "/24 vmm.gw=" + hostAddr +
-		" vmm.run=/bin/testworkload vmm.arg=net vmm.arg=http://" + hostAddr + ":8080"
+	cmdline := withTask(guestinit.Task{Run: "/bin/testworkload", Args: []string{"net", "http://" + hostAddr + ":8080"},
+		IP: netip.MustParsePrefix(guestAddr + "/24"), GW: netip.MustParseAddr(hostAddr)})
 	r := l.boot(t, input{limit: 200 * time.Second, ns: ns, files: []*os.File{file}, during: fetchFromGuest},
 		"--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--net", "fd=3,mac=02:00:00:00:02:02", "--cmdline", cmdline)
 	if r.code != 0 {

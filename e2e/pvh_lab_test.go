@@ -18,15 +18,15 @@ func TestPVHBoot(t *testing.T) {
 	l := kernelOnly(t)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	kernels := map[string]string{"bzImage": kvmtest.File(t, labenv.EnvMicroKernel), "vmlinux (PVH)": kvmtest.File(t, labenv.EnvMicroVmlinux)}
-	times := map[string][]any{}
+	times := map[string][]float64{}
 	for round := range 2 {
 		for _, name := range []string{"bzImage", "vmlinux (PVH)"} {
 			r := l.boot(t, input{limit: 150 * time.Second}, "--kernel", kernels[name], "--initrd", image, "--mem", "256M",
-				"--virtio", "mmio", "--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0")
-			if r.code != 0 || field(t, r.out, "WORKLOAD-HELLO args") != `["0"]` || r.result["booted"] != true {
+				"--virtio", "mmio", "--cmdline", testWorkload("0"))
+			if r.code != 0 || field(t, r.out, "WORKLOAD-HELLO args") != `["0"]` || !r.result.Booted {
 				t.Fatalf("%s, round %d: exit %d\nconsole:\n%s\nstderr:\n%s", name, round, r.code, r.out, r.stderr)
 			}
-			times[name] = append(times[name], r.result["boot_ms"])
+			times[name] = append(times[name], r.result.BootMS)
 		}
 	}
 	t.Logf("boot to workload, ms (lab time, two rounds): bzImage %v, vmlinux (PVH) %v", times["bzImage"], times["vmlinux (PVH)"])
@@ -41,8 +41,8 @@ func TestUnpackKernel(t *testing.T) {
 	l := kernelOnly(t)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	cache := t.TempDir()
-	args := []string{"--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--cmdline", cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=0"}
-	var times []any
+	args := []string{"--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--cmdline", testWorkload("0")}
+	var times []any // boot times, ms
 	// The first boot unpacks ("unpacked now"), unless the lab retried it
 	// after one of its faults: then the retry found it unpacked.
 	for i, want := range []string{"unpacked", "unpacked before", ""} {
@@ -51,7 +51,7 @@ func TestUnpackKernel(t *testing.T) {
 			extra = nil // the bzImage through its own decompressor, for comparison
 		}
 		r := l.boot(t, input{limit: 150 * time.Second}, append(extra, args...)...)
-		if r.code != 0 || field(t, r.out, "WORKLOAD-HELLO args") != `["0"]` || r.result["booted"] != true {
+		if r.code != 0 || field(t, r.out, "WORKLOAD-HELLO args") != `["0"]` || !r.result.Booted {
 			t.Fatalf("boot %d: exit %d\nconsole:\n%s\nstderr:\n%s", i, r.code, r.out, r.stderr)
 		}
 		if want != "" && (!strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "PVH entry point")) {
@@ -65,7 +65,7 @@ func TestUnpackKernel(t *testing.T) {
 				t.Fatalf("after the first boot the cache holds %v, want one unpacked kernel", kept)
 			}
 		}
-		times = append(times, r.result["boot_ms"])
+		times = append(times, r.result.BootMS)
 	}
 	t.Logf("boot to workload, ms (lab time): unpacking %v, unpacked before %v, the bzImage as it is %v", times...)
 }

@@ -24,7 +24,7 @@ func TestVirtioRNG(t *testing.T) {
 	l := kernelOnly(t)
 	micro := kvmtest.File(t, labenv.EnvMicroKernel)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
-	cmdline := cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=hwrng vmm.arg=1048576"
+	cmdline := testWorkload("hwrng", "1048576")
 	for _, c := range []struct {
 		name string
 		args []string

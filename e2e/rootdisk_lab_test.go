@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 )
 
@@ -25,13 +26,13 @@ func TestRootDisk(t *testing.T) {
 		args []string
 	}{
 		{"minimal kernel", []string{"--kernel", micro, "--initrd", "none", "--virtio", "mmio",
-			"--cmdline", "console=ttyS0 quiet panic=-1 root=/dev/vda ro rootfstype=ext4 init=/init vmm.run=/bin/hello"}},
+			"--cmdline", "console=ttyS0 quiet panic=-1 root=/dev/vda ro rootfstype=ext4 init=/init " + taskParams(guestinit.Task{Run: "/bin/hello"})}},
 		{"Debian kernel", []string{"--kernel", l.kernel, "--initrd", filepath.Join(assets, "stock.cpio.gz"), "--virtio", "pci",
-			"--cmdline", cmdlineNoRdinit + " vmm.root=/dev/vda vmm.run=/bin/hello"}},
+			"--cmdline", withTask(guestinit.Task{Run: "/bin/hello", Root: &guestinit.Mount{Source: "/dev/vda"}})}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := l.boot(t, input{limit: 3 * time.Minute}, append([]string{"--mem", "256M", "--disk", disk, "--json"}, c.args...)...)
-			if r.code != 0 || !strings.Contains(r.out, "VMM-BENCH-READY hello") || r.result["booted"] != true || r.result["guest_status"] != float64(0) {
+			if r.code != 0 || !strings.Contains(r.out, "VMM-BENCH-READY hello") || !r.result.Booted || r.result.Status == nil || *r.result.Status != 0 {
 				t.Fatalf("exit %d, result %v\nconsole:\n%s\nstderr:\n%s", r.code, r.result, r.out, r.stderr)
 			}
 			if strings.Contains(r.out, "vmm-init: ") && strings.Contains(r.out, "no such file") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vmmlab/vmm/api/apiclient"
+	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 	"github.com/vmmlab/vmm/lab/labenv"
 )
@@ -39,8 +41,8 @@ func TestSnapshotRestore(t *testing.T) {
 		coldReady = p.waitCountOrZero(1, 3*time.Minute)
 		return coldReady != 0
 	}, "boot", "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "128M",
-		"--net", "fd=3", "--api-sock", sock, "--cmdline", cmdlineNoRdinit+" vmm.ip="+guestAddr+"/24 vmm.gw="+hostAddr+
-			" vmm.run=/bin/testworkload vmm.arg=count vmm.arg=200")
+		"--net", "fd=3", "--api-sock", sock, "--cmdline", withTask(guestinit.Task{Run: "/bin/testworkload", Args: []string{"count", "200"},
+			IP: netip.MustParsePrefix(guestAddr + "/24"), GW: netip.MustParseAddr(hostAddr)}))
 	cold.waitCount(t, 5, time.Minute)
 	if page, err := coldNet.get("/"); err != nil || !strings.HasPrefix(page, "count ") {
 		t.Fatalf("the cold-booted guest over TCP: %q, %v", page, err)
@@ -164,7 +166,7 @@ func TestSnapshotOnReadyPCI(t *testing.T) {
 	tr := startKVMTrace(t)
 	cold := startRetried(t, tr, l.vmm, nil, func(p *vmmProc) bool { return p.exits(4*time.Minute) && p.err == nil },
 		"boot", "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--snapshot-on-ready", snap,
-		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=count vmm.arg=200")
+		"--cmdline", testWorkload("count", "200"))
 	t.Logf("vmm boot --snapshot-on-ready: %s", strings.TrimSpace(cold.stderr.String()))
 	r := startRetried(t, tr, l.vmm, nil, func(p *vmmProc) bool { return p.waitCountOrZero(3, 3*time.Minute) != 0 }, "restore", snap)
 	if n, _ := r.counts(); n[0] != 1 {
@@ -232,7 +234,7 @@ func TestSnapshotUnderDiskWrites(t *testing.T) {
 	sock, snap := filepath.Join(dir, "api.sock"), filepath.Join(dir, "snap")
 	bootArgs := func(mode string) []string {
 		return []string{"boot", "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "128M", "--disk", disk,
-			"--cmdline", cmdlineNoRdinit + " vmm.mount=/dev/vda:/mnt vmm.run=/bin/testworkload vmm.arg=" + mode + " vmm.arg=0"}
+			"--cmdline", withTask(guestinit.Task{Run: "/bin/testworkload", Args: []string{mode, "0"}, Mounts: mountedAt("/mnt")})}
 	}
 	cold := startRetried(t, startKVMTrace(t), l.vmm, nil, func(p *vmmProc) bool { return p.ackedWithin(20, 3*time.Minute) },
 		append(bootArgs("fsyncloop"), "--api-sock", sock)...)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vmmlab/vmm/bench"
 	"github.com/vmmlab/vmm/boot/unpack"
+	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 	"github.com/vmmlab/vmm/lab/labenv"
 )
@@ -49,7 +50,7 @@ func TestStockBootTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Printf("TestStockBootTimeline: unpacked %d bytes of kernel on the host in %.3f s\n", len(elf), time.Since(t0).Seconds())
-	cmdline := "console=ttyS0 quiet panic=-1 reboot=k vmm.run=/bin/testworkload vmm.arg=0"
+	cmdline := "console=ttyS0 quiet panic=-1 reboot=k " + taskParams(guestinit.Task{Run: "/bin/testworkload", Args: []string{"0"}})
 	boots := map[string]func(ctx context.Context) *exec.Cmd{
 		"vmm-pci": func(ctx context.Context) *exec.Cmd {
 			return exec.CommandContext(ctx, l.vmm, "boot", "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--virtio", "pci", "--trace-exits", "--cmdline", cmdline)
@@ -112,7 +113,7 @@ func TestOwnMemoryTimeline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M",
-		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=25")
+		"--cmdline", testWorkload("sleep", "25"))
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()

@@ -22,28 +22,18 @@ func TestTraceExits(t *testing.T) {
 	l := kernelOnly(t)
 	micro := kvmtest.File(t, labenv.EnvMicroKernel)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
-	cmdline := cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=0"
+	cmdline := testWorkload("0")
 	r := l.boot(t, input{limit: 4 * time.Minute}, "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--trace-exits", "--cmdline", cmdline)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	b, _ := json.Marshal(r.result)
-	var res struct {
-		Exits     map[string]uint64 `json:"exits"`
-		ExitStats []struct {
-			Cause, Device string
-			Count         uint64
-			TotalMS       float64 `json:"total_ms"`
-		} `json:"exit_stats"`
-		KVM             *struct{ VM, VCPUs map[string]uint64 } `json:"kvm_stats"`
-		CoalescedWrites uint64                                 `json:"coalesced_writes"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		t.Fatal(err)
+	res := r.result
+	if res.Trace == nil {
+		t.Fatalf("no exit_stats in the result: %s", res)
 	}
 	var sum, want uint64
 	devices := map[string]uint64{}
-	for _, s := range res.ExitStats {
+	for _, s := range res.Trace.Exits {
 		sum += s.Count
 		devices[s.Device] += s.Count
 	}
@@ -106,7 +96,7 @@ func TestExplain(t *testing.T) {
 	micro := kvmtest.File(t, labenv.EnvMicroKernel)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	out := runVMMText(t, l.vmm, "boot", "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "128M", "--explain",
-		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0")
+		"--cmdline", testWorkload("0"))
 	for _, want := range []string{"vCPU 0 starts at rip 0x100200 in 64-bit long mode", "the zero page (struct boot_params", "at 0x7000",
 		"the page tables", "Guest RAM 0x0-0x7ffffff (128 MiB)", "usable RAM", "the initramfs at", "ACPI tables", "CPUID leaves",
 		"The serial answers port I/O 0x3f8-0x3ff", "The rtc answers", "The i8042 answers", "The power answers", "The boot-timer answers",
@@ -126,7 +116,7 @@ func TestTraceOut(t *testing.T) {
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
 	path := filepath.Join(t.TempDir(), "boot.json")
 	runVMMText(t, l.vmm, "boot", "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--cpus", "2", "--trace-out", path,
-		"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0")
+		"--cmdline", testWorkload("0"))
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func TestTripleFaultRate(t *testing.T) {
 		rounds, _ = strconv.Atoi(s)
 	}
 	tr := startKVMTrace(t)
-	cmdline := cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=0"
+	cmdline := testWorkload("0")
 	type tally struct{ ok, tripleFaults, other int }
 	counts := map[string]*tally{"vmm": {}, "qemu": {}}
 	run := func(who string, i int, cmd *exec.Cmd) {
@@ -93,7 +93,7 @@ func TestTwentyAtOnceVMMAndQEMU(t *testing.T) {
 		t.Fatal("qemu-system-x86_64 is not in the outer guest")
 	}
 	tr := startKVMTrace(t)
-	cmdline := cmdlineNoRdinit + " vmm.run=/bin/testworkload vmm.arg=0"
+	cmdline := testWorkload("0")
 	commands := map[string]func(ctx context.Context) *exec.Cmd{
 		"vmm": func(ctx context.Context) *exec.Cmd {
 			return exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "96M", "--rng", "off", "--cmdline", cmdline)

@@ -3,15 +3,15 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"github.com/vmmlab/vmm/lab/labenv"
 	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vmmlab/vmm/internal/kvmtest"
+	"github.com/vmmlab/vmm/lab/labenv"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // 20 VMs booting at once on the lab's two vCPUs all power off cleanly.
@@ -29,8 +29,8 @@ func TestTwentyVMsAtOnce(t *testing.T) {
 	// vmm ended.
 	faults := make([]string, 20)
 	boot := func(ctx context.Context, i int) ([]byte, error) {
-		cmd := exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "96M",
-			"--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=0")
+		cmd := exec.CommandContext(ctx, l.vmm, "boot", "--json", "--kernel", micro, "--initrd", image, "--mem", "96M",
+			"--cmdline", testWorkload("0"))
 		// A VM still running after 3 minutes is stuck: what KVM saw its
 		// vCPU do last goes into the log, then SIGTERM makes vmm print
 		// where its vCPU was (registers, page walk); SIGKILL if it does
@@ -42,7 +42,7 @@ func TestTwentyVMsAtOnce(t *testing.T) {
 		cmd.WaitDelay = 20 * time.Second
 		out, err := cmd.CombinedOutput()
 		faults[i] = ""
-		if strings.Contains(string(out), "triple-faulted") {
+		if endedAs(out, func(r runresult.Result) bool { return r.Cause == runresult.CauseTripleFault }) {
 			faults[i] = tr.faultsOf(cmd.Process.Pid)
 			faults[i] += "\n" + tr.beforeShutdown(faults[i], 40)
 		}
@@ -65,7 +65,7 @@ func TestTwentyVMsAtOnce(t *testing.T) {
 	wg.Wait()
 	t.Logf("20 VMs booted and powered off in %v (lab time)", time.Since(start).Round(time.Second))
 	clean := func(i int) bool {
-		return errs[i] == nil && strings.Contains(string(outs[i]), "poweroff: guest powered off")
+		return errs[i] == nil && endedAs(outs[i], func(r runresult.Result) bool { return r.Reason == runresult.PowerOff })
 	}
 	// A guest that triple-faulted while the CPU delivered an event to it
 	// hit the nested lab's known fault (see deliveryFaults): said in the
@@ -84,11 +84,11 @@ func TestTwentyVMsAtOnce(t *testing.T) {
 			t.Logf("VM %d booted again", i)
 		}
 	}
-	// The nested lab's other known fault (guestFault: a guest stuck on
-	// a CR3 outside its RAM) is said in the
-	// log with vmm's report, and that VM is booted once more.
+	// The nested lab's other known fault (resultFault: a guest stuck on
+	// a CR3 outside its RAM) is said in the log with its vCPUs, and that
+	// VM is booted once more.
 	for i := range errs {
-		if fault := guestFault(string(outs[i])); !clean(i) && fault != "" {
+		if fault := resultFault(string(outs[i])); !clean(i) && fault != "" {
 			t.Logf("VM %d: %s\nbooting it once more", i, fault)
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			outs[i], errs[i] = boot(ctx, i)
@@ -113,4 +113,10 @@ var kindText = map[string]string{
 	"cpu":      "an SVM shutdown exit with no event being delivered",
 	"kvm":      "KVM reported a shutdown with no shutdown exit: a triple fault it made itself",
 	"":         "the trace kept no shutdown of it",
+}
+
+// endedAs says whether out holds a vmm result and its last one is how.
+func endedAs(out []byte, how func(runresult.Result) bool) bool {
+	rs := runresult.Find(out)
+	return len(rs) > 0 && how(rs[len(rs)-1])
 }

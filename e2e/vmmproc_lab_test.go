@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ type vmmProc struct {
 	started time.Time
 	done    chan struct{} // closed once it has ended; err is then how
 	err     error
+	results string // --result-file of a boot or restore: its result, for labFault
 }
 
 // guestNet is a network namespace with a tap for one VM, the host side
@@ -108,6 +110,10 @@ func newVMMProc(vmm string, args ...string) *vmmProc {
 // not nil. It is stopped when the test ends.
 func (p *vmmProc) start(t *testing.T, net *guestNet) {
 	t.Helper()
+	if a := p.cmd.Args; len(a) > 1 && (a[1] == "boot" || a[1] == "restore") {
+		p.results = filepath.Join(t.TempDir(), "result")
+		p.cmd.Args = append([]string{a[0], a[1], "--result-file", p.results}, a[2:]...)
+	}
 	p.started = time.Now()
 	var err error
 	if net != nil {
@@ -157,7 +163,11 @@ func startUntil(t *testing.T, vmm, marker string, limit time.Duration, args ...s
 
 // output is everything it printed: its console, then its stderr.
 func (p *vmmProc) output() string {
-	return p.console.String() + "\n--- vmm's stderr:\n" + p.stderr.String()
+	out := p.console.String() + "\n--- vmm's stderr:\n" + p.stderr.String()
+	if p.results != "" {
+		out += "\n--- vmm's --result-file:\n" + readFile(p.results)
+	}
+	return out
 }
 
 // waitFor says whether marker appeared in its output within limit. A vmm

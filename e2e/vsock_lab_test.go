@@ -85,7 +85,7 @@ func TestVsock(t *testing.T) {
 			return nil
 		}
 		r := l.boot(t, input{during: toGuest, limit: 4 * time.Minute}, append(c.args, "--initrd", image, "--mem", "256M",
-			"--vsock", "cid=3,uds="+uds, "--cmdline", cmdlineNoRdinit+" vmm.run=/bin/testworkload vmm.arg=vsock vmm.arg=1048576")...)
+			"--vsock", "cid=3,uds="+uds, "--cmdline", testWorkload("vsock", "1048576"))...)
 		ln.Close()
 		if r.code != 0 {
 			t.Fatalf("%s: exit %d\nconsole:\n%s\nstderr:\n%s", c.name, r.code, r.out, r.stderr)
@@ -104,6 +104,6 @@ func TestVsock(t *testing.T) {
 		default:
 			t.Errorf("%s: the guest never connected to the host's port 5678", c.name)
 		}
-		t.Logf("%s: 1 MiB each way over vsock; vmm's counters %v", c.name, r.result["devices"])
+		t.Logf("%s: 1 MiB each way over vsock; vmm's counters %v", c.name, r.result.Devices)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmmlab/vmm/boot"
 	"github.com/vmmlab/vmm/kvm"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // CPUID adapts the host's supported CPUID leaves for vCPU id of n: its APIC
@@ -138,15 +139,21 @@ func setupVCPU(c *kvm.VCPU, cpuid []kvm.CPUIDEntry, n int, tscDeadline bool, ent
 
 // registerDump formats a vCPU's registers for a crash or stop report,
 // with the guest's page walk of its instruction pointer.
-func registerDump(c *kvm.VCPU, mem guestReader) string {
+//
+// It also returns the state programs read (runresult.VCPU); only its ID
+// is set when the registers cannot be read.
+func registerDump(c *kvm.VCPU, mem guestReader) (string, runresult.VCPU) {
+	state := runresult.VCPU{ID: c.ID()}
 	r, err := c.Regs()
 	if err != nil {
-		return fmt.Sprintf("vCPU %d: registers unreadable: %v", c.ID(), err)
+		return fmt.Sprintf("vCPU %d: registers unreadable: %v", c.ID(), err), state
 	}
 	s, err := c.Sregs()
 	if err != nil {
-		return fmt.Sprintf("vCPU %d: special registers unreadable: %v", c.ID(), err)
+		return fmt.Sprintf("vCPU %d: special registers unreadable: %v", c.ID(), err), state
 	}
+	walk, outsideAt := walkPage(mem, s.CR0, s.CR3, s.CR4, s.EFER, r.RIP)
+	state.RIP, state.CR3, state.TopTableOutsideRAM = r.RIP, s.CR3, outsideAt == 0
 	var b strings.Builder
 	fmt.Fprintf(&b, "vCPU %d registers:\n", c.ID())
 	fmt.Fprintf(&b, "  rip %016x rsp %016x rflags %016x\n", r.RIP, r.RSP, r.RFLAGS)
@@ -157,7 +164,7 @@ func registerDump(c *kvm.VCPU, mem guestReader) string {
 	fmt.Fprintf(&b, "  cr0 %016x cr2 %016x cr3 %016x cr4 %016x efer %016x\n", s.CR0, s.CR2, s.CR3, s.CR4, s.EFER)
 	fmt.Fprintf(&b, "  cs %04x (base %x l=%d) ss %04x gdt %x/%x idt %x/%x",
 		s.CS.Selector, s.CS.Base, s.CS.L, s.SS.Selector, s.GDT.Base, s.GDT.Limit, s.IDT.Base, s.IDT.Limit)
-	fmt.Fprintf(&b, "\n  rip walk: %s", walkPage(mem, s.CR0, s.CR3, s.CR4, s.EFER, r.RIP))
+	fmt.Fprintf(&b, "\n  rip walk: %s", walk)
 	// The guest's clock and its next timer interrupt (TSC-deadline mode):
 	// a guest idle forever shows here whether a timer is still coming.
 	if m, err := c.MSRs(msrTSC, msrTSCDeadline); err == nil {
@@ -166,7 +173,7 @@ func registerDump(c *kvm.VCPU, mem guestReader) string {
 			fmt.Fprintf(&b, " (%+d ticks from now)", int64(d-m[0].Data))
 		}
 	}
-	return b.String()
+	return b.String(), state
 }
 
 // The MSRs a stop report reads.

@@ -34,16 +34,19 @@ type guestReader interface {
 // outside guest RAM). It is for crash and stop reports: a guest that
 // loops on a fault shows here where its page tables lead. Guest memory is
 // only read, never trusted: any value gives a line, not a panic.
-func walkPage(mem guestReader, cr0, cr3, cr4, efer, va uint64) string {
+//
+// outsideAt is the level (0: the top table CR3 names) whose table lay
+// outside guest RAM, or -1.
+func walkPage(mem guestReader, cr0, cr3, cr4, efer, va uint64) (line string, outsideAt int) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%#x", va)
 	switch {
 	case cr0&cr0PG == 0:
 		fmt.Fprintf(&b, ": paging off, physical %#x", va)
-		return b.String()
+		return b.String(), -1
 	case efer&eferLMA == 0 || cr4&cr4PAE == 0:
 		b.WriteString(": not in long mode; not walked")
-		return b.String()
+		return b.String(), -1
 	}
 	names := []string{"PML5", "PML4", "PDPT", "PD", "PT"}
 	if cr4&cr4LA57 == 0 {
@@ -59,21 +62,21 @@ func walkPage(mem guestReader, cr0, cr3, cr4, efer, va uint64) string {
 		var e [8]byte
 		if err := mem.Read(at, e[:]); err != nil {
 			fmt.Fprintf(&b, " -> %s[%d] at %#x: outside guest RAM", name, index, at)
-			return b.String()
+			return b.String(), level
 		}
 		entry := binary.LittleEndian.Uint64(e[:])
 		fmt.Fprintf(&b, " -> %s[%d]=%#x", name, index, entry)
 		if entry&ptePresent == 0 {
 			b.WriteString(" not present")
-			return b.String()
+			return b.String(), -1
 		}
 		// PDPT and PD entries may map a 1 GiB or 2 MiB page themselves
 		if level == last || (last-level <= 2 && last-level >= 1 && entry&pteLarge != 0) {
 			offsetMask := uint64(1)<<shift - 1
 			fmt.Fprintf(&b, " = physical %#x", entry&pteAddr&^offsetMask|va&offsetMask)
-			return b.String()
+			return b.String(), -1
 		}
 		table = entry & pteAddr
 	}
-	return b.String()
+	return b.String(), -1
 }

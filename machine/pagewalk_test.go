@@ -40,22 +40,23 @@ func TestWalkPage(t *testing.T) {
 	for _, c := range []struct {
 		cr0, cr3, cr4, efer, va uint64
 		want                    string
+		outsideAt               int
 	}{
-		{longMode, 0x1000, cr4, efer, 0xffffffff81000123, "PT[0]=0xabc001 = physical 0xabc123"},
-		{longMode, 0x1000, cr4, efer, 0xffffffffc0212345, "PD[1]=0x40000081 = physical 0x40012345"},
-		{longMode, 0x1000, cr4, efer, 0x400000, "PDPT[0] at 0xb33b8000: outside guest RAM"},
-		{longMode, 0x1000, cr4, efer, 0x7f0000000000, "PML4[254]=0x0 not present"},
-		{longMode, 0xb33b8000, cr4, efer, 0xffffffff81000000, "PML4[511] at 0xb33b8ff8: outside guest RAM"},
-		{1, 0, 0, 0, 0x1234, "paging off, physical 0x1234"},
-		{longMode, 0x1000, 0, 0, 0x1234, "not in long mode"},
-		{longMode, 0x6000, cr4 | cr4LA57, efer, 0xffffffff81000123, "PML5[511]=0x1001 -> PML4[511]=0x2001 -> PDPT[510]=0x3001 -> PD[8]=0x4001 -> PT[0]=0xabc001 = physical 0xabc123"},
-		{longMode, 0x6000, cr4 | cr4LA57, efer, 0xffffffffc0212345, "PD[1]=0x40000081 = physical 0x40012345"},
+		{longMode, 0x1000, cr4, efer, 0xffffffff81000123, "PT[0]=0xabc001 = physical 0xabc123", -1},
+		{longMode, 0x1000, cr4, efer, 0xffffffffc0212345, "PD[1]=0x40000081 = physical 0x40012345", -1},
+		{longMode, 0x1000, cr4, efer, 0x400000, "PDPT[0] at 0xb33b8000: outside guest RAM", 1},
+		{longMode, 0x1000, cr4, efer, 0x7f0000000000, "PML4[254]=0x0 not present", -1},
+		{longMode, 0xb33b8000, cr4, efer, 0xffffffff81000000, "PML4[511] at 0xb33b8ff8: outside guest RAM", 0},
+		{1, 0, 0, 0, 0x1234, "paging off, physical 0x1234", -1},
+		{longMode, 0x1000, 0, 0, 0x1234, "not in long mode", -1},
+		{longMode, 0x6000, cr4 | cr4LA57, efer, 0xffffffff81000123, "PML5[511]=0x1001 -> PML4[511]=0x2001 -> PDPT[510]=0x3001 -> PD[8]=0x4001 -> PT[0]=0xabc001 = physical 0xabc123", -1},
+		{longMode, 0x6000, cr4 | cr4LA57, efer, 0xffffffffc0212345, "PD[1]=0x40000081 = physical 0x40012345", -1},
 		// the nested lab's stuck guest: a CR3 beyond 256 MiB of RAM
-		{longMode, 0x957c8000, cr4 | cr4LA57, efer, 0xffffffffc065d20c, "PML5[511] at 0x957c8ff8: outside guest RAM"},
+		{longMode, 0x957c8000, cr4 | cr4LA57, efer, 0xffffffffc065d20c, "PML5[511] at 0x957c8ff8: outside guest RAM", 0},
 	} {
-		got := walkPage(ram, c.cr0, c.cr3, c.cr4, c.efer, c.va)
-		if !strings.Contains(got, c.want) {
-			t.Errorf("walk of %#x with cr3 %#x: %q, want it to contain %q", c.va, c.cr3, got, c.want)
+		got, outsideAt := walkPage(ram, c.cr0, c.cr3, c.cr4, c.efer, c.va)
+		if !strings.Contains(got, c.want) || outsideAt != c.outsideAt {
+			t.Errorf("walk of %#x with cr3 %#x: %q (outside at level %d), want it to contain %q (level %d)", c.va, c.cr3, got, outsideAt, c.want, c.outsideAt)
 		}
 	}
 }
@@ -70,7 +71,7 @@ func FuzzWalkPage(f *testing.F) {
 		if la57 {
 			cr4 |= cr4LA57
 		}
-		if s := walkPage(fakeRAM(ram), longMode, cr3, cr4, eferLMA, va); s == "" {
+		if s, _ := walkPage(fakeRAM(ram), longMode, cr3, cr4, eferLMA, va); s == "" {
 			t.Fatal("empty walk")
 		}
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/memory"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // Kind says how a run ended.
@@ -32,8 +33,10 @@ const (
 	MemoryChanged
 )
 
+// String is the kind as vmm's --json result names it (its reason).
 func (k Kind) String() string {
-	return [...]string{"poweroff", "reset", "halted", "interrupted", "crashed", "failed", "snapshot-memory-changed"}[k]
+	return [...]string{runresult.PowerOff, runresult.Reset, runresult.Halted, runresult.Interrupted, runresult.Crashed,
+		runresult.Failed, runresult.SnapshotMemoryChanged}[k]
 }
 
 // Clean reports whether the guest ended on its own terms.
@@ -42,9 +45,19 @@ func (k Kind) Clean() bool { return k == PowerOff || k == Reset || k == Halted }
 // Event is why the machine stopped.
 type Event struct {
 	Kind   Kind
+	Cause  string // for Crashed and Failed: runresult's Cause* (what stopped the run)
 	Detail string // one line
 	Dump   string // registers of the vCPU that crashed, or of every vCPU when the host stopped the run
+	VCPUs  []runresult.VCPU
 	Err    error
+}
+
+// withDump is ev with the state of vCPU c (its registers, for people
+// and for programs).
+func (ev Event) withDump(c *kvm.VCPU, mem guestReader) Event {
+	text, state := registerDump(c, mem)
+	ev.Dump, ev.VCPUs = text, []runresult.VCPU{state}
+	return ev
 }
 
 type events struct {
@@ -128,8 +141,9 @@ func (m *Machine) Run(ctx context.Context) Result {
 		// gave up on it, or when a device found guest RAM gone. The vCPU
 		// threads have returned, so no KVM_RUN holds the vCPUs.
 		dumps := make([]string, len(m.cpus))
+		ev.VCPUs = make([]runresult.VCPU, len(m.cpus))
 		for i, c := range m.cpus {
-			dumps[i] = registerDump(c, m.mem)
+			dumps[i], ev.VCPUs[i] = registerDump(c, m.mem)
 		}
 		ev.Dump = strings.Join(dumps, "\n")
 	}
@@ -225,11 +239,12 @@ func (m *Machine) traceTime() time.Time {
 // machine, EFAULT is KVM finding a page of guest RAM without its backing:
 // the snapshot's memory file changed under the guest.
 func (m *Machine) runFailed(c *kvm.VCPU, err error) {
-	kind := Failed
+	ev := Event{Kind: Failed, Cause: runresult.CauseKVMRunFailed}
 	if m.restored && errors.Is(err, unix.EFAULT) {
-		kind, err = MemoryChanged, fmt.Errorf("vCPU %d: %w: %w", c.ID(), memory.ErrFault, err)
+		ev, err = Event{Kind: MemoryChanged}, fmt.Errorf("vCPU %d: %w: %w", c.ID(), memory.ErrFault, err)
 	}
-	m.ev.stop(Event{Kind: kind, Detail: err.Error(), Err: err, Dump: registerDump(c, m.mem)})
+	ev.Detail, ev.Err = err.Error(), err
+	m.ev.stop(ev.withDump(c, m.mem))
 }
 
 // memoryLost stops the machine when vmm's own access to guest RAM found
@@ -271,7 +286,7 @@ func (m *Machine) handleExit(c *kvm.VCPU, e kvm.Exit) (ev Event, stop bool) {
 	case kvm.ExitHLT:
 		return Event{Kind: Halted, Detail: fmt.Sprintf("vCPU %d halted", c.ID())}, true
 	case kvm.ExitShutdown:
-		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d triple-faulted (KVM_EXIT_SHUTDOWN)", c.ID()), Dump: registerDump(c, m.mem)}, true
+		return Event{Kind: Crashed, Cause: runresult.CauseTripleFault, Detail: fmt.Sprintf("vCPU %d triple-faulted (KVM_EXIT_SHUTDOWN)", c.ID())}.withDump(c, m.mem), true
 	case kvm.ExitSystemEvent:
 		switch e.SystemEvent.Type {
 		case kvm.SystemEventShutdown:
@@ -279,9 +294,9 @@ func (m *Machine) handleExit(c *kvm.VCPU, e kvm.Exit) (ev Event, stop bool) {
 		case kvm.SystemEventReset:
 			return Event{Kind: Reset, Detail: "guest reset (system event)"}, true
 		}
-		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d: %v", c.ID(), e), Dump: registerDump(c, m.mem)}, true
+		return Event{Kind: Crashed, Cause: runresult.CauseSystemEvent, Detail: fmt.Sprintf("vCPU %d: %v", c.ID(), e)}.withDump(c, m.mem), true
 	default:
-		return Event{Kind: Crashed, Detail: fmt.Sprintf("vCPU %d: %v", c.ID(), e), Dump: registerDump(c, m.mem)}, true
+		return Event{Kind: Crashed, Cause: runresult.CauseKVMExit, Detail: fmt.Sprintf("vCPU %d: %v", c.ID(), e)}.withDump(c, m.mem), true
 	}
 	return Event{}, false
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vmmlab/vmm/internal/size"
 	"github.com/vmmlab/vmm/machine"
 	"github.com/vmmlab/vmm/memory"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // DefaultCmdline is the kernel command line when --cmdline is not given.
@@ -88,7 +89,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmm:", kernel.fact)
 	}
 	cfg.Revision = revision()
-	if cfg.Tracer, err = sess.startTrace(o.traceOut, start); err != nil {
+	if cfg.Tracer, err = sess.openFiles(o.runOptions, start); err != nil {
 		kernel.release()
 		fmt.Fprintln(stderr, "vmm boot:", err)
 		return 2
@@ -257,45 +258,11 @@ func readInput(what, path string) ([]byte, error) {
 	return b, nil
 }
 
-type jsonResult struct {
-	Reason       string                       `json:"reason"`
-	Detail       string                       `json:"detail"`
-	ExitCode     int                          `json:"exit_code"`
-	StartNS      int64                        `json:"start_unix_ns"` // when vmm started (its clock for the _ms fields)
-	SetupMS      float64                      `json:"setup_ms"`
-	FirstRun     float64                      `json:"first_run_ms"`
-	InputsMS     float64                      `json:"inputs_ms"` // kernel and initramfs read, flags checked
-	Steps        map[string]float64           `json:"setup_steps_ms"`
-	Exits        map[string]uint64            `json:"exits"` // exits that reached vmm, by cause
-	RunMS        float64                      `json:"run_ms"`
-	Booted       bool                         `json:"booted"`
-	BootMS       float64                      `json:"boot_ms,omitempty"`
-	Restored     bool                         `json:"restored,omitempty"` // from a snapshot: "booted" is false, the guest booted before it
-	Unhandled    uint64                       `json:"unhandled_port_accesses"`
-	Status       *int                         `json:"guest_status,omitempty"`
-	Registers    string                       `json:"registers,omitempty"`
-	Dropped      uint64                       `json:"console_dropped_bytes,omitempty"` // output a stalled stdout did not take
-	Failures     []string                     `json:"device_failures,omitempty"`       // devices that gave up, with why
-	Devices      map[string]map[string]uint64 `json:"devices,omitempty"`               // what counting devices did (balloon, rng, vsock)
-	GoMemory     goMemory                     `json:"go_memory_kib"`                   // where vmm's own anonymous memory went
-	HostProblem  string                       `json:"host_problem,omitempty"`          // why this host's KVM may not run the guest
-	*traceResult                              // --trace-exits
-}
-
-// goMemory is the Go runtime's account of vmm's own memory at the end, in
-// KiB: what holds the VMM's overhead beyond its binary.
-type goMemory struct {
-	HeapInUse    uint64 `json:"heap_in_use"`
-	HeapRetained uint64 `json:"heap_free_retained"` // free heap not yet given back to the host
-	Stacks       uint64 `json:"stacks"`
-	Runtime      uint64 `json:"runtime"` // spans, caches, GC metadata, profiling buckets, other
-	Sys          uint64 `json:"sys"`     // all the runtime has mapped
-}
-
-func readGoMemory() goMemory {
+// readGoMemory is the Go runtime's account of vmm's own memory now.
+func readGoMemory() runresult.GoMemory {
 	var st runtime.MemStats
 	runtime.ReadMemStats(&st)
-	return goMemory{HeapInUse: st.HeapInuse >> 10, HeapRetained: (st.HeapIdle - st.HeapReleased) >> 10, Stacks: st.StackSys >> 10,
+	return runresult.GoMemory{HeapInUse: st.HeapInuse >> 10, HeapRetained: (st.HeapIdle - st.HeapReleased) >> 10, Stacks: st.StackSys >> 10,
 		Runtime: (st.MSpanSys + st.MCacheSys + st.BuckHashSys + st.GCSys + st.OtherSys) >> 10, Sys: st.Sys >> 10}
 }
 
@@ -315,33 +282,49 @@ func exitCode(r machine.Result) int {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// report prints how the run ended and returns vmm's exit code.
+// resultOf is how the run ended, as --json prints it.
 //
 // hostProblem is why this host's KVM may not run the guest ("" if none
 // is known); it is said only when the guest never booted.
-func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool, trace *traceResult, hostProblem string, w io.Writer) int {
+func resultOf(r machine.Result, inputs time.Duration, dropped uint64, trace *runresult.Trace, hostProblem string) runresult.Result {
 	code := exitCode(r)
 	if code == 0 || r.Booted || r.Restored {
 		hostProblem = ""
 	}
-	if asJSON {
-		j := jsonResult{Reason: r.Kind.String(), Detail: r.Detail, ExitCode: code, SetupMS: ms(r.SetupTime),
-			StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun), InputsMS: ms(inputs), Steps: map[string]float64{}, Exits: r.Exits,
-			RunMS: ms(r.RunTime), Booted: r.Booted, Restored: r.Restored, Unhandled: r.UnhandledPIO, Registers: r.Dump, Dropped: dropped, Failures: r.DeviceFailures, Devices: r.DeviceCounters,
-			GoMemory: readGoMemory(), HostProblem: hostProblem, traceResult: trace}
-		if r.Booted {
-			j.BootMS = ms(r.BootTime)
-		}
-		for _, st := range r.SetupSteps {
-			j.Steps[st.Name] = ms(st.At)
-		}
-		if r.HasGuestStatus {
-			j.Status = &r.GuestStatus
-		}
-		b, _ := json.Marshal(j)
-		fmt.Fprintf(w, "%s\n", b)
-		return code
+	j := runresult.Result{Reason: r.Kind.String(), Cause: r.Cause, VCPUs: r.VCPUs, Detail: r.Detail, ExitCode: code, SetupMS: ms(r.SetupTime),
+		StartNS: r.Start.UnixNano(), FirstRun: ms(r.FirstRun), InputsMS: ms(inputs), Steps: map[string]float64{}, Exits: r.Exits,
+		RunMS: ms(r.RunTime), Booted: r.Booted, Restored: r.Restored, Unhandled: r.UnhandledPIO, Registers: r.Dump, Dropped: dropped, Failures: r.DeviceFailures, Devices: r.DeviceCounters,
+		GoMemory: readGoMemory(), HostProblem: hostProblem, Trace: trace}
+	if r.Booted {
+		j.BootMS = ms(r.BootTime)
 	}
+	for _, st := range r.SetupSteps {
+		j.Steps[st.Name] = ms(st.At)
+	}
+	if r.HasGuestStatus {
+		j.Status = &r.GuestStatus
+	}
+	return j
+}
+
+// writeJSON writes v as one line.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// report prints how the run ended and returns vmm's exit code.
+func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool, trace *runresult.Trace, hostProblem string, w io.Writer) int {
+	j := resultOf(r, inputs, dropped, trace, hostProblem)
+	if asJSON {
+		writeJSON(w, j)
+		return j.ExitCode
+	}
+	hostProblem = j.HostProblem
 	boot := "guest did not report booting"
 	switch {
 	case r.Restored:
@@ -365,5 +348,5 @@ func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool,
 	if r.Dump != "" {
 		fmt.Fprintln(w, r.Dump)
 	}
-	return code
+	return j.ExitCode
 }

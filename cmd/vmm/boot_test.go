@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmmlab/vmm/internal/testkernel"
 	"github.com/vmmlab/vmm/machine"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 func TestBootErrors(t *testing.T) {
@@ -92,7 +93,7 @@ func TestReport(t *testing.T) {
 	if code := report(r, 0, 0, true, nil, "", &b); code != 1 {
 		t.Fatalf("crash exit code %d", code)
 	}
-	var j jsonResult
+	var j runresult.Result
 	if err := json.Unmarshal(b.Bytes(), &j); err != nil || j.Reason != "crashed" || j.ExitCode != 1 || j.Registers != "rip 0" {
 		t.Fatalf("json %s: %v", b.String(), err)
 	}
@@ -132,7 +133,7 @@ func TestReport(t *testing.T) {
 	}
 	b.Reset()
 	report(restored, 0, 0, true, nil, "", &b)
-	j = jsonResult{}
+	j = runresult.Result{}
 	if err := json.Unmarshal(b.Bytes(), &j); err != nil || !j.Restored || j.Booted {
 		t.Errorf("restored, json %s: %v", b.String(), err)
 	}

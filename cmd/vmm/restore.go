@@ -52,7 +52,7 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 	}
 	sess := newSession(stdout)
 	defer sess.close()
-	tr, err := sess.startTrace(o.traceOut, start)
+	tr, err := sess.openFiles(o.runOptions, start)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm restore:", err)
 		return 2

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"github.com/vmmlab/vmm/internal/selfmem"
 	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/machine"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // runOptions are the flags that say how a built machine runs; vmm boot
@@ -31,7 +31,8 @@ type runOptions struct {
 	traceOut                                  string // --trace-out FILE
 	uid, gid                                  int
 	json                                      bool
-	unixSockets                               bool // a device (vsock) makes and accepts unix sockets
+	resultFile                                string // --result-file: the --json result is appended there too
+	unixSockets                               bool   // a device (vsock) makes and accepts unix sockets
 }
 
 // session is one VM run from the command line: the signals that stop it,
@@ -48,6 +49,41 @@ type session struct {
 	trimAfter <-chan struct{}
 	trace     *chrometrace.Recorder // --trace-out, written to traceFile at the end
 	traceFile *os.File
+	// results is --result-file, opened before the machine runs (a
+	// confined vmm may not open files); nil without it.
+	results *os.File
+}
+
+// openFiles opens the files the run writes at its end (--trace-out,
+// --result-file) now, and returns the tracer to give the machine.
+func (s *session) openFiles(o runOptions, start time.Time) (machine.Tracer, error) {
+	if err := s.openResults(o.resultFile); err != nil {
+		return nil, err
+	}
+	return s.startTrace(o.traceOut, start)
+}
+
+// openResults opens --result-file for appending, now.
+func (s *session) openResults(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("--result-file: %w", err)
+	}
+	s.results = f
+	return nil
+}
+
+// saveResult appends v, the run's result, to --result-file as one line.
+func (s *session) saveResult(v any, stderr io.Writer) {
+	if s.results == nil {
+		return
+	}
+	if err := writeJSON(s.results, v); err != nil {
+		fmt.Fprintln(stderr, "vmm: --result-file:", err)
+	}
 }
 
 // traceEvents bounds the events --trace-out keeps in full (about 100
@@ -112,6 +148,9 @@ func newSession(stdout io.Writer) *session {
 func (s *session) close() {
 	s.cancel(nil)
 	s.stopSignals()
+	if s.results != nil {
+		s.results.Close()
+	}
 }
 
 // whenBooted wraps a boot-timer callback so that it also tells run that
@@ -207,7 +246,7 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 	restore()
 	s.writeTrace(m, info.Start, stderr)
 	s.console.Close(time.Second) // a stalled stdout does not hold up the exit
-	var trace *traceResult
+	var trace *runresult.Trace
 	if o.traceExits != "" {
 		if o.json {
 			trace = traceOf(m)
@@ -216,8 +255,13 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 		}
 	}
 	if errors.Is(context.Cause(s.ctx), errSnapshotTaken) {
-		return reportSnapshot(<-snap, o.snapshotOnReady, o.json, stderr)
+		out := <-snap
+		if out.err == nil {
+			s.saveResult(snapshotTaken(out, o.snapshotOnReady), stderr)
+		}
+		return reportSnapshot(out, o.snapshotOnReady, o.json, stderr)
 	}
+	s.saveResult(resultOf(r, inputs, s.console.Dropped(), trace, hostProblem), stderr)
 	return report(r, inputs, s.console.Dropped(), o.json, trace, hostProblem, stderr)
 }
 
@@ -257,18 +301,23 @@ func reportSnapshot(o snapshotOutcome, dir string, asJSON bool, w io.Writer) int
 		return 1
 	}
 	if asJSON {
-		b, _ := json.Marshal(map[string]any{"reason": "snapshot", "dir": dir, "pause_ms": ms(o.t.Pause), "state_ms": ms(o.t.State),
-			"memory_ms": ms(o.t.Memory), "total_ms": ms(o.t.Total), "memory_bytes": o.t.MemoryBytes})
-		fmt.Fprintf(w, "%s\n", b)
+		writeJSON(w, snapshotTaken(o, dir))
 		return 0
 	}
 	fmt.Fprintf(w, "\nvmm: snapshot of the ready guest in %s (%v; %d MiB of guest RAM written)\n", dir, o.t.Total.Round(time.Millisecond), o.t.MemoryBytes>>20)
 	return 0
 }
 
+// snapshotTaken is --snapshot-on-ready's result.
+func snapshotTaken(o snapshotOutcome, dir string) runresult.SnapshotTaken {
+	return runresult.SnapshotTaken{Reason: runresult.Snapshot, Dir: dir, PauseMS: ms(o.t.Pause), StateMS: ms(o.t.State),
+		MemoryMS: ms(o.t.Memory), TotalMS: ms(o.t.Total), MemoryBytes: o.t.MemoryBytes}
+}
+
 // addRunFlags defines the flags of runOptions on fs.
 func addRunFlags(fs *flag.FlagSet, o *runOptions) {
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
+	fs.StringVar(&o.resultFile, "result-file", "", "also append the result, as --json prints it, to this file (one line a run), for programs that run vmm")
 	fs.StringVar(&o.seccomp, "seccomp", "on", "on: once the machine is built, a seccomp filter lets vmm make only the system calls a running VMM needs (any other kills it with SIGSYS); off: no filter (debugging)")
 	fs.IntVar(&o.uid, "uid", -1, "once the machine is built, switch to this user (with --gid), dropping every capability")
 	fs.IntVar(&o.gid, "gid", -1, "once the machine is built, switch to this group")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vmmlab/vmm/machine"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // kvmStatsShown are the KVM statistics --trace-exits prints, in order, when
@@ -102,33 +103,14 @@ func traceLive(ctx context.Context, w io.Writer, m *machine.Machine) {
 	}
 }
 
-// traceResult is what --trace-exits adds to the --json result.
-type traceResult struct {
-	Exits []exitStatJSON `json:"exit_stats"`
-	KVM   *kvmStatsJSON  `json:"kvm_stats,omitempty"`
-	// CoalescedWrites are port writes KVM queued instead of exiting.
-	CoalescedWrites uint64 `json:"coalesced_writes"`
-}
-
-type exitStatJSON struct {
-	Cause   string  `json:"cause"`
-	Device  string  `json:"device,omitempty"`
-	Count   uint64  `json:"count"`
-	TotalMS float64 `json:"total_ms"`
-}
-
-type kvmStatsJSON struct {
-	VM    map[string]uint64 `json:"vm"`
-	VCPUs map[string]uint64 `json:"vcpus"` // summed over vCPUs
-}
-
-func traceOf(m *machine.Machine) *traceResult {
-	t := &traceResult{CoalescedWrites: m.CoalescedWrites()}
+// traceOf is what --trace-exits adds to the --json result.
+func traceOf(m *machine.Machine) *runresult.Trace {
+	t := &runresult.Trace{CoalescedWrites: m.CoalescedWrites()}
 	for _, s := range m.ExitStats() {
-		t.Exits = append(t.Exits, exitStatJSON{s.Cause, s.Device, s.Count, ms(s.Total)})
+		t.Exits = append(t.Exits, runresult.ExitStat{Cause: s.Cause, Device: s.Device, Count: s.Count, TotalMS: ms(s.Total)})
 	}
 	if vm, vcpus, err := m.KVMStats(); err == nil {
-		t.KVM = &kvmStatsJSON{vm, vcpus}
+		t.KVM = &runresult.KVMStats{VM: vm, VCPUs: vcpus}
 	}
 	return t
 }
