@@ -206,7 +206,7 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 			return 1
 		}
 	} else if os.Geteuid() == 0 {
-		fmt.Fprintln(stderr, "vmm: warning: the VM runs as root; --uid, --gid and --chroot drop that once it is set up (README: Running vmm in production)")
+		fmt.Fprintln(stderr, "vmm: warning: the VM runs as root; --uid, --gid and --chroot drop that once it is set up (docs/production.md)")
 	}
 	if o.seccomp == "on" {
 		if err := confine.Install(confine.Needs{UnixSockets: o.unixSockets, Listener: apiListener, SnapshotFiles: o.apiSock != "" || o.snapshotOnReady != ""}); err != nil {
