@@ -23,9 +23,11 @@ key=$({ echo "$KSRC_PKG $ver"; gcc --version | head -1; ld --version | head -1
 out=$CACHE/$key
 if [ -s "$out/bzImage" ] && [ -s "$out/vmlinux" ]; then echo "$out/bzImage"; exit 0; fi
 
+echo "build.sh: building the minimal guest kernel from $KSRC_PKG $ver, once (10-20 minutes on 2 cores; cached in $out)" >&2
 tarball=$(ls /usr/src/"$KSRC_PKG".tar.* | head -1)
 src=$CACHE/src-$KSRC_PKG-$ver
 if [ ! -f "$src/.complete" ]; then
+  echo "build.sh: unpacking $tarball" >&2
   rm -rf "$src" "$src.tmp"; mkdir -p "$src.tmp"
   tar -C "$src.tmp" --strip-components=1 -xf "$tarball"
   touch "$src.tmp/.complete"; mv "$src.tmp" "$src"
@@ -63,7 +65,15 @@ for c in "${checks[@]}"; do
   esac
 done
 [ "$failed" = 0 ] || { echo "build.sh: microvm.config does not hold after olddefconfig" >&2; exit 1; }
+# Progress once a minute: the compile is silent for 10-20 minutes.
+(while sleep 60; do
+  n=$(find "$obj" -name '*.o' -newer "$obj/.config" 2>/dev/null | wc -l)
+  echo "build.sh: $((SECONDS / 60)) min, $n object files compiled (about 1,300 in all for a cold build)" >&2
+done) &
+progress=$!
+trap 'kill "$progress" 2>/dev/null' EXIT
 "${mk[@]}" -j"$JOBS" bzImage
+kill "$progress" 2>/dev/null
 mkdir -p "$out.tmp"
 cp "$obj/arch/x86/boot/bzImage" "$obj/.config" "$out.tmp/"
 # the same kernel uncompressed, for PVH boot (vmm boot --kernel vmlinux)
