@@ -106,6 +106,29 @@ func labelled(phase string) bool {
 	return false
 }
 
+// labelGap is how far apart, as a ratio of times, two phase labels of
+// one target must be on the chart's log scale not to overlap.
+const labelGap = 1.25
+
+// phaseLabels are the labels the phase chart writes beside a target's
+// phases: the labelled ones, with those too close to the one before
+// (within labelGap) joined to it in one label, as runc's "start done"
+// and "ready" once overlapped.
+func phaseLabels(phases []Phase) []Phase {
+	var out []Phase
+	for _, ph := range sortPhases(append([]Phase(nil), phases...)) {
+		if ph.MS <= 0 || !labelled(ph.Name) {
+			continue
+		}
+		if n := len(out); n > 0 && ph.MS < out[n-1].MS*labelGap {
+			out[n-1].Name += ", " + ph.Name
+			continue
+		}
+		out = append(out, ph)
+	}
+	return out
+}
+
 func phaseChart(r *Results) (*plot.Plot, error) {
 	rows := r.StartTable()
 	if len(rows) == 0 {
@@ -133,10 +156,7 @@ func phaseChart(r *Results) (*plot.Plot, error) {
 		scatter.Color = plotutil.Color(i)
 		p.Add(line, scatter)
 		drawn = true
-		for _, ph := range row.Phases {
-			if ph.MS <= 0 || !labelled(ph.Name) {
-				continue
-			}
+		for _, ph := range phaseLabels(row.Phases) {
 			l, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: float64(i) + 0.05, Y: ph.MS}}, Labels: []string{ph.Name}})
 			if err == nil {
 				p.Add(l)

@@ -47,3 +47,12 @@ func TestStartChartNamesOnlyTheTargetsItDraws(t *testing.T) {
 			labels, len(labels)-1, p.X.Min, p.X.Max)
 	}
 }
+
+// Labels of phases close together on the log scale are joined, not
+// drawn over each other (runc's "start done" and "ready").
+func TestPhaseLabels(t *testing.T) {
+	got := phaseLabels([]Phase{{"ready", 1010}, {"create done", 300}, {"start done", 1000}, {"exit", 2000}, {"machine built", 0}})
+	if len(got) != 2 || got[0] != (Phase{"create done", 300}) || got[1] != (Phase{"start done, ready", 1000}) {
+		t.Fatalf("labels %v", got)
+	}
+}

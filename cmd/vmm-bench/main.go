@@ -283,21 +283,26 @@ type progress struct {
 	w     io.Writer
 	lines bool
 	phase string
-	start time.Time // of the current phase
+	start time.Time // of the current count: the ETA's base
 	bar   *progressbar.ProgressBar
+	now   func() time.Time
 }
 
 func newProgress(w io.Writer, lines bool) *progress {
 	if f, ok := w.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
 		lines = true
 	}
-	return &progress{w: w, lines: lines}
+	return &progress{w: w, lines: lines, now: time.Now}
 }
 
+// Step says that step i of n of phase runs on target. A count starts
+// at 1: once a phase (start, memory: all targets counted together), or
+// again for each target (density, which runs them one after another),
+// and the ETA counts from there.
 func (p *progress) Step(phase, target string, i, n int) {
-	if phase != p.phase {
+	if phase != p.phase || i <= 1 {
 		p.finish()
-		p.phase, p.start = phase, time.Now()
+		p.phase, p.start = phase, p.now()
 		if !p.lines {
 			p.bar = progressbar.NewOptions(n, progressbar.OptionSetWriter(p.w), progressbar.OptionShowCount(),
 				progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(30))
@@ -310,7 +315,7 @@ func (p *progress) Step(phase, target string, i, n int) {
 	}
 	eta := ""
 	if i > 1 {
-		per := time.Since(p.start) / time.Duration(i-1)
+		per := p.now().Sub(p.start) / time.Duration(i-1)
 		eta = fmt.Sprintf(", ETA %v", (per * time.Duration(n-i+1)).Round(time.Second))
 	}
 	fmt.Fprintf(p.w, "bench %s: %s %d/%d%s\n", phase, target, i, n, eta)

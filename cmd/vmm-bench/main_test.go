@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmmlab/vmm/bench"
 	"github.com/vmmlab/vmm/initramfs"
@@ -90,5 +91,36 @@ func TestBenchUsage(t *testing.T) {
 	errb.Reset()
 	if rc := runBench([]string{"compare", bad, bad}, &out, &errb); rc != 2 || !strings.Contains(errb.String(), "schema version 99") {
 		t.Errorf("compare of another schema: rc %d %q", rc, errb.String())
+	}
+}
+
+// The ETA counts from the start of the count it belongs to: the second
+// density target's first clones were given an ETA from the first
+// target's whole run ("2h54m" for a phase that took two minutes), while
+// the start phase counts all its targets together.
+func TestProgressETAPerTarget(t *testing.T) {
+	var out bytes.Buffer
+	now := time.Unix(0, 0)
+	p := newProgress(&out, true)
+	p.now = func() time.Time { return now }
+	for i := 1; i <= 3; i++ { // vm: a minute an instance
+		p.Step("density", "vm", i, 60)
+		now = now.Add(time.Minute)
+	}
+	now = now.Add(time.Hour) // the rest of vm's run
+	p.Step("density", "vm-restore", 1, 60)
+	now = now.Add(2 * time.Second)
+	p.Step("density", "vm-restore", 2, 60)
+	last := out.String()[strings.LastIndex(strings.TrimSpace(out.String()), "\n")+1:]
+	if !strings.Contains(last, "vm-restore 2/60, ETA 1m58s") {
+		t.Fatalf("last line %q, want vm-restore's own ETA (2 s an instance, 59 to go)", last)
+	}
+	out.Reset()
+	for i, target := range []string{"vm", "crun", "vm", "crun"} { // start: rounds, targets interleaved
+		p.Step("start", target, i+1, 4)
+		now = now.Add(time.Second)
+	}
+	if !strings.Contains(out.String(), "crun 4/4, ETA 1s") {
+		t.Fatalf("start phase:\n%s\nwant one ETA over all its targets", out.String())
 	}
 }
