@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vmmlab/vmm/bench/workload"
 )
 
 // Assets are the files the targets run: one image, one set of workloads.
@@ -33,9 +35,6 @@ type Assets struct {
 }
 
 // Workloads lists the workload programs every image carries.
-func Workloads() []string {
-	return []string{WorkloadHello, WorkloadHTTP, WorkloadCPU, WorkloadMem, WorkloadIO}
-}
 
 // Check reports which required assets are missing, all at once.
 func (a Assets) Check() error {
@@ -53,7 +52,7 @@ func (a Assets) Check() error {
 			errs = append(errs, fmt.Errorf("%s: %w", f.what, err))
 		}
 	}
-	for _, w := range Workloads() {
+	for _, w := range workload.Names() {
 		if a.Workloads == "" {
 			break
 		}
@@ -76,10 +75,10 @@ func (a Assets) Workload(name string) string { return filepath.Join(a.Workloads,
 
 // CheckWorkload rejects unknown workload names.
 func CheckWorkload(name string) error {
-	for _, w := range Workloads() {
+	for _, w := range workload.Names() {
 		if w == name {
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown workload %q: want one of %v", name, Workloads())
+	return fmt.Errorf("unknown workload %q: want one of %v", name, workload.Names())
 }

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/vmmlab/vmm/bench/workload"
 )
 
 // httpPage is what the http workload serves on / (see workload/http).
@@ -142,7 +144,7 @@ func RunDensity(ctx context.Context, t Target, c DensityConfig) DensityRun {
 func densityOne(ctx context.Context, t Target, br *Bridge, c DensityConfig) (*Instance, time.Duration, error) {
 	lctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	in, err := t.Launch(lctx, Spec{Workload: WorkloadHTTP, MemMiB: c.MemMiB, CPUs: c.CPUs, Net: br})
+	in, err := t.Launch(lctx, Spec{Workload: workload.HTTP, MemMiB: c.MemMiB, CPUs: c.CPUs, Net: br})
 	if err != nil {
 		return nil, 0, err
 	}

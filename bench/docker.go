@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vmmlab/vmm/bench/rootdisk"
 )
 
 // dockerImage is the name the bench imports its root as.
@@ -282,7 +284,7 @@ func (t *dockerTarget) Footprint(ctx context.Context, n int) *DockerFootprint {
 		f.Driver = strings.TrimSpace(string(out))
 	}
 	data := filepath.Join(t.dir, "data")
-	before, _ := duBytes(data)
+	before, _ := rootdisk.DiskUsage(data)
 	var names []string
 	for i := 0; i < n && ctx.Err() == nil; i++ {
 		name := fmt.Sprintf("vmmbench-fp-%d-%d", os.Getpid(), i)
@@ -293,7 +295,7 @@ func (t *dockerTarget) Footprint(ctx context.Context, n int) *DockerFootprint {
 		names = append(names, name)
 	}
 	f.Created = len(names)
-	after, _ := duBytes(data)
+	after, _ := rootdisk.DiskUsage(data)
 	f.DataRootGrowth = after - before
 	for _, name := range names {
 		if err := t.remove(name); err != nil && f.Error == "" {

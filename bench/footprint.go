@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vmmlab/vmm/bench/rootdisk"
+	"github.com/vmmlab/vmm/bench/workload"
 )
 
 // Footprint is what each target needs on disk, and what N containers of
@@ -39,7 +42,7 @@ type LargeImageRun struct {
 
 // MeasureFiles sizes what each VM and container target needs on disk.
 func MeasureFiles(a Assets) []FootprintFile {
-	size := func(p string) int64 { n, _ := duBytes(p); return n }
+	size := func(p string) int64 { n, _ := rootdisk.DiskUsage(p); return n }
 	disk := size(a.RootDisk)
 	stock := FootprintFile{TargetVMStock, "Debian kernel + initramfs + root disk", size(a.StockKernel) + size(a.StockInitrd) + disk}
 	if a.Unpacked != "" { // the kernel vmm unpacked from the bzImage, kept beside it
@@ -51,23 +54,6 @@ func MeasureFiles(a Assets) []FootprintFile {
 		stock,
 		{"containers", "root file system (shared, read-only)", size(a.Rootfs)},
 	}
-}
-
-// duBytes is the disk usage of a file or tree (allocated blocks).
-func duBytes(root string) (int64, error) {
-	var total int64
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		total += diskBlocks(info)
-		return nil
-	})
-	return total, err
 }
 
 // RunLargeImage makes a root of imageMiB (the shared root plus a filler
@@ -96,7 +82,7 @@ func RunLargeImage(ctx context.Context, t Target, a Assets, stateDir string, ima
 		f.Write(filler)
 	}
 	f.Close()
-	r.ImageBytes, _ = duBytes(root)
+	r.ImageBytes, _ = rootdisk.DiskUsage(root)
 	la := a
 	la.Rootfs = root
 	lt := NewRuntime(la, t.Name(), stateDir, t.(*ctrTarget).noPivot)
@@ -105,7 +91,7 @@ func RunLargeImage(ctx context.Context, t Target, a Assets, stateDir string, ima
 	var live []*Instance
 	for i := 0; i < n && ctx.Err() == nil; i++ {
 		lctx, cancel := context.WithTimeout(ctx, timeout)
-		in, err := lt.Launch(lctx, Spec{Workload: WorkloadHTTP, MemMiB: 64, CPUs: 1})
+		in, err := lt.Launch(lctx, Spec{Workload: workload.HTTP, MemMiB: 64, CPUs: 1})
 		cancel()
 		if err != nil {
 			r.Error = fmt.Sprintf("container %d: %v", i+1, err)
@@ -114,7 +100,7 @@ func RunLargeImage(ctx context.Context, t Target, a Assets, stateDir string, ima
 		live = append(live, in)
 	}
 	r.Started = len(live)
-	r.BundleBytes, _ = duBytes(stateDir)
+	r.BundleBytes, _ = rootdisk.DiskUsage(stateDir)
 	r.DiskTotal = r.ImageBytes + r.BundleBytes
 	after, _ := ReadHostMemory()
 	r.MemAvailDrop = before.MemAvailable - after.MemAvailable

@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/container"
 	"os"
 	"runtime"
@@ -94,7 +95,7 @@ func DetectEnvironment(a Assets, nested bool) Environment {
 // HashWorkloads returns the sha256 of each workload program.
 func HashWorkloads(a Assets) (map[string]string, error) {
 	out := map[string]string{}
-	for _, w := range Workloads() {
+	for _, w := range workload.Names() {
 		sum, err := container.FileSHA256(a.Workload(w))
 		if err != nil {
 			return nil, err

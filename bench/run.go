@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/cgroup"
 )
 
@@ -89,7 +90,7 @@ func Run(ctx context.Context, o Options, which string) (*Results, error) {
 		r.Start = &s
 	}
 	if (which == "all" || which == "memory") && ctx.Err() == nil {
-		r.Memory = RunMemory(ctx, ready, MemoryConfig{Workload: WorkloadHTTP, MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout,
+		r.Memory = RunMemory(ctx, ready, MemoryConfig{Workload: workload.HTTP, MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout,
 			Settle: o.Settle, Progress: step("memory")})
 	}
 	if (which == "all" || which == "density") && ctx.Err() == nil {

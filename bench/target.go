@@ -34,15 +34,6 @@ const (
 	TargetProcess   = "process" // the workload as a plain host process
 )
 
-// The workloads' names (programs in the image's /bin).
-const (
-	WorkloadHello = "hello"
-	WorkloadHTTP  = "http"
-	WorkloadCPU   = "cpu"
-	WorkloadMem   = "mem"
-	WorkloadIO    = "io"
-)
-
 // Spec is one instance to launch: a workload (a program in the image's
 // /bin) and its arguments, with the limits every target gets alike.
 type Spec struct {

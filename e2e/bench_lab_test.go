@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vmmlab/vmm/bench"
+	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 	"github.com/vmmlab/vmm/lab/labenv"
 )
@@ -57,7 +58,7 @@ func TestBenchShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Env.Nested || len(r.Workloads) != len(bench.Workloads()) {
+	if !r.Env.Nested || len(r.Workloads) != len(workload.Names()) {
 		t.Errorf("environment %+v, workloads %v", r.Env, r.Workloads)
 	}
 	for _, target := range []string{"vm", "vm-restore", "crun", "process"} {

@@ -8,7 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/vmmlab/vmm/bench"
+	"github.com/vmmlab/vmm/bench/rootdisk"
+	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/initramfs"
 )
 
@@ -69,7 +70,7 @@ func BenchAssets(ctx context.Context, cache, work string, k Kernel, vmmInit stri
 	}
 	files := map[string]string{}
 	var progs []string
-	for _, w := range bench.Workloads() {
+	for _, w := range workload.Names() {
 		out := filepath.Join(dir, "workloads", w)
 		if err := GoBuild(ctx, out, "./bench/workload/"+w, StripFlags); err != nil {
 			return nil, err
@@ -105,7 +106,7 @@ func BenchAssets(ctx context.Context, cache, work string, k Kernel, vmmInit stri
 		return nil, fmt.Errorf("bench root: %w", err)
 	}
 	disk := filepath.Join(dir, "root.ext4")
-	if err := bench.MakeRootDisk(ctx, tree, disk); err != nil {
+	if err := rootdisk.Make(ctx, tree, disk); err != nil {
 		return nil, err
 	}
 	files["bench/root.ext4"] = disk

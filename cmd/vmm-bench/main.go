@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vmmlab/vmm/bench"
+	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/container"
 	"github.com/vmmlab/vmm/internal/cachedir"
 	"github.com/vmmlab/vmm/internal/cli"
@@ -75,7 +76,7 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.o.Assets.Rootfs, "rootfs", "", "container root (default ASSETS/rootfs)")
 	fs.StringVar(&f.o.Assets.Workloads, "workloads", "", "directory of the static workloads (default ASSETS/workloads)")
 	fs.StringSliceVar(&f.targets, "targets", []string{"all"}, "targets to run: vm, vm-nothp, vm-stock, crun, runc, runsc, docker, process, qemu, qemu-stock, or all")
-	fs.StringVar(&f.workload, "workload", bench.WorkloadHello, "workload of the start benchmark: "+strings.Join(bench.Workloads(), ", "))
+	fs.StringVar(&f.workload, "workload", workload.Hello, "workload of the start benchmark: "+strings.Join(workload.Names(), ", "))
 	fs.IntVar(&f.o.Runs, "runs", 20, "counted start runs per target")
 	fs.IntVar(&f.o.Warmup, "warmup", 1, "discarded warm-up rounds before them")
 	fs.StringVar(&f.mem, "mem", "256M", "memory of each instance: VM guest RAM, container memory limit")

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmmlab/vmm/bench"
+	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/initramfs"
 )
 
@@ -23,7 +23,7 @@ func fakeAssets(t *testing.T) string {
 		os.WriteFile(filepath.Join(dir, f), []byte("not a kernel or image"), 0o644)
 	}
 	var a initramfs.Archive
-	for _, w := range bench.Workloads() {
+	for _, w := range workload.Names() {
 		p := filepath.Join(dir, "workloads", w)
 		os.WriteFile(p, []byte("#!/bin/true\n"), 0o755)
 		a.AddFile("bin/"+w, 0o755, []byte("#!/bin/true\n"))

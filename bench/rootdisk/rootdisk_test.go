@@ -1,4 +1,4 @@
-package bench
+package rootdisk
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func TestMakeRootDisk(t *testing.T) {
+func TestMake(t *testing.T) {
 	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
 		t.Skip("needs mkfs.ext4 (e2fsprogs, which make deps installs)")
 	}
@@ -27,7 +27,7 @@ func TestMakeRootDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := filepath.Join(dir, "root.ext4")
-	if err := MakeRootDisk(context.Background(), tree, img); err != nil {
+	if err := Make(context.Background(), tree, img); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command("debugfs", "-R", "cat /bin/hello", img).Output()
@@ -38,7 +38,7 @@ func TestMakeRootDisk(t *testing.T) {
 	if err != nil || !strings.Contains(string(ls), "proc") || !strings.Contains(string(ls), "dev") {
 		t.Errorf("root directory of the disk: %s %v", ls, err)
 	}
-	if err := MakeRootDisk(context.Background(), filepath.Join(dir, "missing"), img); err == nil {
+	if err := Make(context.Background(), filepath.Join(dir, "missing"), img); err == nil {
 		t.Error("a missing tree made a disk")
 	}
 }

@@ -1,0 +1,61 @@
+// Package rootdisk owns the VMs' root disk of the bench: an ext4 image of
+// the bench image's tree, attached read-only, and the disk usage that
+// sizes it. It is a leaf, so that the lab, which builds the disk into its
+// outer guest, need not link the bench.
+package rootdisk
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+)
+
+// Make writes an ext4 image of tree dir to out: the VMs' root disk,
+// attached read-only. It has no journal (nothing writes to it) and room
+// for the tree plus a quarter; the file is sparse, so only the blocks the
+// tree fills take disk space. It needs mkfs.ext4 (e2fsprogs) with -d.
+func Make(ctx context.Context, dir, out string) error {
+	used, err := DiskUsage(dir)
+	if err != nil {
+		return fmt.Errorf("root disk: %w", err)
+	}
+	mib := (used+used/4)>>20 + 16
+	os.Remove(out)
+	cmd := exec.CommandContext(ctx, "mkfs.ext4", "-q", "-F", "-L", "vmmroot", "-O", "^has_journal",
+		"-E", "root_owner=0:0", "-d", dir, out, fmt.Sprintf("%dM", mib))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(out)
+		return fmt.Errorf("mkfs.ext4 (package e2fsprogs) for the root disk: %w: %s", err, b)
+	}
+	return nil
+}
+
+// DiskUsage is the disk space a file or tree takes (allocated blocks).
+func DiskUsage(root string) (int64, error) {
+	var total int64
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		total += diskBlocks(info)
+		return nil
+	})
+	return total, err
+}
+
+// diskBlocks is the space a file takes on disk (st_blocks × 512), or its
+// size where the file system does not say.
+func diskBlocks(info fs.FileInfo) int64 {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return info.Size()
+}
