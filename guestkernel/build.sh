@@ -65,15 +65,18 @@ for c in "${checks[@]}"; do
   esac
 done
 [ "$failed" = 0 ] || { echo "build.sh: microvm.config does not hold after olddefconfig" >&2; exit 1; }
-# Progress once a minute: the compile is silent for 10-20 minutes.
+# Progress once a minute: the compile is silent for 10-20 minutes. The
+# ticker writes to stderr only (stdout's last line is the result), and
+# goes with its sleep when make is done, whatever its status.
 (while sleep 60; do
   n=$(find "$obj" -name '*.o' -newer "$obj/.config" 2>/dev/null | wc -l)
   echo "build.sh: $((SECONDS / 60)) min, $n object files compiled (about 1,300 in all for a cold build)" >&2
-done) &
+done) >/dev/null &
 progress=$!
-trap 'kill "$progress" 2>/dev/null' EXIT
+stop_progress() { pkill -P "$progress" 2>/dev/null || true; kill "$progress" 2>/dev/null || true; }
+trap stop_progress EXIT
 "${mk[@]}" -j"$JOBS" bzImage
-kill "$progress" 2>/dev/null
+stop_progress
 mkdir -p "$out.tmp"
 cp "$obj/arch/x86/boot/bzImage" "$obj/.config" "$out.tmp/"
 # the same kernel uncompressed, for PVH boot (vmm boot --kernel vmlinux)
