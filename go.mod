@@ -9,7 +9,6 @@ require (
 
 require (
 	github.com/opencontainers/runtime-spec v1.3.0
-	github.com/prometheus/procfs v0.23.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/procfs"
-
 	"github.com/vmmlab/vmm/cgroup"
+	"github.com/vmmlab/vmm/internal/meminfo"
 )
 
 // HostMemory is the part of /proc/meminfo the bench compares (bytes).
@@ -23,24 +22,16 @@ type HostMemory struct {
 	SecPageTables int64 `json:"sec_page_tables"` // KVM's secondary (EPT/NPT) page tables
 }
 
-// ReadHostMemory reads /proc/meminfo through procfs.
+// ReadHostMemory reads /proc/meminfo.
 func ReadHostMemory() (HostMemory, error) {
-	fs, err := procfs.NewDefaultFS()
+	mi, err := meminfo.Read(meminfo.Path)
 	if err != nil {
 		return HostMemory{}, err
 	}
-	mi, err := fs.Meminfo()
-	if err != nil {
-		return HostMemory{}, err
-	}
-	v := func(p *uint64) int64 {
-		if p == nil {
-			return 0
-		}
-		return int64(*p)
-	}
-	return HostMemory{MemTotal: v(mi.MemTotalBytes), MemAvailable: v(mi.MemAvailableBytes), Slab: v(mi.SlabBytes), KernelStack: v(mi.KernelStackBytes),
-		PageTables: v(mi.PageTablesBytes), SecPageTables: v(mi.SecPageTablesBytes)}, nil
+	// SecPageTables is missing before Linux 6.0: then 0, as the kernel has
+	// no such count.
+	return HostMemory{MemTotal: mi["MemTotal"], MemAvailable: mi["MemAvailable"], Slab: mi["Slab"], KernelStack: mi["KernelStack"],
+		PageTables: mi["PageTables"], SecPageTables: mi["SecPageTables"]}, nil
 }
 
 // Sub is h - o, field by field.

@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vmmlab/vmm/internal/meminfo"
 )
 
 // Root is where the host mounts its control groups.
@@ -166,38 +168,18 @@ func (k KernelMemory) Sub(o KernelMemory) KernelMemory {
 	return KernelMemory{k.Slab - o.Slab, k.PageTables - o.PageTables, k.KernelStack - o.KernelStack}
 }
 
-// ReadKernelMemory parses /proc/meminfo (or another file in its format).
-func ReadKernelMemory(meminfo string) (KernelMemory, error) {
-	b, err := os.ReadFile(meminfo)
+// ReadKernelMemory reads the kernel's own memory from /proc/meminfo (or
+// another file in its format).
+func ReadKernelMemory(path string) (KernelMemory, error) {
+	info, err := meminfo.Read(path)
 	if err != nil {
 		return KernelMemory{}, err
 	}
-	var k KernelMemory
-	for _, field := range []struct {
-		name string
-		dst  *int64
-	}{{"Slab:", &k.Slab}, {"PageTables:", &k.PageTables}, {"KernelStack:", &k.KernelStack}} {
-		name, dst := field.name, field.dst
-		i := bytes.Index(b, []byte("\n"+name))
-		if i < 0 && !bytes.HasPrefix(b, []byte(name)) {
-			return k, fmt.Errorf("%s: no %s line", meminfo, name)
-		}
-		line := string(b[i+1:])
-		if i < 0 {
-			line = string(b)
-		}
-		line, _, _ = strings.Cut(line, "\n")
-		f := strings.Fields(line)
-		if len(f) != 3 || f[2] != "kB" {
-			return k, fmt.Errorf("%s: malformed line %q", meminfo, line)
-		}
-		v, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
-			return k, fmt.Errorf("%s: %q: %w", meminfo, line, err)
-		}
-		*dst = v << 10
+	v, err := info.Need("Slab", "PageTables", "KernelStack")
+	if err != nil {
+		return KernelMemory{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return k, nil
+	return KernelMemory{Slab: v[0], PageTables: v[1], KernelStack: v[2]}, nil
 }
 
 // Remove deletes group's directories (which must hold no processes) and

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
+
+	"github.com/vmmlab/vmm/internal/meminfo"
 )
 
 // A snapshot keeps guest RAM in one sparse file: the byte at guest
@@ -57,17 +57,9 @@ func (g *Guest) SaveSparse(f *os.File) (int64, error) {
 
 // hostSwaps reports whether the host has swap space in use or on offer.
 func hostSwaps() bool {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return true // unknown: assume it does
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "SwapTotal:" {
-			n, err := strconv.ParseUint(f[1], 10, 64)
-			return err != nil || n > 0
-		}
-	}
-	return true
+	mi, err := meminfo.Read(meminfo.Path)
+	total, ok := mi["SwapTotal"]
+	return err != nil || !ok || total > 0 // unknown: assume it does
 }
 
 // MapFile maps each span from the snapshot memory file f, private and
