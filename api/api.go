@@ -52,7 +52,8 @@ type SnapshotInfo struct {
 	MemoryBytes int64   `json:"memory_bytes"` // guest RAM written (pages with data)
 }
 
-// VM is the running machine the API controls.
+// VM is the running machine the API controls. It carries out one pause,
+// resume or snapshot at a time, and says so with a Conflict.
 type VM interface {
 	Status() Status
 	Pause() error
@@ -81,12 +82,11 @@ const closeGrace = 2 * time.Second
 
 // Server serves the API for one VM.
 type Server struct {
-	ln        Listener
-	vm        VM
-	snapshots sync.Mutex // one snapshot at a time
-	wg        sync.WaitGroup
-	mu        sync.Mutex
-	conns     map[*net.UnixConn]struct{} // open connections, guarded by mu
+	ln    Listener
+	vm    VM
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[*net.UnixConn]struct{} // open connections, guarded by mu
 }
 
 // Listen makes the API socket at path, mode 0600 (see package unixsock
@@ -204,10 +204,6 @@ func (s *Server) snapshot(body []byte) (int, any) {
 	if err := json.Unmarshal(body, &req); err != nil || req.Dir == "" {
 		return 400, apiError(`want {"dir": "DIRECTORY"}`)
 	}
-	if !s.snapshots.TryLock() {
-		return 409, apiError("a snapshot is being taken already")
-	}
-	defer s.snapshots.Unlock()
 	info, err := s.vm.Snapshot(req.Dir)
 	if code, body := result(err, 200); err != nil {
 		return code, body

@@ -22,6 +22,7 @@ type fakeVM struct {
 	paused    bool
 	stopped   bool
 	snapshots []string
+	snapping  bool          // a snapshot is under way
 	snapWait  chan struct{} // when set, Snapshot says it started, then waits for it
 	started   chan struct{}
 }
@@ -56,13 +57,23 @@ func (f *fakeVM) Resume() error {
 	return nil
 }
 
+// Snapshot is one at a time, as the machine's are (machine.ErrBusy):
+// the server leaves that to the VM and answers its conflict with 409.
 func (f *fakeVM) Snapshot(dir string) (SnapshotInfo, error) {
+	f.mu.Lock()
+	if f.snapping {
+		f.mu.Unlock()
+		return SnapshotInfo{}, Conflict{errors.New("a snapshot is under way")}
+	}
+	f.snapping = true
+	f.mu.Unlock()
 	if f.snapWait != nil {
 		f.started <- struct{}{}
 		<-f.snapWait
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.snapping = false
 	if dir == "/fail" {
 		return SnapshotInfo{}, errors.New("disk full")
 	}
@@ -175,8 +186,9 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-// A second snapshot while one is under way is refused; the VM keeps
-// answering other requests.
+// A second snapshot while one is under way is refused (the VM says it is
+// busy; the server answers 409); the server keeps answering other
+// requests.
 func TestOneSnapshotAtATime(t *testing.T) {
 	vm := &fakeVM{snapWait: make(chan struct{}), started: make(chan struct{}, 1)}
 	path := serve(t, vm)
