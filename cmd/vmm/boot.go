@@ -317,14 +317,13 @@ func writeJSON(w io.Writer, v any) error {
 	return err
 }
 
-// report prints how the run ended and returns vmm's exit code.
-func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool, trace *runresult.Trace, hostProblem string, w io.Writer) int {
-	j := resultOf(r, inputs, dropped, trace, hostProblem)
+// report prints how the run ended (j, resultOf r) and returns vmm's exit
+// code.
+func report(r machine.Result, j runresult.Result, asJSON bool, w io.Writer) int {
 	if asJSON {
 		writeJSON(w, j)
 		return j.ExitCode
 	}
-	hostProblem = j.HostProblem
 	boot := "guest did not report booting"
 	switch {
 	case r.Restored:
@@ -335,14 +334,14 @@ func report(r machine.Result, inputs time.Duration, dropped uint64, asJSON bool,
 	if r.HasGuestStatus {
 		boot += fmt.Sprintf(", workload exit status %d", r.GuestStatus)
 	}
-	if dropped > 0 {
-		boot += fmt.Sprintf(", %d bytes of console output dropped: stdout did not keep up", dropped)
+	if j.Dropped > 0 {
+		boot += fmt.Sprintf(", %d bytes of console output dropped: stdout did not keep up", j.Dropped)
 	}
 	for _, f := range r.DeviceFailures {
 		boot += ", device failed: " + f
 	}
-	if hostProblem != "" {
-		boot += "; " + hostProblem
+	if j.HostProblem != "" {
+		boot += "; " + j.HostProblem
 	}
 	fmt.Fprintf(w, "\nvmm: %s: %s (%s, ran %v)\n", r.Kind, r.Detail, boot, r.RunTime.Round(time.Millisecond))
 	if r.Dump != "" {

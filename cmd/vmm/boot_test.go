@@ -90,7 +90,7 @@ func TestEscaper(t *testing.T) {
 func TestReport(t *testing.T) {
 	var b bytes.Buffer
 	r := machine.Result{Event: machine.Event{Kind: machine.Crashed, Detail: "triple fault", Dump: "rip 0"}, Booted: false}
-	if code := report(r, 0, 0, true, nil, "", &b); code != 1 {
+	if code := report(r, resultOf(r, 0, 0, nil, ""), true, &b); code != 1 {
 		t.Fatalf("crash exit code %d", code)
 	}
 	var j runresult.Result
@@ -98,28 +98,30 @@ func TestReport(t *testing.T) {
 		t.Fatalf("json %s: %v", b.String(), err)
 	}
 	b.Reset()
-	if code := report(machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}}, 0, 0, false, nil, "", &b); code != 0 ||
+	off := machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}}
+	if code := report(off, resultOf(off, 0, 0, nil, ""), false, &b); code != 0 ||
 		!strings.Contains(b.String(), "poweroff: guest powered off") {
 		t.Fatalf("poweroff: %d %q", code, b.String())
 	}
 	b.Reset()
 	st := machine.Result{Event: machine.Event{Kind: machine.PowerOff}, GuestStatus: 3, HasGuestStatus: true}
-	if code := report(st, 0, 0, false, nil, "", &b); code != 3 || !strings.Contains(b.String(), "workload exit status 3") {
+	if code := report(st, resultOf(st, 0, 0, nil, ""), false, &b); code != 3 || !strings.Contains(b.String(), "workload exit status 3") {
 		t.Fatalf("workload status: %d %q", code, b.String())
 	}
-	if code := report(machine.Result{Event: machine.Event{Kind: machine.Interrupted}}, 0, 0, false, nil, "", &b); code != 130 {
+	stopped := machine.Result{Event: machine.Event{Kind: machine.Interrupted}}
+	if code := report(stopped, resultOf(stopped, 0, 0, nil, ""), false, &b); code != 130 {
 		t.Fatalf("interrupted exit code %d", code)
 	}
 	// A device that gave up, and console output a stalled stdout dropped,
 	// are in the last line and in --json.
 	failed := machine.Result{Event: machine.Event{Kind: machine.PowerOff}, DeviceFailures: []string{"virtio-blk 0 (d.img): activation: no backend"}}
 	b.Reset()
-	report(failed, 0, 42, false, nil, "", &b)
+	report(failed, resultOf(failed, 0, 42, nil, ""), false, &b)
 	if !strings.Contains(b.String(), "device failed: virtio-blk 0 (d.img): activation: no backend") || !strings.Contains(b.String(), "42 bytes of console output dropped") {
 		t.Errorf("last line %q", b.String())
 	}
 	b.Reset()
-	report(failed, 0, 42, true, nil, "", &b)
+	report(failed, resultOf(failed, 0, 42, nil, ""), true, &b)
 	if err := json.Unmarshal(b.Bytes(), &j); err != nil || len(j.Failures) != 1 || j.Dropped != 42 {
 		t.Errorf("json %s: %v", b.String(), err)
 	}
@@ -127,12 +129,12 @@ func TestReport(t *testing.T) {
 	// was restored, not that it never reported booting.
 	restored := machine.Result{Event: machine.Event{Kind: machine.PowerOff, Detail: "guest powered off"}, Restored: true}
 	b.Reset()
-	report(restored, 0, 0, false, nil, "", &b)
+	report(restored, resultOf(restored, 0, 0, nil, ""), false, &b)
 	if !strings.Contains(b.String(), "restored from a snapshot") || strings.Contains(b.String(), "did not report booting") {
 		t.Errorf("restored, last line %q", b.String())
 	}
 	b.Reset()
-	report(restored, 0, 0, true, nil, "", &b)
+	report(restored, resultOf(restored, 0, 0, nil, ""), true, &b)
 	j = runresult.Result{}
 	if err := json.Unmarshal(b.Bytes(), &j); err != nil || !j.Restored || j.Booted {
 		t.Errorf("restored, json %s: %v", b.String(), err)
@@ -204,18 +206,18 @@ func TestReportSaysWhyTheHostsKVMMayNotRunTheGuest(t *testing.T) {
 	const why = "this host's KVM is kvm_pvm (no VMX or SVM), which runs only guests built for it"
 	crashed := machine.Result{Event: machine.Event{Kind: machine.Crashed, Detail: "vCPU 0: KVM_EXIT_INTERNAL_ERROR"}}
 	var b strings.Builder
-	report(crashed, 0, 0, false, nil, why, &b)
+	report(crashed, resultOf(crashed, 0, 0, nil, why), false, &b)
 	if !strings.Contains(b.String(), why) {
 		t.Errorf("a guest that never booted: %q lacks the host's problem", b.String())
 	}
 	b.Reset()
-	report(crashed, 0, 0, true, nil, why, &b)
+	report(crashed, resultOf(crashed, 0, 0, nil, why), true, &b)
 	if !strings.Contains(b.String(), `"host_problem":"this host's KVM is kvm_pvm`) {
 		t.Errorf("--json: %q lacks host_problem", b.String())
 	}
 	b.Reset()
 	crashed.Booted = true
-	report(crashed, 0, 0, false, nil, why, &b)
+	report(crashed, resultOf(crashed, 0, 0, nil, why), false, &b)
 	if strings.Contains(b.String(), "kvm_pvm") {
 		t.Errorf("a guest that booted: %q blames the host", b.String())
 	}

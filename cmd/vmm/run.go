@@ -261,8 +261,9 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 		}
 		return reportSnapshot(out, o.snapshotOnReady, o.json, stderr)
 	}
-	s.saveResult(resultOf(r, inputs, s.console.Dropped(), trace, hostProblem), stderr)
-	return report(r, inputs, s.console.Dropped(), o.json, trace, hostProblem, stderr)
+	j := resultOf(r, inputs, s.console.Dropped(), trace, hostProblem)
+	s.saveResult(j, stderr)
+	return report(r, j, o.json, stderr)
 }
 
 // dropOwnPages drops the pages of vmm's binary from its resident set once
