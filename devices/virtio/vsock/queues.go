@@ -47,10 +47,7 @@ func (d *Device) fillRx() error {
 	if !pushed {
 		return nil
 	}
-	select {
-	case d.room <- struct{}{}:
-	default:
-	}
+	signal(d.room)
 	return virtio.Interrupt(d.mem, d.rxq, d.irq, 0)
 }
 

@@ -184,9 +184,13 @@ func (d *Device) Counters() map[string]uint64 {
 	}
 }
 
-func (d *Device) wakeRx() {
+func (d *Device) wakeRx() { signal(d.wake) }
+
+// signal sets a one-slot wake-up channel without blocking: a wake-up
+// already pending covers this one.
+func signal(ch chan struct{}) {
 	select {
-	case d.wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
