@@ -64,7 +64,7 @@ func Restore(dir string, rc RestoreConfig) (m *Machine, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", dir, err)
 	}
-	memFile, err := openMemoryFile(filepath.Join(dir, snapshot.MemoryFile))
+	memFile, err := openMemoryFile(filepath.Join(dir, snapshot.MemoryFile), man)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", dir, err)
 	}
@@ -121,7 +121,7 @@ func restoredConfig(sc snapshot.Config, rc RestoreConfig) (Config, error) {
 // openMemoryFile opens a snapshot's memory file, which the restored
 // guest's RAM maps for as long as it runs: one that users other than its
 // owner may write is refused (a change under the guest stops it).
-func openMemoryFile(path string) (*os.File, error) {
+func openMemoryFile(path string, man snapshot.Manifest) (*os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -129,6 +129,9 @@ func openMemoryFile(path string) (*os.File, error) {
 	st, err := f.Stat()
 	if err == nil && st.Mode().Perm()&0o022 != 0 {
 		err = fmt.Errorf("%s is writable by others than its owner (mode %v): the guest's RAM maps it while it runs", path, st.Mode().Perm())
+	}
+	if err == nil {
+		err = snapshot.CheckMemoryFile(f, man)
 	}
 	if err != nil {
 		f.Close()
@@ -172,8 +175,12 @@ func (m *Machine) restoreState(man snapshot.Manifest, st snapshot.State) error {
 	if !reflect.DeepEqual(man.CPUID, m.cpuid0) {
 		return errors.New("this host's KVM gives the guest another CPUID than the snapshot's: a guest kernel would misbehave")
 	}
-	if len(st.Virtio) != len(m.virtio) {
-		return fmt.Errorf("the snapshot has virtio devices [%s], the machine %d", snapshotNames(st), len(m.virtio))
+	var here []snapshot.Device
+	for _, d := range m.virtio {
+		here = append(here, d.id)
+	}
+	if err := matchDevices(st.Virtio, here); err != nil {
+		return err
 	}
 	for _, chip := range st.IRQChips {
 		if err := m.vm.SetIRQChip(chip); err != nil {
@@ -192,9 +199,6 @@ func (m *Machine) restoreState(man snapshot.Manifest, st snapshot.State) error {
 	m.rtc.Restore(st.RTC)
 	m.pci.SetAddress(st.PCIAddress)
 	for i, d := range m.virtio {
-		if st.Virtio[i].Name != d.name {
-			return fmt.Errorf("virtio device %d is %s in the snapshot, %s here", i, st.Virtio[i].Name, d.name)
-		}
 		var err error
 		switch t := d.t.(type) {
 		case pciRestorable:

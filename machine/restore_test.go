@@ -121,3 +121,37 @@ func TestRestoreRefusesASharedMemoryFile(t *testing.T) {
 		t.Fatalf("a memory file of mode 0666: %v", err)
 	}
 }
+
+// A restore matches the snapshot's virtio devices by kind and index: a
+// clone's disk at another path is the same device (matched by display
+// name, which holds the path, it was refused), another list is not.
+func TestRestoreMatchesDevicesByKindAndIndex(t *testing.T) {
+	ids := func(c Config) []snapshot.Device {
+		var out []snapshot.Device
+		for _, s := range c.virtioDevices() {
+			out = append(out, s.id)
+		}
+		return out
+	}
+	transports := func(c Config) []snapshot.VirtioTransport {
+		var out []snapshot.VirtioTransport
+		for _, id := range ids(c) {
+			out = append(out, snapshot.VirtioTransport{Device: id})
+		}
+		return out
+	}
+	taken := Config{Disks: []Disk{{Path: "/snapshots/root.ext4"}}, NICs: []NIC{{}}, RNG: &RNG{}}
+	clone := Config{Disks: []Disk{{Path: "/clones/7/root.ext4"}}, NICs: []NIC{{}}, RNG: &RNG{}}
+	if err := matchDevices(transports(taken), ids(clone)); err != nil {
+		t.Fatalf("a clone with its own copy of the disk: %v", err)
+	}
+	for name, other := range map[string]Config{
+		"no rng":     {Disks: clone.Disks, NICs: clone.NICs},
+		"two disks":  {Disks: append(clone.Disks, Disk{Path: "/x"}), NICs: clone.NICs, RNG: &RNG{}},
+		"no network": {Disks: clone.Disks, RNG: &RNG{}},
+	} {
+		if err := matchDevices(transports(taken), ids(other)); err == nil {
+			t.Errorf("%s: matched", name)
+		}
+	}
+}

@@ -93,11 +93,7 @@ func (m *Machine) Snapshot(dir string, stayPaused bool) (SnapshotTime, error) {
 		return t, fmt.Errorf("snapshot: %w", err)
 	}
 	t.Memory = time.Since(start) - t.Pause - t.State
-	if err := snapshot.WriteJSON(dir, snapshot.StateFile, st); err != nil {
-		return t, fmt.Errorf("snapshot: %w", err)
-	}
-	// Last: a directory without a manifest is an unfinished snapshot.
-	if err := snapshot.WriteJSON(dir, snapshot.ManifestFile, m.manifest()); err != nil {
+	if err := snapshot.Write(dir, m.manifest(), st); err != nil {
 		return t, fmt.Errorf("snapshot: %w", err)
 	}
 	for _, c := range m.cpus {
@@ -147,7 +143,7 @@ func (m *Machine) state() (snapshot.State, error) {
 	m.applyCoalesced() // the PCI address the guest wrote last may still be queued
 	s.Serial, s.RTC, s.PCIAddress = m.uart.State(), m.rtc.State(), m.pci.Address()
 	for _, d := range m.virtio {
-		vt := snapshot.VirtioTransport{Name: d.name, Core: d.t.(snapshottable).State()}
+		vt := snapshot.VirtioTransport{Device: d.id, Core: d.t.(snapshottable).State()}
 		if p, ok := d.t.(pciState); ok {
 			ps := p.PCIState()
 			vt.PCI = &ps
@@ -185,7 +181,7 @@ func (m *Machine) manifest() snapshot.Manifest {
 	for _, d := range c.Disks {
 		disk := snapshot.Disk{Path: d.Path, ReadOnly: d.ReadOnly}
 		if st, err := os.Stat(d.Path); err == nil {
-			disk.Size, disk.ModTime = st.Size(), st.ModTime().UnixNano()
+			disk.Size = st.Size()
 		}
 		sc.Disks = append(sc.Disks, disk)
 	}
@@ -196,7 +192,7 @@ func (m *Machine) manifest() snapshot.Manifest {
 		rate := c.RNG.Rate
 		sc.RNG = &rate
 	}
-	return snapshot.Manifest{Version: snapshot.Version, VMM: c.Revision, Created: time.Now().UTC().Format(time.RFC3339),
+	return snapshot.Manifest{VMM: c.Revision, Created: time.Now().UTC().Format(time.RFC3339),
 		Host: snapshot.ThisHost(), Machine: sc, CPUID: m.cpuid0}
 }
 
@@ -204,7 +200,7 @@ func (m *Machine) manifest() snapshot.Manifest {
 // was given).
 func (m *Machine) nicMAC(i int) [6]byte {
 	for _, d := range m.virtio {
-		if d.name == fmt.Sprintf("virtio-net %d", i) {
+		if d.id == (snapshot.Device{Kind: "virtio-net", Index: i}) {
 			if n, ok := d.dev.(interface{ MAC() [6]byte }); ok {
 				return n.MAC()
 			}
@@ -213,11 +209,19 @@ func (m *Machine) nicMAC(i int) [6]byte {
 	return m.cfg.NICs[i].MAC
 }
 
-// snapshotNames lists the devices' names, to compare with a snapshot's.
-func snapshotNames(s snapshot.State) string {
-	var names []string
-	for _, v := range s.Virtio {
-		names = append(names, v.Name)
+// matchDevices tests that a snapshot's virtio devices are the machine's,
+// in order, by kind and index (a display name may hold a disk's path,
+// and a clone's disk may be elsewhere).
+func matchDevices(snap []snapshot.VirtioTransport, here []snapshot.Device) error {
+	var had, have []string
+	for _, v := range snap {
+		had = append(had, v.Device.String())
 	}
-	return strings.Join(names, ", ")
+	for _, d := range here {
+		have = append(have, d.String())
+	}
+	if strings.Join(had, ", ") != strings.Join(have, ", ") {
+		return fmt.Errorf("the snapshot has virtio devices [%s], the machine [%s]", strings.Join(had, ", "), strings.Join(have, ", "))
+	}
+	return nil
 }

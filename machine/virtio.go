@@ -18,6 +18,7 @@ import (
 	"github.com/vmmlab/vmm/devices/virtio/vsock"
 	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/memory"
+	"github.com/vmmlab/vmm/snapshot"
 	"github.com/vmmlab/vmm/tap"
 )
 
@@ -68,7 +69,8 @@ const balloonStatsEvery = 2 * time.Second
 // virtioSpec is one configured virtio device: its name and how to make
 // its backend (and what closes it).
 type virtioSpec struct {
-	name string
+	id   snapshot.Device // kind and index, what a snapshot names it by
+	name string          // for people: the id, and a disk's path
 	open func(ram *memory.Guest) (virtio.Device, func() error, error)
 }
 
@@ -79,7 +81,7 @@ type virtioSpec struct {
 func (c Config) virtioDevices() []virtioSpec {
 	var specs []virtioSpec
 	for i, d := range c.Disks {
-		specs = append(specs, virtioSpec{fmt.Sprintf("virtio-blk %d (%s)", i, d.Path), func(*memory.Guest) (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-blk", Index: i}, fmt.Sprintf("virtio-blk %d (%s)", i, d.Path), func(*memory.Guest) (virtio.Device, func() error, error) {
 			dev, err := blk.Open(d.Path, d.ReadOnly)
 			if err != nil {
 				return nil, nil, err
@@ -88,7 +90,7 @@ func (c Config) virtioDevices() []virtioSpec {
 		}})
 	}
 	for i, nic := range c.NICs {
-		specs = append(specs, virtioSpec{fmt.Sprintf("virtio-net %d", i), func(*memory.Guest) (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-net", Index: i}, fmt.Sprintf("virtio-net %d", i), func(*memory.Guest) (virtio.Device, func() error, error) {
 			dev, err := openNIC(nic)
 			if err != nil {
 				return nil, nil, err
@@ -98,14 +100,14 @@ func (c Config) virtioDevices() []virtioSpec {
 	}
 	if c.RNG != nil {
 		rate := c.RNG.Rate
-		specs = append(specs, virtioSpec{"virtio-rng", func(*memory.Guest) (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-rng"}, "virtio-rng", func(*memory.Guest) (virtio.Device, func() error, error) {
 			dev := rng.New(func(p []byte) (int, error) { return unix.Getrandom(p, 0) }, rate)
 			return dev, dev.Close, nil
 		}})
 	}
 	if c.Vsock != nil {
 		cfg := vsock.Config{CID: c.Vsock.CID, Path: c.Vsock.Path}
-		specs = append(specs, virtioSpec{"virtio-vsock", func(*memory.Guest) (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-vsock"}, "virtio-vsock", func(*memory.Guest) (virtio.Device, func() error, error) {
 			dev, err := vsock.New(cfg)
 			if err != nil {
 				return nil, nil, err
@@ -115,7 +117,7 @@ func (c Config) virtioDevices() []virtioSpec {
 	}
 	if c.Balloon != nil {
 		pages := uint32(min(c.Balloon.Target/balloon.PageSize, 1<<32-1))
-		specs = append(specs, virtioSpec{"virtio-balloon", func(ram *memory.Guest) (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-balloon"}, "virtio-balloon", func(ram *memory.Guest) (virtio.Device, func() error, error) {
 			dev := balloon.New(ram, pages, balloonStatsEvery)
 			return dev, dev.Close, nil
 		}})
@@ -135,7 +137,7 @@ func (m *Machine) createVirtio(c Config) error {
 	m.note("The pci-conf1 answers port I/O %#x-%#x: PCI configuration mechanism #1 (address at 0xcf8, data at 0xcfc), a host bridge and the virtio-pci devices behind it.",
 		pciConfigPort, pciConfigPort+pci.Ports-1)
 	lines := map[uint32]*sharedLine{}
-	add := func(slot int, name string, dev virtio.Device) error {
+	add := func(slot int, id snapshot.Device, name string, dev virtio.Device) error {
 		if c.VirtioMMIO {
 			line, err := m.lineFor(mmioIRQs()[slot])
 			if err != nil {
@@ -145,7 +147,7 @@ func (m *Machine) createVirtio(c Config) error {
 			m.note("%s is a virtio-mmio device at %#x-%#x with IRQ %d, announced on the kernel command line (%s).",
 				name, base, base+virtiommio.Size-1, mmioIRQs()[slot], virtiommio.CmdlineArg(base, mmioIRQs()[slot]))
 			t := virtiommio.New(dev, m.mem, line)
-			m.virtio = append(m.virtio, virtioDevice{name, t, dev})
+			m.virtio = append(m.virtio, virtioDevice{id, name, t, dev})
 			if err := m.mmio.Register(name, base, virtiommio.Size, t); err != nil {
 				return err
 			}
@@ -153,7 +155,7 @@ func (m *Machine) createVirtio(c Config) error {
 		}
 		bar := uint64(pciMMIOBase + slot*virtiopci.BARSize)
 		t := virtiopci.New(dev, m.mem, msiSender{m.vm}, bar)
-		m.virtio = append(m.virtio, virtioDevice{name, t, dev})
+		m.virtio = append(m.virtio, virtioDevice{id, name, t, dev})
 		gsi := intxIRQs()[slot%len(intxIRQs())]
 		if lines[gsi] == nil {
 			lines[gsi] = &sharedLine{vm: m.vm, gsi: gsi}
@@ -176,7 +178,7 @@ func (m *Machine) createVirtio(c Config) error {
 			return err
 		}
 		m.closers = append(m.closers, closer)
-		if err := add(slot, spec.name, dev); err != nil {
+		if err := add(slot, spec.id, spec.name, dev); err != nil {
 			return err
 		}
 	}
@@ -186,6 +188,7 @@ func (m *Machine) createVirtio(c Config) error {
 // virtioDevice is a device's name and its transport, which knows whether
 // the device gave up.
 type virtioDevice struct {
+	id   snapshot.Device
 	name string
 	t    interface{ Failure() error }
 	dev  virtio.Device

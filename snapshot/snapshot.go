@@ -3,18 +3,18 @@
 // made it), state.json (every vCPU, the in-kernel interrupt controllers,
 // timer and clock, and each device) and memory (guest RAM as a sparse
 // file: the byte at guest address a at offset a). The manifest is written
-// last, so a directory without one is an unfinished snapshot. Reading
-// checks everything that can be checked before anything runs: a corrupt
-// or truncated file is an error, never a half-restored guest.
+// last and carries the size and digest of the other two, so a directory
+// without one is an unfinished snapshot. The format is wire.go's structs,
+// never the run-time types; testdata/v2 is a snapshot every later
+// version must read or refuse by its version. Reading checks everything
+// that can be checked before anything runs: a corrupt or truncated file
+// is an error, never a half-restored guest.
 package snapshot
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/vmmlab/vmm/devices/rtc"
@@ -24,8 +24,8 @@ import (
 	"github.com/vmmlab/vmm/kvm"
 )
 
-// Version is the format this vmm writes and reads.
-const Version = 1
+// Version is the format this vmm writes and reads (see wire.go).
+const Version = 2
 
 // Files of a snapshot directory.
 const (
@@ -37,81 +37,96 @@ const (
 // maxStateBytes bounds what Read accepts for state.json and the manifest.
 const maxStateBytes = 64 << 20
 
+// The types below are what vmm works with at run time. They are never
+// encoded as they are: wire.go maps them to the format's own structs, so
+// renaming a field here cannot change the format.
+
 // Manifest says what made the snapshot and the machine to rebuild.
 type Manifest struct {
-	Version int    `json:"version"`
-	VMM     string `json:"vmm"`     // vmm's revision
-	Created string `json:"created"` // RFC 3339
-	Host    Host   `json:"host"`
-	Machine Config `json:"machine"`
+	VMM     string // vmm's revision
+	Created string // RFC 3339
+	Host    Host
+	Machine Config
 	// CPUID is what vCPU 0 saw: a restore needs a host that gives the
 	// same.
-	CPUID []kvm.CPUIDEntry `json:"cpuid"`
+	CPUID []kvm.CPUIDEntry
+	// Files are the directory's other files with their digests (filled
+	// in by Write).
+	Files []File
 }
 
 // Host identifies the CPU the snapshot was taken on.
 type Host struct {
-	Vendor string `json:"vendor"`
-	Model  string `json:"model"`
+	Vendor string
+	Model  string
 }
 
 // Config is the machine a restore rebuilds.
 type Config struct {
-	MemSize    uint64  `json:"mem_size"`
-	CPUs       int     `json:"cpus"`
-	Cmdline    string  `json:"cmdline"` // as the guest got it (devices announced)
-	VirtioMMIO bool    `json:"virtio_mmio"`
-	HugePages  int     `json:"huge_pages"`
-	Disks      []Disk  `json:"disks,omitempty"`
-	NICs       []NIC   `json:"nics,omitempty"`
-	RNG        *uint64 `json:"rng_rate,omitempty"` // nil: no rng; else bytes/s (0: no limit)
+	MemSize    uint64
+	CPUs       int
+	Cmdline    string // as the guest got it (devices announced)
+	VirtioMMIO bool
+	HugePages  int
+	Disks      []Disk
+	NICs       []NIC
+	RNG        *uint64 // nil: no rng; else bytes/s (0: no limit)
 }
 
-// Disk is a disk the guest had, and how to tell it was not changed.
+// Disk is a disk the guest had: a restore is given one of the same size
+// and read-only flag (Path is where it was, for messages).
 type Disk struct {
-	Path     string `json:"path"`
-	ReadOnly bool   `json:"read_only"`
-	Size     int64  `json:"size"`
-	ModTime  int64  `json:"mtime_ns"`
+	Path     string
+	ReadOnly bool
+	Size     int64
 }
 
 // NIC is a network interface the guest had: its MAC stays; the tap is
 // the restore's.
 type NIC struct {
-	MAC [6]byte `json:"mac"`
+	MAC [6]byte
 }
 
 // State is the machine's state.
 type State struct {
-	VCPUs      []VCPU            `json:"vcpus"`
-	IRQChips   []kvm.IRQChip     `json:"irqchips"`
-	PIT        kvm.PITState2     `json:"pit"`
-	Clock      kvm.ClockData     `json:"clock"`
-	Serial     serial.State      `json:"serial"`
-	RTC        rtc.State         `json:"rtc"`
-	PCIAddress uint32            `json:"pci_address"`
-	Virtio     []VirtioTransport `json:"virtio"`
+	VCPUs      []VCPU
+	IRQChips   []kvm.IRQChip
+	PIT        kvm.PITState2
+	Clock      kvm.ClockData
+	Serial     serial.State
+	RTC        rtc.State
+	PCIAddress uint32
+	Virtio     []VirtioTransport
 }
 
 // VCPU is one vCPU's state.
 type VCPU struct {
-	Regs      kvm.Regs       `json:"regs"`
-	Sregs     kvm.Sregs      `json:"sregs"`
-	XSave     kvm.XSave      `json:"xsave"`
-	XCRs      kvm.XCRs       `json:"xcrs"`
-	MSRs      []kvm.MSREntry `json:"msrs"`
-	LAPIC     kvm.LAPICState `json:"lapic"`
-	Events    kvm.VCPUEvents `json:"events"`
-	MPState   kvm.MPState    `json:"mp_state"`
-	DebugRegs kvm.DebugRegs  `json:"debug_regs"`
+	Regs      kvm.Regs
+	Sregs     kvm.Sregs
+	XSave     kvm.XSave
+	XCRs      kvm.XCRs
+	MSRs      []kvm.MSREntry
+	LAPIC     kvm.LAPICState
+	Events    kvm.VCPUEvents
+	MPState   kvm.MPState
+	DebugRegs kvm.DebugRegs
 }
 
-// VirtioTransport is one virtio device's transport state, by the
-// device's name in the machine; PCI is set for a virtio-pci device.
+// Device identifies a virtio device by its kind ("virtio-blk") and its
+// index among the devices of that kind, as the configuration lists them.
+type Device struct {
+	Kind  string
+	Index int
+}
+
+func (d Device) String() string { return fmt.Sprintf("%s %d", d.Kind, d.Index) }
+
+// VirtioTransport is one virtio device's transport state; PCI is set for
+// a virtio-pci device.
 type VirtioTransport struct {
-	Name string           `json:"name"`
-	Core virtio.CoreState `json:"core"`
-	PCI  *virtiopci.State `json:"pci,omitempty"`
+	Device Device
+	Core   virtio.CoreState
+	PCI    *virtiopci.State
 }
 
 // Create makes dir (and its parents) for a new snapshot; a directory
@@ -132,62 +147,16 @@ func Create(dir string) error {
 	return nil
 }
 
-// WriteJSON writes v as file name in dir and syncs it.
-func WriteJSON(dir, name string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// readJSON reads file name of dir into v, strictly: unknown fields, a
-// second value or trailing bytes are errors.
-func readJSON(dir, name string, v any) error {
-	f, err := os.Open(filepath.Join(dir, name))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return decode(io.LimitReader(f, maxStateBytes+1), v)
-}
-
-func decode(r io.Reader, v any) error {
-	d := json.NewDecoder(r)
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if d.More() {
-		return errors.New("trailing data")
-	}
-	return nil
-}
-
-// Read reads and checks a snapshot directory's manifest and state (the
-// memory file is checked when it is mapped).
+// Read reads and checks a snapshot directory's manifest and state: the
+// format version, state.json's size and digest, every field's range.
+// The memory file is checked when it is opened (CheckMemoryFile).
 func Read(dir string) (Manifest, State, error) {
-	var m Manifest
-	var s State
-	if err := readJSON(dir, ManifestFile, &m); err != nil {
-		return m, s, fmt.Errorf("snapshot %s: manifest: %w (an unfinished or corrupt snapshot)", dir, err)
+	m, err := readManifest(dir)
+	if err != nil {
+		return Manifest{}, State{}, fmt.Errorf("snapshot %s: %w", dir, err)
 	}
-	if m.Version != Version {
-		return m, s, fmt.Errorf("snapshot %s: format version %d, this vmm reads version %d", dir, m.Version, Version)
-	}
-	if err := readJSON(dir, StateFile, &s); err != nil {
+	s, err := readState(dir, m)
+	if err != nil {
 		return m, s, fmt.Errorf("snapshot %s: state: %w", dir, err)
 	}
 	if err := Check(m, s); err != nil {
@@ -223,8 +192,34 @@ func Check(m Manifest, s State) error {
 			return fmt.Errorf("vCPU %d: %d MSRs", i, len(v.MSRs))
 		}
 	}
+	return checkVirtio(s.Virtio)
+}
+
+// checkVirtio tests the devices' names and that their lists are in
+// range (each transport checks its own values when it restores).
+func checkVirtio(vs []VirtioTransport) error {
+	if len(vs) > maxDevices {
+		return fmt.Errorf("%d virtio devices", len(vs))
+	}
+	for i, v := range vs {
+		switch {
+		case v.Device.Kind == "" || v.Device.Index < 0 || v.Device.Index >= maxDevices:
+			return fmt.Errorf("virtio device %d is %q", i, v.Device)
+		case len(v.Core.Queues) > maxQueues:
+			return fmt.Errorf("%s: %d queues", v.Device, len(v.Core.Queues))
+		case v.PCI != nil && len(v.PCI.Table) > maxMSIX:
+			return fmt.Errorf("%s: %d MSI-X entries", v.Device, len(v.PCI.Table))
+		}
+	}
 	return nil
 }
+
+// Bounds on a snapshot's device lists, far above any machine vmm makes.
+const (
+	maxDevices = 256
+	maxQueues  = 1024
+	maxMSIX    = 2048
+)
 
 // ThisHost reads the CPU's vendor and model from /proc/cpuinfo.
 func ThisHost() Host {

@@ -4,24 +4,35 @@
 package snapshottest
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/snapshot"
 )
 
-// Write writes manifest.json and state.json (no memory file) for machine
-// c into dir, which must exist.
+// Write writes manifest.json and state.json for machine c into dir,
+// which must exist. The manifest lists a memory file of c.MemSize bytes
+// of zeros, which is not left in dir.
 func Write(t testing.TB, dir string, c snapshot.Config) {
 	t.Helper()
-	man := snapshot.Manifest{Version: snapshot.Version, Host: snapshot.ThisHost(), Machine: c, CPUID: []kvm.CPUIDEntry{{}}}
+	man := snapshot.Manifest{Host: snapshot.ThisHost(), Machine: c, CPUID: []kvm.CPUIDEntry{{}}}
 	st := snapshot.State{VCPUs: make([]snapshot.VCPU, c.CPUs)}
 	for i := range 3 {
 		st.IRQChips = append(st.IRQChips, kvm.IRQChip{ChipID: uint32(i)})
 	}
-	for name, v := range map[string]any{snapshot.ManifestFile: man, snapshot.StateFile: st} {
-		if err := snapshot.WriteJSON(dir, name, v); err != nil {
-			t.Fatal(err)
-		}
+	mem := filepath.Join(dir, snapshot.MemoryFile)
+	if err := os.WriteFile(mem, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(mem, int64(c.MemSize)); err != nil {
+		t.Fatal(err)
+	}
+	if err := snapshot.Write(dir, man, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(mem); err != nil {
+		t.Fatal(err)
 	}
 }
