@@ -16,6 +16,7 @@ type Options struct {
 	Work          string        // test binaries, the outer image and the console log
 	KernelPackage string        // Debian kernel package of the outer (and inner) guest
 	Busybox       string        // a static busybox
+	QEMU          string        // QEMU binary (default qemu-system-x86_64)
 	QEMUMemory    string        // memory of the outer guest
 	SMP           int           // its vCPUs
 	Packages      []string      // packages to test (none: every one with *_lab_test.go files)
@@ -111,6 +112,7 @@ func Run(ctx context.Context, o Options) (Outcome, error) {
 	phase("outer initramfs", t0)
 
 	t0 = time.Now()
+	fmt.Fprintf(o.Log, "lab: outer QEMU: %s\n", QEMU{Binary: o.QEMU}.Version())
 	out, err := bootOuter(ctx, o, k, image)
 	out.Tests = tests
 	phase("QEMU run", t0)
@@ -214,7 +216,7 @@ func bootOuter(ctx context.Context, o Options, k Kernel, image string) (Outcome,
 		// default ("always") and reports THP with its results.
 		appendArgs += " transparent_hugepage=madvise"
 	}
-	q := QEMU{Kernel: k.BzImage, Initrd: image, Memory: o.QEMUMemory, SMP: o.SMP, Timeout: o.Timeout, Idle: o.Idle,
+	q := QEMU{Binary: o.QEMU, Kernel: k.BzImage, Initrd: image, Memory: o.QEMUMemory, SMP: o.SMP, Timeout: o.Timeout, Idle: o.Idle,
 		MaxLockup: o.MaxLockup, Append: appendArgs}
 	total := o.TotalTimeout
 	if total <= 0 {

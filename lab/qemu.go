@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -177,10 +179,10 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 	defer cancel()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	cmd := exec.CommandContext(ctx, bin,
-		"-accel", "tcg", "-cpu", cpu, "-smp", fmt.Sprint(q.SMP), "-m", q.Memory,
+	args := append(firmwareDirs(bin), "-accel", "tcg", "-cpu", cpu, "-smp", fmt.Sprint(q.SMP), "-m", q.Memory,
 		"-nographic", "-nodefaults", "-no-reboot", "-serial", "stdio",
 		"-kernel", q.Kernel, "-initrd", q.Initrd, "-append", q.Append)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -232,4 +234,37 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 		return b, fmt.Errorf("%s: %w", bin, werr)
 	}
 	return b, nil
+}
+
+// firmwareDirs gives a QEMU unpacked elsewhere (dpkg -x of a newer
+// package) its own firmware first and the installed one after it: its
+// data package's links into seabios dangle there.
+func firmwareDirs(bin string) []string {
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		return nil
+	}
+	own := filepath.Join(filepath.Dir(path), "..", "share", "qemu")
+	if filepath.Clean(own) == "/usr/share/qemu" {
+		return nil
+	}
+	if _, err := os.Stat(own); err != nil {
+		return nil
+	}
+	return []string{"-L", own, "-L", "/usr/share/qemu"}
+}
+
+// Version is what the QEMU binary says of its version ("" if it says
+// nothing).
+func (q QEMU) Version() string {
+	bin := q.Binary
+	if bin == "" {
+		bin = "qemu-system-x86_64"
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimSpace(first)
 }

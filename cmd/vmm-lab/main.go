@@ -21,14 +21,14 @@ import (
 )
 
 type options struct {
-	cache, work, kernelPkg, busybox, qemuMem, run string
-	benchArgs, benchOut                           string
-	bench                                         bool
-	pkgs                                          []string
-	smp, retries                                  int
-	timeout, totalTimeout, testTimeout, idle      time.Duration
-	testStall                                     time.Duration
-	maxLockup                                     time.Duration
+	cache, work, kernelPkg, busybox, qemu, qemuMem, run string
+	benchArgs, benchOut                                 string
+	bench                                               bool
+	pkgs                                                []string
+	smp, retries                                        int
+	timeout, totalTimeout, testTimeout, idle            time.Duration
+	testStall                                           time.Duration
+	maxLockup                                           time.Duration
 }
 
 func main() {
@@ -38,6 +38,7 @@ func main() {
 	flag.StringVar(&o.work, "work", "build/lab", "directory for test binaries, the outer image and the console log")
 	flag.StringVar(&o.kernelPkg, "kernel-package", "linux-image-amd64", "Debian kernel package for the outer (and inner) guest")
 	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "statically linked busybox (package busybox-static)")
+	flag.StringVar(&o.qemu, "qemu", "qemu-system-x86_64", "QEMU binary for the outer guest (one unpacked with dpkg -x finds its firmware beside it, then in /usr/share/qemu)")
 	flag.StringVar(&o.qemuMem, "qemu-mem", "3G", "memory of the outer guest")
 	flag.IntVar(&o.smp, "qemu-smp", 2, "vCPUs of the outer guest")
 	flag.StringSliceVar(&o.pkgs, "pkgs", nil, "packages to test (default: every package with *_lab_test.go files)")
@@ -100,7 +101,7 @@ func main() {
 func runLab(ctx context.Context, o options) error {
 	start := time.Now()
 	out, err := lab.Run(ctx, lab.Options{Cache: o.cache, Work: o.work, KernelPackage: o.kernelPkg, Busybox: o.busybox,
-		QEMUMemory: o.qemuMem, SMP: o.smp, Packages: o.pkgs, Run: o.run, Timeout: o.timeout, TotalTimeout: o.totalTimeout, Idle: o.idle,
+		QEMU: o.qemu, QEMUMemory: o.qemuMem, SMP: o.smp, Packages: o.pkgs, Run: o.run, Timeout: o.timeout, TotalTimeout: o.totalTimeout, Idle: o.idle,
 		MaxLockup: o.maxLockup, Retries: o.retries, TestTimeout: o.testTimeout, TestStall: o.testStall, Bench: o.bench, BenchArgs: o.benchArgs,
 		Log: os.Stdout})
 	if err != nil {
