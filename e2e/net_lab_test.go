@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
-	"github.com/vmmlab/vmm/lab/labenv"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -15,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmmlab/vmm/lab/labenv"
+
 	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/internal/kvmtest"
-	"github.com/vmmlab/vmm/internal/netns"
-	"github.com/vmmlab/vmm/tap"
+	"github.com/vmmlab/vmm/internal/tapns"
 )
 
 const (
@@ -44,29 +43,17 @@ func netBlobData() []byte {
 func TestVirtioNet(t *testing.T) {
 	l := kernelOnly(t)
 	image := kvmtest.File(t, labenv.EnvWorkloadInitramfs)
-	ns, err := netns.New()
+	n, err := tapns.New("vmmtap0", netip.MustParsePrefix(hostAddr+"/24"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ns.Close()
+	defer n.Close()
+	ns := n.NS
 	token := rand.Text()
-	var tp *tap.Tap
-	var ln net.Listener
-	err = ns.Do(func() error {
-		var err error
-		if tp, err = tap.Open(tap.Device, "vmmtap0"); err != nil {
-			return err
-		}
-		if err := netns.SetUp("vmmtap0", netip.MustParsePrefix(hostAddr+"/24")); err != nil {
-			return err
-		}
-		ln, err = net.Listen("tcp", hostAddr+":8080")
-		return err
-	})
+	ln, err := ns.Listen("tcp", hostAddr+":8080")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tp.Close()
 	defer ln.Close()
 	blob := netBlobData()
 	mux := http.NewServeMux()
@@ -103,11 +90,7 @@ func TestVirtioNet(t *testing.T) {
 		return err
 	}
 
-	file, err := tp.File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
+	file := n.Tap
 	cmdline := withTask(guestinit.Task{Run: "/bin/testworkload", Args: []string{"net", "http://" + hostAddr + ":8080"},
 		IP: netip.MustParsePrefix(guestAddr + "/24"), GW: netip.MustParseAddr(hostAddr)})
 	r := l.boot(t, input{limit: 200 * time.Second, ns: ns, files: []*os.File{file}, during: fetchFromGuest},

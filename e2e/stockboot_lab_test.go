@@ -18,6 +18,7 @@ import (
 	"github.com/vmmlab/vmm/boot/unpack"
 	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/internal/kvmtest"
+	"github.com/vmmlab/vmm/internal/qemuvm"
 	"github.com/vmmlab/vmm/lab/labenv"
 )
 
@@ -62,9 +63,7 @@ func TestStockBootTimeline(t *testing.T) {
 			return exec.CommandContext(ctx, l.vmm, "boot", "--kernel", vmlinux, "--initrd", image, "--mem", "256M", "--virtio", "pci", "--trace-exits", "--cmdline", cmdline)
 		},
 		"qemu": func(ctx context.Context) *exec.Cmd {
-			return exec.CommandContext(ctx, qemu, "-accel", "kvm", "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
-				"-cpu", "host", "-m", "256M", "-smp", "1", "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
-				"-device", "virtio-rng-device", "-kernel", l.kernel, "-initrd", image, "-append", cmdline)
+			return exec.CommandContext(ctx, qemu, qemuvm.Microvm{MemMiB: 256, Kernel: l.kernel, Initrd: image, Cmdline: cmdline, RNG: true}.Args()...)
 		},
 	}
 	for round := range 3 {

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"github.com/vmmlab/vmm/lab/labenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmmlab/vmm/lab/labenv"
+
 	"github.com/vmmlab/vmm/internal/kvmtest"
+	"github.com/vmmlab/vmm/internal/qemuvm"
 	"github.com/vmmlab/vmm/internal/testkernel"
 )
 
@@ -67,9 +69,7 @@ func TestTripleFaultRate(t *testing.T) {
 	for i := range rounds {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		run("vmm", i, exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--cmdline", cmdline))
-		run("qemu", i, exec.CommandContext(ctx, qemu, "-accel", "kvm", "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
-			"-cpu", "host", "-m", "128M", "-smp", "1", "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
-			"-kernel", micro, "-initrd", image, "-append", cmdline))
+		run("qemu", i, exec.CommandContext(ctx, qemu, qemuvm.Microvm{MemMiB: 128, Kernel: micro, Initrd: image, Cmdline: cmdline}.Args()...))
 		cancel()
 		fmt.Printf("TestTripleFaultRate: round %d: vmm %+v qemu %+v\n", i, *counts["vmm"], *counts["qemu"]) // keeps the idle watchdog quiet
 	}
@@ -99,9 +99,7 @@ func TestTwentyAtOnceVMMAndQEMU(t *testing.T) {
 			return exec.CommandContext(ctx, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "96M", "--rng", "off", "--cmdline", cmdline)
 		},
 		"qemu": func(ctx context.Context) *exec.Cmd {
-			return exec.CommandContext(ctx, qemu, "-accel", "kvm", "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
-				"-cpu", "host", "-m", "96M", "-smp", "1", "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
-				"-kernel", micro, "-initrd", image, "-append", cmdline)
+			return exec.CommandContext(ctx, qemu, qemuvm.Microvm{MemMiB: 96, Kernel: micro, Initrd: image, Cmdline: cmdline}.Args()...)
 		},
 	}
 	faults := map[string]int{}

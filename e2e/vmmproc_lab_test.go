@@ -17,7 +17,7 @@ import (
 	"github.com/vmmlab/vmm/api"
 	"github.com/vmmlab/vmm/api/apiclient"
 	"github.com/vmmlab/vmm/internal/netns"
-	"github.com/vmmlab/vmm/tap"
+	"github.com/vmmlab/vmm/internal/tapns"
 )
 
 // vmmProc is a vmm process whose output the test watches.
@@ -40,29 +40,12 @@ type guestNet struct {
 
 func newGuestNet(t *testing.T, name string) guestNet {
 	t.Helper()
-	ns, err := netns.New()
+	n, err := tapns.New(name, netip.MustParsePrefix(hostAddr+"/24"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ns.Close() })
-	var tp *tap.Tap
-	err = ns.Do(func() error {
-		var err error
-		if tp, err = tap.Open(tap.Device, name); err != nil {
-			return err
-		}
-		return netns.SetUp(name, netip.MustParsePrefix(hostAddr+"/24"))
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tp.Close() })
-	f, err := tp.File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return guestNet{ns: ns, tap: f}
+	t.Cleanup(func() { n.Close() })
+	return guestNet{ns: n.NS, tap: n.Tap}
 }
 
 // get fetches path from the guest through the namespace.

@@ -7,18 +7,17 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
+
+	"github.com/vmmlab/vmm/internal/cli"
 )
 
-type command struct {
-	name string
-	run  func(args []string, stdout, stderr io.Writer) int
-}
-
-func commands() []command {
-	return []command{{"container", runContainer}, {"initramfs", runInitramfs}, {"doctor", runDoctor}, {"ctl", runCtl}, {"unpack-kernel", runUnpackKernel}}
+func commands() cli.Commands {
+	return cli.Commands{Prog: "vmm-tools",
+		Usage: "usage: vmm-tools container|initramfs|doctor|ctl|unpack-kernel ... (run them as vmm container, vmm initramfs, vmm doctor, vmm ctl; vmm boot --unpack-kernel runs unpack-kernel)",
+		List: []cli.Command{{Name: "container", Run: runContainer}, {Name: "initramfs", Run: runInitramfs}, {Name: "doctor", Run: runDoctor},
+			{Name: "ctl", Run: runCtl}, {Name: "unpack-kernel", Run: runUnpackKernel}}}
 }
 
 func main() {
@@ -26,13 +25,5 @@ func main() {
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		for _, c := range commands() {
-			if c.name == args[0] {
-				return c.run(args[1:], stdout, stderr)
-			}
-		}
-	}
-	fmt.Fprintln(stderr, "usage: vmm-tools container|initramfs|doctor|ctl|unpack-kernel ... (run them as vmm container, vmm initramfs, vmm doctor, vmm ctl; vmm boot --unpack-kernel runs unpack-kernel)")
-	return 2
+	return commands().Dispatch(args, stdout, stderr)
 }
