@@ -18,8 +18,8 @@ type Bridge struct {
 	taps atomic.Int64
 }
 
-// NewBridge creates the namespace and its bridge on prefix.
-func NewBridge(prefix netip.Prefix) (*Bridge, error) {
+// newBridge creates the namespace and its bridge on prefix.
+func newBridge(prefix netip.Prefix) (*Bridge, error) {
 	n, err := privnet.New(prefix)
 	if err != nil {
 		return nil, err

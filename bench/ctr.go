@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/cgroup"
 	"github.com/vmmlab/vmm/container"
 )
@@ -22,16 +23,16 @@ type ctrTarget struct {
 	seq      int
 }
 
-// NewRuntime is the target for OCI runtime name. noPivot is for hosts
+// newRuntime is the target for OCI runtime name. noPivot is for hosts
 // whose root is an initramfs (the lab's outer guest).
-func NewRuntime(a Assets, name, stateDir string, noPivot bool) Target {
+func newRuntime(a Assets, name, stateDir string, noPivot bool) Target {
 	t := &ctrTarget{name: name, a: a, stateDir: stateDir, noPivot: noPivot}
 	if t.mode, t.err = cgroup.DetectMode(cgroup.Root); t.err != nil {
 		return t
 	}
 	if t.rt, t.err = container.Find(name, t.mode); t.err == nil {
-		t.rt.NoPivot = t.rt.NoPivot || noPivot && name != TargetRunsc // runsc has no --no-pivot: its root is its own kernel's
-		if name == TargetRunsc {
+		t.rt.NoPivot = t.rt.NoPivot || noPivot && name != results.TargetRunsc // runsc has no --no-pivot: its root is its own kernel's
+		if name == results.TargetRunsc {
 			// gVisor's own network stack wants a namespace path; the
 			// start and memory workloads need no network.
 			t.rt.GlobalArgs = []string{"--network=none"}
@@ -40,9 +41,9 @@ func NewRuntime(a Assets, name, stateDir string, noPivot bool) Target {
 	return t
 }
 
-func (t *ctrTarget) Name() string { return t.name }
-func (t *ctrTarget) Kind() Kind   { return KindContainer }
-func (t *ctrTarget) Check() error { return t.err }
+func (t *ctrTarget) Name() string       { return t.name }
+func (t *ctrTarget) Kind() results.Kind { return results.KindContainer }
+func (t *ctrTarget) Check() error       { return t.err }
 func (t *ctrTarget) Version() string {
 	if t.rt == nil {
 		return "unavailable"
@@ -107,7 +108,7 @@ func (o *ctrOps) wait(ctx context.Context) error {
 	return nil
 }
 
-func (o *ctrOps) stop() error   { return o.ct.Stop() }
-func (o *ctrOps) pids() []int   { return cgroup.Procs(o.in.Cgroup) }
-func (o *ctrOps) late() []Phase { return nil }
-func (o *ctrOps) tail() string  { return o.ct.Output() }
+func (o *ctrOps) stop() error           { return o.ct.Stop() }
+func (o *ctrOps) pids() []int           { return cgroup.Procs(o.in.Cgroup) }
+func (o *ctrOps) late() []results.Phase { return nil }
+func (o *ctrOps) tail() string          { return o.ct.Output() }

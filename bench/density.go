@@ -10,14 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
 )
 
 // httpPage is what the http workload serves on / (see workload/http).
 const httpPage = "vmm bench: hello over http\n"
 
-// DensityConfig says how far to push one target.
-type DensityConfig struct {
+// densityConfig says how far to push one target.
+type densityConfig struct {
 	Max      int
 	Budget   int64 // stop once MemAvailable fell this many bytes
 	Reserve  int64 // stop before MemAvailable falls under this
@@ -28,39 +29,13 @@ type DensityConfig struct {
 	Progress func(target string, n, of int)
 }
 
-// DensityPoint is the state after instance N answered.
-type DensityPoint struct {
-	N                int     `json:"n"`
-	ReadyMS          float64 `json:"ready_ms"`  // this instance's launch → ready marker
-	AnswerMS         float64 `json:"answer_ms"` // launch → its HTTP answer
-	ElapsedS         float64 `json:"elapsed_s"` // since the first launch
-	MemAvailableDrop int64   `json:"mem_available_drop"`
-}
-
-// DensityRun is one target's density run.
-type DensityRun struct {
-	Target     string         `json:"target"`
-	Max        int            `json:"max"`
-	Budget     int64          `json:"budget"`
-	Points     []DensityPoint `json:"points"`
-	Count      int            `json:"count"` // instances alive and answering at the end
-	StopReason string         `json:"stop_reason"`
-	LaunchRate float64        `json:"launch_rate"` // instances per second
-	// PerInstance: MemAvailable drop ÷ N, and the sum of PSS ÷ N.
-	MemAvailablePer int64    `json:"mem_available_per_instance"`
-	PssPer          uint64   `json:"pss_per_instance"`
-	HostKernelPer   int64    `json:"host_kernel_per_instance"`
-	Failures        []string `json:"failures,omitempty"`
-	Leftovers       []string `json:"leftovers,omitempty"`
-}
-
-// RunDensity starts idle http instances of t one after another, each on
+// measureDensity starts idle http instances of t one after another, each on
 // its own address on a private bridge, until Max, the budget, or the
 // first failure; every instance must answer HTTP before it counts. Then
 // it tears everything down and checks that nothing is left.
-func RunDensity(ctx context.Context, t Target, c DensityConfig) DensityRun {
-	run := DensityRun{Target: t.Name(), Max: c.Max, Budget: c.Budget}
-	br, err := NewBridge(c.Prefix)
+func measureDensity(ctx context.Context, t Target, c densityConfig) results.DensityRun {
+	run := results.DensityRun{Target: t.Name(), Max: c.Max, Budget: c.Budget}
+	br, err := newBridge(c.Prefix)
 	if err != nil {
 		run.StopReason = "bridge: " + err.Error()
 		return run
@@ -91,7 +66,7 @@ func RunDensity(ctx context.Context, t Target, c DensityConfig) DensityRun {
 		}
 		now, _ := ReadHostMemory()
 		drop := before.MemAvailable - now.MemAvailable
-		run.Points = append(run.Points, DensityPoint{N: n, ReadyMS: ms(in.Ready), AnswerMS: ms(answer),
+		run.Points = append(run.Points, results.DensityPoint{N: n, ReadyMS: ms(in.Ready), AnswerMS: ms(answer),
 			ElapsedS: time.Since(start).Seconds(), MemAvailableDrop: drop})
 		if c.Budget > 0 && drop >= c.Budget {
 			run.StopReason = fmt.Sprintf("memory budget %d MiB used", c.Budget>>20)
@@ -141,7 +116,7 @@ func RunDensity(ctx context.Context, t Target, c DensityConfig) DensityRun {
 }
 
 // densityOne launches one instance and waits for its HTTP answer.
-func densityOne(ctx context.Context, t Target, br *Bridge, c DensityConfig) (*Instance, time.Duration, error) {
+func densityOne(ctx context.Context, t Target, br *Bridge, c densityConfig) (*Instance, time.Duration, error) {
 	lctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	in, err := t.Launch(lctx, Spec{Workload: workload.HTTP, MemMiB: c.MemMiB, CPUs: c.CPUs, Net: br})

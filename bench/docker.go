@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/rootdisk"
 )
 
@@ -35,8 +36,8 @@ type dockerTarget struct {
 	seq     int
 }
 
-// NewDocker is the docker target; dir is a fresh directory for its daemon.
-func NewDocker(a Assets, dir string, ramdisk bool) Target {
+// newDocker is the docker target; dir is a fresh directory for its daemon.
+func newDocker(a Assets, dir string, ramdisk bool) Target {
 	t := &dockerTarget{a: a, dir: dir, ramdisk: ramdisk}
 	for _, bin := range []string{"dockerd", "docker", "containerd", "runc"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -46,9 +47,9 @@ func NewDocker(a Assets, dir string, ramdisk bool) Target {
 	return t
 }
 
-func (t *dockerTarget) Name() string    { return TargetDocker }
-func (t *dockerTarget) Kind() Kind      { return KindContainer }
-func (t *dockerTarget) Version() string { return t.version }
+func (t *dockerTarget) Name() string       { return results.TargetDocker }
+func (t *dockerTarget) Kind() results.Kind { return results.KindContainer }
+func (t *dockerTarget) Version() string    { return t.version }
 
 // Check starts the daemon on first use and imports the image.
 func (t *dockerTarget) Check() error {
@@ -257,22 +258,10 @@ func unmountBelow(dir string) {
 	}
 }
 
-// DockerFootprint is docker's side of the footprint: the imported image
-// and what N containers of it add in the daemon's data root (each gets
-// its own overlay2 upper and init layers; the image's layer is shared).
-type DockerFootprint struct {
-	ImageBytes     int64  `json:"image_bytes"`
-	N              int    `json:"n"`
-	Created        int    `json:"created"`
-	DataRootGrowth int64  `json:"data_root_growth"`
-	Driver         string `json:"storage_driver"`
-	Error          string `json:"error,omitempty"`
-}
-
 // Footprint creates n containers of the image (not started), measures
 // the data root's growth and removes them again.
-func (t *dockerTarget) Footprint(ctx context.Context, n int) *DockerFootprint {
-	f := &DockerFootprint{N: n}
+func (t *dockerTarget) Footprint(ctx context.Context, n int) *results.DockerFootprint {
+	f := &results.DockerFootprint{N: n}
 	if err := t.Check(); err != nil {
 		f.Error = err.Error()
 		return f

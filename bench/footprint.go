@@ -8,59 +8,28 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/rootdisk"
 	"github.com/vmmlab/vmm/bench/workload"
 )
 
-// Footprint is what each target needs on disk, and what N containers of
-// one large image cost on disk (the "1,000 containers from a 1 GB image"
-// claim), measured with crun over one shared read-only root.
-type Footprint struct {
-	Files      []FootprintFile  `json:"files"`
-	LargeImage *LargeImageRun   `json:"large_image,omitempty"`
-	Docker     *DockerFootprint `json:"docker,omitempty"`
-}
-
-// FootprintFile is one target's on-disk need.
-type FootprintFile struct {
-	Target string `json:"target"`
-	What   string `json:"what"`
-	Bytes  int64  `json:"bytes"`
-}
-
-// LargeImageRun is N idle containers started from one large root.
-type LargeImageRun struct {
-	Target       string `json:"target"`
-	ImageBytes   int64  `json:"image_bytes"`
-	N            int    `json:"n"`
-	Started      int    `json:"started"`
-	BundleBytes  int64  `json:"bundle_bytes"` // every container's own files (bundles) together
-	DiskTotal    int64  `json:"disk_total"`   // image + bundles
-	MemAvailDrop int64  `json:"mem_available_drop"`
-	Error        string `json:"error,omitempty"`
-}
-
-// MeasureFiles sizes what each VM and container target needs on disk.
-func MeasureFiles(a Assets) []FootprintFile {
+// measureFiles sizes what each VM and container target needs on disk.
+func measureFiles(a Assets) []results.FootprintFile {
 	size := func(p string) int64 { n, _ := rootdisk.DiskUsage(p); return n }
 	disk := size(a.RootDisk)
-	stock := FootprintFile{TargetVMStock, "Debian kernel + initramfs + root disk", size(a.StockKernel) + size(a.StockInitrd) + disk}
+	stock := results.FootprintFile{Target: results.TargetVMStock, What: "Debian kernel + initramfs + root disk", Bytes: size(a.StockKernel) + size(a.StockInitrd) + disk}
 	if a.Unpacked != "" { // the kernel vmm unpacked from the bzImage, kept beside it
 		stock.What = "Debian kernel (bzImage and unpacked) + initramfs + root disk"
 		stock.Bytes += size(a.Unpacked)
 	}
-	return []FootprintFile{
-		{TargetVM, "minimal kernel + root disk", size(a.MicroKernel) + disk},
-		stock,
-		{"containers", "root file system (shared, read-only)", size(a.Rootfs)},
-	}
+	return []results.FootprintFile{{Target: results.TargetVM, What: "minimal kernel + root disk", Bytes: size(a.MicroKernel) + disk}, stock, {Target: "containers", What: "root file system (shared, read-only)", Bytes: size(a.Rootfs)}}
 }
 
-// RunLargeImage makes a root of imageMiB (the shared root plus a filler
+// runLargeImage makes a root of imageMiB (the shared root plus a filler
 // file), starts n idle containers of t from it, and measures the disk
 // and memory they take; everything is removed afterwards.
-func RunLargeImage(ctx context.Context, t Target, a Assets, stateDir string, imageMiB, n int, timeout time.Duration) *LargeImageRun {
-	r := &LargeImageRun{Target: t.Name(), N: n}
+func runLargeImage(ctx context.Context, t Target, a Assets, stateDir string, imageMiB, n int, timeout time.Duration) *results.LargeImageRun {
+	r := &results.LargeImageRun{Target: t.Name(), N: n}
 	root, err := os.MkdirTemp(filepath.Dir(stateDir), "vmm-bench-large-")
 	if err != nil {
 		r.Error = err.Error()
@@ -85,7 +54,7 @@ func RunLargeImage(ctx context.Context, t Target, a Assets, stateDir string, ima
 	r.ImageBytes, _ = rootdisk.DiskUsage(root)
 	la := a
 	la.Rootfs = root
-	lt := NewRuntime(la, t.Name(), stateDir, t.(*ctrTarget).noPivot)
+	lt := newRuntime(la, t.Name(), stateDir, t.(*ctrTarget).noPivot)
 	defer lt.(*ctrTarget).Close()
 	before, _ := ReadHostMemory()
 	var live []*Instance

@@ -8,80 +8,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/cgroup"
 	"github.com/vmmlab/vmm/internal/meminfo"
 )
 
-// HostMemory is the part of /proc/meminfo the bench compares (bytes).
-type HostMemory struct {
-	MemTotal      int64 `json:"mem_total"`
-	MemAvailable  int64 `json:"mem_available"`
-	Slab          int64 `json:"slab"`
-	KernelStack   int64 `json:"kernel_stack"`
-	PageTables    int64 `json:"page_tables"`
-	SecPageTables int64 `json:"sec_page_tables"` // KVM's secondary (EPT/NPT) page tables
-}
-
 // ReadHostMemory reads /proc/meminfo.
-func ReadHostMemory() (HostMemory, error) {
+func ReadHostMemory() (results.HostMemory, error) {
 	mi, err := meminfo.Read(meminfo.Path)
 	if err != nil {
-		return HostMemory{}, err
+		return results.HostMemory{}, err
 	}
 	// SecPageTables is missing before Linux 6.0: then 0, as the kernel has
 	// no such count.
-	return HostMemory{MemTotal: mi["MemTotal"], MemAvailable: mi["MemAvailable"], Slab: mi["Slab"], KernelStack: mi["KernelStack"],
+	return results.HostMemory{MemTotal: mi["MemTotal"], MemAvailable: mi["MemAvailable"], Slab: mi["Slab"], KernelStack: mi["KernelStack"],
 		PageTables: mi["PageTables"], SecPageTables: mi["SecPageTables"]}, nil
 }
 
-// Sub is h - o, field by field.
-func (h HostMemory) Sub(o HostMemory) HostMemory {
-	return HostMemory{h.MemTotal - o.MemTotal, h.MemAvailable - o.MemAvailable, h.Slab - o.Slab, h.KernelStack - o.KernelStack,
-		h.PageTables - o.PageTables, h.SecPageTables - o.SecPageTables}
-}
-
-// Kernel is the kernel memory among the fields (slab, stacks, tables).
-func (h HostMemory) Kernel() int64 { return h.Slab + h.KernelStack + h.PageTables + h.SecPageTables }
-
-// ProcMemory is one process of an instance.
-type ProcMemory struct {
-	PID  int    `json:"pid"`
-	Name string `json:"name"`
-	Rss  uint64 `json:"rss"`
-	Pss  uint64 `json:"pss"`
-}
-
-// MemorySample is one idle instance of a target, sampled after it was
-// ready and had settled. Bytes throughout.
-type MemorySample struct {
-	Target  string       `json:"target"`
-	Kind    Kind         `json:"kind"`
-	ReadyMS float64      `json:"ready_ms"`
-	Procs   []ProcMemory `json:"processes"`
-	Pss     uint64       `json:"pss"` // sum over Procs
-	Rss     uint64       `json:"rss"`
-	// VMs: guest RAM configured, touched (Rss/Pss of the guest-RAM
-	// mapping), and the VMM's own mappings (every other one).
-	GuestConfigured uint64    `json:"guest_configured,omitempty"`
-	GuestRss        uint64    `json:"guest_rss,omitempty"`
-	GuestPss        uint64    `json:"guest_pss,omitempty"`
-	GuestAnonHuge   uint64    `json:"guest_anon_huge,omitempty"`
-	OwnRss          uint64    `json:"own_rss,omitempty"`
-	OwnPss          uint64    `json:"own_pss,omitempty"`
-	OwnTop          []Mapping `json:"own_top,omitempty"` // the VMM's largest own mappings by Rss
-	// Containers: the cgroup's charge and its split.
-	Cgroup       uint64            `json:"cgroup,omitempty"`
-	CgroupStat   map[string]uint64 `json:"cgroup_stat,omitempty"`
-	RuntimeProcs []string          `json:"runtime_processes,omitempty"` // besides the workload
-	// Host is the /proc/meminfo change from before launch to the sample:
-	// the kernel memory charged to the instance, whoever's it is.
-	Host  HostMemory `json:"host_delta"`
-	THP   string     `json:"thp"`
-	Error string     `json:"error,omitempty"`
-}
-
-// MemoryConfig says how to run the memory benchmark.
-type MemoryConfig struct {
+// memoryConfig says how to run the memory benchmark.
+type memoryConfig struct {
 	Workload string
 	Args     []string
 	MemMiB   int
@@ -91,9 +36,9 @@ type MemoryConfig struct {
 	Progress func(target string, run, of int)
 }
 
-// RunMemory samples one idle instance of each target in turn.
-func RunMemory(ctx context.Context, targets []Target, c MemoryConfig) []MemorySample {
-	var out []MemorySample
+// runMemory samples one idle instance of each target in turn.
+func runMemory(ctx context.Context, targets []Target, c memoryConfig) []results.MemorySample {
+	var out []results.MemorySample
 	for i, t := range targets {
 		if ctx.Err() != nil {
 			break
@@ -106,8 +51,8 @@ func RunMemory(ctx context.Context, targets []Target, c MemoryConfig) []MemorySa
 	return out
 }
 
-func memoryOnce(ctx context.Context, t Target, c MemoryConfig) MemorySample {
-	s := MemorySample{Target: t.Name(), Kind: t.Kind(), THP: thpMode()}
+func memoryOnce(ctx context.Context, t Target, c memoryConfig) results.MemorySample {
+	s := results.MemorySample{Target: t.Name(), Kind: t.Kind(), THP: thpMode()}
 	before, _ := ReadHostMemory()
 	lctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
@@ -134,16 +79,16 @@ func memoryOnce(ctx context.Context, t Target, c MemoryConfig) MemorySample {
 }
 
 // sampleInstance fills in the process, mapping and cgroup readings.
-func sampleInstance(s *MemorySample, in *Instance) {
+func sampleInstance(s *results.MemorySample, in *Instance) {
 	s.GuestConfigured = in.GuestRAM
-	var own []Mapping
+	var own []results.Mapping
 	for _, pid := range in.PIDs() {
 		ms, err := ReadSmaps(pid)
 		if err != nil {
 			continue // ended meanwhile
 		}
 		total := Sum(ms)
-		pm := ProcMemory{PID: pid, Name: procName(pid), Rss: total.Rss, Pss: total.Pss}
+		pm := results.ProcMemory{PID: pid, Name: procName(pid), Rss: total.Rss, Pss: total.Pss}
 		s.Procs = append(s.Procs, pm)
 		s.Pss += pm.Pss
 		s.Rss += pm.Rss

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
 )
 
@@ -86,7 +87,7 @@ type proc struct {
 	// onlyExtra leaves the launcher's own group out of pids (the docker
 	// CLI only relays output; the container is elsewhere).
 	onlyExtra bool
-	lateFn    func() []Phase
+	lateFn    func() []results.Phase
 	stopped   bool
 }
 
@@ -201,7 +202,7 @@ func (p *proc) pids() []int {
 	return out
 }
 
-func (p *proc) late() []Phase {
+func (p *proc) late() []results.Phase {
 	if p.lateFn == nil {
 		return nil
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os/exec"
 	"runtime"
+
+	"github.com/vmmlab/vmm/bench/results"
 )
 
 // markerText is what every workload's ready line contains.
@@ -14,13 +16,13 @@ const markerText = "VMM-BENCH-READY"
 // the floor under every isolation technology.
 type processTarget struct{ a Assets }
 
-// NewProcess is the process target.
-func NewProcess(a Assets) Target { return processTarget{a} }
+// newProcess is the process target.
+func newProcess(a Assets) Target { return processTarget{a} }
 
-func (processTarget) Name() string    { return TargetProcess }
-func (processTarget) Kind() Kind      { return KindProcess }
-func (processTarget) Check() error    { return nil }
-func (processTarget) Version() string { return "fork+exec, " + runtime.Version() + " workloads" }
+func (processTarget) Name() string       { return results.TargetProcess }
+func (processTarget) Kind() results.Kind { return results.KindProcess }
+func (processTarget) Check() error       { return nil }
+func (processTarget) Version() string    { return "fork+exec, " + runtime.Version() + " workloads" }
 
 func (t processTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	if s.Net != nil {

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/vmmlab/vmm/bench/results"
+	"github.com/vmmlab/vmm/internal/tapns"
 )
 
 // restoreTarget is vm-restore: the vm target's guest snapshotted once per
@@ -23,15 +26,15 @@ type restoreTarget struct {
 	snaps map[string]string
 }
 
-// NewVMMRestore is the vm-restore target.
-func NewVMMRestore(a Assets) Target {
-	return &restoreTarget{vm: NewVMM(a, false).(*vmmTarget), snaps: map[string]string{}}
+// newVMMRestore is the vm-restore target.
+func newVMMRestore(a Assets) Target {
+	return &restoreTarget{vm: newVMM(a, false).(*vmmTarget), snaps: map[string]string{}}
 }
 
-func (t *restoreTarget) Name() string    { return TargetVMRestore }
-func (t *restoreTarget) Kind() Kind      { return KindVM }
-func (t *restoreTarget) Check() error    { return t.vm.Check() }
-func (t *restoreTarget) Version() string { return t.vm.Version() + ", restored from a snapshot" }
+func (t *restoreTarget) Name() string       { return results.TargetVMRestore }
+func (t *restoreTarget) Kind() results.Kind { return results.KindVM }
+func (t *restoreTarget) Check() error       { return t.vm.Check() }
+func (t *restoreTarget) Version() string    { return t.vm.Version() + ", restored from a snapshot" }
 
 // Close removes the snapshots.
 func (t *restoreTarget) Close() error {
@@ -80,7 +83,7 @@ func (t *restoreTarget) snapshot(ctx context.Context, s Spec) (string, error) {
 		}
 		defer cn.Close()
 		cmd.Args = append(cmd.Args, "--net", "fd=3")
-		cmd.ExtraFiles = []*os.File{cn.tap}
+		cmd.ExtraFiles = []*os.File{cn.Tap}
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -99,14 +102,14 @@ func (t *restoreTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	}
 	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
 	cmd := exec.Command(t.vm.a.VMM, "restore", snap, "--disk", t.vm.a.RootDisk+",ro", "--json")
-	var cn *cloneNet
+	var cn *tapns.Net
 	if s.Net != nil {
 		if cn, err = newCloneNet(); err != nil {
 			return nil, fmt.Errorf("vm-restore: %w", err)
 		}
 		cmd.Args = append(cmd.Args, "--net", "fd=3")
-		cmd.ExtraFiles = []*os.File{cn.tap}
-		in.Addr, in.dial = cloneGuest.Addr(), cn.dial
+		cmd.ExtraFiles = []*os.File{cn.Tap}
+		in.Addr, in.dial = cloneGuest.Addr(), cn.NS.DialContext
 	}
 	p, err := startProc(ctx, cmd, in)
 	if err != nil {
@@ -115,7 +118,7 @@ func (t *restoreTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 		}
 		return nil, fmt.Errorf("vm-restore: %w", err)
 	}
-	p.lateFn = func() []Phase { return vmmPhases(p.out.lastJSON(), in.Launched) }
+	p.lateFn = func() []results.Phase { return vmmPhases(p.out.lastJSON(), in.Launched) }
 	if cn != nil {
 		p.cleanup = cn.Close
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/cgroup"
 )
@@ -48,34 +49,34 @@ type Progress interface {
 func AllTargets(o Options) []Target {
 	a := o.Assets
 	return []Target{
-		NewVMM(a, false), NewVMMNoTHP(a), NewVMMRestore(a), NewVMM(a, true),
-		NewRuntime(a, TargetCrun, o.StateDir, o.NoPivot), NewRuntime(a, TargetRunc, o.StateDir, o.NoPivot), NewRuntime(a, TargetRunsc, o.StateDir, o.NoPivot),
-		NewDocker(a, filepath.Join(filepath.Dir(o.StateDir), "vmm-bench-docker"), o.NoPivot),
-		NewProcess(a), NewQEMU(a, false), NewQEMU(a, true),
+		newVMM(a, false), newVMMNoTHP(a), newVMMRestore(a), newVMM(a, true),
+		newRuntime(a, results.TargetCrun, o.StateDir, o.NoPivot), newRuntime(a, results.TargetRunc, o.StateDir, o.NoPivot), newRuntime(a, results.TargetRunsc, o.StateDir, o.NoPivot),
+		newDocker(a, filepath.Join(filepath.Dir(o.StateDir), "vmm-bench-docker"), o.NoPivot),
+		newProcess(a), newQEMU(a, false), newQEMU(a, true),
 	}
 }
 
 // Run runs the benchmarks named in which ("all", "start", "memory",
 // "density") and returns what was measured, also when ctx ends early.
-func Run(ctx context.Context, o Options, which string) (*Results, error) {
+func Run(ctx context.Context, o Options, which string) (*results.Results, error) {
 	all := AllTargets(o)
 	defer closeTargets(all)
-	chosen, err := Select(all, o.Targets)
+	chosen, err := selectTargets(all, o.Targets)
 	if err != nil {
 		return nil, err
 	}
-	r := &Results{Schema: SchemaVersion, Started: time.Now(), Env: DetectEnvironment(o.Assets, o.Nested), Flags: o.Flags}
-	if r.Workloads, err = HashWorkloads(o.Assets); err != nil {
+	r := &results.Results{Schema: results.SchemaVersion, Started: time.Now(), Env: detectEnvironment(o.Assets, o.Nested), Flags: o.Flags}
+	if r.Workloads, err = hashWorkloads(o.Assets); err != nil {
 		return nil, err
 	}
 	var ready []Target
 	for _, t := range chosen {
 		if err := t.Check(); err != nil {
-			r.Skipped = append(r.Skipped, Unavailable{t.Name(), err.Error()})
+			r.Skipped = append(r.Skipped, results.Unavailable{Target: t.Name(), Reason: err.Error()})
 			continue
 		}
 		ready = append(ready, t)
-		r.Targets = append(r.Targets, TargetInfo{t.Name(), t.Kind(), t.Version()})
+		r.Targets = append(r.Targets, results.TargetInfo{Name: t.Name(), Kind: t.Kind(), Version: t.Version()})
 	}
 	step := func(phase string) func(string, int, int) {
 		return func(t string, i, n int) {
@@ -85,25 +86,25 @@ func Run(ctx context.Context, o Options, which string) (*Results, error) {
 		}
 	}
 	if which == "all" || which == "start" {
-		s := RunStart(ctx, ready, StartConfig{Workload: o.Workload, Runs: o.Runs, Warmup: o.Warmup, MemMiB: o.MemMiB, CPUs: o.CPUs,
+		s := runStart(ctx, ready, startConfig{Workload: o.Workload, Runs: o.Runs, Warmup: o.Warmup, MemMiB: o.MemMiB, CPUs: o.CPUs,
 			Timeout: o.Timeout, ExitGrace: o.Timeout / 2, Progress: step("start")})
 		r.Start = &s
 	}
 	if (which == "all" || which == "memory") && ctx.Err() == nil {
-		r.Memory = RunMemory(ctx, ready, MemoryConfig{Workload: workload.HTTP, MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout,
+		r.Memory = runMemory(ctx, ready, memoryConfig{Workload: workload.HTTP, MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout,
 			Settle: o.Settle, Progress: step("memory")})
 	}
 	if (which == "all" || which == "density") && ctx.Err() == nil {
 		r.Density = runDensity(ctx, o, ready, step("density"))
 	}
 	if which == "all" && ctx.Err() == nil {
-		r.Footprint = &Footprint{Files: MeasureFiles(o.Assets)}
-		if t := find(ready, TargetCrun); t != nil && o.LargeImageN > 0 {
-			step("footprint")(TargetCrun, 1, 1)
-			r.Footprint.LargeImage = RunLargeImage(ctx, t, o.Assets, o.StateDir, o.LargeImageMiB, o.LargeImageN, o.Timeout)
+		r.Footprint = &results.Footprint{Files: measureFiles(o.Assets)}
+		if t := find(ready, results.TargetCrun); t != nil && o.LargeImageN > 0 {
+			step("footprint")(results.TargetCrun, 1, 1)
+			r.Footprint.LargeImage = runLargeImage(ctx, t, o.Assets, o.StateDir, o.LargeImageMiB, o.LargeImageN, o.Timeout)
 		}
-		if d, ok := find(ready, TargetDocker).(*dockerTarget); ok && o.LargeImageN > 0 {
-			step("footprint")(TargetDocker, 1, 1)
+		if d, ok := find(ready, results.TargetDocker).(*dockerTarget); ok && o.LargeImageN > 0 {
+			step("footprint")(results.TargetDocker, 1, 1)
 			r.Footprint.Docker = d.Footprint(ctx, o.LargeImageN)
 		}
 	}
@@ -126,8 +127,8 @@ func find(ts []Target, name string) Target {
 	return nil
 }
 
-func runDensity(ctx context.Context, o Options, ready []Target, step func(string, int, int)) []DensityRun {
-	var out []DensityRun
+func runDensity(ctx context.Context, o Options, ready []Target, step func(string, int, int)) []results.DensityRun {
+	var out []results.DensityRun
 	for i, name := range o.DensityTargets {
 		t := find(ready, name)
 		if t == nil || ctx.Err() != nil {
@@ -135,7 +136,7 @@ func runDensity(ctx context.Context, o Options, ready []Target, step func(string
 		}
 		// Each run gets its own /24 so that addresses are never reused.
 		prefix := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 77, byte(i), 0}), 24)
-		out = append(out, RunDensity(ctx, t, DensityConfig{Max: o.DensityMax, Budget: o.Budget, Reserve: 128 << 20,
+		out = append(out, measureDensity(ctx, t, densityConfig{Max: o.DensityMax, Budget: o.Budget, Reserve: 128 << 20,
 			MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout, Prefix: prefix, Progress: step}))
 	}
 	return out

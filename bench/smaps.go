@@ -6,20 +6,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/vmmlab/vmm/bench/results"
 )
 
-// Mapping is one entry of /proc/PID/smaps (sizes in bytes).
-type Mapping struct {
-	Name      string `json:"name"` // the mapped file, [heap], [anon], ...
-	Size      uint64 `json:"size"`
-	Rss       uint64 `json:"rss"`
-	Pss       uint64 `json:"pss"`
-	Anonymous uint64 `json:"anonymous"`
-	AnonHuge  uint64 `json:"anon_huge"`
-}
-
 // ReadSmaps reads every mapping of process pid.
-func ReadSmaps(pid int) ([]Mapping, error) {
+func ReadSmaps(pid int) ([]results.Mapping, error) {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/smaps")
 	if err != nil {
 		return nil, err
@@ -30,8 +22,8 @@ func ReadSmaps(pid int) ([]Mapping, error) {
 
 // parseSmaps parses smaps text: a header line per mapping ("start-end
 // perms offset dev inode [path]"), then "Key:  N kB" lines.
-func parseSmaps(r io.Reader) ([]Mapping, error) {
-	var out []Mapping
+func parseSmaps(r io.Reader) ([]results.Mapping, error) {
+	var out []results.Mapping
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -48,7 +40,7 @@ func parseSmaps(r io.Reader) ([]Mapping, error) {
 			if len(f) >= 6 {
 				name = strings.Join(f[5:], " ")
 			}
-			out = append(out, Mapping{Name: name})
+			out = append(out, results.Mapping{Name: name})
 			continue
 		}
 		if len(out) == 0 || len(f) < 2 {
@@ -86,7 +78,7 @@ const guestRAMMapping = "[anon:vmm-guest-ram]"
 // else (the VMM's own overhead). Size alone is only right when guest RAM
 // is a mapping of its own: an anonymous neighbour with the same flags is
 // merged into it by the kernel (vmm keeps guard pages around its RAM).
-func SplitGuest(ms []Mapping, guestRAM uint64) (guest, own []Mapping) {
+func SplitGuest(ms []results.Mapping, guestRAM uint64) (guest, own []results.Mapping) {
 	for _, m := range ms {
 		if m.Name == guestRAMMapping || guestRAM > 0 && m.Size >= guestRAM {
 			guest = append(guest, m)
@@ -98,7 +90,7 @@ func SplitGuest(ms []Mapping, guestRAM uint64) (guest, own []Mapping) {
 }
 
 // Sum adds up the mappings' sizes.
-func Sum(ms []Mapping) (total Mapping) {
+func Sum(ms []results.Mapping) (total results.Mapping) {
 	for _, m := range ms {
 		total.Size += m.Size
 		total.Rss += m.Rss
@@ -110,17 +102,17 @@ func Sum(ms []Mapping) (total Mapping) {
 }
 
 // ByName groups mappings by name (summed), largest Rss first.
-func ByName(ms []Mapping) []Mapping {
+func ByName(ms []results.Mapping) []results.Mapping {
 	idx := map[string]int{}
-	var out []Mapping
+	var out []results.Mapping
 	for _, m := range ms {
 		i, ok := idx[m.Name]
 		if !ok {
 			idx[m.Name] = len(out)
-			out = append(out, Mapping{Name: m.Name})
+			out = append(out, results.Mapping{Name: m.Name})
 			i = len(out) - 1
 		}
-		s := Sum([]Mapping{out[i], m})
+		s := Sum([]results.Mapping{out[i], m})
 		s.Name = m.Name
 		out[i] = s
 	}

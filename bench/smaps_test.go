@@ -3,6 +3,8 @@ package bench
 import (
 	"strings"
 	"testing"
+
+	"github.com/vmmlab/vmm/bench/results"
 )
 
 const smapsText = `00400000-00800000 r-xp 00000000 08:01 123 /lab/vmm
@@ -58,7 +60,7 @@ func TestParseSmapsIgnoresGarbage(t *testing.T) {
 // A guest RAM mapping that vmm named counts as guest RAM whatever its
 // size (RAM above 4 GiB is split in two, each part smaller than the whole).
 func TestSplitGuestByName(t *testing.T) {
-	ms := []Mapping{{Name: "[anon:vmm-guest-ram]", Size: 64 << 20}, {Name: "[anon:vmm-guest-ram]", Size: 192 << 20}, {Name: "[anon]", Size: 8 << 20}}
+	ms := []results.Mapping{{Name: "[anon:vmm-guest-ram]", Size: 64 << 20}, {Name: "[anon:vmm-guest-ram]", Size: 192 << 20}, {Name: "[anon]", Size: 8 << 20}}
 	guest, own := SplitGuest(ms, 256<<20)
 	if len(guest) != 2 || len(own) != 1 || own[0].Name != "[anon]" {
 		t.Fatalf("guest %+v, own %+v", guest, own)

@@ -7,31 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
-)
 
-// Kind groups targets: a VM, a container, or a plain process.
-type Kind string
-
-// The kinds of target.
-const (
-	KindVM        Kind = "vm"
-	KindContainer Kind = "container"
-	KindProcess   Kind = "process"
-)
-
-// The targets' names, as flags, results.json and the report use them.
-const (
-	TargetVM        = "vm"         // vmm, the minimal kernel, virtio-mmio
-	TargetVMNoTHP   = "vm-nothp"   // vm without transparent huge pages
-	TargetVMStock   = "vm-stock"   // vmm, the Debian kernel, virtio-pci
-	TargetVMRestore = "vm-restore" // vm restored from a snapshot
-	TargetQEMU      = "qemu"       // QEMU's microvm, the minimal kernel
-	TargetQEMUStock = "qemu-stock" // QEMU's microvm, the Debian kernel
-	TargetCrun      = "crun"
-	TargetRunc      = "runc"
-	TargetRunsc     = "runsc"
-	TargetDocker    = "docker"
-	TargetProcess   = "process" // the workload as a plain host process
+	"github.com/vmmlab/vmm/bench/results"
 )
 
 // Spec is one instance to launch: a workload (a program in the image's
@@ -48,7 +25,7 @@ type Spec struct {
 // Target is one way of running a workload: vm, crun, docker, process, ...
 type Target interface {
 	Name() string
-	Kind() Kind
+	Kind() results.Kind
 	// Check says why the target cannot run on this host; nil if it can.
 	Check() error
 	// Version names the software under test (runtime or VMM and kernel).
@@ -57,12 +34,6 @@ type Target interface {
 	// seen. On error nothing is left running; otherwise the caller must
 	// Stop the instance.
 	Launch(ctx context.Context, s Spec) (*Instance, error)
-}
-
-// Phase is a named point in an instance's life, in ms since launch.
-type Phase struct {
-	Name string  `json:"name"`
-	MS   float64 `json:"ms"`
 }
 
 // Instance is a running (or ended) instance of a target.
@@ -78,7 +49,7 @@ type Instance struct {
 	// Cgroup is a container's cgroup directory (absolute; "" otherwise).
 	Cgroup string
 
-	phases []Phase
+	phases []results.Phase
 	ops    instanceOps
 }
 
@@ -93,18 +64,18 @@ type instanceOps interface {
 	pids() []int
 	// late adds phases only known at the end (e.g. the VMM's own
 	// timestamps) once the instance has ended.
-	late() []Phase
+	late() []results.Phase
 	// tail is the instance's last output lines (for failure reports).
 	tail() string
 }
 
 func (in *Instance) mark(name string, at time.Time) {
-	in.phases = append(in.phases, Phase{name, ms(at.Sub(in.Launched))})
+	in.phases = append(in.phases, results.Phase{Name: name, MS: ms(at.Sub(in.Launched))})
 }
 
 // Phases are the named points seen so far, late ones included.
-func (in *Instance) Phases() []Phase {
-	return append(append([]Phase(nil), in.phases...), in.ops.late()...)
+func (in *Instance) Phases() []results.Phase {
+	return append(append([]results.Phase(nil), in.phases...), in.ops.late()...)
 }
 
 // Wait waits for the instance to end by itself and records "exit".
@@ -131,12 +102,6 @@ func (in *Instance) Tail() string { return in.ops.tail() }
 
 func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
-// Unavailable records a target that could not run, and why.
-type Unavailable struct {
-	Target string `json:"target"`
-	Reason string `json:"reason"`
-}
-
 // Names lists the targets in their canonical order.
 func Names(ts []Target) []string {
 	out := make([]string, len(ts))
@@ -146,9 +111,9 @@ func Names(ts []Target) []string {
 	return out
 }
 
-// Select picks the named targets ("all" for every one) from ts in the
+// selectTargets picks the named targets ("all" for every one) from ts in the
 // order given, rejecting unknown names.
-func Select(ts []Target, names []string) ([]Target, error) {
+func selectTargets(ts []Target, names []string) ([]Target, error) {
 	if len(names) == 0 || len(names) == 1 && names[0] == "all" {
 		return ts, nil
 	}

@@ -10,15 +10,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/guestinit"
+	"github.com/vmmlab/vmm/internal/qemuvm"
 	"github.com/vmmlab/vmm/kvm"
 	"github.com/vmmlab/vmm/runresult"
 )
 
-// GuestCmdline is the kernel command line every VM target gets (vmm and
+// guestCmdline is the kernel command line every VM target gets (vmm and
 // QEMU alike), before the workload's own parameters: serial console,
 // quiet (every console byte is a VM exit), no reboot loop on panic.
-const GuestCmdline = "console=ttyS0 quiet panic=-1 reboot=k"
+const guestCmdline = "console=ttyS0 quiet panic=-1 reboot=k"
 
 // rootDisk says how a guest makes the root disk (Assets.RootDisk,
 // read-only, the first virtio disk) its root: the VMs' userland is that
@@ -39,7 +41,7 @@ func initrdRoot() rootDisk {
 	return rootDisk{init: &guestinit.Mount{Source: "/dev/vda", Target: "/", FSType: "ext4"}}
 }
 
-// workloadCmdline is the kernel command line for spec: GuestCmdline, how
+// workloadCmdline is the kernel command line for spec: guestCmdline, how
 // the root disk is mounted, and the guest init's task (built by
 // guestinit, which reads it).
 func workloadCmdline(root rootDisk, s Spec, addr, gw string) (string, error) {
@@ -57,7 +59,7 @@ func workloadCmdline(root rootDisk, s Spec, addr, gw string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", s.Workload, err)
 	}
-	return strings.Join(strings.Fields(GuestCmdline+" "+root.kernel+" "+params), " "), nil
+	return strings.Join(strings.Fields(guestCmdline+" "+root.kernel+" "+params), " "), nil
 }
 
 // vmmTarget boots the workload under vmm.
@@ -69,32 +71,32 @@ type vmmTarget struct {
 	a                       Assets
 }
 
-// NewVMM is the vm target (minimal kernel, virtio-mmio) when stock is
+// newVMM is the vm target (minimal kernel, virtio-mmio) when stock is
 // false, vm-stock (the Debian kernel, virtio-pci) when it is true. With
 // Assets.Unpacked, vm-stock boots the Debian kernel unpacked by vmm on
 // the host (the first boot unpacks it: a warm-up round's).
-func NewVMM(a Assets, stock bool) Target {
+func newVMM(a Assets, stock bool) Target {
 	if stock {
-		t := &vmmTarget{name: TargetVMStock, kernel: a.StockKernel, transport: "pci", initrd: a.StockInitrd, root: initrdRoot(), a: a}
+		t := &vmmTarget{name: results.TargetVMStock, kernel: a.StockKernel, transport: "pci", initrd: a.StockInitrd, root: initrdRoot(), a: a}
 		if a.Unpacked != "" {
 			t.extra = []string{"--unpack-kernel", a.Unpacked}
 		}
 		return t
 	}
-	return &vmmTarget{name: TargetVM, kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: diskRoot(), a: a}
+	return &vmmTarget{name: results.TargetVM, kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: diskRoot(), a: a}
 }
 
-// NewVMMNoTHP is vm-nothp: the vm target with guest RAM kept off
+// newVMMNoTHP is vm-nothp: the vm target with guest RAM kept off
 // transparent huge pages (vmm boot --thp off), so that the report shows
 // what huge pages cost in memory and gain in speed.
-func NewVMMNoTHP(a Assets) Target {
-	return &vmmTarget{name: TargetVMNoTHP, kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: diskRoot(),
+func newVMMNoTHP(a Assets) Target {
+	return &vmmTarget{name: results.TargetVMNoTHP, kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: diskRoot(),
 		extra: []string{"--thp", "off"}, a: a}
 }
 
-func (t *vmmTarget) Name() string { return t.name }
-func (t *vmmTarget) Kind() Kind   { return KindVM }
-func (t *vmmTarget) Check() error { return kvmUsable() }
+func (t *vmmTarget) Name() string       { return t.name }
+func (t *vmmTarget) Kind() results.Kind { return results.KindVM }
+func (t *vmmTarget) Check() error       { return kvmUsable() }
 func (t *vmmTarget) Version() string {
 	v := fmt.Sprintf("%s, kernel %s", commandVersion(t.a.VMM, "version"), kernelVersion(t.kernel))
 	if len(t.extra) > 0 {
@@ -136,27 +138,27 @@ func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.name, err)
 	}
-	p.lateFn = func() []Phase { return vmmPhases(p.out.lastJSON(), in.Launched) }
+	p.lateFn = func() []results.Phase { return vmmPhases(p.out.lastJSON(), in.Launched) }
 	return in, nil
 }
 
 // vmmPhases turns vmm's own timestamps (ms since its start) into phases
 // since the bench launched it.
-func vmmPhases(line string, launched time.Time) []Phase {
+func vmmPhases(line string, launched time.Time) []results.Phase {
 	r, err := runresult.Parse([]byte(line))
 	if err != nil || r.StartNS == 0 {
 		return nil
 	}
 	origin := ms(time.Unix(0, r.StartNS).Sub(launched))
-	out := []Phase{{"vmm start", origin}, {"machine built", origin + r.SetupMS}, {"first KVM_RUN", origin + r.FirstRun}}
+	out := []results.Phase{{Name: "vmm start", MS: origin}, {Name: "machine built", MS: origin + r.SetupMS}, {Name: "first KVM_RUN", MS: origin + r.FirstRun}}
 	if r.InputsMS > 0 {
-		out = append(out, Phase{"kernel+initrd read", origin + r.InputsMS})
+		out = append(out, results.Phase{Name: "kernel+initrd read", MS: origin + r.InputsMS})
 	}
 	if at, ok := r.Steps["load"]; ok {
-		out = append(out, Phase{"guest RAM loaded", origin + at})
+		out = append(out, results.Phase{Name: "guest RAM loaded", MS: origin + at})
 	}
 	if r.Booted {
-		out = append(out, Phase{"init (boot timer)", origin + r.BootMS})
+		out = append(out, results.Phase{Name: "init (boot timer)", MS: origin + r.BootMS})
 	}
 	return out
 }
@@ -171,16 +173,16 @@ type qemuTarget struct {
 	a            Assets
 }
 
-// NewQEMU is the qemu target (minimal kernel) or qemu-stock (Debian's).
-func NewQEMU(a Assets, stock bool) Target {
+// newQEMU is the qemu target (minimal kernel) or qemu-stock (Debian's).
+func newQEMU(a Assets, stock bool) Target {
 	if stock {
-		return &qemuTarget{name: TargetQEMUStock, kernel: a.StockKernel, initrd: a.StockInitrd, root: initrdRoot(), a: a}
+		return &qemuTarget{name: results.TargetQEMUStock, kernel: a.StockKernel, initrd: a.StockInitrd, root: initrdRoot(), a: a}
 	}
-	return &qemuTarget{name: TargetQEMU, kernel: a.MicroKernel, root: diskRoot(), a: a}
+	return &qemuTarget{name: results.TargetQEMU, kernel: a.MicroKernel, root: diskRoot(), a: a}
 }
 
-func (t *qemuTarget) Name() string { return t.name }
-func (t *qemuTarget) Kind() Kind   { return KindVM }
+func (t *qemuTarget) Name() string       { return t.name }
+func (t *qemuTarget) Kind() results.Kind { return results.KindVM }
 func (t *qemuTarget) Check() error {
 	if t.a.QEMU == "" {
 		return errors.New("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
@@ -200,16 +202,8 @@ func (t *qemuTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-accel", "kvm", "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
-		"-cpu", "host", "-m", fmt.Sprintf("%dM", s.MemMiB), "-smp", fmt.Sprint(s.CPUs),
-		"-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
-		"-drive", "id=root,file=" + t.a.RootDisk + ",format=raw,if=none,readonly=on", "-device", "virtio-blk-device,drive=root",
-		// the entropy device vmm gives every VM by default (--rng on)
-		"-device", "virtio-rng-device",
-		"-kernel", t.kernel, "-append", cmdline}
-	if t.initrd != "" {
-		args = append(args, "-initrd", t.initrd)
-	}
+	args := qemuvm.Microvm{MemMiB: s.MemMiB, CPUs: s.CPUs, Kernel: t.kernel, Initrd: t.initrd, Cmdline: cmdline,
+		RootDisk: t.a.RootDisk, RNG: true /* the entropy device vmm gives every VM by default (--rng on) */}.Args()
 	cmd := exec.Command(t.a.QEMU, args...)
 	if _, err := startProc(ctx, cmd, in); err != nil {
 		return nil, fmt.Errorf("%s: %w", t.name, err)

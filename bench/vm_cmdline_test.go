@@ -23,7 +23,7 @@ func TestWorkloadCmdline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(line, GuestCmdline+" ") || !strings.Contains(line, c.kernelPart) {
+		if !strings.HasPrefix(line, guestCmdline+" ") || !strings.Contains(line, c.kernelPart) {
 			t.Errorf("%q lacks the common part or %q", line, c.kernelPart)
 		}
 		task, err := guestinit.ParseCmdline(line)

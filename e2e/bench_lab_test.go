@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmmlab/vmm/bench"
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/internal/kvmtest"
 	"github.com/vmmlab/vmm/lab/labenv"
@@ -54,7 +54,7 @@ func TestBenchShort(t *testing.T) {
 		t.Fatalf("vmm bench all: %v\n%s", run.err, run.log)
 	}
 	out := run.out
-	r, err := bench.ReadResults(filepath.Join(out, "results.json"))
+	r, err := results.ReadResults(filepath.Join(out, "results.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestBenchShort(t *testing.T) {
 // memory samples and density instances.
 func benchFailures(t *testing.T, out string) []string {
 	t.Helper()
-	r, err := bench.ReadResults(filepath.Join(out, "results.json"))
+	r, err := results.ReadResults(filepath.Join(out, "results.json"))
 	if err != nil {
 		return []string{err.Error()}
 	}
@@ -128,7 +128,7 @@ func benchFailures(t *testing.T, out string) []string {
 	return f
 }
 
-func hasPhase(ps []bench.Phase, name string) bool {
+func hasPhase(ps []results.Phase, name string) bool {
 	for _, p := range ps {
 		if p.Name == name {
 			return true
@@ -137,7 +137,7 @@ func hasPhase(ps []bench.Phase, name string) bool {
 	return false
 }
 
-func density(r *bench.Results, target string) *bench.DensityRun {
+func density(r *results.Results, target string) *results.DensityRun {
 	for i := range r.Density {
 		if r.Density[i].Target == target {
 			return &r.Density[i]
@@ -146,7 +146,7 @@ func density(r *bench.Results, target string) *bench.DensityRun {
 	return nil
 }
 
-func checkMemory(t *testing.T, r *bench.Results) {
+func checkMemory(t *testing.T, r *results.Results) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, m := range r.Memory {

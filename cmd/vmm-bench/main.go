@@ -22,6 +22,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vmmlab/vmm/bench"
+	"github.com/vmmlab/vmm/bench/report"
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/container"
 	"github.com/vmmlab/vmm/internal/cachedir"
@@ -42,20 +44,15 @@ type benchFlags struct {
 }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, benchUsage)
-		return 2
+	measure := func(which string) func([]string, io.Writer, io.Writer) int {
+		return func(args []string, stdout, stderr io.Writer) int { return benchMeasure(which, args, stdout, stderr) }
 	}
-	switch args[0] {
-	case "all", "start", "memory", "density":
-		return benchMeasure(args[0], args[1:], stdout, stderr)
-	case "report":
-		return benchReport(args[1:], stderr)
-	case "compare":
-		return benchCompare(args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "vmm bench: unknown subcommand %q\n%s\n", args[0], benchUsage)
-	return 2
+	return cli.Commands{Prog: "vmm bench", Usage: benchUsage, List: []cli.Command{
+		{Name: "all", Run: measure("all")}, {Name: "start", Run: measure("start")}, {Name: "memory", Run: measure("memory")},
+		{Name: "density", Run: measure("density")},
+		{Name: "report", Run: func(args []string, _, stderr io.Writer) int { return benchReport(args, stderr) }},
+		{Name: "compare", Run: benchCompare},
+	}}.Dispatch(args, stdout, stderr)
 }
 
 func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
@@ -83,7 +80,7 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.o.CPUs, "cpus", 1, "vCPUs of a VM, CPUs of a container")
 	fs.DurationVar(&f.o.Timeout, "timeout", 3*time.Minute, "limit for one instance to become ready")
 	fs.DurationVar(&f.o.Settle, "settle", 5*time.Second, "idle time after ready before memory is sampled")
-	fs.StringSliceVar(&f.density, "density-targets", []string{bench.TargetVM, bench.TargetVMRestore, bench.TargetCrun}, "targets of the density run")
+	fs.StringSliceVar(&f.density, "density-targets", []string{results.TargetVM, results.TargetVMRestore, results.TargetCrun}, "targets of the density run")
 	fs.IntVar(&f.o.DensityMax, "max", 20, "density: at most this many instances per target")
 	fs.StringVar(&f.budget, "budget", "1G", "density: stop once host MemAvailable fell by this much")
 	fs.StringVar(&f.large, "large-image", "256M", "size of the large shared image (footprint)")
@@ -115,7 +112,7 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vmm bench %s: %v\n", which, err)
 		return 1
 	}
-	if err := bench.WriteReports(f.out, r); err != nil {
+	if err := report.WriteReports(f.out, r); err != nil {
 		fmt.Fprintf(stderr, "vmm bench %s: %v\n", which, err)
 		return 1
 	}
@@ -242,13 +239,13 @@ func benchReport(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmm bench report: --from and --out are required")
 		return 2
 	}
-	r, err := bench.ReadResults(*from)
+	r, err := results.ReadResults(*from)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm bench report:", err)
 		return 2
 	}
 	if err := os.MkdirAll(*out, 0o755); err == nil {
-		err = bench.WriteReports(*out, r)
+		err = report.WriteReports(*out, r)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm bench report:", err)
@@ -262,10 +259,10 @@ func benchCompare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: vmm bench compare A/results.json B/results.json")
 		return 2
 	}
-	a, err := bench.ReadResults(args[0])
+	a, err := results.ReadResults(args[0])
 	if err == nil {
-		var b *bench.Results
-		if b, err = bench.ReadResults(args[1]); err == nil {
+		var b *results.Results
+		if b, err = results.ReadResults(args[1]); err == nil {
 			return writeCompare(stdout, a, b)
 		}
 	}
@@ -273,8 +270,8 @@ func benchCompare(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func writeCompare(w io.Writer, a, b *bench.Results) int {
-	fmt.Fprint(w, bench.FormatComparison(bench.Compare(a, b)))
+func writeCompare(w io.Writer, a, b *results.Results) int {
+	fmt.Fprint(w, report.FormatComparison(report.Compare(a, b)))
 	return 0
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/vmmlab/vmm/bench"
+	"github.com/vmmlab/vmm/bench/report"
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/lab"
 )
 
@@ -120,11 +122,11 @@ func writeBenchReport(lines []string, out string) error {
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		return err
 	}
-	r, err := bench.ReadResults(p)
+	r, err := results.ReadResults(p)
 	if err != nil {
 		return err
 	}
-	if err := bench.WriteReports(out, r); err != nil {
+	if err := report.WriteReports(out, r); err != nil {
 		return err
 	}
 	fmt.Printf("lab: bench report in %s (report.html, report.md, results.json)\n", out)

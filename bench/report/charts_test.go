@@ -1,8 +1,9 @@
-package bench
+package report
 
 import (
 	"testing"
 
+	"github.com/vmmlab/vmm/bench/results"
 	"gonum.org/v1/plot"
 )
 
@@ -12,7 +13,7 @@ import (
 func TestChartsWhenNoRunBecameReady(t *testing.T) {
 	r := synthetic(1)
 	for i := range r.Start.Samples {
-		r.Start.Samples[i] = StartSample{Target: r.Start.Samples[i].Target, Round: r.Start.Samples[i].Round, Error: "not ready"}
+		r.Start.Samples[i] = results.StartSample{Target: r.Start.Samples[i].Target, Round: r.Start.Samples[i].Round, Error: "not ready"}
 	}
 	for _, c := range Charts(r) {
 		if c.Name == "start" || c.Name == "phases" {
@@ -30,7 +31,7 @@ func TestStartChartNamesOnlyTheTargetsItDraws(t *testing.T) {
 	r := synthetic(1)
 	for i, s := range r.Start.Samples {
 		if s.Target == "vm" {
-			r.Start.Samples[i] = StartSample{Target: "vm", Round: s.Round, Error: "not ready"}
+			r.Start.Samples[i] = results.StartSample{Target: "vm", Round: s.Round, Error: "not ready"}
 		}
 	}
 	p, err := startChart(r)
@@ -51,8 +52,8 @@ func TestStartChartNamesOnlyTheTargetsItDraws(t *testing.T) {
 // Labels of phases close together on the log scale are joined, not
 // drawn over each other (runc's "start done" and "ready").
 func TestPhaseLabels(t *testing.T) {
-	got := phaseLabels([]Phase{{"ready", 1010}, {"create done", 300}, {"start done", 1000}, {"exit", 2000}, {"machine built", 0}})
-	if len(got) != 2 || got[0] != (Phase{"create done", 300}) || got[1] != (Phase{"start done, ready", 1000}) {
+	got := phaseLabels([]results.Phase{{Name: "ready", MS: 1010}, {Name: "create done", MS: 300}, {Name: "start done", MS: 1000}, {Name: "exit", MS: 2000}, {Name: "machine built", MS: 0}})
+	if len(got) != 2 || got[0] != (results.Phase{Name: "create done", MS: 300}) || got[1] != (results.Phase{Name: "start done, ready", MS: 1000}) {
 		t.Fatalf("labels %v", got)
 	}
 }

@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vmmlab/vmm/bench/results"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -20,11 +21,11 @@ type Chart struct {
 
 // Charts draws the run's figures: start-time distribution per target,
 // stacked phases, memory by kind, density curves.
-func Charts(r *Results) []Chart {
+func Charts(r *results.Results) []Chart {
 	var out []Chart
 	for _, c := range []struct {
 		name string
-		f    func(*Results) (*plot.Plot, error)
+		f    func(*results.Results) (*plot.Plot, error)
 	}{{"start", startChart}, {"phases", phaseChart}, {"memory", memoryChart}, {"density", densityChart}} {
 		p, err := c.f(r)
 		if err == nil && p != nil {
@@ -67,8 +68,8 @@ func newLogPlot(title, ylabel string) *plot.Plot {
 	return p
 }
 
-func startChart(r *Results) (*plot.Plot, error) {
-	rows := r.StartTable()
+func startChart(r *results.Results) (*plot.Plot, error) {
+	rows := StartTable(r)
 	if len(rows) == 0 {
 		return nil, nil
 	}
@@ -114,9 +115,9 @@ const labelGap = 1.25
 // phases: the labelled ones, with those too close to the one before
 // (within labelGap) joined to it in one label, as runc's "start done"
 // and "ready" once overlapped.
-func phaseLabels(phases []Phase) []Phase {
-	var out []Phase
-	for _, ph := range sortPhases(append([]Phase(nil), phases...)) {
+func phaseLabels(phases []results.Phase) []results.Phase {
+	var out []results.Phase
+	for _, ph := range results.SortPhases(append([]results.Phase(nil), phases...)) {
 		if ph.MS <= 0 || !labelled(ph.Name) {
 			continue
 		}
@@ -129,8 +130,8 @@ func phaseLabels(phases []Phase) []Phase {
 	return out
 }
 
-func phaseChart(r *Results) (*plot.Plot, error) {
-	rows := r.StartTable()
+func phaseChart(r *results.Results) (*plot.Plot, error) {
+	rows := StartTable(r)
 	if len(rows) == 0 {
 		return nil, nil
 	}
@@ -170,7 +171,7 @@ func phaseChart(r *Results) (*plot.Plot, error) {
 	return p, nil
 }
 
-func memoryChart(r *Results) (*plot.Plot, error) {
+func memoryChart(r *results.Results) (*plot.Plot, error) {
 	var names []string
 	var guest, own, other plotter.Values
 	for _, m := range r.Memory {
@@ -210,7 +211,7 @@ func memoryChart(r *Results) (*plot.Plot, error) {
 	return p, nil
 }
 
-func densityChart(r *Results) (*plot.Plot, error) {
+func densityChart(r *results.Results) (*plot.Plot, error) {
 	if len(r.Density) == 0 {
 		return nil, nil
 	}

@@ -1,13 +1,13 @@
-package bench
+// Package results owns results.json: the types a bench run fills in
+// (targets, start samples, memory samples, density runs, footprints),
+// its schema version, and lookups a report needs. It measures nothing
+// and renders nothing, so that the runner and the report meet here only.
+package results
 
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/vmmlab/vmm/bench/workload"
-	"github.com/vmmlab/vmm/container"
 	"os"
-	"runtime"
-	"strings"
 	"time"
 )
 
@@ -55,56 +55,6 @@ type Environment struct {
 	Kernels     map[string]string `json:"guest_kernels"`
 }
 
-// DetectEnvironment reads the host's description; nested is set by the
-// caller (the lab says so through the environment).
-func DetectEnvironment(a Assets, nested bool) Environment {
-	e := Environment{Cores: runtime.NumCPU(), Nested: nested, THP: thpMode(), GoVersion: runtime.Version(),
-		VMMRevision: commandVersion(a.VMM, "version"),
-		Kernels:     map[string]string{"minimal": kernelVersion(a.MicroKernel), "stock": kernelVersion(a.StockKernel)}}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		e.Host = strings.TrimSpace(string(b))
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				e.CPU = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if h, err := ReadHostMemory(); err == nil {
-		e.MemTotal = uint64(h.MemTotal)
-	}
-	for _, m := range []string{"kvm_amd", "kvm_intel"} {
-		if _, err := os.Stat("/sys/module/" + m); err == nil {
-			e.KVMModule = m
-			if b, err := os.ReadFile("/sys/module/kvm/parameters/nx_huge_pages"); err == nil {
-				e.KVMModule += ", nx_huge_pages=" + strings.TrimSpace(string(b))
-			}
-		}
-	}
-	if e.KVMModule == "" {
-		e.KVMModule = "none"
-	}
-	if nested {
-		e.NestedNote = "nested: outer guest under QEMU TCG (software emulation); absolute times are not hardware times, compare ratios"
-	}
-	return e
-}
-
-// HashWorkloads returns the sha256 of each workload program.
-func HashWorkloads(a Assets) (map[string]string, error) {
-	out := map[string]string{}
-	for _, w := range workload.Names() {
-		sum, err := container.FileSHA256(a.Workload(w))
-		if err != nil {
-			return nil, err
-		}
-		out[w] = sum
-	}
-	return out, nil
-}
-
 // WriteResults writes r as indented JSON to path.
 func WriteResults(path string, r *Results) error {
 	b, err := json.MarshalIndent(r, "", "  ")
@@ -128,4 +78,35 @@ func ReadResults(path string) (*Results, error) {
 		return nil, fmt.Errorf("%s: schema version %d, this vmm reads %d", path, r.Schema, SchemaVersion)
 	}
 	return &r, nil
+}
+
+// Kind groups targets: a VM, a container, or a plain process.
+type Kind string
+
+// The kinds of target.
+const (
+	KindVM        Kind = "vm"
+	KindContainer Kind = "container"
+	KindProcess   Kind = "process"
+)
+
+// The targets' names, as flags, results.json and the report use them.
+const (
+	TargetVM        = "vm"         // vmm, the minimal kernel, virtio-mmio
+	TargetVMNoTHP   = "vm-nothp"   // vm without transparent huge pages
+	TargetVMStock   = "vm-stock"   // vmm, the Debian kernel, virtio-pci
+	TargetVMRestore = "vm-restore" // vm restored from a snapshot
+	TargetQEMU      = "qemu"       // QEMU's microvm, the minimal kernel
+	TargetQEMUStock = "qemu-stock" // QEMU's microvm, the Debian kernel
+	TargetCrun      = "crun"
+	TargetRunc      = "runc"
+	TargetRunsc     = "runsc"
+	TargetDocker    = "docker"
+	TargetProcess   = "process" // the workload as a plain host process
+)
+
+// Unavailable records a target that could not run, and why.
+type Unavailable struct {
+	Target string `json:"target"`
+	Reason string `json:"reason"`
 }

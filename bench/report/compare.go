@@ -1,9 +1,12 @@
-package bench
+package report
 
 import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/vmmlab/vmm/bench/results"
+	"github.com/vmmlab/vmm/bench/stats"
 )
 
 // Change is one metric in two runs.
@@ -22,7 +25,7 @@ type Change struct {
 // three scaled MADs of the noisier run (1.4826 × MAD estimates σ);
 // single readings (memory, density) have no noise estimate and are
 // flagged when they differ by more than 10%.
-func Compare(a, b *Results) []Change {
+func Compare(a, b *results.Results) []Change {
 	var out []Change
 	if a.Start != nil && b.Start != nil {
 		for _, t := range a.Targets {
@@ -43,7 +46,7 @@ func Compare(a, b *Results) []Change {
 		out = append(out, Change{Metric: metric, A: x, B: y, Unit: unit, Beyond: rel > 0.10, Test: "one reading each: Δ beyond 10%"})
 	}
 	for _, m := range a.Memory {
-		if n := b.memory(m.Target); n != nil && m.Error == "" {
+		if n := b.MemoryOf(m.Target); n != nil && m.Error == "" {
 			single(m.Target+" idle PSS", "MiB", float64(m.Pss)/(1<<20), float64(n.Pss)/(1<<20))
 			if m.GuestConfigured > 0 {
 				single(m.Target+" VMM own Rss", "MiB", float64(m.OwnRss)/(1<<20), float64(n.OwnRss)/(1<<20))
@@ -52,7 +55,7 @@ func Compare(a, b *Results) []Change {
 		}
 	}
 	for _, d := range a.Density {
-		if e := b.density(d.Target); e != nil {
+		if e := b.DensityOf(d.Target); e != nil {
 			single(d.Target+" density count", "", float64(d.Count), float64(e.Count))
 			single(d.Target+" MemAvailable per instance", "MiB", float64(d.MemAvailablePer)/(1<<20), float64(e.MemAvailablePer)/(1<<20))
 		}
@@ -60,12 +63,12 @@ func Compare(a, b *Results) []Change {
 	return out
 }
 
-func readySummary(r *Results, target string) Summary {
+func readySummary(r *results.Results, target string) stats.Summary {
 	var xs []float64
 	for _, s := range r.Start.Counted(target) {
 		xs = append(xs, s.ReadyMS)
 	}
-	return Summarize(xs)
+	return stats.Summarize(xs)
 }
 
 // FormatComparison renders changes as a Markdown table.

@@ -1,8 +1,10 @@
-package bench
+package report
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/vmmlab/vmm/bench/results"
 )
 
 // Claim is one common claim about VMs and containers with what this run
@@ -25,43 +27,10 @@ func secs(msv float64) string {
 	return fmt.Sprintf("%.2f s", msv/1000)
 }
 
-// medianReady is target's median launch → ready time, NaN without samples.
-func (r *Results) medianReady(target string) float64 {
-	if r.Start == nil {
-		return math.NaN()
-	}
-	var xs []float64
-	for _, s := range r.Start.Counted(target) {
-		xs = append(xs, s.ReadyMS)
-	}
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	return Summarize(xs).Median
-}
-
-func (r *Results) memory(target string) *MemorySample {
-	for i := range r.Memory {
-		if r.Memory[i].Target == target && r.Memory[i].Error == "" {
-			return &r.Memory[i]
-		}
-	}
-	return nil
-}
-
-func (r *Results) density(target string) *DensityRun {
-	for i := range r.Density {
-		if r.Density[i].Target == target {
-			return &r.Density[i]
-		}
-	}
-	return nil
-}
-
 const notMeasured = "not measured in this run"
 
 // Claims fills the claims table from this run's numbers.
-func (r *Results) Claims() []Claim {
+func Claims(r *results.Results) []Claim {
 	nested := ""
 	if r.Env.Nested {
 		nested = " (nested lab: times are 20-100× hardware)"
@@ -69,7 +38,7 @@ func (r *Results) Claims() []Claim {
 	var out []Claim
 	// Start.
 	c := Claim{Claim: "VMs take minutes to boot; containers start in milliseconds or under a second", Verdict: notMeasured}
-	vm, stock, crun, docker := r.medianReady(TargetVM), r.medianReady(TargetVMStock), r.medianReady(TargetCrun), r.medianReady("docker")
+	vm, stock, crun, docker := r.MedianReady(results.TargetVM), r.MedianReady(results.TargetVMStock), r.MedianReady(results.TargetCrun), r.MedianReady("docker")
 	if !math.IsNaN(vm) || !math.IsNaN(crun) {
 		c.Measured = fmt.Sprintf("median launch → ready: vm %s, vm-stock %s, crun %s, docker %s%s", secs(vm), secs(stock), secs(crun), secs(docker), nested)
 		slowest := math.Max(nz(vm), nz(stock))
@@ -85,7 +54,7 @@ func (r *Results) Claims() []Claim {
 	out = append(out, c)
 	// Restart.
 	c = Claim{Claim: "Restarting a VM can take several minutes", Verdict: notMeasured}
-	if restored := r.medianReady(TargetVMRestore); !math.IsNaN(restored) {
+	if restored := r.MedianReady(results.TargetVMRestore); !math.IsNaN(restored) {
 		c.Measured = fmt.Sprintf("median launch → ready: vm-restore (from a snapshot taken as the workload started) %s, vm cold boot %s, crun %s%s",
 			secs(restored), secs(vm), secs(crun), nested)
 		switch {
@@ -100,7 +69,7 @@ func (r *Results) Claims() []Claim {
 	out = append(out, c)
 	// Memory.
 	c = Claim{Claim: "VMs need hundreds of MB or GBs for the OS; containers use MBs", Verdict: notMeasured}
-	if v, k := r.memory(TargetVM), r.memory(TargetCrun); v != nil && k != nil {
+	if v, k := r.MemoryOf(results.TargetVM), r.MemoryOf(results.TargetCrun); v != nil && k != nil {
 		c.Measured = fmt.Sprintf("idle http: vm PSS %s (guest touched %s of %s configured, VMM own %s); crun cgroup %s, PSS %s",
 			mib(float64(v.Pss)), mib(float64(v.GuestRss)), mib(float64(v.GuestConfigured)), mib(float64(v.OwnRss)), mib(float64(k.Cgroup)), mib(float64(k.Pss)))
 		if v.Pss >= 100<<20 {
@@ -111,7 +80,7 @@ func (r *Results) Claims() []Claim {
 	}
 	out = append(out, c)
 	c = Claim{Claim: "containers consume almost zero background memory", Verdict: notMeasured}
-	if k := r.memory(TargetCrun); k != nil {
+	if k := r.MemoryOf(results.TargetCrun); k != nil {
 		c.Measured = fmt.Sprintf("idle crun container: PSS %s, cgroup %s, host kernel Δ %s; runtime processes left: %d", mib(float64(k.Pss)), mib(float64(k.Cgroup)), mib(float64(k.Host.Kernel())), len(k.RuntimeProcs))
 		if max(k.Pss, k.Cgroup) < 16<<20 {
 			c.Verdict = "holds: a few MiB, all of it the workload's"
@@ -122,9 +91,9 @@ func (r *Results) Claims() []Claim {
 	out = append(out, c)
 	// Density.
 	c = Claim{Claim: "5-20 VMs vs 100-1000+ containers per host", Verdict: notMeasured}
-	if v, k := r.density(TargetVM), r.density(TargetCrun); v != nil || k != nil {
+	if v, k := r.DensityOf(results.TargetVM), r.DensityOf(results.TargetCrun); v != nil || k != nil {
 		c.Measured = densityLine(v) + "; " + densityLine(k)
-		clones := r.density(TargetVMRestore)
+		clones := r.DensityOf(results.TargetVMRestore)
 		if clones != nil {
 			c.Measured = densityLine(v) + "; " + densityLine(clones) + "; " + densityLine(k)
 		}
@@ -169,7 +138,7 @@ func nz(x float64) float64 {
 	return x
 }
 
-func densityLine(d *DensityRun) string {
+func densityLine(d *results.DensityRun) string {
 	if d == nil {
 		return "not run"
 	}

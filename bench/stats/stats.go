@@ -1,4 +1,6 @@
-package bench
+// Package stats summarises series of samples the way the bench reports
+// them: median, spread, MAD-based outliers and paired ratios.
+package stats
 
 import (
 	"math"

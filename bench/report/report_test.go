@@ -1,0 +1,117 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmmlab/vmm/bench/results"
+)
+
+// synthetic builds a results file shaped like a real run.
+func synthetic(shift float64) *results.Results {
+	r := &results.Results{Schema: results.SchemaVersion, Started: time.Unix(0, 0), Finished: time.Unix(60, 0),
+		Env:       results.Environment{Nested: true, NestedNote: "nested: outer guest under QEMU TCG", Cores: 2},
+		Flags:     map[string]string{"mem": "256M", "cpus": "1"},
+		Workloads: map[string]string{"hello": "abc"},
+		Targets:   []results.TargetInfo{{Name: "vm", Kind: results.KindVM, Version: "vmm x"}, {Name: "vm-restore", Kind: results.KindVM, Version: "vmm x, restored"}, {Name: "crun", Kind: results.KindContainer, Version: "crun 1.8"}, {Name: "process", Kind: results.KindProcess, Version: "fork"}},
+		Skipped:   []results.Unavailable{{Target: "docker", Reason: "not installed"}}}
+	base := map[string]float64{"vm": 1500, "vm-restore": 300, "crun": 200, "process": 10}
+	r.Start = &results.StartResults{Workload: "hello", Runs: 5}
+	for round := 0; round < 5; round++ {
+		for _, t := range []string{"vm", "vm-restore", "crun", "process"} {
+			v := base[t]*shift + float64(round)
+			r.Start.Samples = append(r.Start.Samples, results.StartSample{Target: t, Round: round, ReadyMS: v,
+				Phases: []results.Phase{{Name: "ready", MS: v}, {Name: "exit", MS: v + 5}, {Name: "removed", MS: v + 9}}})
+		}
+	}
+	r.Start.Samples = append(r.Start.Samples, results.StartSample{Target: "crun", Round: 5, Error: "boom"})
+	r.Memory = []results.MemorySample{
+		{Target: "vm", Kind: results.KindVM, Pss: 50 << 20, GuestConfigured: 256 << 20, GuestRss: 36 << 20, GuestPss: 36 << 20, OwnRss: 14 << 20, OwnPss: 14 << 20},
+		{Target: "crun", Kind: results.KindContainer, Pss: 5 << 20, Cgroup: 2 << 20, CgroupStat: map[string]uint64{"anon": 1 << 20}},
+		{Target: "process", Kind: results.KindProcess, Pss: 5 << 20},
+	}
+	r.Density = []results.DensityRun{
+		{Target: "vm", Max: 4, Count: 4, MemAvailablePer: 45 << 20, PssPer: 44 << 20, Points: []results.DensityPoint{{N: 1, MemAvailableDrop: 45 << 20}, {N: 4, MemAvailableDrop: 180 << 20}}},
+		{Target: "vm-restore", Max: 4, Count: 4, MemAvailablePer: 18 << 20, PssPer: 11 << 20, Points: []results.DensityPoint{{N: 4, MemAvailableDrop: 72 << 20}}},
+		{Target: "crun", Max: 4, Count: 4, MemAvailablePer: 3 << 20, PssPer: 3 << 20, Points: []results.DensityPoint{{N: 4, MemAvailableDrop: 12 << 20}}},
+	}
+	r.Footprint = &results.Footprint{Files: []results.FootprintFile{{Target: "vm", What: "k+i", Bytes: 20 << 20}, {Target: "vm-stock", What: "k+i", Bytes: 25 << 20}, {Target: "containers", What: "root", Bytes: 30 << 20}},
+		LargeImage: &results.LargeImageRun{Target: "crun", ImageBytes: 100 << 20, N: 3, Started: 3, BundleBytes: 12 << 10, DiskTotal: 100<<20 + 12<<10}}
+	return r
+}
+
+func TestWriteReports(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteReports(dir, synthetic(1)); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	for _, want := range []string{"nested: outer guest under QEMU TCG", "## The claims, measured", "| vm | 5 | 0 | 1502",
+		"| crun | 5 | 1 |", "**docker** skipped: not installed", "does not hold for a microVM", "holds on disk",
+		"Restarting a VM can take several minutes", "vm-restore ÷ vm 0.20×",
+		"PSS 0.25×, MemAvailable drop 0.40×", "clones of one snapshot cost 6.0× a container", "vm-restore: 4 answering"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if strings.Contains(string(md), notMeasured) {
+		t.Errorf("a claim stayed unmeasured although the run measured it:\n%s", md)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if n := strings.Count(string(html), "<svg"); n != 4 {
+		t.Errorf("report.html has %d inline charts, want 4", n)
+	}
+	if strings.Contains(string(html), "<?xml") || strings.Contains(string(html), "<img") {
+		t.Error("report.html is not self-contained")
+	}
+	for _, f := range []string{"start", "phases", "memory", "density"} {
+		for _, ext := range []string{".svg", ".png"} {
+			if st, err := os.Stat(filepath.Join(dir, f+ext)); err != nil || st.Size() == 0 {
+				t.Errorf("%s%s: %v", f, ext, err)
+			}
+		}
+	}
+	back, err := results.ReadResults(filepath.Join(dir, "results.json"))
+	if err != nil || len(back.Start.Samples) != 21 {
+		t.Fatalf("results.json round trip: %v", err)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	same := Compare(synthetic(1), synthetic(1))
+	for _, c := range same {
+		if c.Beyond {
+			t.Errorf("identical runs: %s flagged", c.Metric)
+		}
+	}
+	shifted := Compare(synthetic(1), synthetic(2))
+	found := false
+	for _, c := range shifted {
+		if c.Metric == "vm start median" {
+			found = c.Beyond && c.B > c.A
+		}
+	}
+	if !found {
+		t.Errorf("doubling every start time was not flagged: %+v", shifted)
+	}
+	if s := FormatComparison(shifted); !strings.Contains(s, "**yes**") || !strings.Contains(s, "MAD") {
+		t.Errorf("table:\n%s", s)
+	}
+}
+
+// vm-stock's version says when it boots an unpacked kernel, and the
+// report tells the reader.
+func TestVMStockUnpacked(t *testing.T) {
+	r := synthetic(1)
+	r.Targets = append(r.Targets, results.TargetInfo{Name: "vm-stock", Kind: results.KindVM, Version: "vmm x, kernel 6.1, vmm boot --unpack-kernel /c"})
+	out := t.TempDir()
+	if err := WriteReports(out, r); err != nil {
+		t.Fatal(err)
+	}
+	if md, _ := os.ReadFile(filepath.Join(out, "report.md")); !strings.Contains(string(md), "vm-stock boots Debian's bzImage with `vmm boot --unpack-kernel`") {
+		t.Error("the report does not say that vm-stock boots its kernel unpacked")
+	}
+}
