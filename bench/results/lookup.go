@@ -21,6 +21,7 @@ func (r *Results) MedianReady(target string) float64 {
 	return stats.Summarize(xs).Median
 }
 
+// MemoryOf is target's memory sample, nil if it has none without an error.
 func (r *Results) MemoryOf(target string) *MemorySample {
 	for i := range r.Memory {
 		if r.Memory[i].Target == target && r.Memory[i].Error == "" {
@@ -30,6 +31,7 @@ func (r *Results) MemoryOf(target string) *MemorySample {
 	return nil
 }
 
+// DensityOf is target's density run, nil if it had none.
 func (r *Results) DensityOf(target string) *DensityRun {
 	for i := range r.Density {
 		if r.Density[i].Target == target {
