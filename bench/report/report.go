@@ -84,17 +84,30 @@ func Build(r *results.Results) *Document {
 		d.Add(Quote{"**Interrupted**: the run was stopped early; what was gathered until then is below."})
 	}
 	summary(d, r)
-	claimTable := Table{Header: []Text{"claim", "measured in this run", "verdict"}}
-	for _, c := range Claims(r) {
-		claimTable.Rows = append(claimTable.Rows, []Text{Text(c.Claim), Text(orDash(c.Measured)), Text(c.Verdict)})
-	}
-	d.Add(Heading{2, "The claims, measured"}, claimTable)
+	d.Add(Heading{2, "The claims, measured"}, claimsTable(r, true))
 	start(d, r)
 	memory(d, r)
 	density(d, r)
 	footprint(d, r)
 	method(d, r)
 	return d
+}
+
+// claimsTable is the claims with their verdicts and, if asked, what
+// was measured.
+func claimsTable(r *results.Results, measured bool) Table {
+	t := Table{Header: []Text{"claim", "verdict in that run"}}
+	if measured {
+		t.Header = []Text{"claim", "measured in this run", "verdict"}
+	}
+	for _, c := range Claims(r) {
+		row := []Text{Text(c.Claim), Text(c.Verdict)}
+		if measured {
+			row = []Text{Text(c.Claim), Text(orDash(c.Measured)), Text(c.Verdict)}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
 }
 
 // WriteMarkdown writes report.md.

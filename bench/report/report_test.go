@@ -115,3 +115,32 @@ func TestVMStockUnpacked(t *testing.T) {
 		t.Error("the report does not say that vm-stock boots its kernel unpacked")
 	}
 }
+
+// The figures the docs quote are the run's: each named number, the
+// README's tables and the excerpt, rendered as the report renders them.
+func TestFigures(t *testing.T) {
+	r := synthetic(1)
+	f := Figures(r).Values
+	for name, want := range map[string]string{
+		"start.vm.ready": "1.50 s", "start.vm.vs_crun": "7.44×", "memory.vm.pss": "50.0 MiB", "memory.vm.own": "14.0 MiB",
+		"memory.vm.guest": "36.0 MiB", "restore.vs_cold": "0.20×", "density.vm-restore.each": "18.0 MiB", "density.crun.count": "4",
+	} {
+		if f[name] != want {
+			t.Errorf("%s = %q, want %q", name, f[name], want)
+		}
+	}
+	for name, want := range map[string]string{
+		"table.headline":        "| vm (vmm, minimal kernel) | 1.50 s | 7.44× | 50.0 MiB |\n| vm-restore (from a snapshot) | 302 ms |",
+		"table.claims":          "| Restarting a VM can take several minutes | does not hold:",
+		"table.claims_measured": "| claim | measured in this run | verdict |",
+		"report.excerpt":        "- **vm** ready in 1.50 s (median of 5, 0 failed), 7.44× crun; idle http PSS 50.0 MiB.\n",
+		"run":                   "nested (QEMU TCG",
+	} {
+		if !strings.Contains(f[name], want) {
+			t.Errorf("%s lacks %q:\n%s", name, want, f[name])
+		}
+	}
+	if _, ok := f["peer.vm_qemu"]; ok {
+		t.Error("a ratio against qemu, which did not run")
+	}
+}

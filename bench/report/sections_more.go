@@ -61,10 +61,17 @@ func density(d *Document, r *results.Results) {
 			Text(orDash(strings.Join(x.Failures, "; "))), Text(orDash(strings.Join(x.Leftovers, ", ")))})
 	}
 	d.Add(Heading{2, "Density: idle `http` instances on a private bridge, each answering HTTP"}, Image{"density", "density.svg"}, t)
-	if v, c := r.DensityOf(results.TargetVM), r.DensityOf(results.TargetVMRestore); v != nil && c != nil && v.PssPer > 0 && v.MemAvailablePer > 0 {
-		d.Add(Para{Textf("A clone of one snapshot against a cold-booted VM, per instance: PSS %.2f×, MemAvailable drop %.2f× (clones share the snapshot's memory file through the page cache until they write a page).",
-			float64(c.PssPer)/float64(v.PssPer), float64(c.MemAvailablePer)/float64(v.MemAvailablePer))})
+	d.Add(cloneRatios(r)...)
+}
+
+// cloneRatios compares a clone with a cold-booted VM, if both ran.
+func cloneRatios(r *results.Results) []Block {
+	v, c := r.DensityOf(results.TargetVM), r.DensityOf(results.TargetVMRestore)
+	if v == nil || c == nil || v.PssPer == 0 || v.MemAvailablePer == 0 {
+		return nil
 	}
+	return []Block{Para{Textf("A clone of one snapshot against a cold-booted VM, per instance: PSS %.2f×, MemAvailable drop %.2f× (clones share the snapshot's memory file through the page cache until they write a page).",
+		float64(c.PssPer)/float64(v.PssPer), float64(c.MemAvailablePer)/float64(v.MemAvailablePer))}}
 }
 
 func footprint(d *Document, r *results.Results) {

@@ -8,9 +8,10 @@ import (
 	"github.com/vmmlab/vmm/bench/results"
 )
 
-// WriteReports writes results.json, the charts (SVG and PNG), report.md
-// and a self-contained report.html (charts inline) into dir: both
-// reports are renderings of the one document Build makes.
+// WriteReports writes results.json, the charts (SVG and PNG), report.md,
+// a self-contained report.html (charts inline) and figures.json (what
+// the docs quote) into dir: both reports are renderings of the one
+// document Build makes.
 func WriteReports(dir string, r *results.Results) error {
 	if err := results.WriteResults(filepath.Join(dir, "results.json"), r); err != nil {
 		return err
@@ -22,6 +23,9 @@ func WriteReports(dir string, r *results.Results) error {
 			return fmt.Errorf("chart %s: %w", c.Name, err)
 		}
 		svgs[c.Name+".svg"] = svg
+	}
+	if err := Figures(r).Write(filepath.Join(dir, "figures.json")); err != nil {
+		return err
 	}
 	doc := Build(r)
 	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(doc.Markdown()), 0o644); err != nil {

@@ -232,6 +232,7 @@ func benchReport(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	from := fs.String("from", "", "results.json of an earlier run")
 	out := fs.String("out", "", "directory for the reports (created if missing)")
+	figs := fs.String("figures", "", "also write the figures the docs quote to this file (docs/figures.json; then go test ./docs -update-figures)")
 	if code, ok := cli.ParseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -244,8 +245,11 @@ func benchReport(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmm bench report:", err)
 		return 2
 	}
-	if err := os.MkdirAll(*out, 0o755); err == nil {
+	if err = os.MkdirAll(*out, 0o755); err == nil {
 		err = report.WriteReports(*out, r)
+	}
+	if err == nil && *figs != "" {
+		err = report.Figures(r).Write(*figs)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm bench report:", err)

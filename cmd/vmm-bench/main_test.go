@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
+	"github.com/vmmlab/vmm/docs/figures"
 	"github.com/vmmlab/vmm/initramfs"
 )
 
@@ -122,5 +124,33 @@ func TestProgressETAPerTarget(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "crun 4/4, ETA 1s") {
 		t.Fatalf("start phase:\n%s\nwant one ETA over all its targets", out.String())
+	}
+}
+
+// vmm bench report writes the reports and, with --figures, the figures
+// the docs quote; a directory it cannot make is exit 1 (the error was
+// lost in a shadowed variable and the command said 0).
+func TestBenchReport(t *testing.T) {
+	dir := t.TempDir()
+	from := filepath.Join(dir, "results.json")
+	if err := results.WriteResults(from, &results.Results{Schema: results.SchemaVersion}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	figs := filepath.Join(dir, "figures.json")
+	if rc := runBench([]string{"report", "--from", from, "--out", filepath.Join(dir, "r"), "--figures", figs}, &out, &errb); rc != 0 {
+		t.Fatalf("rc %d: %s", rc, errb.String())
+	}
+	for _, f := range []string{"r/report.md", "r/report.html", "r/figures.json", "figures.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := figures.Read(figs); err != nil {
+		t.Error(err)
+	}
+	errb.Reset()
+	if rc := runBench([]string{"report", "--from", from, "--out", filepath.Join(from, "sub")}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "not a directory") {
+		t.Errorf("an --out under a file: rc %d, %q", rc, errb.String())
 	}
 }
