@@ -2,7 +2,8 @@ package report
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/vmmlab/vmm/bench/results"
@@ -19,13 +20,8 @@ func summary(d *Document, r *results.Results) {
 	}
 	d.Add(Heading{2, "Summary"}, List{items}, targets,
 		Para{"Workloads (the same bytes as a process, in every container root and on the VMs' root disk), sha256:"})
-	names := make([]string, 0, len(r.Workloads))
-	for n := range r.Workloads {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var sums []Text
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(r.Workloads)) {
 		sums = append(sums, Textf("`%s` %s", n, r.Workloads[n]))
 	}
 	d.Add(List{sums})

@@ -2,7 +2,8 @@ package report
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/vmmlab/vmm/bench/results"
@@ -111,13 +112,8 @@ func method(d *Document, r *results.Results) {
 		"**Footprint**: allocated blocks of the files each target needs; the large-image row starts N containers over one large shared read-only root and measures the disk their own files take.",
 		Text("**Same limits**: every target gets " + r.Flags["mem"] + " of memory and " + r.Flags["cpus"] + " vCPU/CPU (see flags), the same static workload binaries (sha256 above) and the same u-root userland: the containers' root directory and the VMs' root disk (ext4, read-only, on virtio-blk; the minimal kernel mounts it itself, the Debian kernel through a small initramfs that loads its modules) hold the same tree, unpacked from one image."),
 	}
-	keys := make([]string, 0, len(r.Flags))
-	for k := range r.Flags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var fl []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.Flags)) {
 		fl = append(fl, fmt.Sprintf("--%s=%s", k, r.Flags[k]))
 	}
 	items = append(items, Textf("Flags: `%s`", strings.Join(fl, " ")))
