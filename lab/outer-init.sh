@@ -95,6 +95,11 @@ if [ -n "$LAB_BENCH_ARGS" ]; then
     echo "LAB-FILE results.json.gz"
     gzip -c /tmp/bench-out/results.json | base64
     echo "LAB-FILE-END"
+    # and as it is over the second serial port, a channel of its own
+    if [ -c /dev/ttyS1 ]; then
+      stty -F /dev/ttyS1 raw -echo 2>/dev/null
+      cat /tmp/bench-out/results.json >/dev/ttyS1
+    fi
   fi
   echo "LAB-DONE uptime=$(up)"
   poweroff -f
@@ -103,6 +108,13 @@ fi
 # kernel command line names the binaries that finished (LAB_DONE_BINARIES)
 # and, in the one that was running, the tests that finished
 # (LAB_RESUME_SKIP): this boot goes on with the rest.
+# The tests' events go to the second serial port (lab/events.go), beside
+# the console's -test.v output.
+events=
+if [ -x /lab/test2json ] && [ -c /dev/ttyS1 ]; then
+  stty -F /dev/ttyS1 raw -echo 2>/dev/null
+  events="--events /dev/ttyS1 --test2json /lab/test2json"
+fi
 for t in /lab/tests/*; do
   name=${t##*/}
   case ",$LAB_DONE_BINARIES," in *",$name,"*)
@@ -117,8 +129,8 @@ for t in /lab/tests/*; do
   [ -z "$run" ] && [ -f "/lab/runs/$name" ] && run=$(cat "/lab/runs/$name")
   # testwatch stops a binary whose output stops for LAB_TEST_STALL
   # seconds (a hung test) and shows where every process was first.
-  (cd /tmp && timeout "$LAB_TEST_TIMEOUT" /lab/testwatch --stall "${LAB_TEST_STALL}s" --name "$name" -- \
-    "$t" -test.v -test.timeout "${LAB_TEST_TIMEOUT}s" ${run:+-test.run "$run"} ${skip:+-test.skip "$skip"} </dev/null 2>&1)
+  (cd /tmp && timeout "$LAB_TEST_TIMEOUT" /lab/testwatch --stall "${LAB_TEST_STALL}s" --name "$name" $events -- \
+    "$t" -test.v${events:+=test2json} -test.timeout "${LAB_TEST_TIMEOUT}s" ${run:+-test.run "$run"} ${skip:+-test.skip "$skip"} </dev/null 2>&1)
   rc=$?
   echo
   echo "LAB-RESULT $name exit=$rc start=$start end=$(up)"

@@ -53,6 +53,9 @@ type Outcome struct {
 	Tests      map[string]string // test binary name to its path
 	Discarded  []string          // why earlier boots ended early (outer lockups, panics, resets)
 	ConsoleLog string
+	// EventFiles are what the second serial port wrote: each boot's test
+	// events, in order, or the bench's results.json.
+	EventFiles []string
 }
 
 // Run builds vmm, its helpers and the test binaries, the kernels and
@@ -124,7 +127,7 @@ func Run(ctx context.Context, o Options) (Outcome, error) {
 func buildPrograms(ctx context.Context, work string) (map[string]string, error) {
 	bins := map[string]string{}
 	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-bench": "./cmd/vmm-bench", "vmm-tools": "./cmd/vmm-tools", "vmm-init": "./cmd/vmm-init", "testworkload": "./cmd/testworkload",
-		"kvmpin": "./cmd/kvmpin", "testwatch": "./cmd/testwatch"} {
+		"kvmpin": "./cmd/kvmpin", "testwatch": "./cmd/testwatch", "test2json": "cmd/test2json"} {
 		bins[name] = filepath.Join(work, name)
 		var flags []string
 		switch name {
@@ -174,7 +177,7 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 		// later full run with vgif=0 still panicked in TestTwentyVMsAtOnce.
 		// Not the cure, then; it costs nothing, and the retries stay.
 		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never", "kvm_amd": "vgif=0"},
-		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"], "testwatch": bins["testwatch"],
+		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"], "testwatch": bins["testwatch"], "test2json": bins["test2json"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
 		Env: map[string]string{labenv.EnvKernel: "/lab/bzImage", labenv.EnvMicroKernel: "/lab/bzImage-micro", labenv.EnvMicroVmlinux: "/lab/vmlinux-micro", labenv.EnvVMM: "/lab/vmm", labenv.EnvTestWorkload: "/lab/testworkload",
@@ -227,6 +230,12 @@ func bootOuter(ctx context.Context, o Options, k Kernel, image string) (Outcome,
 	idle := 0            // boots in a row that went down before any test ended
 	for attempt := 1; ; attempt++ {
 		q.Timeout = min(o.Timeout, time.Until(deadline))
+		q.Events = filepath.Join(o.Work, fmt.Sprintf("events-%d.jsonl", attempt))
+		if o.Bench {
+			q.Events, out.EventFiles = filepath.Join(o.Work, "bench-results.json"), nil // only the last boot's counts
+		}
+		os.Remove(q.Events) // an earlier run's
+		out.EventFiles = append(out.EventFiles, q.Events)
 		out.Boot, err = q.Boot(ctx, io.MultiWriter(o.Log, logFile))
 		if err != nil {
 			return out, err

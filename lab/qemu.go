@@ -13,11 +13,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vmmlab/vmm/lab/labproto"
 )
 
 // QEMU describes one boot of the outer guest.
 type QEMU struct {
-	Binary  string // default qemu-system-x86_64
+	Binary string // default qemu-system-x86_64
+	// Events, if set, is the file the outer guest's second serial port
+	// (ttyS1) writes: the tests' events (events.go).
+	Events  string
 	Kernel  string
 	Initrd  string
 	Append  string
@@ -72,7 +77,7 @@ func (b Boot) OuterFailure() string {
 // reachedDone reports whether the outer guest's script said LAB-DONE.
 func (b Boot) reachedDone() bool {
 	for i := len(b.Lines) - 1; i >= 0; i-- {
-		if strings.HasPrefix(b.Lines[i], "LAB-DONE") {
+		if strings.HasPrefix(b.Lines[i], labproto.Done) {
 			return true
 		}
 	}
@@ -81,7 +86,7 @@ func (b Boot) reachedDone() bool {
 
 // HeartbeatLine is what the outer init prints once it starts printing a
 // LAB-ALIVE line a minute (lab/outer-init.sh, test runs only).
-const HeartbeatLine = "LAB-HEARTBEAT"
+const HeartbeatLine = labproto.Heartbeat
 
 // HangError stops QEMU when its console has been silent too long.
 type HangError struct{ Silent time.Duration }
@@ -133,8 +138,8 @@ func (b Boot) Stalled() bool {
 // stallPrefix begins the line cmd/testwatch prints when it finds a test
 // binary's output stopped; stallEndPrefix the one after it stopped it.
 const (
-	stallPrefix    = "LAB-STALL "
-	stallEndPrefix = "LAB-STALL-END "
+	stallPrefix    = labproto.Stall + " "
+	stallEndPrefix = labproto.StallEnd + " "
 )
 
 // LockupError stops a run whose outer kernel reported a soft lockup.
@@ -182,6 +187,9 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 	args := append(firmwareDirs(bin), "-accel", "tcg", "-cpu", cpu, "-smp", fmt.Sprint(q.SMP), "-m", q.Memory,
 		"-nographic", "-nodefaults", "-no-reboot", "-serial", "stdio",
 		"-kernel", q.Kernel, "-initrd", q.Initrd, "-append", q.Append)
+	if q.Events != "" {
+		args = append(args, "-serial", "file:"+q.Events)
+	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/vmmlab/vmm/lab/labproto"
 )
 
 // Binary is what one test binary did inside the outer guest.
@@ -44,8 +46,8 @@ type Report struct {
 }
 
 var (
-	reBegin   = regexp.MustCompile(`LAB-BEGIN (\S+)`)
-	reResult  = regexp.MustCompile(`LAB-RESULT (\S+) exit=(\d+) start=([\d.]+) end=([\d.]+)`)
+	reBegin   = regexp.MustCompile(labproto.Begin + ` (\S+)`)
+	reResult  = regexp.MustCompile(labproto.Result + ` (\S+) exit=(\d+) start=([\d.]+) end=([\d.]+)`)
 	reTest    = regexp.MustCompile(`^--- (PASS|FAIL|SKIP): (\S+)`)
 	reRun     = regexp.MustCompile(`^=== (?:RUN|NAME|CONT)\s+(\S+)`)
 	reLog     = regexp.MustCompile(`^\s+\S+\.go:\d+: `)
@@ -70,13 +72,13 @@ func Parse(lines []string, expected []string, timedOut bool) *Report {
 	var cur *Binary
 	for _, line := range lines {
 		switch {
-		case strings.Contains(line, "LAB-ERROR"):
-			r.Errors = append(r.Errors, strings.TrimSpace(line[strings.Index(line, "LAB-ERROR"):]))
-		case strings.HasPrefix(line, "LAB-KVM ready"):
+		case strings.Contains(line, labproto.Error):
+			r.Errors = append(r.Errors, strings.TrimSpace(line[strings.Index(line, labproto.Error):]))
+		case strings.HasPrefix(line, labproto.KVMReady+" ready"):
 			r.KVMReady = true
-		case strings.HasPrefix(line, "LAB-DONE"):
+		case strings.HasPrefix(line, labproto.Done):
 			r.Done = true
-		case strings.HasPrefix(line, "LAB-BOOTED"):
+		case strings.HasPrefix(line, labproto.Booted):
 			cur = nil // a later boot (lab/resume.go): nothing runs yet
 		}
 		if m := reBegin.FindStringSubmatch(line); m != nil {

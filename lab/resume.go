@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/vmmlab/vmm/lab/labproto"
 )
 
 // maxCmdline is what an x86 kernel keeps of its command line
@@ -33,7 +35,7 @@ func resumeArgs(lines []string) string {
 	cur, last := "", ""               // the binary running; the last one that began
 	stalled := ""                     // the binary testwatch stopped in this boot
 	for _, line := range lines {
-		if strings.HasPrefix(line, "LAB-BOOTED") {
+		if strings.HasPrefix(line, labproto.Booted) {
 			cur, stalled = "", ""
 		}
 		if strings.HasPrefix(line, stallEndPrefix) {

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/vmmlab/vmm/lab/labproto"
 )
 
 // reTestFrame matches a goroutine dump's line that points into a test
@@ -32,9 +34,9 @@ func StallSummary(lines []string) []string {
 		case strings.HasPrefix(l, stallEndPrefix):
 			in = false
 			add(l)
-		case strings.HasPrefix(l, "LAB-STALL pid "):
+		case strings.HasPrefix(l, labproto.Stall+" pid "):
 			proc = l
-		case strings.HasPrefix(l, "LAB-STALL   tid ") && strings.Contains(l, " D wchan="):
+		case strings.HasPrefix(l, labproto.Stall+"   tid ") && strings.Contains(l, " D wchan="):
 			add(proc)
 			add(l)
 		case strings.HasPrefix(l, stallPrefix) && strings.Contains(l, " silent="):

@@ -21,11 +21,14 @@ import (
 	"time"
 
 	flag "github.com/spf13/pflag"
+	"github.com/vmmlab/vmm/lab/labproto"
 )
 
 func main() {
 	stall := flag.Duration("stall", 15*time.Minute, "stop the test binary when its output has stopped this long")
 	name := flag.String("name", "", "the test binary's name on the LAB-STALL lines (default: its path)")
+	events := flag.String("events", "", "also write the binary's test2json events to this file (run it with -test.v=test2json)")
+	test2json := flag.String("test2json", "test2json", "Go's test2json, for --events")
 	flag.Parse()
 	args := flag.Args()
 	if len(args) == 0 || *stall <= 0 {
@@ -37,7 +40,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	w := watch{name: *name, stall: *stall, tick: 10 * time.Second, out: os.Stdout, procs: "/proc", sysrq: "/proc/sysrq-trigger"}
+	w := watch{name: *name, stall: *stall, tick: 10 * time.Second, out: os.Stdout, procs: "/proc", sysrq: "/proc/sysrq-trigger",
+		events: *events, test2json: *test2json}
 	code, err := w.run(ctx, args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testwatch:", err)
@@ -54,6 +58,9 @@ type watch struct {
 	procs string        // /proc, where the stall report reads the processes
 	sysrq string        // /proc/sysrq-trigger ("" in tests: no kernel report)
 	quit  time.Duration // how long a SIGQUIT'd binary gets to print (default 30 s)
+	// events, if set, is the file the binary's test2json events go to
+	// (events.go); test2json is the converter.
+	events, test2json string
 }
 
 // run starts args, copies its output to w.out, and returns its exit
@@ -64,7 +71,20 @@ type watch struct {
 func (w watch) run(ctx context.Context, args []string) (int, error) {
 	out := newStamped(w.out)
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdout, cmd.Stderr = unframed{out}, unframed{out}
+	if w.events != "" {
+		conv, err := startConverter(w.test2json, w.name, w.events)
+		if err != nil {
+			return 127, err
+		}
+		defer func() {
+			if err := conv.close(); err != nil {
+				out.printf("testwatch: %v\n", err)
+			}
+		}()
+		tee := io.MultiWriter(unframed{out}, bestEffort{conv.in})
+		cmd.Stdout, cmd.Stderr = tee, tee
+	}
 	// Children that outlive the binary (its VMs) may hold the output
 	// open: Wait stops copying it this long after the binary ended.
 	cmd.WaitDelay = 5 * time.Second
@@ -84,11 +104,11 @@ func (w watch) run(ctx context.Context, args []string) (int, error) {
 			return w.end(cmd, done, out)
 		case <-tick.C:
 			if silent := out.silent(); silent >= w.stall {
-				out.printf("LAB-STALL %s silent=%.0fs running=%s\n", w.name, silent.Seconds(), out.lastTest())
+				out.printf("%s %s silent=%.0fs running=%s\n", labproto.Stall, w.name, silent.Seconds(), out.lastTest())
 				w.report(out)
 				_ = cmd.Process.Signal(syscall.SIGQUIT)
 				code, err := w.end(cmd, done, out)
-				out.printf("LAB-STALL-END %s exit=%d\n", w.name, code)
+				out.printf("%s %s exit=%d\n", labproto.StallEnd, w.name, code)
 				return code, err
 			}
 		}

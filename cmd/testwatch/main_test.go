@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,3 +90,57 @@ func TestThreadStateReadsPastTheCommand(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
+
+// With --events, a binary run with -test.v=test2json gives its events
+// to test2json, one JSON object a line in the events file, and the
+// console gets its plain -test.v output, frame marks taken out.
+func TestEventsChannel(t *testing.T) {
+	test2json := buildTest2json(t)
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	var out syncbuf.Buffer
+	w := testWatch(&out, time.Minute)
+	w.events, w.test2json = events, test2json
+	script := `printf '\026=== RUN   TestA\nhello from A\n\026--- PASS: TestA (0.00s)\n\026=== RUN   TestB\n    b_test.go:3: broke\n\026--- FAIL: TestB (0.00s)\n\026FAIL\n'; exit 1`
+	code, err := w.run(context.Background(), []string{"sh", "-c", script})
+	if err != nil || code != 1 {
+		t.Fatalf("exit %d, %v", code, err)
+	}
+	if got := out.String(); strings.ContainsRune(got, 0x16) || !strings.Contains(got, "=== RUN   TestA\nhello from A\n--- PASS: TestA") {
+		t.Errorf("console:\n%q", got)
+	}
+	b, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e struct{ Action, Test, Package string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("event %q: %v", line, err)
+		}
+		if e.Package != "fake.test" {
+			t.Errorf("event for package %q", e.Package)
+		}
+		if e.Action == "pass" || e.Action == "fail" {
+			actions[e.Test] = e.Action
+		}
+	}
+	if actions["TestA"] != "pass" || actions["TestB"] != "fail" {
+		t.Errorf("events: %v\n%s", actions, b)
+	}
+}
+
+// buildTest2json builds Go's test2json (the lab puts one in the outer
+// guest the same way).
+func buildTest2json(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build test2json: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "test2json")
+	if b, err := exec.Command(goBin, "build", "-o", out, "cmd/test2json").CombinedOutput(); err != nil {
+		t.Fatalf("go build cmd/test2json: %v\n%s", err, b)
+	}
+	return out
+}

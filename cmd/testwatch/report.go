@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vmmlab/vmm/lab/labproto"
 )
 
 // stamped passes writes through and remembers when the last one came
@@ -89,17 +91,17 @@ func (w watch) report(out *stamped) {
 			continue // gone, or a kernel thread
 		}
 		args := strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
-		out.printf("LAB-STALL pid %d: %s\n", pid, clip(args, 160))
+		out.printf("%s pid %d: %s\n", labproto.Stall, pid, clip(args, 160))
 		for _, tid := range numbered(filepath.Join(dir, "task")) {
 			tdir := filepath.Join(dir, "task", strconv.Itoa(tid))
 			state := threadState(tdir)
 			wchan, _ := os.ReadFile(filepath.Join(tdir, "wchan"))
-			out.printf("LAB-STALL   tid %d %s wchan=%s\n", tid, state, orDash(string(wchan)))
+			out.printf("%s   tid %d %s wchan=%s\n", labproto.Stall, tid, state, orDash(string(wchan)))
 			if state == "D" && stacks < maxStackThreads {
 				stacks++
 				if st, err := os.ReadFile(filepath.Join(tdir, "stack")); err == nil {
 					for _, l := range strings.Split(strings.TrimSpace(string(st)), "\n") {
-						out.printf("LAB-STALL     %s\n", l)
+						out.printf("%s     %s\n", labproto.Stall, l)
 					}
 				}
 			}
@@ -110,7 +112,7 @@ func (w watch) report(out *stamped) {
 	}
 	for _, key := range []string{"w", "l"} {
 		if err := os.WriteFile(w.sysrq, []byte(key), 0); err != nil {
-			out.printf("LAB-STALL sysrq %s: %v\n", key, err)
+			out.printf("%s sysrq %s: %v\n", labproto.Stall, key, err)
 		}
 	}
 	time.Sleep(2 * time.Second) // the kernel's reports reach the console

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/base64"
@@ -16,11 +17,12 @@ import (
 	"github.com/vmmlab/vmm/bench/report"
 	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/lab"
+	"github.com/vmmlab/vmm/lab/labproto"
 )
 
 // fileMarker frames a file the outer guest sends back on its console:
 // "LAB-FILE NAME" line, base64 of its gzip'd bytes, "LAB-FILE-END".
-const fileMarker = "LAB-FILE "
+const fileMarker = labproto.File + " "
 
 // extractFile finds file name in the console lines and decodes it.
 func extractFile(lines []string, name string) ([]byte, error) {
@@ -32,7 +34,7 @@ func extractFile(lines []string, name string) ([]byte, error) {
 		case l == fileMarker+name:
 			in = true
 			b64.Reset()
-		case in && l == "LAB-FILE-END":
+		case in && l == labproto.FileEnd:
 			zr, err := gzip.NewReader(base64.NewDecoder(base64.StdEncoding, strings.NewReader(b64.String())))
 			if err != nil {
 				return nil, fmt.Errorf("%s from the lab: %w", name, err)
@@ -109,11 +111,23 @@ func runBenchNative(ctx context.Context, o options) error {
 	return printSummary(filepath.Join(o.benchOut, "report.md"))
 }
 
-// writeBenchReport renders the lab's results.json into out.
-func writeBenchReport(lines []string, out string) error {
+// writeBenchReport renders the lab's results.json into out. It came
+// twice: on the console between LAB-FILE lines, which counts, and over
+// the second serial port (channel), which must say the same.
+func writeBenchReport(lines, channel []string, out string) error {
 	data, err := extractFile(lines, "results.json.gz")
 	if err != nil {
 		return err
+	}
+	for _, p := range channel {
+		switch b, err := os.ReadFile(p); {
+		case err != nil:
+			fmt.Printf("lab: results.json did not come over the second serial port: %v\n", err)
+		case !bytes.Equal(b, data):
+			fmt.Printf("lab: results.json over the second serial port (%d bytes) differs from the console's (%d bytes)\n", len(b), len(data))
+		default:
+			fmt.Println("lab: results.json came the same over both channels")
+		}
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
