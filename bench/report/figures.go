@@ -102,12 +102,16 @@ func times(x float64) string { return fmt.Sprintf("%.2f×", x) }
 
 // runName says which run the figures are from.
 func runName(r *results.Results) string {
-	s := fmt.Sprintf("%s, %s", r.Env.VMMRevision, r.Started.Format("2006-01-02"))
+	rev := r.Env.VMMRevision // "vmm REVISION (...)"
+	if f := strings.Fields(rev); len(f) >= 2 {
+		rev = f[1][:min(len(f[1]), 7)]
+	}
+	s := fmt.Sprintf("vmm %s, %s", rev, r.Started.Format("2006-01-02"))
 	if r.Start != nil {
 		s += fmt.Sprintf(", %d rounds", r.Start.Runs)
 	}
 	if r.Env.Nested {
-		s += ", nested (QEMU TCG: compare ratios, not times)"
+		s += ", nested lab"
 	}
 	return s
 }
@@ -170,17 +174,10 @@ func claimTables(r *results.Results, v map[string]string) {
 // claimRatios are the ratios the claim pages' verdicts quote.
 func claimRatios(r *results.Results, v map[string]string) {
 	vm, crun, clones := r.DensityOf(results.TargetVM), r.DensityOf(results.TargetCrun), r.DensityOf(results.TargetVMRestore)
-	per := func(a, b *results.DensityRun) (float64, bool) {
-		if a == nil || b == nil || a.MemAvailablePer <= 0 || b.MemAvailablePer <= 0 {
-			return 0, false
-		}
-		return float64(a.MemAvailablePer) / float64(b.MemAvailablePer), true
+	if vm != nil && crun != nil && vm.MemAvailablePer > 0 && crun.MemAvailablePer > 0 {
+		v["density.vm_vs_crun"] = times(float64(vm.MemAvailablePer) / float64(crun.MemAvailablePer))
 	}
-	for name, pair := range map[string][2]*results.DensityRun{"density.vm_vs_crun": {vm, crun}, "density.clones_vs_crun": {clones, crun}, "density.clones_vs_vm": {clones, vm}} {
-		if x, ok := per(pair[0], pair[1]); ok {
-			v[name] = times(x)
-		}
-	}
+	v["density.clones"] = clonesSentence(vm, crun, clones)
 	if m, k := r.MemoryOf(results.TargetVM), r.MemoryOf(results.TargetCrun); m != nil && k != nil && max(k.Pss, k.Cgroup) > 0 {
 		v["memory.vm_vs_crun"] = times(float64(m.Pss) / float64(max(k.Pss, k.Cgroup)))
 	}
@@ -190,4 +187,19 @@ func claimRatios(r *results.Results, v map[string]string) {
 		v["footprint.large.image"] = mib(float64(l.ImageBytes))
 		v["footprint.large.each"] = fmt.Sprintf("%.1f KiB", float64(l.BundleBytes)/float64(l.Started)/1024)
 	}
+}
+
+// clonesSentence says what a clone of one snapshot cost against a
+// cold-booted VM and a container, or why this run does not say.
+func clonesSentence(vm, crun, clones *results.DensityRun) string {
+	switch {
+	case clones == nil:
+		return "This run did not start clones of a snapshot."
+	case clones.Count == 0 || clones.MemAvailablePer <= 0:
+		return fmt.Sprintf("This run has no figure for clones of a snapshot: their density run stopped at once (%s).", clones.StopReason)
+	case vm == nil || crun == nil || vm.MemAvailablePer <= 0 || crun.MemAvailablePer <= 0:
+		return fmt.Sprintf("Clones restored from one snapshot cost %s each.", mib(float64(clones.MemAvailablePer)))
+	}
+	return fmt.Sprintf("Clones restored from one snapshot cost %s a cold-booted VM (%s a container), because their untouched guest memory stays in the snapshot's page cache, shared by every clone.",
+		times(float64(clones.MemAvailablePer)/float64(vm.MemAvailablePer)), times(float64(clones.MemAvailablePer)/float64(crun.MemAvailablePer)))
 }

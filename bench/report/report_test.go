@@ -120,6 +120,7 @@ func TestVMStockUnpacked(t *testing.T) {
 // README's tables and the excerpt, rendered as the report renders them.
 func TestFigures(t *testing.T) {
 	r := synthetic(1)
+	r.Env.VMMRevision = "vmm 0123456789ab (Go heap on transparent huge pages: off)"
 	f := Figures(r).Values
 	for name, want := range map[string]string{
 		"start.vm.ready": "1.50 s", "start.vm.vs_crun": "7.44×", "memory.vm.pss": "50.0 MiB", "memory.vm.own": "14.0 MiB",
@@ -134,7 +135,8 @@ func TestFigures(t *testing.T) {
 		"table.claims":          "| Restarting a VM can take several minutes | does not hold:",
 		"table.claims_measured": "| claim | measured in this run | verdict |",
 		"report.excerpt":        "- **vm** ready in 1.50 s (median of 5, 0 failed), 7.44× crun; idle http PSS 50.0 MiB.\n",
-		"run":                   "nested (QEMU TCG",
+		"run":                   "vmm 0123456, 1970-01-01, 5 rounds, nested lab",
+		"density.clones":        "Clones restored from one snapshot cost 0.40× a cold-booted VM (6.00× a container)",
 	} {
 		if !strings.Contains(f[name], want) {
 			t.Errorf("%s lacks %q:\n%s", name, want, f[name])
@@ -142,5 +144,23 @@ func TestFigures(t *testing.T) {
 	}
 	if _, ok := f["peer.vm_qemu"]; ok {
 		t.Error("a ratio against qemu, which did not run")
+	}
+}
+
+// A restore's verdict without a cold boot in the run compares it with
+// crun alone (it said "+Inf× its cold boot's time").
+func TestRestoreVerdictWithoutColdBoot(t *testing.T) {
+	r := synthetic(1)
+	var kept []results.StartSample
+	for _, s := range r.Start.Samples {
+		if s.Target != "vm" {
+			kept = append(kept, s)
+		}
+	}
+	r.Start.Samples = kept
+	for _, c := range Claims(r) {
+		if strings.HasPrefix(c.Claim, "Restarting") && (strings.Contains(c.Verdict, "Inf") || !strings.Contains(c.Verdict, "crun's time")) {
+			t.Errorf("verdict %q", c.Verdict)
+		}
 	}
 }
