@@ -73,7 +73,7 @@ func TestManyVMMsInARow(t *testing.T) {
 		// One takes 5-7 s in the lab; a guest stuck in a known lab fault
 		// is stopped after a minute, with vmm's stop report.
 		out, err := retryOutput(t, tr, fmt.Sprintf("vmm %d", i), labTries, func() ([]byte, error) {
-			return runLimited(time.Minute, nil, l.vmm, "boot", "--kernel", micro, "--initrd", image, "--mem", "128M", "--virtio", "mmio",
+			return runLimited(time.Minute, nil, l.vmm, "boot", "--json", "--kernel", micro, "--initrd", image, "--mem", "128M", "--virtio", "mmio",
 				"--net", "tap=vmmrow0", "--cmdline", testWorkload("0"))
 		})
 		if err != nil || !strings.Contains(string(out), "WORKLOAD-HELLO") {

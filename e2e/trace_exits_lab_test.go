@@ -76,17 +76,28 @@ func TestTraceExits(t *testing.T) {
 }
 
 // runVMMText runs vmm without --json and returns everything it printed.
-// A run that hit one of the nested lab's known faults (labFault) is said
-// in the log and run again (up to labTries runs).
+// A boot or restore also writes its result to a --result-file, which is
+// what labFault reads: a run that hit one of the nested lab's known
+// faults is said in the log and run again (up to labTries runs).
 func runVMMText(t *testing.T, vmm string, args ...string) string {
 	t.Helper()
-	out, err := retryOutput(t, startKVMTrace(t), "vmm", labTries, func() ([]byte, error) {
-		return runLimited(3*time.Minute, nil, vmm, args...)
-	})
-	if err != nil {
-		t.Fatalf("vmm %v: %v\n%s", args, err, out)
+	results := filepath.Join(t.TempDir(), "result")
+	if len(args) > 0 && (args[0] == "boot" || args[0] == "restore") {
+		args = append([]string{args[0], "--result-file", results}, args[1:]...)
 	}
-	return string(out)
+	type ran struct {
+		out []byte
+		err error
+	}
+	r := retryLabFault(t, startKVMTrace(t), "vmm", labTries, func() (ran, string, bool) {
+		os.Remove(results)
+		out, err := runLimited(3*time.Minute, nil, vmm, args...)
+		return ran{out, err}, string(out) + "\n" + readFile(results), err != nil
+	})
+	if r.err != nil {
+		t.Fatalf("vmm %v: %v\n%s", args, r.err, r.out)
+	}
+	return string(r.out)
 }
 
 // --explain says, before the guest runs, where the entry point, the zero
