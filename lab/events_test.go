@@ -1,51 +1,95 @@
 package lab
 
 import (
-	"os"
-	"path/filepath"
+	"encoding/json"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vmmlab/vmm/lab/labproto"
 )
 
-// The events of two boots make one result per test, the later boot's
-// counting for a test run again; lines that are not events are skipped;
-// Agree finds where the console said otherwise.
-func TestReadEventsAndAgree(t *testing.T) {
-	dir := t.TempDir()
-	boot1 := `{"Action":"start","Package":"e2e.test"}
-{"Action":"run","Package":"e2e.test","Test":"TestA"}
-{"Action":"output","Package":"e2e.test","Test":"TestA","Output":"--- PASS: TestA\n"}
-{"Action":"pass","Package":"e2e.test","Test":"TestA"}` + "\r\n" + `garbage from the tty
-{"Action":"fail","Package":"e2e.test","Test":"TestB"}
-`
-	boot2 := `{"Action":"pass","Package":"e2e.test","Test":"TestB"}
-{"Action":"skip","Package":"e2e.test","Test":"TestC"}
-{"Action":"pass","Package":"e2e.test"}
-{"Action":"pass","Package":"kvm.test","Test":"TestK"}
-`
-	p1, p2 := filepath.Join(dir, "events-1.jsonl"), filepath.Join(dir, "events-2.jsonl")
-	os.WriteFile(p1, []byte(boot1), 0o644)
-	os.WriteFile(p2, []byte(boot2), 0o644)
-	ev, err := ReadEvents([]string{p1, p2, filepath.Join(dir, "events-3.jsonl")})
+// events makes events from short lines, one an event:
+//
+//	ACTION [PACKAGE [TEST]] [exit=N] [seconds=N] [uptime=S] [| OUTPUT or DETAIL]
+//
+// ACTION is one of labproto's without its "lab-" or one of test2json's.
+func events(t *testing.T, spec string) []labproto.Event {
+	t.Helper()
+	var out []labproto.Event
+	for _, line := range strings.Split(strings.TrimSpace(spec), "\n") {
+		line, text, hasText := strings.Cut(strings.TrimSpace(line), " | ")
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		e := labproto.Event{Action: f[0]}
+		if slices.Contains(labproto.Actions(), "lab-"+f[0]) {
+			e.Action = "lab-" + f[0]
+		}
+		var pos []string
+		for _, w := range f[1:] {
+			k, v, ok := strings.Cut(w, "=")
+			switch {
+			case !ok:
+				pos = append(pos, w)
+			case k == "exit":
+				e.Exit = atoi(t, v)
+			case k == "seconds":
+				e.Seconds = atoi(t, v)
+			case k == "uptime":
+				s, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.Uptime = s
+			default:
+				t.Fatalf("event %q: unknown %s", line, k)
+			}
+		}
+		if len(pos) > 0 {
+			e.Package = pos[0]
+		}
+		if len(pos) > 1 {
+			e.Test = pos[1]
+		}
+		switch {
+		case hasText && e.Action == "output":
+			e.Output = text + "\n"
+		case hasText:
+			e.Detail = text
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := ev["e2e.test"]
-	if e == nil || strings.Join(e.Passed, ",") != "TestA,TestB" || len(e.Failed) != 0 || strings.Join(e.Skipped, ",") != "TestC" || !e.Ran {
-		t.Fatalf("e2e.test: %+v", e)
-	}
-	console := &Report{Binaries: []*Binary{
-		{Name: "e2e.test", Started: true, Passed: []string{"TestB", "TestA"}, Skipped: []string{"TestC"}},
-		{Name: "kvm.test", Started: true, Passed: []string{"TestK"}},
-		{Name: "machine.test"},
-	}}
-	if d := ev.Agree(console); len(d) != 0 {
-		t.Errorf("the channels agree, but: %q", d)
-	}
-	console.Binaries[1].Passed, console.Binaries[1].Failed = nil, []string{"TestK"}
-	console.Binaries[2].Started = true
-	d := ev.Agree(console)
-	if len(d) != 3 || !strings.Contains(d[0], "kvm.test: passed") || !strings.Contains(d[2], "machine.test: no events") {
-		t.Errorf("disagreements: %q", d)
-	}
+	return n
 }
+
+// eventScript is shell that appends the events of spec to the file
+// $EV, as the outer guest's second serial port would.
+func eventScript(t *testing.T, spec string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, e := range events(t, spec) {
+		js, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("printf '%s\\n' '" + strings.ReplaceAll(string(js), "'", `'\''`) + "' >>\"$EV\"\n")
+	}
+	return b.String()
+}
+
+// findEvents is the shell a fake QEMU begins with: $EV is the file its
+// second serial port writes (-serial file:PATH).
+const findEvents = `for a; do case "$a" in file:*) EV=${a#file:} ;; esac; done
+`

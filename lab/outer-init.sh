@@ -1,8 +1,10 @@
 #!/bin/busybox sh
 # /init of the lab's outer guest (QEMU TCG, emulated AMD CPU with SVM).
 # Loads the KVM modules, then runs every test binary under /lab/tests with
-# -test.v and reports each one on a LAB-RESULT line, then powers off.
-# The host side (package lab) parses these lines; keep their format.
+# -test.v=test2json, then powers off. What it does goes to the second
+# serial port (ttyS1) as events (package lab/labproto): its own, through
+# /lab/labevent, and the tests', through /lab/testwatch. The console
+# (ttyS0) is for people.
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin:/usr/sbin
 # make bench: move the root from the initramfs onto a tmpfs first, as a
@@ -21,32 +23,40 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 mkdir -p /run && mount -t tmpfs run /run
+stty -F /dev/ttyS1 raw -echo 2>/dev/null || echo "lab: no events channel (/dev/ttyS1)"
+ev() { /lab/labevent --to /dev/ttyS1 "$@"; }
+fail() { echo "lab: $*"; ev lab-error --detail "$*"; }
 # cgroup v2, as on a systemd host, with the controllers containers use
 mount -t cgroup2 cgroup2 /sys/fs/cgroup &&
   echo "+cpu +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control ||
-  echo "LAB-ERROR cgroup2 set-up failed"
+  fail "cgroup2 set-up failed"
 # The outer kernel runs quiet, so the stack of a soft lockup or an oops
 # stays in its log, below the console's level (a panic alone prints it).
 # Copy such reports to the console as KMSG lines, so that a run that hung
 # or crashed shows where the outer kernel was; so are the kernel's own
 # reports of blocked tasks and CPUs (sysrq) that testwatch asks for when a
-# test binary hangs.
+# test binary hangs. A soft lockup is also an event: vmm-lab stops a run
+# whose outer kernel has a CPU stuck too long.
 cat /dev/kmsg | awk -F';' '/soft lockup|BUG:|Oops|general protection|WARNING: CPU|blocked for more than/ { n = 80 }
   /sysrq: / { n = 400 }
-  n > 0 { print "KMSG " $2; fflush(); n-- }' &
+  n > 0 { print "KMSG " $2; fflush(); n-- }
+  match($2, /soft lockup - CPU#[0-9]+ stuck for [0-9]+s/) && match($2, /stuck for [0-9]+s/) {
+    system("/lab/labevent --to /dev/ttyS1 lab-lockup --seconds " substr($2, RSTART + 10, RLENGTH - 11))
+  }' &
 . /lab/env
-up() { cut -d' ' -f1 /proc/uptime; }
-echo "LAB-BOOTED uptime=$(up)"
+ev lab-booted
 # modules.order: one module per line, then its parameters
 while read -r m params; do
-  insmod "/lab/mod/$m" $params || echo "LAB-ERROR insmod $m $params failed"
+  insmod "/lab/mod/$m" $params || fail "insmod $m $params failed"
 done </lab/modules.order
 if [ -c /dev/kvm ]; then
   # the emulated CPU's SVM features, and kvm_amd's use of vGIF
   svm=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -x -E 'npt|nrip_save|vgif|v_vmsave_vmload|lbrv|pausefilter|tsc_scale' | tr '\n' ,)
-  echo "LAB-KVM ready uptime=$(up) nx_huge_pages=$(cat /sys/module/kvm/parameters/nx_huge_pages) vgif=$(cat /sys/module/kvm_amd/parameters/vgif) svm=${svm%,} cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+  kvm="nx_huge_pages=$(cat /sys/module/kvm/parameters/nx_huge_pages) vgif=$(cat /sys/module/kvm_amd/parameters/vgif) svm=${svm%,} cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+  echo "lab: /dev/kvm is ready: $kvm"
+  ev lab-kvm --detail "$kvm"
 else
-  echo "LAB-ERROR no /dev/kvm after loading modules"
+  fail "no /dev/kvm after loading modules"
   dmesg | grep -iE 'kvm|svm' | tail -5
 fi
 # The tests trace KVM's exits (e2e writes out a guest's triple fault with
@@ -60,7 +70,7 @@ if ! grep -q "^export LAB_BENCH_ARGS=" /lab/env; then
   [ -e $t/trace ] || mount -t tracefs tracefs $t
   echo 8192 >$t/buffer_size_kb
   for e in kvm_exit kvm_inj_exception kvm_inj_virq kvm_page_fault kvm_userspace_exit; do
-    echo 1 >$t/events/kvm/$e/enable || echo "LAB-ERROR tracing $e"
+    echo 1 >$t/events/kvm/$e/enable || fail "tracing $e"
   done
   # A trace instance of its own keeps every triple fault of the whole run,
   # which the busy main buffer overwrites within seconds under 20 VMs:
@@ -73,75 +83,62 @@ if ! grep -q "^export LAB_BENCH_ARGS=" /lab/env; then
     echo 'exit_reason == 127' >$f/events/kvm/kvm_exit/filter &&
     echo 'reason == 8' >$f/events/kvm/kvm_userspace_exit/filter &&
     for e in kvm_exit kvm_userspace_exit kvm_inj_exception; do echo 1 >$f/events/kvm/$e/enable; done &&
-    echo 1 >$f/tracing_on || echo "LAB-ERROR tracing faults"
+    echo 1 >$f/tracing_on || fail "tracing faults"
   echo 1 >$t/tracing_on
-  # A line a minute while the outer guest runs: vmm-lab tells a hung outer
-  # guest (silent, heartbeat gone: booted again) from a test that is only
-  # quiet (go test's timeout ends it). Not for the bench, whose results
-  # come back as base64 lines a heartbeat would break.
-  echo "LAB-HEARTBEAT every=60s"
-  while sleep 60; do echo "LAB-ALIVE uptime=$(up)"; done &
+  # An event a minute while the outer guest runs: vmm-lab tells a hung
+  # outer guest (silent, heartbeat gone: booted again) from a test that is
+  # only quiet (go test's timeout ends it). Not for the bench.
+  ev lab-alive
+  while sleep 60; do ev lab-alive; done &
 fi
 # Keep one VM open for the whole run (see cmd/kvmpin).
 [ -x /lab/kvmpin ] && { /lab/kvmpin & }
 # make bench: run the benchmark instead of the tests and send its
-# results.json back on the console (gzip, base64, between LAB-FILE lines).
+# results.json back as an event.
 if [ -n "$LAB_BENCH_ARGS" ]; then
-  echo "LAB-BENCH begin uptime=$(up)"
   /lab/vmm bench all --assets /lab/bench --vmm /lab/vmm --kernel /lab/bzImage-micro --stock-kernel /lab/bzImage \
     --nested --out /tmp/bench-out $LAB_BENCH_ARGS </dev/null 2>&1
-  echo "LAB-BENCH exit=$? uptime=$(up)"
-  if [ -f /tmp/bench-out/results.json ]; then
-    echo "LAB-FILE results.json.gz"
-    gzip -c /tmp/bench-out/results.json | base64
-    echo "LAB-FILE-END"
-    # and as it is over the second serial port, a channel of its own
-    if [ -c /dev/ttyS1 ]; then
-      stty -F /dev/ttyS1 raw -echo 2>/dev/null
-      cat /tmp/bench-out/results.json >/dev/ttyS1
-    fi
-  fi
-  echo "LAB-DONE uptime=$(up)"
+  ev lab-bench --exit $?
+  [ -f /tmp/bench-out/results.json ] && ev lab-file --file results.json=/tmp/bench-out/results.json
+  ev lab-done
   poweroff -f
 fi
 # After an earlier boot of this run went down (see lab/resume.go), the
 # kernel command line names the binaries that finished (LAB_DONE_BINARIES)
 # and, in the one that was running, the tests that finished
-# (LAB_RESUME_SKIP): this boot goes on with the rest.
-# The tests' events go to the second serial port (lab/events.go), beside
-# the console's -test.v output.
-events=
-if [ -x /lab/test2json ] && [ -c /dev/ttyS1 ]; then
-  stty -F /dev/ttyS1 raw -echo 2>/dev/null
-  events="--events /dev/ttyS1 --test2json /lab/test2json"
-fi
+# (LAB_RESUME_SKIP): this boot goes on with the rest. testwatch sends the
+# tests' events; the console gets their plain -test.v output.
 for t in /lab/tests/*; do
   name=${t##*/}
   case ",$LAB_DONE_BINARIES," in *",$name,"*)
-    echo "LAB-SKIPPED $name: it finished in an earlier boot"
+    echo "lab: $name finished in an earlier boot"
+    ev lab-skipped --package "$name"
     continue ;;
   esac
   skip=
   [ "$name" = "$LAB_RESUME_BINARY" ] && skip=$LAB_RESUME_SKIP
-  start=$(up)
-  echo "LAB-BEGIN $name uptime=$start"
+  echo "lab: $name begins"
+  ev lab-begin --package "$name"
   run=$LAB_TEST_RUN
   [ -z "$run" ] && [ -f "/lab/runs/$name" ] && run=$(cat "/lab/runs/$name")
   # testwatch stops a binary whose output stops for LAB_TEST_STALL
   # seconds (a hung test) and shows where every process was first.
-  (cd /tmp && timeout "$LAB_TEST_TIMEOUT" /lab/testwatch --stall "${LAB_TEST_STALL}s" --name "$name" $events -- \
-    "$t" -test.v${events:+=test2json} -test.timeout "${LAB_TEST_TIMEOUT}s" ${run:+-test.run "$run"} ${skip:+-test.skip "$skip"} </dev/null 2>&1)
+  (cd /tmp && timeout "$LAB_TEST_TIMEOUT" /lab/testwatch --stall "${LAB_TEST_STALL}s" --name "$name" \
+    --events /dev/ttyS1 --test2json /lab/test2json -- \
+    "$t" -test.v=test2json -test.timeout "${LAB_TEST_TIMEOUT}s" ${run:+-test.run "$run"} ${skip:+-test.skip "$skip"} </dev/null 2>&1)
   rc=$?
   echo
-  echo "LAB-RESULT $name exit=$rc start=$start end=$(up)"
+  echo "lab: $name exit status $rc"
+  ev lab-end --package "$name" --exit $rc
   # A test binary stopped by its time limit leaves its VMs running: they
   # would load the next binary's tests (once, 18 VMs then starved a KVM
   # test into a soft lockup). Stop them, and say so.
   left=$(pidof vmm qemu-system-x86_64)
   if [ -n "$left" ]; then
-    echo "LAB-NOTE $name left processes behind: $left (killed)"
+    echo "lab: $name left processes behind: $left (killed)"
+    ev lab-left --package "$name" --detail "$left"
     kill -9 $left
   fi
 done
-echo "LAB-DONE uptime=$(up)"
+ev lab-done
 poweroff -f

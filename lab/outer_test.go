@@ -3,12 +3,16 @@ package lab
 import (
 	"bytes"
 	"compress/gzip"
-	"github.com/vmmlab/vmm/lab/labenv"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vmmlab/vmm/lab/labenv"
+	"github.com/vmmlab/vmm/lab/labproto"
 
 	"github.com/vmmlab/vmm/internal/testkernel"
 )
@@ -54,7 +58,7 @@ func TestOuterImage(t *testing.T) {
 	s := string(raw)
 	for _, want := range []string{"bin/busybox", "init", "dev/console", "lab/tests/kvm.test",
 		"lab/mod/kvm.ko", "lab/mod/kvm_amd.ko", "kvm.ko nx_huge_pages=never\nkvm_amd.ko\n", "export VMM_LAB='1'",
-		"export VMM_LAB_KERNEL='/lab/bzImage'", "export LAB_TEST_TIMEOUT='60'", "LAB-RESULT", "lab/runs/kvm.test", "^(TestA)$"} {
+		"export VMM_LAB_KERNEL='/lab/bzImage'", "export LAB_TEST_TIMEOUT='60'", "ev lab-end", "lab/runs/kvm.test", "^(TestA)$"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("outer image lacks %q", want)
 		}
@@ -75,5 +79,27 @@ func TestOuterImage(t *testing.T) {
 	o.Env = map[string]string{"BAD": "it's"}
 	if err := o.Write(io.Discard); err == nil {
 		t.Error("unquotable environment value accepted")
+	}
+}
+
+// The outer init sends only labproto's actions, and every one of them
+// but the stall, which cmd/testwatch sends.
+func TestOuterInitSpeaksTheProtocol(t *testing.T) {
+	sent := map[string]bool{}
+	for _, a := range regexp.MustCompile(`\blab-[a-z]+`).FindAllString(string(outerInit), -1) {
+		sent[a] = true
+	}
+	for a := range sent {
+		if !slices.Contains(labproto.Actions(), a) {
+			t.Errorf("outer-init.sh sends %s, which is not in package labproto", a)
+		}
+	}
+	for _, a := range labproto.Actions() {
+		if !sent[a] && a != labproto.Stall {
+			t.Errorf("labproto's %s is sent by nobody", a)
+		}
+	}
+	if strings.Contains(string(outerInit), "LAB-") {
+		t.Error("outer-init.sh still prints console markers")
 	}
 }

@@ -3,11 +3,13 @@ package lab
 import (
 	"context"
 	"fmt"
-	"github.com/vmmlab/vmm/lab/labenv"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vmmlab/vmm/lab/labenv"
+	"github.com/vmmlab/vmm/lab/labproto"
 )
 
 // Options say what one lab run builds, ships and runs.
@@ -47,21 +49,18 @@ const minBoot = 3 * time.Minute
 
 // Outcome is what a lab run gave.
 type Outcome struct {
-	// Boot is the last boot; for tests, its Lines are those of every
+	// Boot is the last boot; for tests, its Events are those of every
 	// boot, the later ones having gone on from where the earlier stopped.
 	Boot       Boot
 	Tests      map[string]string // test binary name to its path
 	Discarded  []string          // why earlier boots ended early (outer lockups, panics, resets)
 	ConsoleLog string
-	// EventFiles are what the second serial port wrote: each boot's test
-	// events, in order, or the bench's results.json.
-	EventFiles []string
 }
 
 // Run builds vmm, its helpers and the test binaries, the kernels and
 // images, writes the outer initramfs and boots it under QEMU (again after
 // an outer lockup or panic, up to Retries times). The caller reads the
-// results from the Outcome (Parse, or the bench's files).
+// results from the Outcome's events (Results, or the bench's file).
 func Run(ctx context.Context, o Options) (Outcome, error) {
 	phase := func(name string, t0 time.Time) {
 		fmt.Fprintf(o.Log, "lab: %-28s %6.1fs\n", name, time.Since(t0).Seconds())
@@ -127,7 +126,7 @@ func Run(ctx context.Context, o Options) (Outcome, error) {
 func buildPrograms(ctx context.Context, work string) (map[string]string, error) {
 	bins := map[string]string{}
 	for name, pkg := range map[string]string{"vmm": "./cmd/vmm", "vmm-bench": "./cmd/vmm-bench", "vmm-tools": "./cmd/vmm-tools", "vmm-init": "./cmd/vmm-init", "testworkload": "./cmd/testworkload",
-		"kvmpin": "./cmd/kvmpin", "testwatch": "./cmd/testwatch", "test2json": "cmd/test2json"} {
+		"kvmpin": "./cmd/kvmpin", "testwatch": "./cmd/testwatch", "test2json": "cmd/test2json", "labevent": "./cmd/labevent"} {
 		bins[name] = filepath.Join(work, name)
 		var flags []string
 		switch name {
@@ -177,7 +176,7 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 		// later full run with vgif=0 still panicked in TestTwentyVMsAtOnce.
 		// Not the cure, then; it costs nothing, and the retries stay.
 		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never", "kvm_amd": "vgif=0"},
-		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"], "testwatch": bins["testwatch"], "test2json": bins["test2json"],
+		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"], "testwatch": bins["testwatch"], "test2json": bins["test2json"], "labevent": bins["labevent"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
 		Env: map[string]string{labenv.EnvKernel: "/lab/bzImage", labenv.EnvMicroKernel: "/lab/bzImage-micro", labenv.EnvMicroVmlinux: "/lab/vmlinux-micro", labenv.EnvVMM: "/lab/vmm", labenv.EnvTestWorkload: "/lab/testworkload",
@@ -226,28 +225,24 @@ func bootOuter(ctx context.Context, o Options, k Kernel, image string) (Outcome,
 		total = o.Timeout * time.Duration(o.Retries+1)
 	}
 	deadline := time.Now().Add(total)
-	var earlier []string // console lines of the failed boots a test run goes on from
-	idle := 0            // boots in a row that went down before any test ended
+	var earlier []labproto.Event // events of the failed boots a test run goes on from
+	idle := 0                    // boots in a row that went down before any test ended
 	for attempt := 1; ; attempt++ {
 		q.Timeout = min(o.Timeout, time.Until(deadline))
 		q.Events = filepath.Join(o.Work, fmt.Sprintf("events-%d.jsonl", attempt))
-		if o.Bench {
-			q.Events, out.EventFiles = filepath.Join(o.Work, "bench-results.json"), nil // only the last boot's counts
-		}
 		os.Remove(q.Events) // an earlier run's
-		out.EventFiles = append(out.EventFiles, q.Events)
 		out.Boot, err = q.Boot(ctx, io.MultiWriter(o.Log, logFile))
 		if err != nil {
 			return out, err
 		}
-		if testsEnded(out.Boot.Lines) == 0 {
+		if testsEnded(out.Boot.Events) == 0 {
 			idle++
 		} else {
 			idle = 0
 		}
 		if !o.Bench {
-			earlier = append(earlier, out.Boot.Lines...)
-			out.Boot.Lines = earlier
+			earlier = append(earlier, out.Boot.Events...)
+			out.Boot.Events = earlier
 		}
 		failure := out.Boot.OuterFailure()
 		left := time.Until(deadline)

@@ -9,8 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +19,9 @@ import (
 // QEMU describes one boot of the outer guest.
 type QEMU struct {
 	Binary string // default qemu-system-x86_64
-	// Events, if set, is the file the outer guest's second serial port
-	// (ttyS1) writes: the tests' events (events.go).
+	// Events is the file the outer guest's second serial port (ttyS1)
+	// writes: its events (package labproto), which Boot reads as they
+	// come.
 	Events  string
 	Kernel  string
 	Initrd  string
@@ -30,10 +30,11 @@ type QEMU struct {
 	SMP     int
 	CPU     string // default "max": emulated AMD with SVM and NPT
 	Timeout time.Duration
-	// Idle stops QEMU when the console has been silent this long (0: never):
-	// a hung outer guest then fails the run early instead of at Timeout.
+	// Idle stops QEMU when the console and the events have been silent
+	// this long (0: never): a hung outer guest then fails the run early
+	// instead of at Timeout.
 	Idle time.Duration
-	// MaxLockup stops QEMU when the outer kernel reports a CPU stuck in a
+	// MaxLockup stops QEMU when the outer guest reports a CPU stuck in a
 	// soft lockup for at least this long (0: never). Such a kernel does not
 	// recover, and its console stays busy with stall reports, so Idle
 	// would not fire.
@@ -42,7 +43,8 @@ type QEMU struct {
 
 // Boot is what one QEMU run left behind.
 type Boot struct {
-	Lines []string // console lines, without the host timestamps
+	Lines  []string         // console lines, without the host timestamps
+	Events []labproto.Event // what the events channel said
 	// Stopped says why QEMU was killed (deadline, silence, lockup); nil
 	// when the outer guest ended by itself.
 	Stopped error
@@ -53,7 +55,7 @@ type Boot struct {
 // OuterFailure says why the outer (emulated) guest failed, or "" when
 // it did not: its kernel locked up or panicked, a test hung while the
 // guest went on (testwatch stopped it: Stalled), or the guest reset before
-// its script reached LAB-DONE, with no panic (QEMU exits on a reset:
+// its script reached its end (labproto.Done), with no panic (QEMU exits on a reset:
 // -no-reboot). Nothing in the lab resets the outer guest, so such a reset
 // is the emulated machine's (its kernel triple-faulted, once in CI under
 // 20 nested VMs). The tests running then say nothing either way: their
@@ -74,42 +76,30 @@ func (b Boot) OuterFailure() string {
 	return ""
 }
 
-// reachedDone reports whether the outer guest's script said LAB-DONE.
-func (b Boot) reachedDone() bool {
-	for i := len(b.Lines) - 1; i >= 0; i-- {
-		if strings.HasPrefix(b.Lines[i], labproto.Done) {
-			return true
-		}
-	}
-	return false
+// reachedDone reports whether the outer guest's script reached its end.
+func (b Boot) reachedDone() bool { return b.said(labproto.Done) }
+
+// said reports whether the outer guest sent an event with action.
+func (b Boot) said(action string) bool {
+	return slices.ContainsFunc(b.Events, func(e labproto.Event) bool { return e.Action == action })
 }
 
-// HeartbeatLine is what the outer init prints once it starts printing a
-// LAB-ALIVE line a minute (lab/outer-init.sh, test runs only).
-const HeartbeatLine = labproto.Heartbeat
-
-// HangError stops QEMU when its console has been silent too long.
+// HangError stops QEMU when its console and events have been silent too
+// long.
 type HangError struct{ Silent time.Duration }
 
 func (e *HangError) Error() string {
-	return fmt.Sprintf("no console output for %v: the outer guest hung", e.Silent)
+	return fmt.Sprintf("no output for %v: the outer guest hung", e.Silent)
 }
 
-// Hung reports whether QEMU was stopped for a silent console although
-// the outer init had started its heartbeat: then the outer guest itself
-// stopped running, not just a quiet test (which the heartbeat would
-// have kept the console busy through, until go test's own timeout).
+// Hung reports whether QEMU was stopped for silence although the outer
+// init had started its heartbeat (labproto.Alive, a minute apart): then
+// the outer guest itself stopped running, not just a quiet test (which
+// the heartbeat would have kept the events coming through, until go
+// test's own timeout).
 func (b Boot) Hung() bool {
 	var h *HangError
-	if !errors.As(b.Stopped, &h) {
-		return false
-	}
-	for _, l := range b.Lines {
-		if strings.HasPrefix(l, HeartbeatLine) {
-			return true
-		}
-	}
-	return false
+	return errors.As(b.Stopped, &h) && b.said(labproto.Alive)
 }
 
 // Lockup reports whether QEMU was stopped because the outer (emulated)
@@ -120,13 +110,20 @@ func (b Boot) Lockup() bool {
 }
 
 // StallError stops QEMU once cmd/testwatch has stopped a test binary
-// whose output had stopped (LAB-STALL-END): the outer guest boots again
+// whose output had stopped (labproto.Stall): the outer guest boots again
 // and goes on from the test that hung, which runs once more. A test that
 // hangs every time fails when the retries run out.
-type StallError struct{ Report string }
+type StallError struct {
+	Binary, Test string
+	Silent       int // seconds
+}
 
 func (e *StallError) Error() string {
-	return "a test binary stopped giving output and was stopped (" + e.Report + "); where its processes were is in the console log"
+	test := e.Test
+	if test == "" {
+		test = "no test yet"
+	}
+	return fmt.Sprintf("%s stopped giving output for %ds while %s ran, and was stopped; where its processes were is in the console log", e.Binary, e.Silent, test)
 }
 
 // Stalled reports whether QEMU was stopped after a test hung.
@@ -135,34 +132,11 @@ func (b Boot) Stalled() bool {
 	return errors.As(b.Stopped, &s)
 }
 
-// stallPrefix begins the line cmd/testwatch prints when it finds a test
-// binary's output stopped; stallEndPrefix the one after it stopped it.
-const (
-	stallPrefix    = labproto.Stall + " "
-	stallEndPrefix = labproto.StallEnd + " "
-)
-
 // LockupError stops a run whose outer kernel reported a soft lockup.
 type LockupError struct{ Seconds int }
 
 func (e *LockupError) Error() string {
 	return fmt.Sprintf("the outer kernel reports a CPU stuck for %ds (soft lockup): the emulated host hung", e.Seconds)
-}
-
-var reLockup = regexp.MustCompile(`soft lockup - CPU#\d+ stuck for (\d+)s!`)
-
-// lockupSeconds returns how long a kernel soft-lockup report says a CPU
-// has been stuck, or -1 when line is not one.
-func lockupSeconds(line string) int {
-	m := reLockup.FindStringSubmatch(line)
-	if m == nil {
-		return -1
-	}
-	n, err := strconv.Atoi(m[1])
-	if err != nil {
-		return -1
-	}
-	return n
 }
 
 // Boot runs QEMU under software emulation until the outer guest powers off
@@ -176,21 +150,14 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 	if _, err := exec.LookPath(bin); err != nil {
 		return Boot{}, fmt.Errorf("%s not found: install qemu-system-x86 (apt-get install qemu-system-x86): %w", bin, err)
 	}
-	cpu := q.CPU
-	if cpu == "" {
-		cpu = "max"
+	if q.Events == "" {
+		return Boot{}, errors.New("the outer guest needs a file for its events")
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, q.Timeout, fmt.Errorf("the lab ran past its %v limit", q.Timeout))
 	defer cancel()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	args := append(firmwareDirs(bin), "-accel", "tcg", "-cpu", cpu, "-smp", fmt.Sprint(q.SMP), "-m", q.Memory,
-		"-nographic", "-nodefaults", "-no-reboot", "-serial", "stdio",
-		"-kernel", q.Kernel, "-initrd", q.Initrd, "-append", q.Append)
-	if q.Events != "" {
-		args = append(args, "-serial", "file:"+q.Events)
-	}
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, bin, q.args(bin)...)
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -201,38 +168,22 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 	if err := cmd.Start(); err != nil {
 		return Boot{}, fmt.Errorf("start %s: %w", bin, err)
 	}
-	var idle *time.Timer
+	active := func() {}
 	if q.Idle > 0 {
-		idle = time.AfterFunc(q.Idle, func() {
-			stop(&HangError{Silent: q.Idle})
-		})
+		idle := time.AfterFunc(q.Idle, func() { stop(&HangError{Silent: q.Idle}) })
 		defer idle.Stop()
+		active = func() { idle.Reset(q.Idle) }
 	}
-	var b Boot
-	stall := "" // cmd/testwatch's first LAB-STALL line
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		if idle != nil {
-			idle.Reset(q.Idle)
+	tail := tailEvents(q.Events, func(e labproto.Event) {
+		active()
+		if err := q.stopFor(e); err != nil {
+			stop(err) // only the first cause counts
 		}
-		line := strings.ReplaceAll(sc.Text(), "\r", "")
-		b.Lines = append(b.Lines, line)
-		fmt.Fprintf(console, "[%8.2f] %s\n", time.Since(start).Seconds(), line)
-		if i := strings.Index(line, "Kernel panic - not syncing"); i >= 0 && b.Panic == "" {
-			b.Panic = line[i:]
-		}
-		if n := lockupSeconds(line); q.MaxLockup > 0 && n >= 0 && time.Duration(n)*time.Second >= q.MaxLockup {
-			stop(&LockupError{Seconds: n}) // only the first cause counts
-		}
-		if strings.HasPrefix(line, stallPrefix) && stall == "" {
-			stall = strings.TrimPrefix(line, stallPrefix)
-		}
-		if strings.HasPrefix(line, stallEndPrefix) {
-			stop(&StallError{Report: stall})
-		}
-	}
+	})
+	b := Boot{Lines: readConsole(out, console, start, active)}
 	werr := cmd.Wait()
+	b.Events = tail.close()
+	b.Panic = panicLine(b.Lines)
 	if ctx.Err() != nil {
 		b.Stopped = context.Cause(ctx)
 		fmt.Fprintf(console, "lab: stopped QEMU: %v\n", b.Stopped)
@@ -242,6 +193,56 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 		return b, fmt.Errorf("%s: %w", bin, werr)
 	}
 	return b, nil
+}
+
+// args is QEMU's command line: the console on stdio, the events channel
+// on the second serial port.
+func (q QEMU) args(bin string) []string {
+	cpu := q.CPU
+	if cpu == "" {
+		cpu = "max"
+	}
+	return append(firmwareDirs(bin), "-accel", "tcg", "-cpu", cpu, "-smp", fmt.Sprint(q.SMP), "-m", q.Memory,
+		"-nographic", "-nodefaults", "-no-reboot", "-serial", "stdio", "-serial", "file:"+q.Events,
+		"-kernel", q.Kernel, "-initrd", q.Initrd, "-append", q.Append)
+}
+
+// stopFor says why event e stops QEMU, or nil: a CPU stuck MaxLockup or
+// longer, or a test binary testwatch stopped.
+func (q QEMU) stopFor(e labproto.Event) error {
+	switch {
+	case e.Action == labproto.Lockup && q.MaxLockup > 0 && time.Duration(e.Seconds)*time.Second >= q.MaxLockup:
+		return &LockupError{Seconds: e.Seconds}
+	case e.Action == labproto.Stall:
+		return &StallError{Binary: e.Package, Test: e.Test, Silent: e.Seconds}
+	}
+	return nil
+}
+
+// readConsole copies the console to w, each line stamped with the
+// seconds since start, calls active for each, and returns the lines.
+func readConsole(r io.Reader, w io.Writer, start time.Time, active func()) []string {
+	var lines []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for sc.Scan() {
+		active()
+		line := strings.ReplaceAll(sc.Text(), "\r", "")
+		lines = append(lines, line)
+		fmt.Fprintf(w, "[%8.2f] %s\n", time.Since(start).Seconds(), line)
+	}
+	return lines
+}
+
+// panicLine is the outer kernel's panic message on its console, if any:
+// the kernel prints it itself, with no user space left to send an event.
+func panicLine(lines []string) string {
+	for _, l := range lines {
+		if i := strings.Index(l, "Kernel panic - not syncing"); i >= 0 {
+			return l[i:]
+		}
+	}
+	return ""
 }
 
 // firmwareDirs gives a QEMU unpacked elsewhere (dpkg -x of a newer

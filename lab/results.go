@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/vmmlab/vmm/lab/labproto"
@@ -14,19 +12,20 @@ import (
 // Binary is what one test binary did inside the outer guest.
 type Binary struct {
 	Name    string
-	Ran     bool // a LAB-RESULT line was seen
+	Ran     bool // it ended (labproto.End), after it last began
 	Exit    int
 	Seconds float64 // outer-guest time it took
 	Passed  []string
 	Failed  []string
 	Skipped []string
-	Started bool // a LAB-BEGIN line was seen
+	Started bool // it began (labproto.Begin)
 	// Why holds, for each failed test, the last thing it logged before
 	// it failed (its t.Fatal or t.Error line, with the two lines after
 	// it), so that the end of the lab's output says why.
 	Why map[string]string
 
-	running  string              // the test (or subtest) a === line named last
+	began    float64             // the outer guest's uptime when it last began
+	running  string              // the test (or subtest) a run event named last
 	logged   map[string][]string // per test: its last log line and what followed
 	whyOfSub map[string]bool     // Why of this test came from a subtest
 }
@@ -36,7 +35,7 @@ type Report struct {
 	Binaries []*Binary
 	KVMReady bool     // /dev/kvm appeared in the outer guest
 	Done     bool     // the guest reached the end of its script
-	Errors   []string // LAB-ERROR lines
+	Errors   []string // what the outer guest said went wrong (labproto.Error)
 	TimedOut bool
 	// OuterFailure is set when the outer kernel locked up or panicked.
 	OuterFailure string
@@ -45,86 +44,74 @@ type Report struct {
 	Filtered bool
 }
 
-var (
-	reBegin   = regexp.MustCompile(labproto.Begin + ` (\S+)`)
-	reResult  = regexp.MustCompile(labproto.Result + ` (\S+) exit=(\d+) start=([\d.]+) end=([\d.]+)`)
-	reTest    = regexp.MustCompile(`^--- (PASS|FAIL|SKIP): (\S+)`)
-	reRun     = regexp.MustCompile(`^=== (?:RUN|NAME|CONT)\s+(\S+)`)
-	reLog     = regexp.MustCompile(`^\s+\S+\.go:\d+: `)
-	reSubFail = regexp.MustCompile(`^\s+--- FAIL: (\S+)`)
-)
+// reLog matches the first line of a test's log entry (t.Log, t.Fatal).
+var reLog = regexp.MustCompile(`^\s+\S+\.go:\d+: `)
 
 // whyLines is how many lines of a failed test's last log entry Why keeps.
 const whyLines = 3
 
-// Parse reads the outer guest's console lines. expected names every test
-// binary that was put into the guest; one that never reported fails.
-func Parse(lines []string, expected []string, timedOut bool) *Report {
+// Results reads the events of a run (every boot's, in order). expected
+// names every test binary that was put into the guest; one that never
+// reported fails.
+func Results(events []labproto.Event, expected []string, timedOut bool) *Report {
 	r := &Report{TimedOut: timedOut}
 	byName := map[string]*Binary{}
-	names := append([]string(nil), expected...)
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(slices.Values(expected)) {
 		b := &Binary{Name: n}
 		byName[n] = b
 		r.Binaries = append(r.Binaries, b)
 	}
-	var cur *Binary
-	for _, line := range lines {
-		switch {
-		case strings.Contains(line, labproto.Error):
-			r.Errors = append(r.Errors, strings.TrimSpace(line[strings.Index(line, labproto.Error):]))
-		case strings.HasPrefix(line, labproto.KVMReady+" ready"):
+	for _, e := range events {
+		switch e.Action {
+		case labproto.Error:
+			r.Errors = append(r.Errors, "the outer guest: "+e.Detail)
+		case labproto.KVM:
 			r.KVMReady = true
-		case strings.HasPrefix(line, labproto.Done):
+		case labproto.Done:
 			r.Done = true
-		case strings.HasPrefix(line, labproto.Booted):
-			cur = nil // a later boot (lab/resume.go): nothing runs yet
 		}
-		if m := reBegin.FindStringSubmatch(line); m != nil {
-			cur = byName[m[1]]
-			if cur != nil {
-				cur.Started = true
-			}
-			continue
+		if b := byName[e.Package]; b != nil {
+			b.event(e)
 		}
-		if m := reResult.FindStringSubmatch(line); m != nil {
-			if b := byName[m[1]]; b != nil {
-				b.Ran = true
-				b.Exit, _ = strconv.Atoi(m[2])
-				s, _ := strconv.ParseFloat(m[3], 64)
-				e, _ := strconv.ParseFloat(m[4], 64)
-				b.Seconds = e - s
-			}
-			cur = nil
-			continue
-		}
-		if cur == nil {
-			continue
-		}
-		if m := reTest.FindStringSubmatch(line); m != nil {
-			// A test run again in a later boot (lab/resume.go): its
-			// last result is the one that counts.
-			cur.forget(m[2])
-			switch m[1] {
-			case "PASS":
-				cur.Passed = append(cur.Passed, m[2])
-			case "FAIL":
-				cur.Failed = append(cur.Failed, m[2])
-				cur.failed(m[2])
-			case "SKIP":
-				cur.Skipped = append(cur.Skipped, m[2])
-			}
-			continue
-		}
-		cur.remember(line)
 	}
 	return r
 }
 
+// event takes in one of the binary's events.
+func (b *Binary) event(e labproto.Event) {
+	switch e.Action {
+	case labproto.Begin:
+		b.Started, b.Ran, b.began, b.running = true, false, e.Uptime, ""
+	case labproto.End:
+		b.Ran, b.Exit, b.Seconds = true, e.Exit, e.Uptime-b.began
+	}
+	if e.Test == "" {
+		return
+	}
+	switch e.Action {
+	case "run":
+		b.running = e.Test
+	case "output":
+		b.remember(e.Test, e.Output)
+	case "pass", "fail", "skip":
+		// A test run again in a later boot (lab/resume.go): its last
+		// result is the one that counts.
+		b.forget(e.Test)
+		switch e.Action {
+		case "pass":
+			b.Passed = append(b.Passed, e.Test)
+		case "fail":
+			b.Failed = append(b.Failed, e.Test)
+			b.failed(e.Test)
+		case "skip":
+			b.Skipped = append(b.Skipped, e.Test)
+		}
+	}
+}
+
 // failed sets Why for the test name's top-level test: the last log
 // entry of its first failed subtest, or failing that its own. (go test
-// -v prints a test's result before its subtests' results.)
+// reports a test's result before its subtests' results.)
 func (b *Binary) failed(name string) {
 	w := b.logged[name]
 	if len(w) == 0 {
@@ -137,28 +124,19 @@ func (b *Binary) failed(name string) {
 	}
 }
 
-// remember keeps each test's last log line and the lines after it, for
-// Why.
-func (b *Binary) remember(line string) {
+// remember keeps test's last log line and the lines after it, for Why.
+func (b *Binary) remember(test, output string) {
 	if b.logged == nil {
 		b.logged, b.Why, b.whyOfSub = map[string][]string{}, map[string]string{}, map[string]bool{}
 	}
-	if m := reRun.FindStringSubmatch(line); m != nil {
-		b.running = m[1]
-		return
-	}
-	if m := reSubFail.FindStringSubmatch(line); m != nil {
-		b.failed(m[1])
-		return
-	}
-	if b.running == "" {
-		return
-	}
-	switch w := b.logged[b.running]; {
-	case reLog.MatchString(line):
-		b.logged[b.running] = []string{strings.TrimSpace(line)}
-	case len(w) > 0 && len(w) < whyLines && strings.TrimSpace(line) != "" && !strings.Contains(line, "--- "):
-		b.logged[b.running] = append(w, strings.TrimSpace(line))
+	for _, line := range strings.Split(strings.TrimSuffix(output, "\n"), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch w := b.logged[test]; {
+		case reLog.MatchString(line):
+			b.logged[test] = []string{trimmed}
+		case len(w) > 0 && len(w) < whyLines && trimmed != "" && !strings.HasPrefix(trimmed, "--- ") && !strings.HasPrefix(trimmed, "=== "):
+			b.logged[test] = append(w, trimmed)
+		}
 	}
 }
 

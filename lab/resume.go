@@ -16,8 +16,8 @@ import (
 const maxCmdline = 2047
 
 // resumeArgs returns the kernel command-line words that make the next
-// outer boot go on from where the boots in lines stopped. The kernel
-// hands such name=value words to /init as its environment:
+// outer boot go on from where the boots whose events these are stopped.
+// The kernel hands such name=value words to /init as its environment:
 // LAB_DONE_BINARIES lists the test binaries that finished, which the
 // outer init skips; LAB_RESUME_BINARY is the one that was running, and
 // LAB_RESUME_SKIP matches its tests that passed or were skipped. The test
@@ -25,39 +25,31 @@ const maxCmdline = 2047
 // test of that binary that failed: a guest that went down had been
 // stalled before (a soft lockup stops the emulated host for a minute or
 // more), which fails tests that were never at fault; a real failure
-// fails again, and its last result is the one counted (Parse). Results
+// fails again, and its last result is the one counted (Results). Results
 // of binaries that finished stand, except one that cmd/testwatch stopped
-// because a test hung (LAB-STALL-END): it goes on like the binary of a
+// because a test hung (labproto.Stall): it goes on like the binary of a
 // boot that went down. It returns "" when no test binary had started.
-func resumeArgs(lines []string) string {
+func resumeArgs(events []labproto.Event) string {
 	var done []string
 	finished := map[string][]string{} // per binary, its tests that ended
-	cur, last := "", ""               // the binary running; the last one that began
+	last := ""                        // the last binary that began
 	stalled := ""                     // the binary testwatch stopped in this boot
-	for _, line := range lines {
-		if strings.HasPrefix(line, labproto.Booted) {
-			cur, stalled = "", ""
-		}
-		if strings.HasPrefix(line, stallEndPrefix) {
-			stalled = cur
-		}
-		if m := reBegin.FindStringSubmatch(line); m != nil {
-			cur, last = m[1], m[1]
-			continue
-		}
-		if m := reResult.FindStringSubmatch(line); m != nil {
-			if m[1] != stalled {
-				done = append(done, m[1])
-			}
-			cur = ""
-			continue
-		}
-		if m := reTest.FindStringSubmatch(line); m != nil && cur != "" {
-			if m[1] == "FAIL" {
-				finished[cur] = slices.DeleteFunc(finished[cur], func(t string) bool { return t == m[2] })
-			} else if !slices.Contains(finished[cur], m[2]) {
-				finished[cur] = append(finished[cur], m[2])
-			}
+	for _, e := range events {
+		switch {
+		case e.Action == labproto.Booted:
+			stalled = ""
+		case e.Action == labproto.Stall:
+			stalled = e.Package
+		case e.Action == labproto.Begin:
+			last = e.Package
+		case e.Action == labproto.End && e.Package != stalled && !slices.Contains(done, e.Package):
+			done = append(done, e.Package)
+		case e.Test == "" || strings.Contains(e.Test, "/"):
+			// a subtest runs again with its test, which -test.skip names
+		case e.Action == "fail":
+			finished[e.Package] = slices.DeleteFunc(finished[e.Package], func(t string) bool { return t == e.Test })
+		case (e.Action == "pass" || e.Action == "skip") && !slices.Contains(finished[e.Package], e.Test):
+			finished[e.Package] = append(finished[e.Package], e.Test)
 		}
 	}
 	var words []string
@@ -78,10 +70,10 @@ func resumeArgs(lines []string) string {
 	return strings.Join(words, " ")
 }
 
-// resumeCmdline appends resumeArgs(lines) to base, or fails when the
+// resumeCmdline appends resumeArgs(events) to base, or fails when the
 // result does not fit the kernel's command line.
-func resumeCmdline(base string, lines []string) (string, error) {
-	args := resumeArgs(lines)
+func resumeCmdline(base string, events []labproto.Event) (string, error) {
+	args := resumeArgs(events)
 	if args == "" {
 		return base, nil
 	}
@@ -92,31 +84,30 @@ func resumeCmdline(base string, lines []string) (string, error) {
 	return s, nil
 }
 
-// testsEnded counts the tests and test binaries in lines that ended,
-// subtests included. Go prints a subtest's "--- PASS" line only when its
+// testsEnded counts the tests and test binaries whose end the events
+// tell, subtests included. Go reports a subtest's result only when its
 // parent ends, so a long test with many subtests (TestDocsCommands) that
-// goes down half-way shows none; but the lab's tests run their subtests
-// one after another, so a "=== RUN" of a test that is not inside the one
+// goes down half-way has none; but the lab's tests run their subtests
+// one after another, so a run event of a test that is not inside the one
 // running before it means that one ended.
-func testsEnded(lines []string) int {
+func testsEnded(events []labproto.Event) int {
 	n := 0
-	running := "" // the test of the last "=== RUN" line, in this binary
-	for _, line := range lines {
-		if reTest.MatchString(line) {
+	running := map[string]string{} // per binary, the test of its last run event
+	for _, e := range events {
+		switch {
+		case e.Action == labproto.Begin:
+			running[e.Package] = ""
+		case e.Action == labproto.End:
 			n++
-		}
-		if m := reRun.FindStringSubmatch(line); m != nil {
-			if running != "" && m[1] != running && !strings.HasPrefix(m[1], running+"/") {
+			running[e.Package] = ""
+		case e.Test == "":
+		case e.Action == "pass" || e.Action == "fail" || e.Action == "skip":
+			n++
+		case e.Action == "run":
+			if r := running[e.Package]; r != "" && e.Test != r && !strings.HasPrefix(e.Test, r+"/") {
 				n++
 			}
-			running = m[1]
-		}
-		if reResult.MatchString(line) {
-			n++
-			running = ""
-		}
-		if reBegin.MatchString(line) {
-			running = ""
+			running[e.Package] = e.Test
 		}
 	}
 	return n

@@ -3,10 +3,11 @@
 // that hangs, while the outer guest itself still runs), it prints where
 // every process in the guest is, then makes the Go test binary print its
 // goroutines (SIGQUIT) and end. The console then says which test hung
-// and why, and vmm-lab boots the outer guest again to go on from there
+// and why; the events channel gets a stall event (package labproto) with
+// the gist, and vmm-lab boots the outer guest again to go on from there
 // (lab/resume.go). Its exit status is the test binary's.
 //
-//	testwatch --stall 15m --name e2e.test -- /lab/tests/e2e.test -test.v
+//	testwatch --stall 15m --name e2e.test --events /dev/ttyS1 -- /lab/tests/e2e.test -test.v=test2json
 package main
 
 import (
@@ -26,13 +27,13 @@ import (
 
 func main() {
 	stall := flag.Duration("stall", 15*time.Minute, "stop the test binary when its output has stopped this long")
-	name := flag.String("name", "", "the test binary's name on the LAB-STALL lines (default: its path)")
-	events := flag.String("events", "", "also write the binary's test2json events to this file (run it with -test.v=test2json)")
+	name := flag.String("name", "", "the test binary's name in its events (default: its path)")
+	events := flag.String("events", "", "write the binary's test2json events, and a stall's, to this file (run it with -test.v=test2json)")
 	test2json := flag.String("test2json", "test2json", "Go's test2json, for --events")
 	flag.Parse()
 	args := flag.Args()
 	if len(args) == 0 || *stall <= 0 {
-		fmt.Fprintln(os.Stderr, "usage: testwatch [--stall D] [--name N] -- test-binary [flags]")
+		fmt.Fprintln(os.Stderr, "usage: testwatch [--stall D] [--name N] [--events FILE] -- test-binary [flags]")
 		os.Exit(2)
 	}
 	if *name == "" {
@@ -104,15 +105,44 @@ func (w watch) run(ctx context.Context, args []string) (int, error) {
 			return w.end(cmd, done, out)
 		case <-tick.C:
 			if silent := out.silent(); silent >= w.stall {
-				out.printf("%s %s silent=%.0fs running=%s\n", labproto.Stall, w.name, silent.Seconds(), out.lastTest())
-				w.report(out)
-				_ = cmd.Process.Signal(syscall.SIGQUIT)
-				code, err := w.end(cmd, done, out)
-				out.printf("%s %s exit=%d\n", labproto.StallEnd, w.name, code)
-				return code, err
+				return w.stopStalled(cmd, done, out, silent)
 			}
 		}
 	}
+}
+
+// stopStalled reports where the guest's processes are, stops the
+// stalled command and sends the stall event.
+func (w watch) stopStalled(cmd *exec.Cmd, done <-chan error, out *stamped, silent time.Duration) (int, error) {
+	e := labproto.Event{Action: labproto.Stall, Package: w.name, Test: out.lastTest(), Seconds: int(silent.Seconds())}
+	out.printf("testwatch: %s silent for %ds while %s ran: where every process is\n", w.name, e.Seconds, orDash(e.Test))
+	e.Lines = w.report(out)
+	out.collectFrames()
+	_ = cmd.Process.Signal(syscall.SIGQUIT)
+	code, err := w.end(cmd, done, out)
+	e.Exit = code
+	e.Lines = append(e.Lines, out.frames()...)
+	out.printf("testwatch: %s stopped, exit status %d\n", w.name, code)
+	if serr := w.sendEvent(e); serr != nil {
+		out.printf("testwatch: %v\n", serr)
+	}
+	return code, err
+}
+
+// sendEvent appends one event to the events file (none without one).
+func (w watch) sendEvent(e labproto.Event) error {
+	if w.events == "" {
+		return nil
+	}
+	f, err := os.OpenFile(w.events, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
+	if err := labproto.Write(f, e); err != nil {
+		f.Close()
+		return fmt.Errorf("events: %w", err)
+	}
+	return f.Close()
 }
 
 // end waits up to w.quit for the signalled command, then kills it.

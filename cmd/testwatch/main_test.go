@@ -6,37 +6,99 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vmmlab/vmm/internal/syncbuf"
+	"github.com/vmmlab/vmm/lab/labproto"
 )
 
 func testWatch(out *syncbuf.Buffer, stall time.Duration) watch {
 	return watch{name: "fake.test", stall: stall, tick: 20 * time.Millisecond, out: out, procs: "/proc", quit: 2 * time.Second}
 }
 
+// A binary whose output stops is reported and stopped, and the events
+// channel gets a stall event: the binary, the test that ran, its exit
+// status, the processes with a thread in uninterruptible sleep and the
+// test-file frames of its goroutine dump.
 func TestStalledBinaryIsReportedAndStopped(t *testing.T) {
 	var out syncbuf.Buffer
 	w := testWatch(&out, 300*time.Millisecond)
+	w.procs = fakeProcs(t)
+	w.events, w.test2json = filepath.Join(t.TempDir(), "events.jsonl"), buildTest2json(t)
 	start := time.Now()
-	code, err := w.run(context.Background(), []string{"sh", "-c", `echo "=== RUN   TestHangs"; exec sleep 60`})
+	script := `trap 'printf "goroutine 7 [chan receive]:\n\t/w/e2e/boot_lab_test.go:88 +0x1d\n"; exit 2' QUIT
+echo "=== RUN   TestHangs"
+while :; do sleep 0.05; done`
+	code, err := w.run(context.Background(), []string{"sh", "-c", script})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("the stalled command ran %v: it was not stopped", d)
 	}
-	if code != 128+3 { // SIGQUIT
-		t.Errorf("exit status %d, want %d (ended by SIGQUIT)", code, 128+3)
+	if code != 2 {
+		t.Errorf("exit status %d, want the 2 of its SIGQUIT handler", code)
 	}
 	got := out.String()
-	for _, want := range []string{"=== RUN   TestHangs\n", "LAB-STALL fake.test silent=", "running=TestHangs\n", "LAB-STALL pid ", "sleep 60", "LAB-STALL   tid ", "LAB-STALL-END fake.test exit=131\n"} {
+	for _, want := range []string{"=== RUN   TestHangs\n", "testwatch: fake.test silent for ", "while TestHangs ran", "testwatch: pid 300: /lab/vmm boot", "testwatch:   tid 305 D wchan=kvm_vcpu_block", "testwatch: fake.test stopped, exit status 2"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
 	}
+	var stalls []labproto.Event
+	for _, e := range readEvents(t, w.events) {
+		if e.Action == labproto.Stall {
+			stalls = append(stalls, e)
+		}
+	}
+	if len(stalls) != 1 {
+		t.Fatalf("stall events %+v, want one", stalls)
+	}
+	e := stalls[0]
+	want := []string{"pid 300: /lab/vmm boot", "  tid 305 D wchan=kvm_vcpu_block", "in the test binary's goroutines: /w/e2e/boot_lab_test.go:88"}
+	if e.Action != labproto.Stall || e.Package != "fake.test" || e.Test != "TestHangs" || e.Exit != 2 || e.Seconds < 0 || !slices.Equal(e.Lines, want) {
+		t.Errorf("stall event %+v, want lines %q", e, want)
+	}
+}
+
+// fakeProcs makes a /proc with one process, whose second thread is in
+// uninterruptible sleep.
+func fakeProcs(t *testing.T) string {
+	dir := t.TempDir()
+	for path, data := range map[string]string{
+		"300/cmdline":        "/lab/vmm\x00boot\x00",
+		"300/task/300/stat":  "300 (vmm) S 1 300",
+		"300/task/300/wchan": "futex_wait_queue",
+		"300/task/305/stat":  "305 (vmm (vcpu) 0) D 1 300",
+		"300/task/305/wchan": "kvm_vcpu_block",
+		"300/task/305/stack": "[<0>] kvm_vcpu_block+0x4f/0x90 [kvm]",
+	} {
+		p := filepath.Join(dir, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFile(p, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func readEvents(t *testing.T, path string) []labproto.Event {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	evs, err := labproto.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
 }
 
 func TestSteadyOutputIsNotAStall(t *testing.T) {
@@ -49,7 +111,7 @@ func TestSteadyOutputIsNotAStall(t *testing.T) {
 	if code != 3 {
 		t.Errorf("exit status %d, want the command's 3", code)
 	}
-	if got := out.String(); strings.Contains(got, "LAB-STALL") || !strings.Contains(got, "line 8\n") {
+	if got := out.String(); strings.Contains(got, "testwatch:") || !strings.Contains(got, "line 8\n") {
 		t.Errorf("output:\n%s", got)
 	}
 }

@@ -6,13 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/vmmlab/vmm/lab/labproto"
 )
 
 // stamped passes writes through and remembers when the last one came
@@ -23,6 +23,10 @@ type stamped struct {
 	last    time.Time
 	partial []byte
 	test    string
+	// collect is set once the binary is asked for its goroutines; the
+	// lines of the dump that point into its tests go to testFrames.
+	collect    bool
+	testFrames []string
 }
 
 func newStamped(w io.Writer) *stamped { return &stamped{w: w, last: time.Now()} }
@@ -39,6 +43,7 @@ func (s *stamped) Write(p []byte) (int, error) {
 		}
 		line := string(s.partial[:i])
 		s.partial = s.partial[i+1:]
+		s.noteFrame(line)
 		for _, p := range []string{"=== RUN", "=== CONT", "=== NAME"} {
 			if rest, ok := strings.CutPrefix(line, p); ok {
 				s.test = strings.TrimSpace(rest)
@@ -64,13 +69,45 @@ func (s *stamped) silent() time.Duration {
 	return time.Since(s.last)
 }
 
+// lastTest is the test the last "=== RUN" line named ("" before one).
 func (s *stamped) lastTest() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.test == "" {
-		return "-"
-	}
 	return s.test
+}
+
+// collectFrames makes the lines written from now on that point into a
+// test file (a goroutine dump's frames) count for frames.
+func (s *stamped) collectFrames() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.collect = true
+}
+
+// frames returns the test-file frames collected, each once.
+func (s *stamped) frames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.testFrames)
+}
+
+// reTestFrame matches a goroutine dump's line that points into a test
+// file (the frame a hung test waits in).
+var reTestFrame = regexp.MustCompile(`\S+_test\.go:\d+`)
+
+// maxFrames bounds the frames a stall event carries.
+const maxFrames = 20
+
+// noteFrame keeps line's test-file frame while collecting.
+func (s *stamped) noteFrame(line string) {
+	if !s.collect || len(s.testFrames) >= maxFrames {
+		return
+	}
+	if m := reTestFrame.FindString(line); m != "" {
+		if f := "in the test binary's goroutines: " + m; !slices.Contains(s.testFrames, f) {
+			s.testFrames = append(s.testFrames, f)
+		}
+	}
 }
 
 // maxStackThreads bounds the kernel stacks a report prints.
@@ -80,42 +117,51 @@ const maxStackThreads = 40
 // sleeps in the kernel, and the kernel stack of each thread in
 // uninterruptible sleep (D), which no signal ends. Then it asks the
 // kernel for its own report of blocked tasks and CPUs (sysrq w and l;
-// the outer init copies those from the kernel log to the console).
-func (w watch) report(out *stamped) {
-	pids := numbered(w.procs)
+// the outer init copies those from the kernel log to the console). It
+// returns the gist: each process with a thread in D, and those threads.
+func (w watch) report(out *stamped) []string {
+	var gist []string
 	stacks := 0
-	for _, pid := range pids {
+	for _, pid := range numbered(w.procs) {
 		dir := filepath.Join(w.procs, strconv.Itoa(pid))
 		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
 		if err != nil || len(cmdline) == 0 {
 			continue // gone, or a kernel thread
 		}
-		args := strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
-		out.printf("%s pid %d: %s\n", labproto.Stall, pid, clip(args, 160))
+		proc := fmt.Sprintf("pid %d: %s", pid, clip(strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " ")), 160))
+		out.printf("testwatch: %s\n", proc)
 		for _, tid := range numbered(filepath.Join(dir, "task")) {
 			tdir := filepath.Join(dir, "task", strconv.Itoa(tid))
 			state := threadState(tdir)
 			wchan, _ := os.ReadFile(filepath.Join(tdir, "wchan"))
-			out.printf("%s   tid %d %s wchan=%s\n", labproto.Stall, tid, state, orDash(string(wchan)))
-			if state == "D" && stacks < maxStackThreads {
+			thread := fmt.Sprintf("tid %d %s wchan=%s", tid, state, orDash(string(wchan)))
+			out.printf("testwatch:   %s\n", thread)
+			if state != "D" {
+				continue
+			}
+			if !slices.Contains(gist, proc) {
+				gist = append(gist, proc)
+			}
+			gist = append(gist, "  "+thread)
+			if stacks < maxStackThreads {
 				stacks++
 				if st, err := os.ReadFile(filepath.Join(tdir, "stack")); err == nil {
 					for _, l := range strings.Split(strings.TrimSpace(string(st)), "\n") {
-						out.printf("%s     %s\n", labproto.Stall, l)
+						out.printf("testwatch:     %s\n", l)
 					}
 				}
 			}
 		}
 	}
-	if w.sysrq == "" {
-		return
-	}
-	for _, key := range []string{"w", "l"} {
-		if err := os.WriteFile(w.sysrq, []byte(key), 0); err != nil {
-			out.printf("%s sysrq %s: %v\n", labproto.Stall, key, err)
+	if w.sysrq != "" {
+		for _, key := range []string{"w", "l"} {
+			if err := os.WriteFile(w.sysrq, []byte(key), 0); err != nil {
+				out.printf("testwatch: sysrq %s: %v\n", key, err)
+			}
 		}
+		time.Sleep(2 * time.Second) // the kernel's reports reach the console
 	}
-	time.Sleep(2 * time.Second) // the kernel's reports reach the console
+	return gist
 }
 
 // threadState is the one-letter state in a task's stat file ("?" when it

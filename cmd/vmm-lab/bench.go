@@ -2,15 +2,13 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/base64"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/vmmlab/vmm/bench"
@@ -20,31 +18,20 @@ import (
 	"github.com/vmmlab/vmm/lab/labproto"
 )
 
-// fileMarker frames a file the outer guest sends back on its console:
-// "LAB-FILE NAME" line, base64 of its gzip'd bytes, "LAB-FILE-END".
-const fileMarker = labproto.File + " "
-
-// extractFile finds file name in the console lines and decodes it.
-func extractFile(lines []string, name string) ([]byte, error) {
-	var b64 strings.Builder
-	in := false
-	for _, l := range lines {
-		l = strings.TrimSpace(l)
-		switch {
-		case l == fileMarker+name:
-			in = true
-			b64.Reset()
-		case in && l == labproto.FileEnd:
-			zr, err := gzip.NewReader(base64.NewDecoder(base64.StdEncoding, strings.NewReader(b64.String())))
-			if err != nil {
-				return nil, fmt.Errorf("%s from the lab: %w", name, err)
-			}
-			return io.ReadAll(zr)
-		case in:
-			b64.WriteString(l)
+// benchResults finds results.json among the lab's events, and says how
+// vmm bench ended.
+func benchResults(events []labproto.Event) ([]byte, error) {
+	for _, e := range events {
+		if e.Action == labproto.Bench && e.Exit != 0 {
+			fmt.Printf("lab: vmm bench all ended with exit status %d (see the console log)\n", e.Exit)
 		}
 	}
-	return nil, fmt.Errorf("the lab sent no %s (see the console log)", name)
+	for _, e := range slices.Backward(events) {
+		if e.Action == labproto.File && e.Name == "results.json" {
+			return e.FileData()
+		}
+	}
+	return nil, errors.New("the lab sent no results.json (see the console log)")
 }
 
 // runBench runs `vmm bench all` where KVM is: natively when this host
@@ -111,23 +98,11 @@ func runBenchNative(ctx context.Context, o options) error {
 	return printSummary(filepath.Join(o.benchOut, "report.md"))
 }
 
-// writeBenchReport renders the lab's results.json into out. It came
-// twice: on the console between LAB-FILE lines, which counts, and over
-// the second serial port (channel), which must say the same.
-func writeBenchReport(lines, channel []string, out string) error {
-	data, err := extractFile(lines, "results.json.gz")
+// writeBenchReport renders the results.json the lab sent into out.
+func writeBenchReport(events []labproto.Event, out string) error {
+	data, err := benchResults(events)
 	if err != nil {
 		return err
-	}
-	for _, p := range channel {
-		switch b, err := os.ReadFile(p); {
-		case err != nil:
-			fmt.Printf("lab: results.json did not come over the second serial port: %v\n", err)
-		case !bytes.Equal(b, data):
-			fmt.Printf("lab: results.json over the second serial port (%d bytes) differs from the console's (%d bytes)\n", len(b), len(data))
-		default:
-			fmt.Println("lab: results.json came the same over both channels")
-		}
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err

@@ -111,13 +111,13 @@ func runLab(ctx context.Context, o options) error {
 		if f := out.Boot.OuterFailure(); f != "" {
 			return fmt.Errorf("bench: %s", f)
 		}
-		return writeBenchReport(out.Boot.Lines, out.EventFiles, o.benchOut)
+		return writeBenchReport(out.Boot.Events, o.benchOut)
 	}
 	names := make([]string, 0, len(out.Tests))
 	for n := range out.Tests {
 		names = append(names, n)
 	}
-	r := lab.Parse(out.Boot.Lines, names, out.Boot.Stopped != nil)
+	r := lab.Results(out.Boot.Events, names, out.Boot.Stopped != nil)
 	r.Filtered = o.run != ""
 	r.OuterFailure = out.Boot.OuterFailure()
 	for _, b := range r.Binaries {
@@ -133,7 +133,6 @@ func runLab(ctx context.Context, o options) error {
 		}
 	}
 	fmt.Printf("lab: wall time %.1fs (console log: %s)\n", time.Since(start).Seconds(), out.ConsoleLog)
-	compareChannels(r, out.EventFiles)
 	passed, failed := r.Counts()
 	problems := r.Problems()
 	for _, p := range problems {
@@ -142,7 +141,7 @@ func runLab(ctx context.Context, o options) error {
 	for i, l := range out.Discarded {
 		fmt.Printf("lab: note: boot %d of the outer guest ended early (%s); boot %d went on with the tests that had not finished\n", i+1, l, i+2)
 	}
-	for _, l := range lab.StallSummary(out.Boot.Lines) {
+	for _, l := range lab.StallSummary(out.Boot.Events) {
 		fmt.Println("lab: stall:", l)
 	}
 	fmt.Printf("e2e: %d passed, %d failed\n", passed, failed)
@@ -158,26 +157,4 @@ func cut(s string, n int) string {
 		return s
 	}
 	return s[:n] + " [...]"
-}
-
-// compareChannels says whether the tests' events (the second serial
-// port) agree with the console's markers, which decide the run while the
-// two run side by side.
-func compareChannels(r *lab.Report, files []string) {
-	ev, err := lab.ReadEvents(files)
-	if err != nil {
-		fmt.Println("lab: events:", err)
-		return
-	}
-	diffs := ev.Agree(r)
-	for _, d := range diffs {
-		fmt.Println("lab: events and console disagree:", d)
-	}
-	if len(diffs) == 0 {
-		n := 0
-		for _, b := range ev {
-			n += len(b.Passed) + len(b.Failed) + len(b.Skipped)
-		}
-		fmt.Printf("lab: events: %d test results from %d binaries, as the console's\n", n, len(ev))
-	}
 }
