@@ -197,6 +197,14 @@ func (d *Driver) Used() (head uint16, written uint32, ok bool) {
 	return uint16(binary.LittleEndian.Uint32(e)), binary.LittleEndian.Uint32(e[4:]), true
 }
 
+// InFlight is how many chains the driver made available whose used
+// element it has not read yet.
+func (d *Driver) InFlight() int {
+	d.Mem.mu.Lock()
+	defer d.Mem.mu.Unlock()
+	return int(d.availIdx - d.usedSeen)
+}
+
 // Bytes returns a copy of the contents of buffer b.
 func (d *Driver) Bytes(b Buffer) []byte {
 	d.Mem.mu.Lock()
