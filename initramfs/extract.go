@@ -2,14 +2,14 @@ package initramfs
 
 import (
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"os"
 	"path"
 	"sort"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vmmlab/vmm/internal/beneath"
 )
 
 // ExtractTo writes the archive's directories, files and symlinks below
@@ -18,12 +18,10 @@ import (
 // /dev itself), but their directories are made: they are mount points.
 //
 // The archive is untrusted (an image vmm is handed, extracted as root):
-// nothing is created by path. Every entry's directory is reached from
-// dir one name at a time with O_NOFOLLOW, and the entry is made in it by
-// name, so no symlink, the archive's own or one already in dir, is ever
-// followed: an entry under one is an error.
+// nothing is created by path, and no symlink is followed (package
+// beneath): an entry under one is an error.
 func (a *Archive) ExtractTo(dir string) error {
-	root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := beneath.OpenRoot(dir)
 	if err != nil {
 		return fmt.Errorf("initramfs: extract to %s: %w", dir, err)
 	}
@@ -43,7 +41,7 @@ func (a *Archive) ExtractTo(dir string) error {
 
 // extractEntry makes entry e at path p (clean, relative) below root.
 func extractEntry(root int, p string, e entry) error {
-	parent, err := openDirBeneath(root, path.Dir(p))
+	parent, err := beneath.OpenDir(root, path.Dir(p))
 	if err != nil {
 		return err
 	}
@@ -52,7 +50,7 @@ func extractEntry(root int, p string, e entry) error {
 	perm := uint32(e.mode & 0o7777)
 	switch e.mode & typeMask {
 	case typeDir:
-		return mkdirBeneath(parent, name, perm|0o700)
+		return beneath.Mkdir(parent, name, perm|0o700)
 	case typeFile:
 		return writeFileAt(parent, name, e.data, perm)
 	case typeSymlink:
@@ -61,49 +59,10 @@ func extractEntry(root int, p string, e entry) error {
 	return nil // a device node: its directory is made
 }
 
-// openDirBeneath opens directory rel below root, making what is missing
-// (mode 0755), one name at a time and never through a symlink.
-func openDirBeneath(root int, rel string) (int, error) {
-	fd, err := unix.Dup(root)
-	if err != nil || rel == "." {
-		return fd, err
-	}
-	for _, name := range strings.Split(rel, "/") {
-		if err := mkdirBeneath(fd, name, 0o755); err != nil {
-			unix.Close(fd)
-			return -1, err
-		}
-		next, err := unix.Openat(fd, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		unix.Close(fd)
-		if err != nil {
-			return -1, fmt.Errorf("%s: %w (a symlink or a file where a directory goes)", name, err)
-		}
-		fd = next
-	}
-	return fd, nil
-}
-
-// mkdirBeneath makes directory name in dir; one that exists is kept if
-// it is a directory (not a symlink to one).
-func mkdirBeneath(dir int, name string, perm uint32) error {
-	err := unix.Mkdirat(dir, name, perm)
-	if !errors.Is(err, unix.EEXIST) {
-		return err
-	}
-	var st unix.Stat_t
-	if err := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return err
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return fmt.Errorf("%s exists and is not a directory", name)
-	}
-	return nil
-}
-
 // writeFileAt writes data as file name in dir; a symlink there is an
 // error, not followed.
 func writeFileAt(dir int, name string, data []byte, perm uint32) error {
-	fd, err := unix.Openat(dir, name, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
+	fd, err := beneath.CreateFile(dir, name, perm)
 	if err != nil {
 		return err
 	}

@@ -56,17 +56,23 @@ func Path(getenv func(string) string, euid int) (string, error) {
 // not be writable by group or others; a directory above dir may be
 // writable by all if root owns it and it is sticky.
 func Check(dir string, uid int) error {
+	return CheckOwned(dir, uid, "cache directory", "$XDG_CACHE_HOME")
+}
+
+// CheckOwned is Check for another directory vmm trusts (what names it in
+// errors, which say that the variable choose sets another).
+func CheckOwned(dir string, uid int, what, choose string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
 	}
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
-		return fmt.Errorf("cache directory: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	for _, p := range []string{abs, real} {
 		if err := checkChain(p, uid); err != nil {
-			return err
+			return fmt.Errorf("%s %s: %w; choose another with %s", what, p, err, choose)
 		}
 	}
 	return nil
@@ -76,7 +82,7 @@ func Check(dir string, uid int) error {
 func checkChain(p string, uid int) error {
 	for cur, first := p, true; ; cur, first = filepath.Dir(cur), false {
 		if err := checkOne(cur, uid, first); err != nil {
-			return fmt.Errorf("cache directory %s: %w; choose another with $XDG_CACHE_HOME", p, err)
+			return err
 		}
 		if cur == filepath.Dir(cur) {
 			return nil
