@@ -25,6 +25,7 @@ func TestVMMBinaryLeavesOutWhatVMsDoNotNeed(t *testing.T) {
 		"github.com/vmmlab/vmm/container", "github.com/vmmlab/vmm/initramfs", "github.com/vmmlab/vmm/privnet",
 		"github.com/vmmlab/vmm/bench", "crypto/rand", "crypto/sha256", "debug/elf", "compress/gzip", "gvisor.dev/gvisor/pkg/seccomp",
 		"net/http", "github.com/vmmlab/vmm/api/apiclient", // the control API is served without net/http (+5 MB of binary, +2 MB resident)
+		"github.com/vmmlab/vmm/image/store", "github.com/google/go-containerregistry/pkg/v1", // vmm image runs in vmm-tools
 	} {
 		for _, d := range deps {
 			if d == unwanted {

@@ -15,6 +15,7 @@ func commands() cli.Commands {
 	return cli.Commands{Prog: "vmm", Usage: "usage: vmm COMMAND [flags]", List: []cli.Command{
 		{Name: "boot", Summary: "boot a Linux bzImage: vmm boot --kernel bzImage [--initrd FILE] [--mem 512M] [--cpus N]", Run: runBoot},
 		{Name: "initramfs", Summary: "build an initramfs: vmm initramfs build -o FILE [--workload BIN] [--modules-from DIR] [--shell]", Run: helper("vmm-tools", "initramfs")},
+		{Name: "image", Summary: "keep OCI images: vmm image import FILE|DIR [--name NAME] [--replace] | ls [--json] | inspect NAME | rm NAME", Run: helper("vmm-tools", "image")},
 		{Name: "container", Summary: "run a workload under an OCI runtime: vmm container run [--runtime crun|runc] [--mem 64M] [--cpus 0.5] -- CMD", Run: helper("vmm-tools", "container")},
 		{Name: "restore", Summary: "go on with a VM from its snapshot: vmm restore DIR [--disk PATH[,ro] ...] [--net tap=NAME ...] [--api-sock PATH] [--json]", Run: runRestore},
 		{Name: "ctl", Summary: "steer a running VM through its control API: vmm ctl --api-sock PATH status|pause|resume|snapshot DIR|stop", Run: helper("vmm-tools", "ctl")},
