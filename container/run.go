@@ -94,7 +94,7 @@ func (r *Runtime) Start(ctx context.Context, c Config, o StartOptions) (*Contain
 	if o.Network != nil && c.NetNS != "" {
 		return nil, fmt.Errorf("container %s: both a network namespace and a network to plug into", c.ID)
 	}
-	if !inRoot(c.Rootfs, c.Args[0]) {
+	if c.Process == nil && !inRoot(c.Rootfs, c.Args[0]) {
 		return nil, fmt.Errorf("container %s: %s is not in the rootfs (%s)", c.ID, c.Args[0], c.Rootfs)
 	}
 	// The workload becomes our child once the runtime's create exits,

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/vmmlab/vmm/cgroup"
@@ -40,15 +41,19 @@ type Runtime struct {
 	workloads waited
 }
 
+// CheckName fails unless name is one of Runtimes.
+func CheckName(name string) error {
+	if !slices.Contains(Runtimes(), name) {
+		return fmt.Errorf("runtime %q: want one of %s", name, strings.Join(Runtimes(), ", "))
+	}
+	return nil
+}
+
 // Find locates runtime name on PATH and prepares to run it on a host
 // whose cgroups are in mode. Close it when done.
 func Find(name string, mode cgroup.Mode) (*Runtime, error) {
-	known := false
-	for _, k := range Runtimes() {
-		known = known || k == name
-	}
-	if !known {
-		return nil, fmt.Errorf("runtime %q: want one of %s", name, strings.Join(Runtimes(), ", "))
+	if err := CheckName(name); err != nil {
+		return nil, err
 	}
 	path, err := exec.LookPath(name)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -36,6 +37,14 @@ type Config struct {
 	// empty one of its own.
 	NetNS string
 	Env   []string
+	// Process, when set, is the process an OCI image runs (package
+	// image/process): its argv (Args must be the same), environment,
+	// working directory and user, with Docker's default capabilities;
+	// Args[0] is then looked up by the runtime, on the image's PATH.
+	Process *specs.Process
+	// Writable leaves the root writable (an image's overlay with an upper
+	// directory of the container's own).
+	Writable bool
 }
 
 func (c Config) check() error {
@@ -44,6 +53,8 @@ func (c Config) check() error {
 		return fmt.Errorf("container id %q: want 1-64 characters without slashes or spaces", c.ID)
 	case len(c.Args) == 0:
 		return fmt.Errorf("container %s: no command", c.ID)
+	case c.Process != nil && !slices.Equal(c.Process.Args, c.Args):
+		return fmt.Errorf("container %s: the image's process and Args differ", c.ID)
 	case !filepath.IsAbs(c.Rootfs):
 		return fmt.Errorf("container %s: rootfs %q is not an absolute path", c.ID, c.Rootfs)
 	case !filepath.IsAbs(c.Group) || filepath.Clean(c.Group) != c.Group || c.Group == "/":
@@ -82,25 +93,37 @@ func (c Config) Spec() (*specs.Spec, error) {
 		res.CPU = &specs.LinuxCPU{Quota: &quota, Period: &period}
 	}
 	env := append([]string{"PATH=/bin:/bbin", "HOME=/"}, c.Env...) // /bbin: u-root's commands
+	proc := &specs.Process{
+		Args: c.Args, Env: env, Cwd: "/",
+		User:            specs.User{UID: 0, GID: 0},
+		NoNewPrivileges: true,
+		Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
+		Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
+	}
+	mounts := []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc"},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", "size=65536k"}},
+	}
+	if c.Process != nil {
+		// an image's process as Docker runs it: its own /tmp, and
+		// Docker's default capabilities (a server that drops to its
+		// user needs CAP_SETUID and CAP_SETGID)
+		proc.Args, proc.Env, proc.Cwd, proc.User = c.Process.Args, c.Process.Env, c.Process.Cwd, c.Process.User
+		proc.NoNewPrivileges = false
+		dc := dockerCaps()
+		proc.Capabilities = &specs.LinuxCapabilities{Bounding: dc, Effective: dc, Permitted: dc}
+		mounts = mounts[:len(mounts)-1]
+	}
 	return &specs.Spec{
 		Version:  SpecVersion,
 		Hostname: c.ID,
-		Root:     &specs.Root{Path: c.Rootfs, Readonly: true},
-		Process: &specs.Process{
-			Args: c.Args, Env: env, Cwd: "/",
-			User:            specs.User{UID: 0, GID: 0},
-			NoNewPrivileges: true,
-			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
-			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
-		},
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc"},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
-			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-			{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", "size=65536k"}},
-		},
+		Root:     &specs.Root{Path: c.Rootfs, Readonly: !c.Writable},
+		Process:  proc,
+		Mounts:   mounts,
 		Linux: &specs.Linux{
 			CgroupsPath: c.Group,
 			Resources:   res,
@@ -113,6 +136,12 @@ func (c Config) Spec() (*specs.Spec, error) {
 			ReadonlyPaths: []string{"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
 		},
 	}, nil
+}
+
+// dockerCaps are Docker's default capabilities.
+func dockerCaps() []string {
+	return []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+		"CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}
 }
 
 // WriteBundle writes dir/config.json for c; dir must exist.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,5 +96,29 @@ func TestRootIsInitramfs(t *testing.T) {
 	}
 	if rootIsInitramfs(filepath.Join(dir, "missing")) {
 		t.Error("no mountinfo taken for an initramfs")
+	}
+}
+
+// An image's process comes into the spec whole, with Docker's default
+// capabilities, its own /tmp and, with Writable, a writable root.
+func TestSpecOfAnImageProcess(t *testing.T) {
+	p := &specs.Process{Args: []string{"redis-server"}, Env: []string{"PATH=/usr/bin", "HOME=/data"}, Cwd: "/data", User: specs.User{UID: 999, GID: 998}}
+	c := Config{ID: "c1", Args: p.Args, Process: p, Rootfs: "/r", Group: "/vmm/c1", Writable: true}
+	s, err := c.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Process.Env, p.Env) || s.Process.Cwd != "/data" || s.Process.User.UID != 999 || s.Root.Readonly || s.Process.NoNewPrivileges ||
+		!slices.Contains(s.Process.Capabilities.Bounding, "CAP_SETUID") {
+		t.Errorf("spec: process %+v, root %+v", s.Process, s.Root)
+	}
+	for _, m := range s.Mounts {
+		if m.Destination == "/tmp" {
+			t.Error("an image's /tmp is covered by a tmpfs")
+		}
+	}
+	c.Args = []string{"other"}
+	if _, err := c.Spec(); err == nil {
+		t.Error("Args that differ from the process's accepted")
 	}
 }

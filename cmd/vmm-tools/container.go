@@ -29,12 +29,15 @@ type containerOptions struct {
 	pids                 int64
 	bins                 []string
 	json, net, explain   bool
+	image                imageOptions
 	stderr               io.Writer // where --explain writes
 }
 
+const containerUsage = "usage: vmm container run [flags] IMAGE [ARG...] | vmm container run [flags] -- CMD [ARG...]"
+
 func runContainer(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(stderr, "usage: vmm container run [flags] -- CMD [ARG...]")
+		fmt.Fprintln(stderr, containerUsage)
 		return 2
 	}
 	var o containerOptions
@@ -49,11 +52,36 @@ func runContainer(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.net, "net", false, "plug the container into a bridge in a private network namespace (gateway 10.0.3.1; its address is reported)")
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
 	fs.BoolVar(&o.explain, "explain", false, "between the runtime's create and start, say how the container is set up: each namespace, the cgroup and the limits the kernel enforces, the mounts, capabilities, seccomp and user, read from the kernel")
+	fs.StringArrayVarP(&o.image.env, "env", "e", nil, "with IMAGE: set KEY=VALUE in the process's environment; repeatable")
+	fs.StringVarP(&o.image.user, "user", "u", "", "with IMAGE: run as uid[:gid] or name[:group] of the image's /etc/passwd and /etc/group")
+	fs.StringVarP(&o.image.workdir, "workdir", "w", "", "with IMAGE: the process's working directory")
+	fs.StringVar(&o.image.entrypoint, "entrypoint", "", "with IMAGE: run this instead of the image's entrypoint (and without its command)")
+	fs.BoolVar(&o.image.readOnly, "read-only", false, "with IMAGE: mount the image's layers with no writable layer above them")
+	fs.SetInterspersed(false) // flags after IMAGE are the process's
 	if code, ok := cli.ParseFlags(fs, args[1:], stderr); !ok {
 		return code
 	}
+	o.image.setEntrypoint = fs.Changed("entrypoint")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o.stderr = stderr
+	if fs.NArg() > 0 && fs.ArgsLenAtDash() != 0 {
+		ref, rest := imageArgs(fs.Args())
+		res, err := o.runImage(ctx, ref, rest, stdout)
+		if err != nil {
+			fmt.Fprintln(stderr, "vmm container run:", err)
+			return exitCode(err)
+		}
+		return reportContainer(res, o.json, stderr)
+	}
+	for _, f := range []string{"env", "user", "workdir", "entrypoint", "read-only"} {
+		if fs.Changed(f) {
+			fmt.Fprintf(stderr, "vmm container run: --%s goes with an IMAGE (%s)\n", f, containerUsage)
+			return 2
+		}
+	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "vmm container run: no command (vmm container run [flags] -- CMD [ARG...])")
+		fmt.Fprintln(stderr, "vmm container run: no image and no command ("+containerUsage+")")
 		return 2
 	}
 	cfg, programs, err := o.config(fs.Args())
@@ -61,9 +89,6 @@ func runContainer(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmm container run:", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	o.stderr = stderr
 	res, err := o.run(ctx, cfg, programs, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm container run:", err)
@@ -78,12 +103,9 @@ func runContainer(args []string, stdout, stderr io.Writer) int {
 // config turns flags and the command into a container configuration and
 // the programs its rootfs holds.
 func (o containerOptions) config(cmd []string) (container.Config, []string, error) {
-	mem := uint64(0)
-	if o.mem != "0" {
-		var err error
-		if mem, err = size.Parse(o.mem); err != nil {
-			return container.Config{}, nil, fmt.Errorf("--mem: %w", err)
-		}
+	cfg, err := o.limits()
+	if err != nil {
+		return cfg, nil, err
 	}
 	programs := append([]string(nil), o.bins...)
 	args := append([]string(nil), cmd...)
@@ -107,23 +129,56 @@ func (o containerOptions) config(cmd []string) (container.Config, []string, erro
 		programs[i] = abs
 	}
 
-	id := fmt.Sprintf("vmm-%d-%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
-	return container.Config{ID: id, Args: args, Group: "/vmm/" + id, MemLimit: int64(mem), Pids: o.pids, CPUs: o.cpus}, programs, nil
+	cfg.Args = args
+	return cfg, programs, nil
 }
 
+// limits is the container's ID, cgroup and limits from the flags.
+func (o containerOptions) limits() (container.Config, error) {
+	mem := uint64(0)
+	if o.mem != "0" {
+		var err error
+		if mem, err = size.Parse(o.mem); err != nil {
+			return container.Config{}, fmt.Errorf("--mem: %w", err)
+		}
+	}
+	id := fmt.Sprintf("vmm-%d-%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
+	return container.Config{ID: id, Group: "/vmm/" + id, MemLimit: int64(mem), Pids: o.pids, CPUs: o.cpus}, nil
+}
+
+// run runs CMD on a root of static programs or the default image's
+// userland.
 func (o containerOptions) run(ctx context.Context, cfg container.Config, programs []string, stdout io.Writer) (container.Report, error) {
+	return o.start(ctx, cfg, stdout, func() (string, func(), error) {
+		root, err := containerRoot(programs)
+		return root, func() {}, err
+	})
+}
+
+// start runs the container cfg describes under the chosen runtime, on
+// the root file system root gives (and then removes). The root is made
+// before the runtime is found: on a cgroup v1 hybrid host the runtime
+// runs in a private mount namespace, which sees only the mounts made
+// before it.
+func (o containerOptions) start(ctx context.Context, cfg container.Config, stdout io.Writer, root func() (string, func(), error)) (container.Report, error) {
+	if err := container.CheckName(o.runtime); err != nil {
+		return container.Report{}, err
+	}
 	mode, err := cgroup.DetectMode(cgroup.Root)
 	if err != nil {
 		return container.Report{}, err
 	}
+	rootfs, remove, err := root()
+	if err != nil {
+		return container.Report{}, err
+	}
+	defer remove()
+	cfg.Rootfs = rootfs
 	rt, err := container.Find(o.runtime, mode)
 	if err != nil {
 		return container.Report{}, err
 	}
 	defer rt.Close()
-	if cfg.Rootfs, err = containerRoot(programs); err != nil {
-		return container.Report{}, err
-	}
 	state, err := container.StateDir("containers")
 	if err != nil {
 		return container.Report{}, err

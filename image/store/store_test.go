@@ -340,3 +340,36 @@ func assertSame(t *testing.T, before, after []string) {
 		t.Errorf("the store changed:\nbefore %q\nafter  %q", before, after)
 	}
 }
+
+// ReadFile shows a file as the overlay of the layers would: the top
+// layer's, hidden by a whiteout or an opaque directory above it.
+func TestReadFileThroughLayers(t *testing.T) {
+	s := openStore(t)
+	base := layerOf(t, baseFiles...)
+	for _, c := range []struct {
+		top  []file
+		want string // "" : not there
+	}{
+		{[]file{{"usr/", ""}}, "root:x:0:0:root:/root:/bin/sh\n"},
+		{[]file{{"etc/", ""}, {"etc/passwd", "app:x:1:1::/app:/bin/sh\n"}}, "app:x:1:1::/app:/bin/sh\n"},
+		{[]file{{"etc/.wh.passwd", ""}}, ""},
+		{[]file{{"etc/", ""}, {"etc/.wh..wh..opq", ""}, {"etc/group", "g:x:1:\n"}}, ""},
+		{[]file{{".wh.etc", ""}}, ""},
+		{[]file{{"etc", "->/elsewhere"}}, ""},
+	} {
+		img := image(t, []string{"sh"}, base, layerOf(t, c.top...))
+		r := importFile(t, s, dockerSave(t, img, "vmm.local/read"), ImportOptions{Replace: true})
+		got, err := s.ReadFile(r.Record, "etc/passwd")
+		switch {
+		case c.want == "" && !errors.Is(err, os.ErrNotExist):
+			t.Errorf("top layer %v: %q, %v; want it hidden", c.top, got, err)
+		case c.want != "" && (err != nil || string(got) != c.want):
+			t.Errorf("top layer %v: %q, %v; want %q", c.top, got, err, c.want)
+		}
+	}
+	r, _ := s.Lookup("vmm.local/read")
+	pc, files, err := s.Process(r)
+	if err != nil || strings.Join(pc.Cmd, " ") != "sh" || files.Passwd != nil {
+		t.Errorf("Process: %+v %+v %v", pc, files, err)
+	}
+}

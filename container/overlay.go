@@ -1,0 +1,75 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Overlay is an OCI image's root for one container: the image's layers
+// (directories in overlayfs form, package image/store) as read-only
+// lower layers under an upper directory of the container's own, or,
+// read-only, the layers alone.
+type Overlay struct {
+	Root string // the mount: the container's root file system
+	dir  string // the root, upper and work directories, removed with it
+}
+
+// maxMountData is what the kernel takes of a mount's options (a page).
+const maxMountData = 4095
+
+// MountOverlay mounts layers (the bottom one first) at dir/rootfs,
+// writable into dir/upper unless readOnly. dir must not exist.
+func MountOverlay(dir string, layers []string, readOnly bool) (*Overlay, error) {
+	if len(layers) == 0 {
+		return nil, errors.New("overlay: an image with no layers")
+	}
+	lower := slices.Clone(layers)
+	slices.Reverse(lower) // overlayfs lists the top layer first
+	for _, l := range lower {
+		if strings.ContainsAny(l, ":,") || !filepath.IsAbs(l) {
+			return nil, fmt.Errorf("overlay: layer %q: want an absolute path without ':' or ','", l)
+		}
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("overlay: %w", err)
+	}
+	o := &Overlay{Root: filepath.Join(dir, "rootfs"), dir: dir}
+	// The top lower layer holds the runtime's mount points, as Docker's
+	// init layer does: a read-only root needs them there already.
+	points := filepath.Join(dir, "mountpoints")
+	lower = append([]string{points}, lower...)
+	data := "lowerdir=" + strings.Join(lower, ":")
+	if !readOnly {
+		data += ",upperdir=" + filepath.Join(dir, "upper") + ",workdir=" + filepath.Join(dir, "work")
+	}
+	if len(data) > maxMountData {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("overlay: %d layers make %d bytes of mount options, more than the kernel takes (%d)", len(layers), len(data), maxMountData)
+	}
+	for _, d := range []string{o.Root, filepath.Join(dir, "upper"), filepath.Join(dir, "work"), points,
+		filepath.Join(points, "proc"), filepath.Join(points, "sys"), filepath.Join(points, "dev")} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("overlay: %w", err)
+		}
+	}
+	if err := unix.Mount("overlay", o.Root, "overlay", 0, data); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("overlay: mount the image's layers: %w", err)
+	}
+	return o, nil
+}
+
+// Remove unmounts the root and removes what the container wrote.
+func (o *Overlay) Remove() error {
+	if err := unix.Unmount(o.Root, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("overlay: unmount %s: %w", o.Root, err)
+	}
+	return os.RemoveAll(o.dir)
+}
