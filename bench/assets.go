@@ -36,14 +36,17 @@ type Assets struct {
 
 // Workloads lists the workload programs every image carries.
 
-// Check reports which required assets are missing, all at once.
-func (a Assets) Check() error {
+// Check reports which required assets are missing, all at once; the
+// VMs' (vmm, the kernels, the root disk) only when VMs run.
+func (a Assets) Check(vms bool) error {
 	var errs []error
-	for _, f := range []struct{ what, path string }{
-		{"vmm binary", a.VMM}, {"minimal kernel (--kernel)", a.MicroKernel}, {"Debian kernel (--stock-kernel)", a.StockKernel},
-		{"bench image (--image)", a.Image}, {"container root (--rootfs)", a.Rootfs}, {"VM root disk (--root-disk)", a.RootDisk},
-		{"Debian kernel's initramfs (--stock-initrd)", a.StockInitrd}, {"workloads (--workloads)", a.Workloads},
-	} {
+	type asset struct{ what, path string }
+	required := []asset{{"bench image (--image)", a.Image}, {"container root (--rootfs)", a.Rootfs}, {"workloads (--workloads)", a.Workloads}}
+	if vms {
+		required = append(required, asset{"vmm binary", a.VMM}, asset{"minimal kernel (--kernel)", a.MicroKernel}, asset{"Debian kernel (--stock-kernel)", a.StockKernel},
+			asset{"VM root disk (--root-disk)", a.RootDisk}, asset{"Debian kernel's initramfs (--stock-initrd)", a.StockInitrd})
+	}
+	for _, f := range required {
 		if f.path == "" {
 			errs = append(errs, fmt.Errorf("%s: not given", f.what))
 			continue

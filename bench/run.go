@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,7 +99,7 @@ func Run(ctx context.Context, o Options, which string) (*results.Results, error)
 		r.Density = runDensity(ctx, o, ready, step("density"))
 	}
 	if which == "all" && ctx.Err() == nil {
-		r.Footprint = &results.Footprint{Files: measureFiles(o.Assets)}
+		r.Footprint = &results.Footprint{Files: measureFiles(o.Assets, slices.ContainsFunc(ready, isVM))}
 		if t := find(ready, results.TargetCrun); t != nil && o.LargeImageN > 0 {
 			step("footprint")(results.TargetCrun, 1, 1)
 			r.Footprint.LargeImage = runLargeImage(ctx, t, o.Assets, o.StateDir, o.LargeImageMiB, o.LargeImageN, o.Timeout)
@@ -117,6 +118,20 @@ func Run(ctx context.Context, o Options, which string) (*results.Results, error)
 	r.Finished = time.Now()
 	return r, nil
 }
+
+// NeedsVMs reports whether the targets named (or "all") include a VM.
+func NeedsVMs(names []string) bool {
+	all := AllTargets(Options{})
+	defer closeTargets(all)
+	for _, t := range all {
+		if isVM(t) && (slices.Contains(names, "all") || slices.Contains(names, t.Name())) {
+			return true
+		}
+	}
+	return false
+}
+
+func isVM(t Target) bool { return t.Kind() == results.KindVM }
 
 func find(ts []Target, name string) Target {
 	for _, t := range ts {

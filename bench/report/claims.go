@@ -43,6 +43,8 @@ func Claims(r *results.Results) []Claim {
 		c.Measured = fmt.Sprintf("median launch → ready: vm %s, vm-stock %s, crun %s, docker %s%s", secs(vm), secs(stock), secs(crun), secs(docker), nested)
 		slowest := math.Max(nz(vm), nz(stock))
 		switch {
+		case math.IsNaN(vm) && math.IsNaN(stock):
+			c.Verdict = notMeasured + ": no VM target ran"
 		case slowest >= 60000:
 			c.Verdict = "holds here for the VM side"
 		case !math.IsNaN(crun) && !math.IsNaN(vm):
@@ -106,15 +108,15 @@ func Claims(r *results.Results) []Claim {
 				c.Verdict += fmt.Sprintf("; clones of one snapshot cost %.1f× a container", float64(clones.MemAvailablePer)/float64(k.MemAvailablePer))
 			}
 		} else {
-			c.Verdict = "depends: see the density section"
+			c.Verdict = notMeasured + ": it needs the density of both vm and crun"
 		}
 	}
 	out = append(out, c)
 	// Image.
 	c = Claim{Claim: "VM images are tens of GB; a container image is ~50 MB", Verdict: notMeasured}
-	if r.Footprint != nil && len(r.Footprint.Files) >= 3 {
-		f := r.Footprint.Files
-		c.Measured = fmt.Sprintf("vm: %s, vm-stock: %s, container root: %s", mib(float64(f[0].Bytes)), mib(float64(f[1].Bytes)), mib(float64(f[2].Bytes)))
+	vmFiles, stockFiles, ctrFiles := footprintOf(r, results.TargetVM), footprintOf(r, results.TargetVMStock), footprintOf(r, "containers")
+	if vmFiles != nil && stockFiles != nil && ctrFiles != nil {
+		c.Measured = fmt.Sprintf("vm: %s, vm-stock: %s, container root: %s", mib(float64(vmFiles.Bytes)), mib(float64(stockFiles.Bytes)), mib(float64(ctrFiles.Bytes)))
 		c.Verdict = "does not hold for a microVM: kernel + root disk are tens of MB, the same order as the container image"
 	}
 	out = append(out, c)
@@ -131,6 +133,19 @@ func Claims(r *results.Results) []Claim {
 	}
 	out = append(out, c)
 	return out
+}
+
+// footprintOf is target's files in the run's footprint, or nil.
+func footprintOf(r *results.Results, target string) *results.FootprintFile {
+	if r.Footprint == nil {
+		return nil
+	}
+	for i, f := range r.Footprint.Files {
+		if f.Target == target {
+			return &r.Footprint.Files[i]
+		}
+	}
+	return nil
 }
 
 func nz(x float64) float64 {

@@ -164,3 +164,23 @@ func TestRestoreVerdictWithoutColdBoot(t *testing.T) {
 		}
 	}
 }
+
+// A run of container targets alone gives no verdict on a claim about VMs.
+func TestContainerOnlyRunJudgesNoVMClaim(t *testing.T) {
+	r := synthetic(1)
+	var kept []results.StartSample
+	for _, s := range r.Start.Samples {
+		if s.Target == "crun" || s.Target == "process" {
+			kept = append(kept, s)
+		}
+	}
+	r.Start.Samples, r.Memory, r.Footprint = kept, r.Memory[1:], nil
+	r.Density = r.Density[2:]
+	for _, c := range Claims(r) {
+		if strings.HasPrefix(c.Claim, "VMs take minutes") || strings.HasPrefix(c.Claim, "5-20 VMs") || strings.HasPrefix(c.Claim, "VMs need") {
+			if !strings.HasPrefix(c.Verdict, notMeasured) {
+				t.Errorf("%q: verdict %q from a run with no VM", c.Claim, c.Verdict)
+			}
+		}
+	}
+}

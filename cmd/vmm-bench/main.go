@@ -159,7 +159,7 @@ func (f *benchFlags) check(fs *flag.FlagSet) error {
 	if q, err := exec.LookPath("qemu-system-x86_64"); err == nil {
 		a.QEMU = q
 	}
-	if err := a.Check(); err != nil {
+	if err := a.Check(bench.NeedsVMs(f.targets)); err != nil {
 		return fmt.Errorf("%w (make bench builds them)", err)
 	}
 	if err := bench.CheckWorkload(f.workload); err != nil {
