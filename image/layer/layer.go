@@ -15,8 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,6 +90,11 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 	case strings.HasPrefix(base, whiteoutPrefix):
 		return u.whiteout(parent, strings.TrimPrefix(base, whiteoutPrefix))
 	}
+	if isSparse(hdr) {
+		// its holes would be written out as zeros: a few bytes of tar
+		// could fill the disk (images are built without sparse entries)
+		return errors.New("a sparse file: not supported in an image layer")
+	}
 	if hdr.Typeflag != tar.TypeDir {
 		if err := removeNonDir(parent, base); err != nil {
 			return err
@@ -118,6 +125,14 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 	}
 	u.stats.Entries--
 	return nil // other entries (global headers) make nothing
+}
+
+// isSparse reports a GNU sparse entry, old style or in PAX records.
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	return slices.ContainsFunc(slices.Collect(maps.Keys(hdr.PAXRecords)), func(k string) bool { return strings.HasPrefix(k, "GNU.sparse.") })
 }
 
 // file writes a regular file from body.
@@ -211,7 +226,8 @@ func setAttrs(fd int, hdr *tar.Header) error {
 	if err := unix.Fchmod(fd, uint32(hdr.Mode&0o7777)); err != nil {
 		return err
 	}
-	for k, v := range hdr.PAXRecords {
+	for _, k := range slices.Sorted(maps.Keys(hdr.PAXRecords)) { // in order: the same entry, the same calls
+		v := hdr.PAXRecords[k]
 		key, ok := strings.CutPrefix(k, xattrRecord)
 		if !ok || strings.HasPrefix(key, "trusted.overlay.") {
 			continue // an image may not steer overlayfs (redirects, metacopy)

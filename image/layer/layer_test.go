@@ -203,19 +203,82 @@ func TestUnpackReplaces(t *testing.T) {
 	}
 }
 
-// Whatever the tar holds, Unpack returns, and makes nothing outside its
-// directory.
+// Whatever entries a layer lists (names, types, link targets: this
+// package's work, not archive/tar's parsing), Unpack returns and makes
+// nothing outside its directory. Each line of spec is an entry: a type
+// letter (f file, d dir, l symlink, h hard link, c char device, p fifo),
+// a space, its name, and for links a space and the target. Names stay
+// short (USTAR headers, no PAX records), so that the runs are the same
+// each time.
 func FuzzUnpack(f *testing.F) {
 	needRoot(f)
-	f.Add(layerTar(f, entry{hdr: tar.Header{Name: "l", Typeflag: tar.TypeSymlink, Linkname: ".."}}, entry{hdr: tar.Header{Name: "l/x", Typeflag: tar.TypeReg}, body: "x"}))
-	f.Add(layerTar(f, entry{hdr: tar.Header{Name: "a/.wh..wh..opq", Typeflag: tar.TypeReg}}, entry{hdr: tar.Header{Name: "h", Typeflag: tar.TypeLink, Linkname: "a"}}))
-	f.Add(layerTar(f, entry{hdr: tar.Header{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o555}}, entry{hdr: tar.Header{Name: "d/n", Typeflag: tar.TypeBlock, Devmajor: 7}}))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add("l l ..\nf l/x")
+	f.Add("d a\nf a/.wh..wh..opq\nh h a\nf a/.wh.x")
+	f.Add("l a /\nd a/b\nh c a/b\nf ./../x\np q\nc d/n")
+	f.Fuzz(func(t *testing.T, spec string) {
 		parent := t.TempDir()
 		os.WriteFile(filepath.Join(parent, "x"), []byte("outside"), 0o644)
 		dir := filepath.Join(parent, "layer")
 		os.Mkdir(dir, 0o755)
-		Unpack(bytes.NewReader(data), dir)
+		Unpack(bytes.NewReader(specTar(t, spec)), dir)
 		assertOutsideUntouched(t, parent)
 	})
+}
+
+// specTar makes a tar of FuzzUnpack's entries.
+func specTar(t *testing.T, spec string) []byte {
+	var entries []entry
+	for _, line := range strings.Split(spec, "\n") {
+		kind, rest, _ := strings.Cut(line, " ")
+		name, link, _ := strings.Cut(rest, " ")
+		if len(name) == 0 || len(name) > 90 || len(link) > 90 || len(entries) == 64 {
+			continue
+		}
+		h := tar.Header{Name: name, Linkname: link, Format: tar.FormatUSTAR}
+		switch kind {
+		case "f":
+			h.Typeflag = tar.TypeReg
+		case "d":
+			h.Typeflag = tar.TypeDir
+		case "l":
+			h.Typeflag = tar.TypeSymlink
+		case "h":
+			h.Typeflag = tar.TypeLink
+		case "c":
+			h.Typeflag, h.Devmajor, h.Devminor = tar.TypeChar, 1, 3
+		case "p":
+			h.Typeflag = tar.TypeFifo
+		default:
+			continue
+		}
+		entries = append(entries, entry{hdr: h, body: map[bool]string{true: "data"}[kind == "f"]})
+	}
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, e := range entries {
+		h := e.hdr
+		h.Size, h.Mode = int64(len(e.body)), 0o644
+		if tw.WriteHeader(&h) != nil {
+			continue // a name USTAR cannot hold
+		}
+		tw.Write([]byte(e.body))
+	}
+	tw.Close()
+	return b.Bytes()
+}
+
+// A sparse entry is refused: its holes would be written as zeros, and a
+// few bytes of tar could declare terabytes.
+func TestSparseEntriesAreRefused(t *testing.T) {
+	for _, h := range []*tar.Header{
+		{Typeflag: tar.TypeGNUSparse, Name: "s"},
+		{Typeflag: tar.TypeReg, Name: "s", PAXRecords: map[string]string{"GNU.sparse.major": "1", "GNU.sparse.realsize": "1099511627776"}},
+	} {
+		if !isSparse(h) {
+			t.Errorf("%+v is not seen as sparse", h)
+		}
+	}
+	if isSparse(&tar.Header{Typeflag: tar.TypeReg, PAXRecords: map[string]string{"SCHILY.xattr.user.a": "b"}}) {
+		t.Error("a plain file is seen as sparse")
+	}
 }
