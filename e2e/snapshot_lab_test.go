@@ -168,6 +168,13 @@ func TestSnapshotOnReadyPCI(t *testing.T) {
 		"boot", "--kernel", l.kernel, "--initrd", image, "--mem", "256M", "--snapshot-on-ready", snap,
 		"--cmdline", testWorkload("count", "200"))
 	t.Logf("vmm boot --snapshot-on-ready: %s", strings.TrimSpace(cold.stderr.String()))
+	// The vCPU parks at the boot-timer write that starts the workload:
+	// none of the workload's lines (it prints COUNT 1 at once) is on this
+	// console. A late pause let them print there, and a restored clone
+	// that waits for the first (the bench's vm-restore) waited forever.
+	if n, _ := cold.counts(); len(n) != 0 {
+		t.Errorf("the workload ran before the snapshot (it counted %v):\n%s", n, cold.console.String())
+	}
 	r := startRetried(t, tr, l.vmm, nil, func(p *vmmProc) bool { return p.waitCountOrZero(3, 3*time.Minute) != 0 }, "restore", snap)
 	if n, _ := r.counts(); n[0] != 1 {
 		t.Errorf("the restored guest counts %v: its workload should start from 1 after the snapshot at boot", n)

@@ -53,6 +53,11 @@ type Config struct {
 	// OnBooted, if set, is called (on a vCPU's thread: it must not block)
 	// when the guest writes the boot timer.
 	OnBooted func(time.Duration)
+	// PauseWhenBooted pauses the machine at the guest's boot-timer write:
+	// the vCPU that wrote it parks before it runs the guest again, the
+	// others when kicked. A snapshot then holds the guest as it was at
+	// that write (--snapshot-on-ready), not some instructions later.
+	PauseWhenBooted bool
 	// Revision is vmm's, written into snapshots.
 	Revision string
 	// Tracer, if set, records the run's timeline.
@@ -267,8 +272,11 @@ func (m *Machine) createDevices(c Config) error {
 	m.rtc = rtc.New(nil)
 	// The callback lives as long as the machine: it takes the two fields
 	// it needs, not c, whose Kernel (megabytes) would stay on the heap.
-	start, onBooted := c.Start, c.OnBooted
+	start, onBooted, pause := c.Start, c.OnBooted, c.PauseWhenBooted
 	m.timer = boottimer.New(start, func(d time.Duration) {
+		if pause {
+			m.holdVCPUs()
+		}
 		if m.tr != nil {
 			m.tr.Mark("boot", "init (boot timer)", start.Add(d))
 		}

@@ -124,6 +124,29 @@ func (m *Machine) pauseVCPUs() error {
 	}
 	p.paused = true
 	p.mu.Unlock()
+	return m.waitParked()
+}
+
+// holdVCPUs pauses the machine without waiting (on a vCPU's thread,
+// which parks once it has served its exit): the other vCPUs are kicked
+// out of the guest. Snapshot waits for them all to park.
+func (m *Machine) holdVCPUs() {
+	p := m.pause
+	p.mu.Lock()
+	if p.stopped || p.paused {
+		p.mu.Unlock()
+		return
+	}
+	p.paused = true
+	tids := append([]int32(nil), p.tids...)
+	p.mu.Unlock()
+	m.kick(tids)
+}
+
+// waitParked waits until every running vCPU has parked, kicking them
+// out of the guest; past pauseTimeout it resumes them and fails.
+func (m *Machine) waitParked() error {
+	p := m.pause
 	deadline := time.Now().Add(pauseTimeout)
 	for {
 		p.mu.Lock()

@@ -60,6 +60,8 @@ func (m *Machine) Snapshot(dir string, stayPaused bool) (SnapshotTime, error) {
 		if !stayPaused {
 			defer m.resumeVCPUs()
 		}
+	} else if err := m.waitParked(); err != nil { // paused by holdVCPUs: some may still be on their way
+		return t, err
 	}
 	var restarts []func() error
 	for _, d := range m.virtio {

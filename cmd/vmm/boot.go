@@ -95,6 +95,9 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.OnBooted = sess.whenBooted(cfg.OnBooted)
+	// the snapshot holds the guest at its ready write, not the workload
+	// it starts a moment later (which may print before a late pause)
+	cfg.PauseWhenBooted = o.snapshotOnReady != ""
 	sess.trimAfter = sess.ready
 	inputs := time.Since(start)
 	m, err := machine.New(cfg)
