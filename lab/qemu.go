@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,7 +36,7 @@ type QEMU struct {
 	// this long (0: never): a hung outer guest then fails the run early
 	// instead of at Timeout.
 	Idle time.Duration
-	// MaxLockup stops QEMU when the outer guest reports a CPU stuck in a
+	// MaxLockup stops QEMU when the outer kernel reports a CPU stuck in a
 	// soft lockup for at least this long (0: never). Such a kernel does not
 	// recover, and its console stays busy with stall reports, so Idle
 	// would not fire.
@@ -180,7 +182,7 @@ func (q QEMU) Boot(ctx context.Context, console io.Writer) (Boot, error) {
 			stop(err) // only the first cause counts
 		}
 	})
-	b := Boot{Lines: readConsole(out, console, start, active)}
+	b := Boot{Lines: q.readConsole(out, console, start, active, func(err error) { stop(err) })}
 	werr := cmd.Wait()
 	b.Events = tail.close()
 	b.Panic = panicLine(b.Lines)
@@ -207,21 +209,21 @@ func (q QEMU) args(bin string) []string {
 		"-kernel", q.Kernel, "-initrd", q.Initrd, "-append", q.Append)
 }
 
-// stopFor says why event e stops QEMU, or nil: a CPU stuck MaxLockup or
-// longer, or a test binary testwatch stopped.
+// stopFor says why event e stops QEMU, or nil: a test binary testwatch
+// stopped.
 func (q QEMU) stopFor(e labproto.Event) error {
-	switch {
-	case e.Action == labproto.Lockup && q.MaxLockup > 0 && time.Duration(e.Seconds)*time.Second >= q.MaxLockup:
-		return &LockupError{Seconds: e.Seconds}
-	case e.Action == labproto.Stall:
+	if e.Action == labproto.Stall {
 		return &StallError{Binary: e.Package, Test: e.Test, Silent: e.Seconds}
 	}
 	return nil
 }
 
 // readConsole copies the console to w, each line stamped with the
-// seconds since start, calls active for each, and returns the lines.
-func readConsole(r io.Reader, w io.Writer, start time.Time, active func()) []string {
+// seconds since start, calls active for each, and returns the lines. A
+// line with which the outer kernel says a CPU has been stuck MaxLockup
+// or longer stops QEMU through stop: a kernel with its CPUs stuck runs no
+// user space to send an event, but prints that itself.
+func (q QEMU) readConsole(r io.Reader, w io.Writer, start time.Time, active func(), stop func(error)) []string {
 	var lines []string
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
@@ -230,8 +232,27 @@ func readConsole(r io.Reader, w io.Writer, start time.Time, active func()) []str
 		line := strings.ReplaceAll(sc.Text(), "\r", "")
 		lines = append(lines, line)
 		fmt.Fprintf(w, "[%8.2f] %s\n", time.Since(start).Seconds(), line)
+		if n := lockupSeconds(line); q.MaxLockup > 0 && n >= 0 && time.Duration(n)*time.Second >= q.MaxLockup {
+			stop(&LockupError{Seconds: n})
+		}
 	}
 	return lines
+}
+
+var reLockup = regexp.MustCompile(`soft lockup - CPU#\d+ stuck for (\d+)s!`)
+
+// lockupSeconds returns how long a kernel soft-lockup report says a CPU
+// has been stuck, or -1 when line is not one.
+func lockupSeconds(line string) int {
+	m := reLockup.FindStringSubmatch(line)
+	if m == nil {
+		return -1
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // panicLine is the outer kernel's panic message on its console, if any:

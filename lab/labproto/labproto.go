@@ -5,7 +5,9 @@
 // the test binary); the outer guest's events (cmd/labevent, run by
 // lab/outer-init.sh, and cmd/testwatch) have actions of their own, in
 // the same shape. The console (ttyS0) is for people: vmm-lab decides
-// nothing from it but for the outer kernel's own panic line.
+// nothing from it but for the outer kernel's own panic and soft-lockup
+// reports, which the kernel prints itself when no user space is left
+// to send an event.
 package labproto
 
 import (
@@ -30,7 +32,7 @@ type Event struct {
 	// The outer guest's own events fill these.
 	Uptime  float64  `json:"Uptime,omitempty"`  // the outer guest's seconds since it booted
 	Exit    int      `json:"Exit,omitempty"`    // End, Stall, Bench: the exit status
-	Seconds int      `json:"Seconds,omitempty"` // Lockup: how long a CPU is stuck; Stall: how long the output was silent
+	Seconds int      `json:"Seconds,omitempty"` // Stall: how long the output was silent
 	Detail  string   `json:"Detail,omitempty"`  // Error: what went wrong; KVM: its parameters; Left: the processes
 	Lines   []string `json:"Lines,omitempty"`   // Stall: where the processes were
 	Name    string   `json:"Name,omitempty"`    // File: the file's name
@@ -49,7 +51,6 @@ const (
 	Skipped = "lab-skipped" // it finished in an earlier boot
 	Left    = "lab-left"    // it left processes behind, which were killed
 	Stall   = "lab-stall"   // cmd/testwatch stopped it: its output had stopped while Test ran
-	Lockup  = "lab-lockup"  // the outer kernel reports a CPU stuck
 	Bench   = "lab-bench"   // vmm bench all ended, with Exit
 	File    = "lab-file"    // a file the outer guest sends back
 	Done    = "lab-done"    // the outer init reached its end
@@ -57,7 +58,7 @@ const (
 
 // Actions lists every action of the outer guest's own.
 func Actions() []string {
-	return []string{Booted, KVM, Error, Alive, Begin, End, Skipped, Left, Stall, Lockup, Bench, File, Done}
+	return []string{Booted, KVM, Error, Alive, Begin, End, Skipped, Left, Stall, Bench, File, Done}
 }
 
 // IsLab reports whether e is one of the outer guest's own events rather
