@@ -43,26 +43,18 @@ func openStore(stderr io.Writer, prog string) (*store.Store, bool) {
 
 // runImageImport is `vmm image import FILE|DIR [--name NAME] [--replace]`.
 func runImageImport(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("vmm image import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var o store.ImportOptions
-	fs.StringVar(&o.Name, "name", "", "the image's name, repo[:tag] (default: the names the image gives itself)")
-	fs.BoolVar(&o.Replace, "replace", false, "move a name that points at another image")
-	if code, ok := cli.ParseFlags(fs, args, stderr); !ok {
+	s, rest, code := imageCommand("import", "FILE|DIR [--name NAME] [--replace]", 1, args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&o.Name, "name", "", "the image's name, repo[:tag] (default: the names the image gives itself)")
+		fs.BoolVar(&o.Replace, "replace", false, "move a name that points at another image")
+	})
+	if s == nil {
 		return code
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: vmm image import FILE|DIR [--name NAME] [--replace]")
-		return 2
-	}
-	s, ok := openStore(stderr, "vmm image import")
-	if !ok {
-		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	o.Progress = stderr
-	r, err := s.Import(ctx, fs.Arg(0), o)
+	r, err := s.Import(ctx, rest[0], o)
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm image import:", err)
 		return 1
@@ -75,26 +67,19 @@ func runImageImport(args []string, stdout, stderr io.Writer) int {
 
 // runImageList is `vmm image ls [--json]`.
 func runImageList(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("vmm image ls", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print a JSON list: name, id, digest, size, layers")
-	if code, ok := cli.ParseFlags(fs, args, stderr); !ok {
+	var asJSON bool
+	s, _, code := imageCommand("ls", "[--json]", 0, args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print a JSON list: name, id, digest, size, layers")
+	})
+	if s == nil {
 		return code
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: vmm image ls [--json]")
-		return 2
-	}
-	s, ok := openStore(stderr, "vmm image ls")
-	if !ok {
-		return 1
 	}
 	list, err := s.List()
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm image ls:", err)
 		return 1
 	}
-	if *asJSON {
+	if asJSON {
 		b, _ := json.MarshalIndent(list, "", "  ")
 		fmt.Fprintln(stdout, string(b))
 		return 0
@@ -110,11 +95,11 @@ func runImageList(args []string, stdout, stderr io.Writer) int {
 
 // runImageInspect is `vmm image inspect NAME`.
 func runImageInspect(args []string, stdout, stderr io.Writer) int {
-	s, name, code := storeAndName("inspect", args, stderr)
+	s, rest, code := imageCommand("inspect", "NAME", 1, args, stderr, nil)
 	if s == nil {
 		return code
 	}
-	d, err := s.Inspect(name)
+	d, err := s.Inspect(rest[0])
 	if err != nil {
 		fmt.Fprintln(stderr, "vmm image inspect:", err)
 		return 1
@@ -142,34 +127,38 @@ func runImageInspect(args []string, stdout, stderr io.Writer) int {
 
 // runImageRemove is `vmm image rm NAME`.
 func runImageRemove(args []string, stdout, stderr io.Writer) int {
-	s, name, code := storeAndName("rm", args, stderr)
+	s, rest, code := imageCommand("rm", "NAME", 1, args, stderr, nil)
 	if s == nil {
 		return code
 	}
-	if err := s.Remove(name); err != nil {
+	if err := s.Remove(rest[0]); err != nil {
 		fmt.Fprintln(stderr, "vmm image rm:", err)
 		return 1
 	}
 	return 0
 }
 
-// storeAndName reads the one NAME argument of `vmm image CMD NAME` and
-// opens the store; a nil store comes with the exit code.
-func storeAndName(cmd string, args []string, stderr io.Writer) (*store.Store, string, int) {
+// imageCommand parses `vmm image CMD` (its flags declared by declare,
+// n arguments after them, as usage says) and opens the store; a nil
+// store comes with the exit code.
+func imageCommand(cmd, usage string, n int, args []string, stderr io.Writer, declare func(*flag.FlagSet)) (*store.Store, []string, int) {
 	fs := flag.NewFlagSet("vmm image "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	if code, ok := cli.ParseFlags(fs, args, stderr); !ok {
-		return nil, "", code
+	if declare != nil {
+		declare(fs)
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "usage: vmm image %s NAME\n", cmd)
-		return nil, "", 2
+	if code, ok := cli.ParseFlags(fs, args, stderr); !ok {
+		return nil, nil, code
+	}
+	if fs.NArg() != n {
+		fmt.Fprintf(stderr, "usage: vmm image %s %s\n", cmd, usage)
+		return nil, nil, 2
 	}
 	s, ok := openStore(stderr, "vmm image "+cmd)
 	if !ok {
-		return nil, "", 1
+		return nil, nil, 1
 	}
-	return s, fs.Arg(0), 0
+	return s, fs.Args(), 0
 }
 
 // humanSize is n bytes as docker images shows sizes (decimal units).
