@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vmmlab/vmm/bench/results"
-	"github.com/vmmlab/vmm/bench/rootdisk"
+	"github.com/vmmlab/vmm/internal/rootdisk"
 )
 
 // dockerImage is the name the bench imports its root as.

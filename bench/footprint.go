@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/vmmlab/vmm/bench/results"
-	"github.com/vmmlab/vmm/bench/rootdisk"
 	"github.com/vmmlab/vmm/bench/workload"
+	"github.com/vmmlab/vmm/internal/rootdisk"
 )
 
 // measureFiles sizes what each VM and container target needs on disk.

@@ -8,9 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/vmmlab/vmm/bench/rootdisk"
 	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/initramfs"
+	"github.com/vmmlab/vmm/internal/rootdisk"
 )
 
 // guestImages builds the u-root userland once and composes two images from

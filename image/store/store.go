@@ -228,6 +228,14 @@ func (s *Store) tidy() error {
 			used[strings.TrimPrefix(l.DiffID, "sha256:")] = true
 		}
 	}
+	for d := range recs {
+		if _, err := os.Stat(s.recordPath(d)); err != nil {
+			delete(recs, d) // removed above
+		}
+	}
+	if err := s.removeStaleExt4(recs); err != nil {
+		return err
+	}
 	ents, err := os.ReadDir(filepath.Join(s.root, "layers"))
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -372,4 +373,38 @@ func TestReadFileThroughLayers(t *testing.T) {
 	if err != nil || strings.Join(pc.Cmd, " ") != "sh" || files.Passwd != nil {
 		t.Errorf("Process: %+v %+v %v", pc, files, err)
 	}
+}
+
+// An image's ext4 holds its layers as overlayfs shows them (a whiteout
+// hides the base's file), is built once, and goes with the image.
+func TestExt4(t *testing.T) {
+	s := openStore(t)
+	r := importFile(t, s, dockerSave(t, image(t, []string{"sh"}, layerOf(t, baseFiles...), layerOf(t, redis...)), "vmm.local/redis"), ImportOptions{})
+	path, cached, err := s.Ext4(context.Background(), r.Record)
+	if err != nil || cached {
+		t.Fatalf("Ext4: %q cached %v, %v", path, cached, err)
+	}
+	ls := debugfs(t, path, "ls -p /etc") + debugfs(t, path, "ls -p /usr/bin")
+	if !strings.Contains(ls, "/passwd/") || strings.Contains(ls, "os-release") || !strings.Contains(ls, "/redis-server/") {
+		t.Errorf("the ext4's files:\n%s", ls)
+	}
+	if _, again, err := s.Ext4(context.Background(), r.Record); err != nil || !again {
+		t.Errorf("a second Ext4: cached %v, %v", again, err)
+	}
+	if err := s.Remove("vmm.local/redis"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the removed image's ext4 stays: %v", err)
+	}
+}
+
+// debugfs runs a debugfs request on an ext4 file.
+func debugfs(t *testing.T, img, req string) string {
+	t.Helper()
+	out, err := exec.Command("debugfs", "-R", req, img).CombinedOutput()
+	if err != nil {
+		t.Fatalf("debugfs %s: %v\n%s", req, err, out)
+	}
+	return string(out)
 }

@@ -1,7 +1,7 @@
-// Package rootdisk owns the VMs' root disk of the bench: an ext4 image of
-// the bench image's tree, attached read-only, and the disk usage that
-// sizes it. It is a leaf, so that the lab, which builds the disk into its
-// outer guest, need not link the bench.
+// Package rootdisk owns a VM's read-only root disk: an ext4 image of a
+// directory tree (the bench image's, an OCI image's layers), and the
+// disk usage that sizes it. It is a leaf: the lab, the bench and the
+// image store use it without linking each other.
 package rootdisk
 
 import (
