@@ -94,10 +94,15 @@ func (s *Store) Import(ctx context.Context, path string, o ImportOptions) (Impor
 	return Imported{Names: wanted, Record: rec, Shared: shared}, nil
 }
 
-// chooseNames is --name, else the names the source gives itself.
+// chooseNames is --name, else the names the source gives itself; an
+// unnamed import takes none of them (a file run once must not move a
+// name in the store).
 func chooseNames(given []string, o ImportOptions) ([]string, error) {
-	if o.Name != "" {
+	switch {
+	case o.Name != "":
 		given = []string{o.Name}
+	case o.Unnamed:
+		given = nil
 	}
 	var out []string
 	for _, g := range given {

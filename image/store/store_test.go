@@ -408,3 +408,27 @@ func debugfs(t *testing.T, img, req string) string {
 	}
 	return string(out)
 }
+
+// An unnamed import (vmm container run FILE) keeps the image by digest
+// and takes none of the names the file gives it: a name in the store
+// stays where it points.
+func TestUnnamedImportTakesNoName(t *testing.T) {
+	s := openStore(t)
+	first := importFile(t, s, dockerSave(t, image(t, []string{"a"}, layerOf(t, baseFiles...)), "vmm.local/app:1"), ImportOptions{})
+	other := dockerSave(t, image(t, []string{"b"}, layerOf(t, nginx...)), "vmm.local/app:1")
+	r, err := s.Import(context.Background(), other, ImportOptions{Unnamed: true})
+	if err != nil || len(r.Names) != 0 || !r.Record.Unnamed {
+		t.Fatalf("unnamed import: %+v, %v", r, err)
+	}
+	if l, _ := s.Lookup("vmm.local/app:1"); l.Digest != first.Record.Digest {
+		t.Errorf("the name moved to %s", l.Digest)
+	}
+	if again, err := s.Import(context.Background(), other, ImportOptions{Unnamed: true}); err != nil || !again.Already {
+		t.Errorf("the same file again: %+v, %v", again, err)
+	}
+	// another import tidies the store: the unnamed image stays
+	importFile(t, s, dockerSave(t, image(t, []string{"c"}, layerOf(t, redis...)), "vmm.local/c"), ImportOptions{})
+	if _, err := s.readRecord(r.Record.Digest); err != nil {
+		t.Errorf("the unnamed image went: %v", err)
+	}
+}
