@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vmmlab/vmm/internal/overlayfs"
 )
 
 // Overlay is an OCI image's root for one container: the image's layers
@@ -20,21 +21,11 @@ type Overlay struct {
 	dir  string // the root, upper and work directories, removed with it
 }
 
-// maxMountData is what the kernel takes of a mount's options (a page).
-const maxMountData = 4095
-
 // MountOverlay mounts layers (the bottom one first) at dir/rootfs,
 // writable into dir/upper unless readOnly. dir must not exist.
 func MountOverlay(dir string, layers []string, readOnly bool) (*Overlay, error) {
 	if len(layers) == 0 {
 		return nil, errors.New("overlay: an image with no layers")
-	}
-	lower := slices.Clone(layers)
-	slices.Reverse(lower) // overlayfs lists the top layer first
-	for _, l := range lower {
-		if strings.ContainsAny(l, ":,") || !filepath.IsAbs(l) {
-			return nil, fmt.Errorf("overlay: layer %q: want an absolute path without ':' or ','", l)
-		}
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("overlay: %w", err)
@@ -43,14 +34,9 @@ func MountOverlay(dir string, layers []string, readOnly bool) (*Overlay, error) 
 	// The top lower layer holds the runtime's mount points, as Docker's
 	// init layer does: a read-only root needs them there already.
 	points := filepath.Join(dir, "mountpoints")
-	lower = append([]string{points}, lower...)
-	data := "lowerdir=" + strings.Join(lower, ":")
+	upper, work := "", ""
 	if !readOnly {
-		data += ",upperdir=" + filepath.Join(dir, "upper") + ",workdir=" + filepath.Join(dir, "work")
-	}
-	if len(data) > maxMountData {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("overlay: %d layers make %d bytes of mount options, more than the kernel takes (%d)", len(layers), len(data), maxMountData)
+		upper, work = filepath.Join(dir, "upper"), filepath.Join(dir, "work")
 	}
 	for _, d := range []string{o.Root, filepath.Join(dir, "upper"), filepath.Join(dir, "work"), points,
 		filepath.Join(points, "proc"), filepath.Join(points, "sys"), filepath.Join(points, "dev")} {
@@ -59,9 +45,9 @@ func MountOverlay(dir string, layers []string, readOnly bool) (*Overlay, error) 
 			return nil, fmt.Errorf("overlay: %w", err)
 		}
 	}
-	if err := unix.Mount("overlay", o.Root, "overlay", 0, data); err != nil {
+	if err := overlayfs.Mount(o.Root, append(slices.Clone(layers), points), upper, work, 0); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("overlay: mount the image's layers: %w", err)
+		return nil, err
 	}
 	return o, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vmmlab/vmm/internal/overlayfs"
 	"github.com/vmmlab/vmm/internal/rootdisk"
 )
 
@@ -64,27 +65,19 @@ func (s *Store) Ext4(ctx context.Context, r Record) (path string, cached bool, e
 // with an empty directory in tmp as a second lower layer when there is
 // only one (overlayfs wants two lower layers without an upper one).
 func mountLayers(layers []string, tmp, mnt string) error {
-	lower := make([]string, 0, len(layers)+1)
-	for i := len(layers) - 1; i >= 0; i-- {
-		lower = append(lower, layers[i])
-	}
-	if len(lower) == 1 {
+	lower := layers
+	if len(layers) == 1 {
 		empty := filepath.Join(tmp, "empty")
 		if err := os.Mkdir(empty, 0o755); err != nil {
 			return err
 		}
-		lower = append(lower, empty)
-	}
-	for _, l := range lower {
-		if strings.ContainsAny(l, ":,") {
-			return fmt.Errorf("image store: layer directory %q: a ':' or ',' in the path", l)
-		}
+		lower = []string{empty, layers[0]}
 	}
 	if err := os.Mkdir(mnt, 0o755); err != nil {
 		return err
 	}
-	if err := unix.Mount("overlay", mnt, "overlay", unix.MS_RDONLY, "lowerdir="+strings.Join(lower, ":")); err != nil {
-		return fmt.Errorf("image store: mount the layers: %w", err)
+	if err := overlayfs.Mount(mnt, lower, "", "", unix.MS_RDONLY); err != nil {
+		return fmt.Errorf("image store: %w", err)
 	}
 	return nil
 }

@@ -61,10 +61,6 @@ func Actions() []string {
 	return []string{Booted, KVM, Error, Alive, Begin, End, Skipped, Left, Stall, Bench, File, Done}
 }
 
-// IsLab reports whether e is one of the outer guest's own events rather
-// than a test's.
-func (e Event) IsLab() bool { return strings.HasPrefix(e.Action, "lab-") }
-
 // Write writes e as one line in one write, so that events of processes
 // writing the same tty do not interleave.
 func Write(w io.Writer, e Event) error {

@@ -50,17 +50,6 @@ func TestFileData(t *testing.T) {
 	}
 }
 
-func TestIsLab(t *testing.T) {
-	for _, a := range Actions() {
-		if !(Event{Action: a}).IsLab() {
-			t.Errorf("%s is not the lab's", a)
-		}
-	}
-	if (Event{Action: "pass"}).IsLab() {
-		t.Error("a test's pass is the lab's")
-	}
-}
-
 // Whatever a line holds, Parse returns without panicking, and an event
 // it accepts has an action.
 func FuzzParse(f *testing.F) {
