@@ -30,15 +30,12 @@ func runImage(args []string, stdout, stderr io.Writer) int {
 
 // openStore opens the default store, or says why not (exit 1).
 func openStore(stderr io.Writer, prog string) (*store.Store, bool) {
-	dir, err := store.DefaultDir()
-	if err == nil {
-		var s *store.Store
-		if s, err = store.Open(dir); err == nil {
-			return s, true
-		}
+	s, err := openImageStore()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return nil, false
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", prog, err)
-	return nil, false
+	return s, true
 }
 
 // runImageImport is `vmm image import FILE|DIR [--name NAME] [--replace]`.
