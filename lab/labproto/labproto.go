@@ -101,13 +101,20 @@ func Read(r io.Reader) ([]Event, error) {
 	return out, nil
 }
 
-// FileData returns the bytes a File event carries (they come gzip'd).
+// MaxFile bounds a File event's bytes once unpacked.
+const MaxFile = 256 << 20
+
+// FileData returns the bytes a File event carries (they come gzip'd),
+// at most MaxFile of them.
 func (e Event) FileData() ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(e.Data))
 	if err != nil {
 		return nil, fmt.Errorf("%s from the lab: %w", e.Name, err)
 	}
-	b, err := io.ReadAll(zr)
+	b, err := io.ReadAll(io.LimitReader(zr, MaxFile+1))
+	if err == nil && len(b) > MaxFile {
+		err = fmt.Errorf("more than %d bytes unpacked", MaxFile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s from the lab: %w", e.Name, err)
 	}

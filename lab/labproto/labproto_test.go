@@ -62,3 +62,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A file event that unpacks past MaxFile is refused, not read into
+// memory whole.
+func TestFileDataIsBounded(t *testing.T) {
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	zw.Write(make([]byte, MaxFile+1))
+	zw.Close()
+	if _, err := (Event{Action: File, Name: "big", Data: z.Bytes()}).FileData(); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("a %d-byte file came through: %v", MaxFile+1, err)
+	}
+}
