@@ -23,10 +23,12 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/vmm-init ./cmd/vmm-init
 	$(GO) build -o bin/vmm-lab ./cmd/vmm-lab
 
-## initramfs: bin/initramfs.cpio.gz, the image vmm boot uses without --initrd
+## initramfs: bin/initramfs.cpio.gz, the image vmm boot uses without --initrd, and bin/bzImage,
+## the Debian kernel it carries the modules of (vmm run's kernel when there is no minimal one)
 initramfs: build
-	./bin/vmm initramfs build -o bin/initramfs.cpio.gz \
-	  --modules-from "$$(./bin/vmm-lab kernel | awk '/^modules/ {print $$2}')"
+	mkdir -p build && ./bin/vmm-lab kernel >build/kernel.txt
+	./bin/vmm initramfs build -o bin/initramfs.cpio.gz --modules-from "$$(awk '/^modules/ {print $$2}' build/kernel.txt)"
+	cp "$$(awk '/^bzImage/ {print $$2}' build/kernel.txt)" bin/bzImage
 
 ## test: vet, gofmt, unit tests with the race detector (KVM tests skip here)
 test:
@@ -60,8 +62,10 @@ kernel:
 	./bin/vmm-lab kernel
 
 ## microkernel: build vmm's minimal guest kernel (virtio-mmio, no modules; cached in ~/.cache/vmm/kbuild)
+## and put it in bin/bzImage-micro, where vmm run looks first
 microkernel:
-	guestkernel/build.sh
+	mkdir -p bin
+	cp "$$(guestkernel/build.sh | tail -1)" bin/bzImage-micro
 
 ## fuzz: a short run of every fuzz target
 fuzz:

@@ -1,11 +1,14 @@
 // Package guestinit owns what vmm's guest init (cmd/vmm-init) does inside
 // the VM: it mounts the pseudo filesystems, loads the kernel modules shipped
 // in the image, tells the host it has booted, reads its task from the kernel
-// command line, runs the workload or a shell, and powers the VM off with the
-// workload's exit status visible to the host.
+// command line (and an OCI image's process from /vmm/process.json), makes
+// a disk or an overlay over it the root, runs the workload, the image's
+// process (its streams on vsock) or a shell, and powers the VM off with the
+// exit status visible to the host.
 package guestinit
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -24,6 +27,13 @@ type Task struct {
 	// read-only and makes the root before it runs anything: an initramfs
 	// that only loads the disk's drivers, then the disk's userland.
 	Root *Mount
+	// Upper, from vmm.upper=tmpfs:SIZE or vmm.upper=/dev/DEVICE, makes
+	// the root an overlay: Root is its read-only lower layer, and the
+	// upper layer (what the guest writes) is a tmpfs of SIZE or the ext4
+	// disk DEVICE. It needs Root.
+	Upper string
+	// Hostname, from vmm.hostname=NAME, is the guest's host name.
+	Hostname string
 }
 
 // Mount is one vmm.mount= request.
@@ -67,6 +77,12 @@ func ParseCmdline(cmdline string) (Task, error) {
 				err = fmt.Errorf("vmm.root=%q: want /dev/DEVICE[:FSTYPE]", val)
 			}
 			t.Root = &Mount{Source: src, Target: "/", FSType: fstype}
+		case "vmm.upper":
+			err = checkUpper(val)
+			t.Upper = val
+		case "vmm.hostname":
+			err = checkHostname(val)
+			t.Hostname = val
 		case "vmm.mount":
 			var m Mount
 			m, err = parseMount(val)
@@ -79,6 +95,9 @@ func ParseCmdline(cmdline string) (Task, error) {
 		if err != nil {
 			return Task{}, fmt.Errorf("kernel command line: %w", err)
 		}
+	}
+	if t.Upper != "" && t.Root == nil {
+		return Task{}, errors.New("kernel command line: vmm.upper needs vmm.root (its lower layer)")
 	}
 	return t, nil
 }
@@ -94,6 +113,12 @@ func (t Task) Cmdline() (string, error) {
 	add := func(key, val string) { ps = append(ps, key+"="+val) }
 	if t.Root != nil {
 		add("vmm.root", t.Root.Source+":"+t.Root.FSType)
+	}
+	if t.Upper != "" {
+		add("vmm.upper", t.Upper)
+	}
+	if t.Hostname != "" {
+		add("vmm.hostname", t.Hostname)
 	}
 	for _, m := range t.Mounts {
 		add("vmm.mount", m.Source+":"+m.Target+":"+m.FSType)
@@ -165,7 +190,7 @@ func (t Task) equal(u Task) bool {
 		sameMounts = t.Mounts[i] == u.Mounts[i]
 	}
 	sameRoot := t.Root == nil && u.Root == nil || t.Root != nil && u.Root != nil && *t.Root == *u.Root
-	return t.Run == u.Run && same(t.Args, u.Args) && t.IP == u.IP && t.GW == u.GW && sameMounts && t.Shell == u.Shell &&
+	return t.Run == u.Run && t.Upper == u.Upper && t.Hostname == u.Hostname && same(t.Args, u.Args) && t.IP == u.IP && t.GW == u.GW && sameMounts && t.Shell == u.Shell &&
 		t.Lines == u.Lines && sameRoot
 }
 

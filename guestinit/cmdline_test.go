@@ -3,6 +3,7 @@ package guestinit
 import (
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -51,6 +52,8 @@ func TestModuleParams(t *testing.T) {
 // parsed from one comes back the same through Cmdline.
 func FuzzParseCmdline(f *testing.F) {
 	f.Add("vmm.run=/bin/x vmm.mount=/a:/b:c")
+	f.Add("vmm.root=/dev/vda vmm.upper=tmpfs:64M vmm.hostname=a.b")
+	f.Add("vmm.root=/dev/vda:xfs vmm.upper=/dev/vdb")
 	f.Add("vmm.root=/dev/vda vmm.ip=10.0.0.2/24 vmm.gw=10.0.0.1 vmm.arg= vmm.arg=x vmm.shell=1 vmm.input=lines")
 	f.Fuzz(func(t *testing.T, s string) {
 		task, err := ParseCmdline(s)
@@ -93,6 +96,27 @@ func TestCmdline(t *testing.T) {
 	} {
 		if line, err := bad.Cmdline(); err == nil {
 			t.Errorf("%+v gave %q", bad, line)
+		}
+	}
+}
+
+func TestOverlayRootParameters(t *testing.T) {
+	task, err := ParseCmdline("vmm.root=/dev/vda vmm.upper=tmpfs:64M vmm.hostname=web-1.local")
+	if err != nil || task.Upper != "tmpfs:64M" || task.Hostname != "web-1.local" {
+		t.Fatalf("task %+v, %v", task, err)
+	}
+	if disk, err := ParseCmdline("vmm.root=/dev/vda vmm.upper=/dev/vdb"); err != nil || disk.Upper != "/dev/vdb" {
+		t.Fatalf("scratch disk: %+v, %v", disk, err)
+	}
+	line, err := Task{Root: &Mount{Source: "/dev/vda"}, Upper: UpperTmpfs("1G"), Hostname: "abc"}.Cmdline()
+	if err != nil || line != "vmm.root=/dev/vda:ext4 vmm.upper=tmpfs:1G vmm.hostname=abc" {
+		t.Fatalf("cmdline %q, %v", line, err)
+	}
+	for _, bad := range []string{"vmm.upper=tmpfs:64M", "vmm.root=/dev/vda vmm.upper=tmpfs:", "vmm.root=/dev/vda vmm.upper=tmpfs:64Q",
+		"vmm.root=/dev/vda vmm.upper=tmpfs:0", "vmm.root=/dev/vda vmm.upper=/dev/", "vmm.root=/dev/vda vmm.upper=/tmp/x", "vmm.root=/dev/vda vmm.upper=/dev/a/b",
+		"vmm.hostname=", "vmm.hostname=-x", "vmm.hostname=a_b", "vmm.hostname=" + strings.Repeat("a", 65), "vmm.hostname=a..b"} {
+		if _, err := ParseCmdline(bad); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

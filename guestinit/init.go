@@ -43,14 +43,27 @@ func Main() {
 	if err == nil {
 		task, err = ParseCmdline(string(cmdline))
 	}
+	var proc *Process
+	if err == nil {
+		proc, err = readProcess(ProcessFile) // before the initramfs is freed
+	}
 	if err == nil && task.Root != nil {
-		err = switchRoot(con, *task.Root)
+		err = switchRoot(con, task)
+	}
+	if err == nil {
+		writeIdentity(con, task.Hostname)
 	}
 	signalBooted(con)
 	status, mounted := 2, []string(nil)
-	if err != nil {
+	switch {
+	case err != nil:
 		logf(con, "%v", err)
-	} else {
+		if proc != nil || errors.Is(err, errProcess) {
+			status = StatusOwnFailure
+		}
+	case proc != nil:
+		status = runProcess(con, proc)
+	default:
 		status, mounted = run(con, task)
 	}
 	unmountAll(con, mounted)

@@ -17,7 +17,7 @@ import (
 // Their dependencies (virtio, virtio_ring, failover, jbd2, ...) come along;
 // crc32c is only a soft dependency of ext4, so it is named here.
 func DefaultModules() []string {
-	return []string{"virtio_pci", "virtio_mmio", "virtio_blk", "virtio_net", "virtio_rng", "virtio_balloon", "vmw_vsock_virtio_transport", "crc32c_generic", "ext4"}
+	return []string{"virtio_pci", "virtio_mmio", "virtio_blk", "virtio_net", "virtio_rng", "virtio_balloon", "vmw_vsock_virtio_transport", "crc32c_generic", "ext4", "overlay"}
 }
 
 // Image describes an initramfs for vmm guests.

@@ -158,9 +158,9 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 	if err != nil {
 		return Outer{}, err
 	}
-	hostFiles, err := WithLibraries("crun", "runc")
+	hostFiles, err := WithLibraries("crun", "runc", "mkfs.ext4")
 	if err != nil {
-		return Outer{}, fmt.Errorf("container runtimes for the outer guest (make deps installs them): %w", err)
+		return Outer{}, fmt.Errorf("container runtimes and mkfs.ext4 (vmm run's image disks) for the outer guest (make deps installs them): %w", err)
 	}
 	hostFiles = appendNew(hostFiles, benchHostFiles()...)
 	outer := Outer{HostFiles: hostFiles,
@@ -176,7 +176,7 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 		// later full run with vgif=0 still panicked in TestTwentyVMsAtOnce.
 		// Not the cure, then; it costs nothing, and the retries stay.
 		ModuleParams: map[string]string{"kvm": "nx_huge_pages=never", "kvm_amd": "vgif=0"},
-		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"], "testwatch": bins["testwatch"], "test2json": bins["test2json"], "labevent": bins["labevent"],
+		Files: map[string]string{"bzImage": k.BzImage, "bzImage-micro": micro, "vmlinux-micro": filepath.Join(filepath.Dir(micro), "vmlinux"), "vmm": bins["vmm"], "vmm-bench": bins["vmm-bench"], "vmm-tools": bins["vmm-tools"], "vmm-init": bins["vmm-init"], "testworkload": bins["testworkload"], "kvmpin": bins["kvmpin"], "testwatch": bins["testwatch"], "test2json": bins["test2json"], "labevent": bins["labevent"],
 			// beside /lab/vmm, so vmm boot finds it when --initrd is not given
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
 		Env: map[string]string{labenv.EnvKernel: "/lab/bzImage", labenv.EnvMicroKernel: "/lab/bzImage-micro", labenv.EnvMicroVmlinux: "/lab/vmlinux-micro", labenv.EnvVMM: "/lab/vmm", labenv.EnvTestWorkload: "/lab/testworkload",

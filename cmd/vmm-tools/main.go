@@ -16,8 +16,8 @@ import (
 
 func commands() cli.Commands {
 	return cli.Commands{Prog: "vmm-tools",
-		Usage: "usage: vmm-tools container|image|initramfs|doctor|ctl|unpack-kernel ... (run them as vmm container, vmm image, vmm initramfs, vmm doctor, vmm ctl; vmm boot --unpack-kernel runs unpack-kernel)",
-		List: []cli.Command{{Name: "container", Run: runContainer}, {Name: "image", Run: runImage}, {Name: "initramfs", Run: runInitramfs}, {Name: "doctor", Run: runDoctor},
+		Usage: "usage: vmm-tools run|container|image|initramfs|doctor|ctl|unpack-kernel ... (run them as vmm run, vmm container, vmm image, vmm initramfs, vmm doctor, vmm ctl; vmm boot --unpack-kernel runs unpack-kernel)",
+		List: []cli.Command{{Name: "run", Run: runRun}, {Name: "container", Run: runContainer}, {Name: "image", Run: runImage}, {Name: "initramfs", Run: runInitramfs}, {Name: "doctor", Run: runDoctor},
 			{Name: "ctl", Run: runCtl}, {Name: "unpack-kernel", Run: runUnpackKernel}}}
 }
 

@@ -15,6 +15,7 @@ func commands() cli.Commands {
 	return cli.Commands{Prog: "vmm", Usage: "usage: vmm COMMAND [flags]", List: []cli.Command{
 		{Name: "boot", Summary: "boot a Linux bzImage: vmm boot --kernel bzImage [--initrd FILE] [--mem 512M] [--cpus N]", Run: runBoot},
 		{Name: "initramfs", Summary: "build an initramfs: vmm initramfs build -o FILE [--workload BIN] [--modules-from DIR] [--shell]", Run: helper("vmm-tools", "initramfs")},
+		{Name: "run", Summary: "run an OCI image's process in a microVM: vmm run [--mem 256M] [-e K=V] [-u USER] [-w DIR] [-i] IMAGE [ARG...]", Run: helper("vmm-tools", "run")},
 		{Name: "image", Summary: "keep OCI images: vmm image import FILE|DIR [--name NAME] [--replace] | ls [--json] | inspect NAME | rm NAME", Run: helper("vmm-tools", "image")},
 		{Name: "container", Summary: "run a workload under an OCI runtime: vmm container run [--runtime crun|runc] [--mem 64M] [--cpus 0.5] -- CMD", Run: helper("vmm-tools", "container")},
 		{Name: "restore", Summary: "go on with a VM from its snapshot: vmm restore DIR [--disk PATH[,ro] ...] [--net tap=NAME ...] [--api-sock PATH] [--json]", Run: runRestore},
