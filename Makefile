@@ -2,14 +2,14 @@
 GO      ?= go
 APT_DEPS = qemu-system-x86 busybox-static cpio xz-utils e2fsprogs gcc libc6-dev git ca-certificates crun runc \
 	   make bc bison flex libelf-dev libssl-dev lz4 linux-source-6.12 \
-	   runsc docker.io acpica-tools
+	   runsc docker.io acpica-tools mmdebstrap
 
 # vmm's Go heap stays off transparent huge pages (GODEBUG disablethp=1 as
 # the binary's default): with THP "always", a VM process's heap otherwise
 # grows by megabytes of huge pages. The lab builds vmm the same way.
 VMM_LDFLAGS = -X=runtime.godebugDefault=disablethp=1 -X=main.heapTHPOff=1
 
-.PHONY: all build initramfs test e2e check deps kernel microkernel fuzz bench clean
+.PHONY: all build initramfs test e2e check deps kernel microkernel images fuzz bench clean
 
 ## all: binaries, the Debian guest kernel, and the default initramfs
 all: build initramfs
@@ -66,6 +66,12 @@ kernel:
 microkernel:
 	mkdir -p bin
 	cp "$$(guestkernel/build.sh | tail -1)" bin/bzImage-micro
+
+## images: the application images from Debian packages (vmm.local/debian:12, redis, nginx, busybox)
+## as docker save tarballs, built once per package versions (in ~/.cache/vmm/images); prints their paths
+images:
+	$(GO) build -o bin/vmm-lab ./cmd/vmm-lab
+	./bin/vmm-lab images
 
 ## fuzz: a short run of every fuzz target
 fuzz:

@@ -8,14 +8,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	flag "github.com/spf13/pflag"
 
+	"github.com/vmmlab/vmm/image/debian"
 	"github.com/vmmlab/vmm/internal/cachedir"
 	"github.com/vmmlab/vmm/lab"
 )
@@ -53,7 +56,7 @@ func main() {
 	flag.DurationVar(&o.testTimeout, "test-timeout", 60*time.Minute, "limit for each test binary inside the guest")
 	flag.DurationVar(&o.testStall, "test-stall", lab.DefaultTestStall, "stop a test binary whose output has stopped this long (a hung test), show where the guest's processes are, and boot the outer guest again to go on")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: vmm-lab [run|bench|kernel] [flags]\n")
+		fmt.Fprintf(os.Stderr, "usage: vmm-lab [run|bench|kernel|images] [flags]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -82,6 +85,13 @@ func main() {
 			o.totalTimeout = 0
 		}
 		err = runBench(ctx, o)
+	case "images":
+		var set debian.Set
+		if set, err = debian.Build(ctx, o.cache, os.Stderr); err == nil {
+			for _, name := range slices.Sorted(maps.Keys(set.Files)) {
+				fmt.Printf("%s %s\n", name, set.Files[name])
+			}
+		}
 	case "kernel":
 		var k lab.Kernel
 		if k, err = lab.DebianKernel(ctx, o.cache, o.kernelPkg); err == nil {
