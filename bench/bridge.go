@@ -52,7 +52,7 @@ func (b *Bridge) tap() (*os.File, netip.Addr, error) {
 	if err := b.net.AttachTap(name); err != nil {
 		return nil, netip.Addr{}, err
 	}
-	addr, err := b.net.Allocate()
+	addr, _, err := b.net.Allocate() // the network ends whole with the run
 	if err != nil {
 		return nil, netip.Addr{}, err
 	}

@@ -98,7 +98,7 @@ type ctrOps struct {
 }
 
 func (o *ctrOps) wait(ctx context.Context) error {
-	exit, err := o.ct.Wait(ctx)
+	exit, err := o.ct.Wait(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -117,7 +117,7 @@ func testMarkerAndExit(t *testing.T, r *Runtime, rootfs string) {
 	if err != nil || mem.Current == 0 {
 		t.Errorf("cgroup memory %+v %v", mem, err)
 	}
-	exit, err := ct.Wait(ctx)
+	exit, err := ct.Wait(ctx, nil)
 	if err != nil || exit != (Exit{Code: 0}) {
 		t.Errorf("exit %v %v; output %q", exit, err, ct.Output())
 	}
@@ -132,7 +132,7 @@ func testMarkerAndExit(t *testing.T, r *Runtime, rootfs string) {
 		t.Fatal(err)
 	}
 	defer ct.Stop()
-	if exit, err := ct.Wait(ctx); err != nil || exit.Code != 7 || exit.OOMKilled {
+	if exit, err := ct.Wait(ctx, nil); err != nil || exit.Code != 7 || exit.OOMKilled {
 		t.Errorf("exit %v %v, want status 7", exit, err)
 	}
 	if !strings.Contains(ct.Output(), `WORKLOAD-HELLO args=["7"]`) {
@@ -156,7 +156,7 @@ func testMemoryLimit(t *testing.T, r *Runtime, rootfs string) {
 		t.Fatal(err)
 	}
 	defer ct.Stop()
-	exit, err := ct.Wait(ctx)
+	exit, err := ct.Wait(ctx, nil)
 	if err != nil || !exit.OOMKilled || exit.Signal != "SIGKILL" {
 		t.Errorf("exit %v (%+v) %v, want OOM-killed; output %q", exit, exit, err, ct.Output())
 	}
@@ -233,7 +233,7 @@ func testExplain(t *testing.T, r *Runtime, rootfs string) {
 		t.Fatal(err)
 	}
 	defer ct.Stop()
-	ct.Wait(ctx)
+	ct.Wait(ctx, nil)
 	all := strings.Join(facts, "\n")
 	for _, want := range []string{"A new PID namespace", "A new network namespace", "A new IPC namespace", "A new UTS (hostname) namespace",
 		"A new mount namespace", "The host's user namespace, shared", "67108864", "= 64.", "CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE",

@@ -48,7 +48,7 @@ func (r *Runtime) Measure(ctx context.Context, c Config, o StartOptions) (Report
 	if k, err := cgroup.ReadKernelMemory("/proc/meminfo"); err == nil {
 		rep.KernelSlabKiB = k.Sub(ct.KernelBefore).Slab >> 10
 	}
-	exit, err := ct.Wait(ctx)
+	exit, err := ct.Wait(ctx, o.Relay)
 	if err != nil {
 		return rep, err
 	}

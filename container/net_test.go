@@ -58,7 +58,7 @@ func TestContainerNetwork(t *testing.T) {
 			t.Errorf("container served %q", body)
 		}
 	}
-	exit, err := ct.Wait(ctx)
+	exit, err := ct.Wait(ctx, nil)
 	if err != nil || exit.Code != 0 {
 		t.Fatalf("exit %v %v; output:\n%s", exit, err, ct.Output())
 	}

@@ -78,6 +78,12 @@ type StartOptions struct {
 	// namespace, wired between create and start: eth0 with an address
 	// and a default route through the network's gateway.
 	Network *privnet.Network
+	// Relay, if set, brings signals for the workload (docker run's
+	// sig-proxy): Measure sends each to it while it runs.
+	Relay <-chan os.Signal
+	// Attached, if set, is told the container's address once it is
+	// plugged into Network, before it starts.
+	Attached func(addr netip.Prefix)
 	// Explain, if set, is told how the container is set up, between
 	// create and start (vmm container run --explain).
 	Explain func(facts []string)
@@ -125,6 +131,9 @@ func (r *Runtime) Start(ctx context.Context, c Config, o StartOptions) (*Contain
 			return nil, fmt.Errorf("container %s: network: %w", c.ID, err)
 		}
 		ct.port, ct.Addr = port, port.Addr
+		if o.Attached != nil {
+			o.Attached(port.Addr)
+		}
 	}
 	if o.Explain != nil {
 		o.Explain(ct.explain())
@@ -228,14 +237,21 @@ func (ct *Container) Memory() (cgroup.Memory, error) {
 // Output is what the workload printed so far (at most the last 64 KiB).
 func (ct *Container) Output() string { return ct.out.String() }
 
-// Wait waits for the workload to end, or for ctx.
-func (ct *Container) Wait(ctx context.Context) (Exit, error) {
-	select {
-	case <-ct.exited:
-		<-ct.outDone
-		return ct.exit, nil
-	case <-ctx.Done():
-		return Exit{}, ctx.Err()
+// Wait waits for the workload to end, or for ctx, sending it each
+// signal that comes on relay (nil: none) through the runtime's kill.
+func (ct *Container) Wait(ctx context.Context, relay <-chan os.Signal) (Exit, error) {
+	for {
+		select {
+		case <-ct.exited:
+			<-ct.outDone
+			return ct.exit, nil
+		case s := <-relay:
+			if sig, ok := s.(syscall.Signal); ok {
+				ct.rt.run(ctx, "kill", ct.cfg.ID, fmt.Sprint(int(sig))) // may race with its exit
+			}
+		case <-ctx.Done():
+			return Exit{}, ctx.Err()
+		}
 	}
 }
 

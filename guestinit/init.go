@@ -61,6 +61,13 @@ func Main() {
 		if proc != nil || errors.Is(err, errProcess) {
 			status = StatusOwnFailure
 		}
+	case proc != nil && task.IP.IsValid():
+		if err := configureNetwork("eth0", task.IP, task.GW); err != nil {
+			logf(con, "%v", err)
+			status = StatusOwnFailure
+			break
+		}
+		status = runProcess(con, proc)
 	case proc != nil:
 		status = runProcess(con, proc)
 	default:
@@ -186,7 +193,7 @@ func run(con *os.File, task Task) (status int, mounted []string) {
 		mounted = append(mounted, m.Target)
 	}
 	if task.IP.IsValid() {
-		if err := configureNetwork(con, task); err != nil {
+		if err := configureNetwork("eth0", task.IP, task.GW); err != nil {
 			logf(con, "network: %v", err)
 			return 2, mounted
 		}
@@ -261,19 +268,6 @@ func runShell(con *os.File) int {
 	}
 	logf(con, "no shell found (tried %s)", strings.Join(shells(), ", "))
 	return 127
-}
-
-func configureNetwork(con io.Writer, task Task) error {
-	steps := [][]string{{"ip", "link", "set", "dev", "eth0", "up"}, {"ip", "addr", "add", task.IP.String(), "dev", "eth0"}}
-	if task.GW.IsValid() {
-		steps = append(steps, []string{"ip", "route", "add", "default", "via", task.GW.String()})
-	}
-	for _, s := range steps {
-		if out, err := exec.Command(s[0], s[1:]...).CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %v: %s", strings.Join(s, " "), err, strings.TrimSpace(string(out)))
-		}
-	}
-	return nil
 }
 
 func powerOff(con io.Writer) {

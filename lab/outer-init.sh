@@ -45,6 +45,14 @@ ev lab-booted
 while read -r m params; do
   insmod "/lab/mod/$m" $params || fail "insmod $m $params failed"
 done </lab/modules.order
+# the assets too large for the initramfs (read-only), and a scratch disk
+# for the image store, docker's and containerd's roots
+if [ -b /dev/vda ]; then
+  mkdir -p /lab/assets && mount -o ro /dev/vda /lab/assets || fail "mount the assets disk"
+fi
+if [ -b /dev/vdb ]; then
+  mkdir -p /var/lib && mount /dev/vdb /var/lib || fail "mount the scratch disk"
+fi
 if [ -c /dev/kvm ]; then
   # the emulated CPU's SVM features, and kvm_amd's use of vGIF
   svm=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -x -E 'npt|nrip_save|vgif|v_vmsave_vmload|lbrv|pausefilter|tsc_scale' | tr '\n' ,)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vmmlab/vmm/image/debian"
 	"github.com/vmmlab/vmm/lab/labenv"
 	"github.com/vmmlab/vmm/lab/labproto"
 )
@@ -114,8 +115,19 @@ func Run(ctx context.Context, o Options) (Outcome, error) {
 	phase("outer initramfs", t0)
 
 	t0 = time.Now()
+	imgs, err := debian.Build(ctx, o.Cache, o.Log)
+	if err != nil {
+		return Outcome{}, err
+	}
+	disks, err := outerDisks(ctx, o.Work, assetFiles(imgs))
+	if err != nil {
+		return Outcome{}, err
+	}
+	phase("images and outer disks", t0)
+
+	t0 = time.Now()
 	fmt.Fprintf(o.Log, "lab: outer QEMU: %s\n", QEMU{Binary: o.QEMU}.Version())
-	out, err := bootOuter(ctx, o, k, image)
+	out, err := bootOuter(ctx, o, k, image, disks)
 	out.Tests = tests
 	phase("QEMU run", t0)
 	return out, err
@@ -164,7 +176,7 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 	}
 	hostFiles = appendNew(hostFiles, benchHostFiles()...)
 	outer := Outer{HostFiles: hostFiles,
-		Busybox: o.Busybox, Kernel: k, Modules: []string{"kvm_amd", "tun", "bridge", "veth", "overlay"}, Tests: tests, Runs: runs,
+		Busybox: o.Busybox, Kernel: k, Modules: []string{"kvm_amd", "tun", "bridge", "veth", "overlay", "virtio_pci", "virtio_blk", "crc32c_generic", "ext4"}, Tests: tests, Runs: runs,
 		// "never" also keeps KVM from starting its NX huge page recovery
 		// thread, which was one of the two CPUs stuck when the emulated
 		// outer kernel locked up (soft lockup) in CI. vgif=0: kvm_amd
@@ -181,7 +193,7 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 			"initramfs.cpio.gz": images["default"], "workload.cpio.gz": images["workload"], "disk.img": diskImage},
 		Env: map[string]string{labenv.EnvKernel: "/lab/bzImage", labenv.EnvMicroKernel: "/lab/bzImage-micro", labenv.EnvMicroVmlinux: "/lab/vmlinux-micro", labenv.EnvVMM: "/lab/vmm", labenv.EnvTestWorkload: "/lab/testworkload",
 			labenv.EnvBusybox: "/bin/busybox", labenv.EnvWorkloadInitramfs: "/lab/workload.cpio.gz",
-			labenv.EnvDisk: "/lab/disk.img",
+			labenv.EnvDisk: "/lab/disk.img", labenv.EnvImages: AssetsDir + "/images",
 			"LAB_TEST_RUN": o.Run, labenv.EnvBench: "/lab/bench"},
 		TestTimeoutSeconds: int(o.TestTimeout.Seconds()),
 		TestStallSeconds:   int(o.TestStall.Seconds()),
@@ -203,7 +215,7 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 // lines of every boot; the bench starts again. A test run boots again
 // only while it gets somewhere: after two boots in a row that went down
 // before any test ended, it stops.
-func bootOuter(ctx context.Context, o Options, k Kernel, image string) (Outcome, error) {
+func bootOuter(ctx context.Context, o Options, k Kernel, image string, disks []Drive) (Outcome, error) {
 	out := Outcome{ConsoleLog: filepath.Join(o.Work, "console.log")}
 	logFile, err := os.Create(out.ConsoleLog)
 	if err != nil {
@@ -219,7 +231,7 @@ func bootOuter(ctx context.Context, o Options, k Kernel, image string) (Outcome,
 		appendArgs += " transparent_hugepage=madvise"
 	}
 	q := QEMU{Binary: o.QEMU, Kernel: k.BzImage, Initrd: image, Memory: o.QEMUMemory, SMP: o.SMP, Timeout: o.Timeout, Idle: o.Idle,
-		MaxLockup: o.MaxLockup, Append: appendArgs}
+		MaxLockup: o.MaxLockup, Append: appendArgs, Disks: disks}
 	total := o.TotalTimeout
 	if total <= 0 {
 		total = o.Timeout * time.Duration(o.Retries+1)
@@ -268,4 +280,14 @@ func bootOuter(ctx context.Context, o Options, k Kernel, image string) (Outcome,
 		out.Discarded = append(out.Discarded, failure)
 		fmt.Fprintf(o.Log, "lab: attempt %d: %s; booting the outer guest again, %s (--retries %d)\n", attempt, failure, next, o.Retries)
 	}
+}
+
+// assetFiles are the files of the outer guest's assets disk: the
+// application images' docker save tarballs under images/.
+func assetFiles(imgs debian.Set) map[string]string {
+	files := map[string]string{}
+	for _, host := range imgs.Files {
+		files["images/"+filepath.Base(host)] = host
+	}
+	return files
 }

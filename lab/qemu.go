@@ -28,7 +28,8 @@ type QEMU struct {
 	Kernel  string
 	Initrd  string
 	Append  string
-	Memory  string // e.g. "3G"
+	Memory  string  // e.g. "3G"
+	Disks   []Drive // virtio-blk disks, /dev/vda first
 	SMP     int
 	CPU     string // default "max": emulated AMD with SVM and NPT
 	Timeout time.Duration
@@ -204,9 +205,17 @@ func (q QEMU) args(bin string) []string {
 	if cpu == "" {
 		cpu = "max"
 	}
-	return append(firmwareDirs(bin), "-accel", "tcg", "-cpu", cpu, "-smp", fmt.Sprint(q.SMP), "-m", q.Memory,
+	args := append(firmwareDirs(bin), "-accel", "tcg", "-cpu", cpu, "-smp", fmt.Sprint(q.SMP), "-m", q.Memory,
 		"-nographic", "-nodefaults", "-no-reboot", "-serial", "stdio", "-serial", "file:"+q.Events,
 		"-kernel", q.Kernel, "-initrd", q.Initrd, "-append", q.Append)
+	for _, d := range q.Disks {
+		drive := "file=" + d.Path + ",if=virtio,format=raw"
+		if d.ReadOnly {
+			drive += ",readonly=on"
+		}
+		args = append(args, "-drive", drive)
+	}
+	return args
 }
 
 // stopFor says why event e stops QEMU, or nil: a test binary testwatch

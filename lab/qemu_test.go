@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -188,4 +189,40 @@ func fakeQEMUBinary(t *testing.T, script string) string {
 		t.Fatal(err)
 	}
 	return fake
+}
+
+// The outer guest's disks follow the kernel's arguments as virtio-blk
+// drives, in order, the assets disk read-only.
+func TestQEMUDisks(t *testing.T) {
+	q := QEMU{Kernel: "k", Initrd: "i", Memory: "3G", SMP: 2, Events: "e", Disks: []Drive{{Path: "/w/assets.ext4", ReadOnly: true}, {Path: "/w/scratch.ext4"}}}
+	line := strings.Join(q.args("qemu-system-x86_64"), " ")
+	want := "-drive file=/w/assets.ext4,if=virtio,format=raw,readonly=on -drive file=/w/scratch.ext4,if=virtio,format=raw"
+	if !strings.Contains(line, want) {
+		t.Errorf("%q lacks %q", line, want)
+	}
+}
+
+// outerDisks puts the files on an ext4 disk under their names, and
+// makes an empty scratch disk.
+func TestOuterDisks(t *testing.T) {
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skip("needs mkfs.ext4 (e2fsprogs)")
+	}
+	work := t.TempDir()
+	src := filepath.Join(t.TempDir(), "redis.tar")
+	os.WriteFile(src, []byte("an image"), 0o644)
+	disks, err := outerDisks(t.Context(), work, map[string]string{"images/redis.tar": src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(disks) != 2 || !disks[0].ReadOnly || disks[1].ReadOnly {
+		t.Fatalf("disks %+v", disks)
+	}
+	out, err := exec.Command("debugfs", "-R", "cat /images/redis.tar", disks[0].Path).Output()
+	if err != nil || string(out) != "an image" {
+		t.Errorf("the assets disk holds %q, %v", out, err)
+	}
+	if st, err := os.Stat(disks[1].Path); err != nil || st.Size() != scratchSize {
+		t.Errorf("scratch disk: %v, %v", st, err)
+	}
 }

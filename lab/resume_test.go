@@ -86,7 +86,7 @@ func TestBootOuterGoesOnAfterReset(t *testing.T) {
 esac
 `)
 	o := Options{Work: t.TempDir(), Retries: 1, Timeout: time.Hour, Log: io.Discard}
-	out, err := bootOuter(context.Background(), o, Kernel{}, "image")
+	out, err := bootOuter(context.Background(), o, Kernel{}, "image", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestBootOuterGoesOnThreeTimes(t *testing.T) {
 esac
 `)
 	o := Options{Work: t.TempDir(), Retries: 3, Timeout: time.Hour, Log: io.Discard}
-	out, err := bootOuter(context.Background(), o, Kernel{}, "image")
+	out, err := bootOuter(context.Background(), o, Kernel{}, "image", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestBootOuterGoesOnWhileTestsEnd(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			boots := fakeQEMU(t, eventScript(t, "booted\nbegin e2e.test\n"+c.events))
 			o := Options{Work: t.TempDir(), Retries: 3, Timeout: time.Hour, Log: io.Discard}
-			if _, err := bootOuter(context.Background(), o, Kernel{}, "image"); err != nil {
+			if _, err := bootOuter(context.Background(), o, Kernel{}, "image", nil); err != nil {
 				t.Fatal(err)
 			}
 			if n := countBoots(t, boots); n != c.boots {
@@ -210,7 +210,7 @@ func TestTestsEnded(t *testing.T) {
 func TestBootOuterWithinTotalTimeout(t *testing.T) {
 	boots := fakeQEMU(t, eventScript(t, "booted\nbegin e2e.test\npass e2e.test TestA"))
 	o := Options{Work: t.TempDir(), Retries: 3, Timeout: time.Hour, TotalTimeout: minBoot / 2, Log: io.Discard}
-	out, err := bootOuter(context.Background(), o, Kernel{}, "image")
+	out, err := bootOuter(context.Background(), o, Kernel{}, "image", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

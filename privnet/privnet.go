@@ -1,8 +1,11 @@
-// Package privnet owns the private networks vmm measures over: a network
-// namespace of its own holding a bridge whose address is the gateway, and
-// ports plugged into it — a veth whose other end sits in a container's
-// network namespace, or a VM's TAP. Addresses exist only inside these
-// namespaces; the host's own network is never touched.
+// Package privnet owns the networks vmm plugs containers and VMs into: a
+// bridge whose address is the gateway, and ports plugged into it — a
+// veth whose other end sits in a container's network namespace, or a
+// VM's TAP. The bench's networks live in a network namespace of their
+// own and leave the host's network untouched; the host bridge (OnHost:
+// vmmbr0 of vmm run --net, like docker0) is made once in the host's
+// namespace and kept, its addresses leased between processes through
+// lock files.
 package privnet
 
 import (
@@ -18,18 +21,20 @@ import (
 	"github.com/vmmlab/vmm/internal/netns"
 )
 
-// BridgeName is the bridge inside the network's namespace.
+// BridgeName is the bridge inside a private network's namespace, and
+// the host bridge's name.
 const BridgeName = "vmmbr0"
 
 // Network is a bridge in a private network namespace.
 type Network struct {
-	NS     *netns.NS
+	NS     *netns.NS // nil for the host bridge
 	prefix netip.Prefix
 	h      *netlink.Handle
 	bridge netlink.Link
 
-	mu   sync.Mutex
-	next netip.Addr
+	mu     sync.Mutex
+	next   netip.Addr
+	leases *leases // the host bridge's; nil for a private network
 }
 
 // New creates the namespace and the bridge, which takes the first
@@ -80,8 +85,17 @@ func (n *Network) Gateway() netip.Addr { return n.prefix.Addr().Next() }
 // Prefix is the network's address range.
 func (n *Network) Prefix() netip.Prefix { return n.prefix }
 
-// allocate hands out the next free address.
-func (n *Network) allocate() (netip.Prefix, error) {
+// allocate hands out the next free address, and how to give it back.
+func (n *Network) allocate() (netip.Prefix, func(), error) {
+	if n.leases != nil {
+		return n.leases.take(n.prefix, n.Gateway())
+	}
+	p, err := n.allocateNext()
+	return p, func() {}, err
+}
+
+// allocateNext hands out the next address of a private network.
+func (n *Network) allocateNext() (netip.Prefix, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	a := n.next
@@ -97,27 +111,30 @@ type Port struct {
 	Addr     netip.Prefix // the address inside the target namespace
 	hostName string
 	n        *Network
+	release  func() // gives the address back
 }
 
 // AttachNS plugs the network namespace at nsPath (e.g.
 // /proc/<pid>/ns/net) into the bridge: its end is named ifname, gets the
 // next free address, and a default route through the gateway.
 func (n *Network) AttachNS(nsPath, ifname string) (*Port, error) {
-	addr, err := n.allocate()
+	addr, release, err := n.allocate()
 	if err != nil {
 		return nil, err
 	}
 	target, err := vnetns.GetFromPath(nsPath)
 	if err != nil {
+		release()
 		return nil, fmt.Errorf("network namespace %s: %w", nsPath, err)
 	}
 	defer target.Close()
 	id := addr.Addr().As4()
-	p := &Port{Addr: addr, hostName: fmt.Sprintf("vh%d_%d_%d", id[1], id[2], id[3]), n: n}
+	p := &Port{Addr: addr, hostName: fmt.Sprintf("vh%d_%d_%d", id[1], id[2], id[3]), n: n, release: release}
 	peerName := "vp" + p.hostName[2:]
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: p.hostName, MasterIndex: n.bridge.Attrs().Index},
 		PeerName: peerName, PeerNamespace: netlink.NsFd(int(target))}
 	if err := n.h.LinkAdd(veth); err != nil {
+		release()
 		return nil, fmt.Errorf("create veth %s: %w", p.hostName, err)
 	}
 	if err := p.configure(target, peerName, ifname); err != nil {
@@ -166,6 +183,7 @@ func (p *Port) configure(target vnetns.NsHandle, peerName, ifname string) error 
 // Close removes the veth pair (if its other end has not gone already
 // with its namespace).
 func (p *Port) Close() error {
+	defer p.release()
 	l, err := p.n.h.LinkByName(p.hostName)
 	if err != nil {
 		return nil // gone with the container's namespace
@@ -187,8 +205,9 @@ func (n *Network) AttachTap(name string) error {
 	return n.h.LinkSetUp(l)
 }
 
-// Allocate hands out an address for a VM behind a tap.
-func (n *Network) Allocate() (netip.Prefix, error) { return n.allocate() }
+// Allocate hands out an address for a VM behind a tap, and how to give
+// it back (a no-op on a private network, which ends whole).
+func (n *Network) Allocate() (netip.Prefix, func(), error) { return n.allocate() }
 
 // Leftovers lists the veths still in the network's namespace.
 func (n *Network) Leftovers() []string {
@@ -205,10 +224,14 @@ func (n *Network) Leftovers() []string {
 	return left
 }
 
-// Close removes the namespace with its bridge and every port.
+// Close removes a private network's namespace with its bridge and every
+// port; the host bridge stays.
 func (n *Network) Close() error {
 	if n.h != nil {
 		n.h.Close()
+	}
+	if n.NS == nil {
+		return nil
 	}
 	return n.NS.Close()
 }

@@ -123,7 +123,7 @@ func TestAttachTap(t *testing.T) {
 	if l.Attrs().MasterIndex != n.bridge.Attrs().Index || l.Attrs().Flags&net.FlagUp == 0 {
 		t.Errorf("tap master %d (bridge %d), flags %v", l.Attrs().MasterIndex, n.bridge.Attrs().Index, l.Attrs().Flags)
 	}
-	if a, err := n.Allocate(); err != nil || a != netip.MustParsePrefix("10.0.5.2/24") {
+	if a, _, err := n.Allocate(); err != nil || a != netip.MustParsePrefix("10.0.5.2/24") {
 		t.Errorf("first address %v %v", a, err)
 	}
 	if err := n.AttachTap("nosuch0"); err == nil {
@@ -138,10 +138,10 @@ func TestNetworkFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	if a, err := n.Allocate(); err != nil || a.Addr() != netip.MustParseAddr("10.0.6.2") {
+	if a, _, err := n.Allocate(); err != nil || a.Addr() != netip.MustParseAddr("10.0.6.2") {
 		t.Fatalf("%v %v", a, err)
 	}
-	if _, err := n.Allocate(); err == nil {
+	if _, _, err := n.Allocate(); err == nil {
 		t.Error("the broadcast address was handed out")
 	}
 }

@@ -28,6 +28,9 @@ func bootArgs(cfg Config, f files) ([]string, error) {
 	if cfg.ScratchDisk != "" {
 		task.Upper = "/dev/vdb"
 	}
+	if cfg.Net != nil {
+		task.IP, task.GW = cfg.Net.Addr, cfg.Net.Gateway
+	}
 	params, err := task.Cmdline()
 	if err != nil {
 		return nil, err
@@ -38,6 +41,9 @@ func bootArgs(cfg Config, f files) ([]string, error) {
 		"--cmdline", strings.Join([]string{kernelCmdline, params}, " ")}
 	if cfg.ScratchDisk != "" {
 		args = append(args, "--disk", cfg.ScratchDisk)
+	}
+	if cfg.Net != nil {
+		args = append(args, "--net", "fd=3") // Run passes the tap as the first extra file
 	}
 	return append(args, cfg.Extra...), nil
 }

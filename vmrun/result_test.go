@@ -2,6 +2,7 @@ package vmrun
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -63,5 +64,20 @@ func TestBootArgs(t *testing.T) {
 	cfg.Hostname = "bad name"
 	if _, err := bootArgs(cfg, files{}); err == nil {
 		t.Error("a host name with a space was taken")
+	}
+}
+
+// With a network, the guest gets its address and gateway on the
+// command line and vmm boot the tap as fd 3.
+func TestBootArgsNet(t *testing.T) {
+	cfg := Config{Kernel: "k", Virtio: "pci", Disk: "d", Scratch: "64M", Mem: "256M", CPUs: 1, Hostname: "h",
+		Net: &Net{Addr: netip.MustParsePrefix("10.0.4.17/24"), Gateway: netip.MustParseAddr("10.0.4.1")}}
+	args, err := bootArgs(cfg, files{initrd: "i", vsock: "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Join(args, " ")
+	if !strings.Contains(line, "--net fd=3") || !strings.Contains(line, "vmm.ip=10.0.4.17/24") || !strings.Contains(line, "vmm.gw=10.0.4.1") {
+		t.Errorf("%q", line)
 	}
 }

@@ -54,6 +54,9 @@ func Run(ctx context.Context, cfg Config, stdio IO) (Result, error) {
 	// relays it to the process, not vmm boot, which would stop the VM
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	cmd.Stdout, cmd.Stderr = io.Discard, vmmErr
+	if cfg.Net != nil {
+		cmd.ExtraFiles = []*os.File{cfg.Net.Tap} // fd 3
+	}
 	if cfg.Verbose {
 		cmd.Stdout, cmd.Stderr = stdio.Stderr, io.MultiWriter(stdio.Stderr, vmmErr)
 	}

@@ -8,6 +8,8 @@
 package vmrun
 
 import (
+	"net/netip"
+	"os"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -39,6 +41,16 @@ type Config struct {
 	StopTimeout time.Duration
 	Verbose     bool     // vmm's and the guest's own lines on stderr
 	Extra       []string // more vmm boot flags
+	Net         *Net     // the VM's network interface; nil for none
+}
+
+// Net is a VM's network interface: a TAP plugged into a bridge (opened
+// with virtio-net headers; vmm boot gets it as --net fd=3) and the
+// guest's address on it.
+type Net struct {
+	Tap     *os.File
+	Addr    netip.Prefix
+	Gateway netip.Addr
 }
 
 // Result is how a run ended.

@@ -81,6 +81,9 @@ func main() {
 		if !flag.CommandLine.Changed("retries") {
 			o.retries = 1 // the bench starts again from the beginning
 		}
+		if !flag.CommandLine.Changed("qemu-mem") {
+			o.qemuMem = "6G" // the density runs' 2 GiB budget beside docker, containerd and the images
+		}
 		if !flag.CommandLine.Changed("total-timeout") {
 			o.totalTimeout = 0
 		}

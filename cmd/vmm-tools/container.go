@@ -20,7 +20,6 @@ import (
 	"github.com/vmmlab/vmm/container"
 	"github.com/vmmlab/vmm/internal/cli"
 	"github.com/vmmlab/vmm/internal/size"
-	"github.com/vmmlab/vmm/privnet"
 )
 
 type containerOptions struct {
@@ -29,6 +28,8 @@ type containerOptions struct {
 	pids                 int64
 	bins                 []string
 	json, net, explain   bool
+	hostNet              bool // --net plugs into the host bridge (an IMAGE run)
+	relay                <-chan os.Signal
 	image                imageOptions
 	stderr               io.Writer // where --explain writes
 }
@@ -49,7 +50,7 @@ func runContainer(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&o.pids, "pids", 256, "limit on tasks in the container; 0 for none")
 	fs.StringArrayVar(&o.bins, "bin", nil, "statically linked program to put into the rootfs's /bin; repeatable (CMD given as a path is added too)")
 	fs.StringVar(&o.marker, "marker", "", "report the time from launch to the first output line containing this")
-	fs.BoolVar(&o.net, "net", false, "plug the container into a bridge in a private network namespace (gateway 10.0.3.1; its address is reported)")
+	fs.BoolVar(&o.net, "net", false, "plug the container into a bridge: with IMAGE the host bridge vmmbr0 (10.0.4.1/24, where vmm run --net puts VMs), else one in a private network namespace (gateway 10.0.3.1); its address is reported")
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stderr instead of a line of text")
 	fs.BoolVar(&o.explain, "explain", false, "between the runtime's create and start, say how the container is set up: each namespace, the cgroup and the limits the kernel enforces, the mounts, capabilities, seccomp and user, read from the kernel")
 	fs.StringArrayVarP(&o.image.env, "env", "e", nil, "with IMAGE: set KEY=VALUE in the process's environment; repeatable")
@@ -57,23 +58,18 @@ func runContainer(args []string, stdout, stderr io.Writer) int {
 	fs.StringVarP(&o.image.workdir, "workdir", "w", "", "with IMAGE: the process's working directory")
 	fs.StringVar(&o.image.entrypoint, "entrypoint", "", "with IMAGE: run this instead of the image's entrypoint (and without its command)")
 	fs.BoolVar(&o.image.readOnly, "read-only", false, "with IMAGE: mount the image's layers with no writable layer above them")
+	fs.IntVar(&o.image.stopTimeout, "stop-timeout", 10, "with IMAGE: seconds the process has after SIGINT or SIGTERM (relayed to it) before it is killed")
 	fs.SetInterspersed(false) // flags after IMAGE are the process's
 	if code, ok := cli.ParseFlags(fs, args[1:], stderr); !ok {
 		return code
 	}
 	o.image.setEntrypoint = fs.Changed("entrypoint")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	o.stderr = stderr
 	if fs.NArg() > 0 && fs.ArgsLenAtDash() != 0 {
-		ref, rest := imageArgs(fs.Args())
-		res, err := o.runImage(ctx, ref, rest, stdout)
-		if err != nil {
-			fmt.Fprintln(stderr, "vmm container run:", err)
-			return exitCode(err)
-		}
-		return reportContainer(res, o.json, stderr)
+		return o.runImageCommand(fs.Args(), stdout, stderr)
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	for _, f := range []string{"env", "user", "workdir", "entrypoint", "read-only"} {
 		if fs.Changed(f) {
 			fmt.Fprintf(stderr, "vmm container run: --%s goes with an IMAGE (%s)\n", f, containerUsage)
@@ -183,7 +179,7 @@ func (o containerOptions) start(ctx context.Context, cfg container.Config, stdou
 	if err != nil {
 		return container.Report{}, err
 	}
-	opts := container.StartOptions{StateDir: state, Marker: o.marker, Echo: stdout}
+	opts := container.StartOptions{StateDir: state, Marker: o.marker, Echo: stdout, Relay: o.relay}
 	if o.explain {
 		opts.Explain = func(facts []string) {
 			for _, f := range facts {
@@ -192,10 +188,13 @@ func (o containerOptions) start(ctx context.Context, cfg container.Config, stdou
 		}
 	}
 	if o.net {
-		if opts.Network, err = privnet.New(netip.MustParsePrefix("10.0.3.0/24")); err != nil {
+		if opts.Network, err = o.network(); err != nil {
 			return container.Report{}, err
 		}
 		defer opts.Network.Close()
+		opts.Attached = func(addr netip.Prefix) {
+			fmt.Fprintf(o.stderr, "vmm container run: %s is at %s\n", cfg.ID, addr.Addr())
+		}
 	}
 	return rt.Measure(ctx, cfg, opts)
 }

@@ -5,12 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/vmmlab/vmm/container"
 	"github.com/vmmlab/vmm/image/process"
 	"github.com/vmmlab/vmm/image/store"
+	"github.com/vmmlab/vmm/privnet"
 )
 
 // exitOwnFailure is docker run's status when the command line, the
@@ -24,6 +30,51 @@ type imageOptions struct {
 	entrypoint    string
 	setEntrypoint bool
 	readOnly      bool
+	stopTimeout   int // seconds
+}
+
+// errStopTimeout ends a container run whose process outlived
+// --stop-timeout after a signal.
+var errStopTimeout = errors.New("the process did not stop in time: killed")
+
+// runImageCommand is vmm container run IMAGE [ARG...]: SIGINT and
+// SIGTERM go to the process, as docker run's do, and --stop-timeout
+// seconds after the first it is killed (exit 137).
+func (o containerOptions) runImageCommand(args []string, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	relay, stop := proxySignals(func() { cancel(errStopTimeout) }, time.Duration(o.image.stopTimeout)*time.Second)
+	defer stop()
+	o.relay = relay
+	ref, rest := imageArgs(args)
+	res, err := o.runImage(ctx, ref, rest, stdout)
+	if err != nil {
+		if errors.Is(context.Cause(ctx), errStopTimeout) {
+			fmt.Fprintln(stderr, "vmm container run:", errStopTimeout)
+			return 137
+		}
+		fmt.Fprintln(stderr, "vmm container run:", err)
+		return exitCode(err)
+	}
+	return reportContainer(res, o.json, stderr)
+}
+
+// proxySignals relays SIGINT and SIGTERM to the returned channel and,
+// timeout after the first, calls kill; stop ends the relay.
+func proxySignals(kill func(), timeout time.Duration) (<-chan os.Signal, func()) {
+	in, out := make(chan os.Signal, 4), make(chan os.Signal, 4)
+	signal.Notify(in, os.Interrupt, syscall.SIGTERM)
+	var once sync.Once
+	go func() {
+		for s := range in {
+			once.Do(func() { time.AfterFunc(timeout, kill) })
+			select {
+			case out <- s:
+			default: // the workload has signals enough waiting
+			}
+		}
+	}()
+	return out, func() { signal.Stop(in); close(in) }
 }
 
 // imageArgs splits `IMAGE [--] [ARG...]`: a "--" right after the image
@@ -80,6 +131,7 @@ func (o containerOptions) runImage(ctx context.Context, ref string, args []strin
 		return container.Report{}, err
 	}
 	cfg.Args, cfg.Process, cfg.Writable = proc.Args, &proc, !o.image.readOnly
+	o.hostNet = true // a container of an image sits on vmmbr0 beside VMs of it
 	return o.start(ctx, cfg, stdout, func() (string, func(), error) {
 		root, remove, err := o.overlayRoot(cfg.ID, st.LayerDirs(rec))
 		if err == nil {
@@ -132,4 +184,13 @@ func openImageStore() (*store.Store, error) {
 		return nil, err
 	}
 	return store.Open(dir)
+}
+
+// network is the bridge --net plugs the container into: the host bridge
+// for an image's container, a private one otherwise.
+func (o containerOptions) network() (*privnet.Network, error) {
+	if o.hostNet {
+		return hostBridge()
+	}
+	return privnet.New(netip.MustParsePrefix("10.0.3.0/24"))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vmmlab/vmm/image/process"
 	"github.com/vmmlab/vmm/internal/cli"
+	"github.com/vmmlab/vmm/privnet"
 	"github.com/vmmlab/vmm/vmrun"
 )
 
@@ -27,7 +28,7 @@ type runOptions struct {
 	name, scratch, scratchDisk  string
 	cpus, stopTimeout           int
 	interactive, terminal       bool
-	verbose, json               bool
+	verbose, json, net          bool
 }
 
 // runReport is what vmm run --json prints on stderr when the run ends.
@@ -38,6 +39,7 @@ type runReport struct {
 	Ext4Cached bool   `json:"image_ext4_cached"`
 	Kernel     string `json:"kernel"`
 	Hostname   string `json:"hostname"`
+	Address    string `json:"address,omitempty"` // on vmmbr0, with --net
 	vmrun.Result
 }
 
@@ -60,6 +62,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVarP(&o.interactive, "interactive", "i", false, "connect stdin to the process (else it reads /dev/null)")
 	fs.BoolVarP(&o.terminal, "tty", "t", false, "give the process a terminal (not yet: refused)")
 	fs.IntVar(&o.stopTimeout, "stop-timeout", 10, "seconds the process has after SIGINT or SIGTERM before the VM is powered off")
+	fs.BoolVar(&o.net, "net", false, "plug the VM into the host bridge vmmbr0 (10.0.4.1/24, no NAT; made on first use and kept) and print its address on stderr")
 	fs.BoolVar(&o.verbose, "verbose", false, "show vmm's and the guest's own lines on stderr")
 	fs.BoolVar(&o.json, "json", false, "when the run ends, print what it used and how it ended as one JSON object on stderr")
 	fs.SetInterspersed(false) // flags after IMAGE are the process's
@@ -127,6 +130,15 @@ func (o runOptions) run(ctx context.Context, ref string, args []string, stdout, 
 			return runReport{}, err
 		}
 		defer remove()
+	}
+	if o.net {
+		n, leave, err := joinHostBridge()
+		if err != nil {
+			return runReport{}, err
+		}
+		defer leave()
+		cfg.Net, rep.Address = n, n.Addr.Addr().String()
+		fmt.Fprintf(stderr, "vmm run: %s is at %s on %s\n", cfg.Hostname, rep.Address, privnet.BridgeName)
 	}
 	rep.Result, err = vmrun.Run(ctx, cfg, vmrun.IO{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr})
 	return rep, err

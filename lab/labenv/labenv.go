@@ -15,4 +15,5 @@ const (
 	EnvDisk              = "VMM_LAB_DISK"               // a small ext4 image
 	EnvBusybox           = "VMM_LAB_BUSYBOX"            // a static busybox
 	EnvBench             = "VMM_LAB_BENCH"              // the bench's assets
+	EnvImages            = "VMM_LAB_IMAGES"             // the application images' docker save tarballs (debian.tar, redis.tar, nginx.tar, busybox.tar)
 )
