@@ -90,7 +90,8 @@ func runImage(t *testing.T, vmm, store, stdin string, args ...string) vmmRun {
 // on the Debian kernel (whose initramfs loads overlay and the virtio
 // modules): its status, its streams kept apart and byte-exact, its
 // environment, user and directory, a root of its own, stdin with -i,
-// 127 for a missing program, and SIGTERM relayed to it.
+// a terminal with -t, 127 for a missing program, and SIGTERM relayed to
+// it.
 func TestVMMRunImage(t *testing.T) {
 	kvmtest.Open(t)
 	vmm := kvmtest.File(t, labenv.EnvVMM)
@@ -114,6 +115,11 @@ func TestVMMRunImage(t *testing.T) {
 	}
 	if r := runImage(t, vmm, store, "piped input\n", "-i", img, "cat"); r.code != 0 || r.stdout != "piped input\n" {
 		t.Errorf("-i: exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	// -t: the process has a terminal; its output comes on stdout alone
+	if r := runImage(t, vmm, store, "", "-t", img, "--", "sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty; echo to-stderr >&2; exit 4"); r.code != 4 ||
+		!strings.Contains(r.stdout, "on-a-tty") || !strings.Contains(r.stdout, "to-stderr") {
+		t.Errorf("-t: exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	if r := runImage(t, vmm, store, "", img, "no-such-program"); r.code != 127 || !strings.Contains(r.stderr, "no-such-program") {
 		t.Errorf("missing program: exit %d, stderr:\n%s", r.code, r.stderr)

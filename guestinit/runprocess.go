@@ -27,18 +27,31 @@ func runProcess(con *os.File, p *Process) int {
 		fmt.Fprintf(s.stderr, "vmm: %v\n", err)
 		return startStatus(err)
 	}
-	attr := &os.ProcAttr{Dir: p.Cwd, Env: p.Env, Files: []*os.File{s.stdin, s.stdout, s.stderr},
-		Sys: &syscall.SysProcAttr{Setsid: true, Credential: credential(p.User)}}
-	proc, err := os.StartProcess(prog, p.Args, attr)
+	files, sys := []*os.File{s.stdin, s.stdout, s.stderr}, &syscall.SysProcAttr{Setsid: true, Credential: credential(p.User)}
+	var term *terminal
+	if p.Terminal {
+		if term, err = newTerminal(s); err != nil {
+			fmt.Fprintf(s.stderr, "vmm: %v\n", err)
+			return StatusOwnFailure
+		}
+		files, sys.Setctty, sys.Ctty = []*os.File{term.slave, term.slave, term.slave}, true, 0
+	}
+	proc, err := os.StartProcess(prog, p.Args, &os.ProcAttr{Dir: p.Cwd, Env: p.Env, Files: files, Sys: sys})
+	if term != nil {
+		term.started() // the process holds the slave now
+	}
 	if err != nil {
 		fmt.Fprintf(s.stderr, "vmm: exec %s: %v\n", p.Args[0], err)
 		return startStatus(err)
 	}
 	if s.control != nil {
-		go relaySignals(s.control, proc.Pid)
+		go relayControl(s.control, proc.Pid, term)
 	}
 	status := reapUntil(con, proc.Pid)
 	proc.Release() // reaped above; this frees its pidfd
+	if term != nil {
+		term.drain()
+	}
 	return status
 }
 
@@ -99,16 +112,20 @@ func checkExecutable(p string) error {
 	return nil
 }
 
-// relaySignals delivers each signal the host sends (one byte, its
-// number) to the process's group, until the host closes the connection.
-func relaySignals(control *os.File, pid int) {
-	b := make([]byte, 1)
+// relayControl carries out what the host sends on the control stream
+// until it closes it: signals go to the process's group, a terminal size
+// to its terminal.
+func relayControl(control *os.File, pid int, term *terminal) {
 	for {
-		if _, err := control.Read(b); err != nil {
+		c, err := readControl(control)
+		if err != nil {
 			return
 		}
-		if sig := syscall.Signal(b[0]); sig > 0 && sig < 65 {
-			unix.Kill(-pid, sig)
+		switch {
+		case c.kind == ControlSignal && c.signal > 0 && c.signal < 65:
+			unix.Kill(-pid, c.signal)
+		case c.kind == ControlResize && term != nil:
+			resize(term.master, c.rows, c.cols)
 		}
 	}
 }

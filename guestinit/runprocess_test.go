@@ -17,24 +17,27 @@ func TestRunProcess(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"PATH=/usr/bin:/bin", "GREETING=hello there"}
 	for _, c := range []struct {
-		name   string
-		args   []string
-		cwd    string
-		status int
-		out    []string
+		name     string
+		args     []string
+		cwd      string
+		status   int
+		out      []string
+		terminal bool
 	}{
-		{"status and environment", []string{"sh", "-c", `echo "$GREETING"; pwd; echo err >&2; exit 7`}, dir, 7, []string{"hello there\n", dir + "\n", "err\n"}},
-		{"new working directory", []string{"sh", "-c", "pwd"}, filepath.Join(dir, "made", "here"), 0, []string{filepath.Join(dir, "made", "here")}},
-		{"signal", []string{"sh", "-c", "kill -TERM $$"}, "/", 128 + 15, nil},
-		{"a background child does not hold the status", []string{"sh", "-c", "sleep 0.1 & exit 3"}, "/", 3, nil},
-		{"not found", []string{"no-such-program"}, "/", StatusNotFound, []string{"executable file not found"}},
-		{"not executable", []string{"/etc/passwd"}, "/", StatusNotExecutable, []string{"/etc/passwd"}},
+		{"status and environment", []string{"sh", "-c", `echo "$GREETING"; pwd; echo err >&2; exit 7`}, dir, 7, []string{"hello there\n", dir + "\n", "err\n"}, false},
+		{"new working directory", []string{"sh", "-c", "pwd"}, filepath.Join(dir, "made", "here"), 0, []string{filepath.Join(dir, "made", "here")}, false},
+		{"signal", []string{"sh", "-c", "kill -TERM $$"}, "/", 128 + 15, nil, false},
+		{"a background child does not hold the status", []string{"sh", "-c", "sleep 0.1 & exit 3"}, "/", 3, nil, false},
+		{"not found", []string{"no-such-program"}, "/", StatusNotFound, []string{"executable file not found"}, false},
+		{"not executable", []string{"/etc/passwd"}, "/", StatusNotExecutable, []string{"/etc/passwd"}, false},
+		{"a terminal", []string{"sh", "-c", "test -t 0 && test -t 1 && test -t 2 && echo on-a-tty; exit 4"}, "/", 4, []string{"on-a-tty"}, true},
+		{"no terminal", []string{"sh", "-c", "test -t 1 || echo no-tty"}, "/", 0, []string{"no-tty"}, false},
 	} {
 		con, err := os.Create(filepath.Join(t.TempDir(), "console"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		status := runProcess(con, &Process{Args: c.args, Cwd: c.cwd, Env: env})
+		status := runProcess(con, &Process{Args: c.args, Cwd: c.cwd, Env: env, Terminal: c.terminal})
 		con.Close()
 		out, _ := os.ReadFile(con.Name())
 		if status != c.status {

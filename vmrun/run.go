@@ -63,6 +63,9 @@ func Run(ctx context.Context, cfg Config, stdio IO) (Result, error) {
 	if err := cmd.Start(); err != nil {
 		return Result{}, fmt.Errorf("vmm boot: %w", err)
 	}
+	if cfg.Process.Terminal {
+		defer followTerminal(st, stdio.Stdin, stdio.Stdout, cfg.Interactive)()
+	}
 	exited := make(chan struct{})
 	stopped := relay(ctx, cmd.Process, st, cfg.StopTimeout, exited)
 	werr := cmd.Wait()

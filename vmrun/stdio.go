@@ -18,7 +18,7 @@ type streams struct {
 	wg        sync.WaitGroup
 	mu        sync.Mutex
 	control   *net.UnixConn // set once the guest connected it
-	pending   []syscall.Signal
+	pending   [][]byte      // control messages sent before it was
 }
 
 // listen opens the listeners for base (vmm boot --vsock uds=base):
@@ -79,31 +79,36 @@ func copyIn(c *net.UnixConn, r io.Reader) {
 	c.CloseWrite()
 }
 
-// serveControl keeps the control connection for signal, and sends the
-// signals that came before it.
+// serveControl keeps the control connection for send, and sends what
+// came before it.
 func (s *streams) serveControl(c *net.UnixConn) {
 	s.mu.Lock()
 	s.control = c
-	pending := s.pending
+	for _, m := range s.pending {
+		c.Write(m)
+	}
 	s.pending = nil
 	s.mu.Unlock()
-	for _, sig := range pending {
-		s.signal(sig)
-	}
 	io.Copy(io.Discard, c) // until the guest closes it
 	c.Close()
 }
 
-// signal sends sig to the process (or keeps it until the guest
+// signal sends sig to the process.
+func (s *streams) signal(sig syscall.Signal) { s.send(guestinit.SignalMessage(sig)) }
+
+// resize tells the process's terminal the user's terminal size.
+func (s *streams) resize(rows, cols uint16) { s.send(guestinit.ResizeMessage(rows, cols)) }
+
+// send writes a control message (or keeps it, in order, until the guest
 // connects).
-func (s *streams) signal(sig syscall.Signal) {
+func (s *streams) send(m []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.control == nil {
-		s.pending = append(s.pending, sig)
+		s.pending = append(s.pending, m)
 		return
 	}
-	s.control.Write([]byte{byte(sig)})
+	s.control.Write(m)
 }
 
 // close stops accepting; wait returns once every served stream ended.

@@ -58,8 +58,9 @@ func TestStreamsCopyOutput(t *testing.T) {
 	}
 }
 
-// Signals that come before the guest connected its control stream wait
-// for it, in order; later ones go at once.
+// Control messages (signals, the terminal's size) that come before the
+// guest connected its control stream wait for it, in order; later ones
+// go at once.
 func TestStreamsRelaySignals(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "vsock")
 	st, err := listen(base, nil, io.Discard, io.Discard)
@@ -68,15 +69,16 @@ func TestStreamsRelaySignals(t *testing.T) {
 	}
 	defer st.close()
 	st.signal(syscall.SIGINT)
-	st.signal(syscall.SIGTERM)
+	st.resize(24, 80)
 	ctl := guestDial(t, base, guestinit.PortControl)
-	b := make([]byte, 2)
-	if _, err := io.ReadFull(ctl, b); err != nil || b[0] != byte(syscall.SIGINT) || b[1] != byte(syscall.SIGTERM) {
-		t.Fatalf("pending signals %v, %v", b, err)
+	want := append(guestinit.SignalMessage(syscall.SIGINT), guestinit.ResizeMessage(24, 80)...)
+	b := make([]byte, len(want))
+	if _, err := io.ReadFull(ctl, b); err != nil || !bytes.Equal(b, want) {
+		t.Fatalf("pending messages %v, %v; want %v", b, err, want)
 	}
 	st.signal(syscall.SIGQUIT)
-	if _, err := io.ReadFull(ctl, b[:1]); err != nil || b[0] != byte(syscall.SIGQUIT) {
-		t.Fatalf("signal %v, %v", b[0], err)
+	if _, err := io.ReadFull(ctl, b[:2]); err != nil || !bytes.Equal(b[:2], guestinit.SignalMessage(syscall.SIGQUIT)) {
+		t.Fatalf("signal %v, %v", b[:2], err)
 	}
 	if _, err := net.Dial("unix", fmt.Sprintf("%s_%d", base, guestinit.PortStdin)); err == nil {
 		t.Error("stdin listens without -i")

@@ -65,7 +65,17 @@ func runContainer(args []string, stdout, stderr io.Writer) int {
 	}
 	o.image.setEntrypoint = fs.Changed("entrypoint")
 	o.stderr = stderr
-	if fs.NArg() > 0 && fs.ArgsLenAtDash() != 0 {
+	imageRun := fs.NArg() > 0 && fs.ArgsLenAtDash() != 0
+	if o.net && o.runtime == "runsc" {
+		// runsc's sandbox stays in the host's network namespace instead
+		// of joining the container's, and then refuses a network
+		fmt.Fprintln(stderr, "vmm container run: --net with runsc is not supported yet; use crun or runc")
+		if imageRun {
+			return exitOwnFailure
+		}
+		return 2
+	}
+	if imageRun {
 		return o.runImageCommand(fs.Args(), stdout, stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -73,3 +73,12 @@ func TestDoctor(t *testing.T) {
 		}
 	}
 }
+
+// runsc with --net is refused in one line before anything starts.
+func TestContainerRunscNetRefused(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := dispatch([]string{"container", "run", "--runtime", "runsc", "--net", "--", "true"}, &stdout, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "--net with runsc is not supported yet") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}

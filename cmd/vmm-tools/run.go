@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -60,7 +59,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVarP(&o.image.workdir, "workdir", "w", "", "the process's working directory")
 	fs.StringVar(&o.image.entrypoint, "entrypoint", "", "run this instead of the image's entrypoint (and without its command)")
 	fs.BoolVarP(&o.interactive, "interactive", "i", false, "connect stdin to the process (else it reads /dev/null)")
-	fs.BoolVarP(&o.terminal, "tty", "t", false, "give the process a terminal (not yet: refused)")
+	fs.BoolVarP(&o.terminal, "tty", "t", false, "give the process a terminal (its stdout and stderr become one stream, as with docker run -t); with -i the user's terminal goes into raw mode")
 	fs.IntVar(&o.stopTimeout, "stop-timeout", 10, "seconds the process has after SIGINT or SIGTERM before the VM is powered off")
 	fs.BoolVar(&o.net, "net", false, "plug the VM into the host bridge vmmbr0 (10.0.4.1/24, no NAT; made on first use and kept) and print its address on stderr")
 	fs.BoolVar(&o.verbose, "verbose", false, "show vmm's and the guest's own lines on stderr")
@@ -95,9 +94,6 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 
 // run prepares the image's disk and process and runs it in a VM.
 func (o runOptions) run(ctx context.Context, ref string, args []string, stdout, stderr io.Writer) (runReport, error) {
-	if o.terminal {
-		return runReport{}, errors.New("-t (a terminal for the process) is not supported yet; use -i for its stdin")
-	}
 	cfg, err := o.vmConfig()
 	if err != nil {
 		return runReport{}, err
@@ -115,7 +111,7 @@ func (o runOptions) run(ctx context.Context, ref string, args []string, stdout, 
 		return runReport{}, err
 	}
 	cfg.Process, err = process.Process(pc, process.Overrides{Args: args, Entrypoint: o.image.entrypoint, SetEntrypoint: o.image.setEntrypoint,
-		Env: o.image.env, User: o.image.user, WorkingDir: o.image.workdir}, files)
+		Env: o.image.env, User: o.image.user, WorkingDir: o.image.workdir, Terminal: o.terminal}, files)
 	if err != nil {
 		return runReport{}, err
 	}

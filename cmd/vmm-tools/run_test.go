@@ -19,7 +19,6 @@ func TestRunRefusesBadInput(t *testing.T) {
 	}{
 		{"no image", nil, "usage: vmm run"},
 		{"bad flag", []string{"--no-such-flag", "img"}, "unknown flag"},
-		{"terminal", []string{"-t", "busybox"}, "-t"},
 		{"bad virtio", []string{"--kernel", "/etc/passwd", "--virtio", "usb", "busybox"}, "--virtio"},
 		{"missing kernel", []string{"--kernel", "/nonexistent/bzImage", "busybox"}, "/nonexistent/bzImage"},
 		{"unknown image", []string{"--kernel", "/etc/passwd", "no-such-image"}, "no-such-image"},

@@ -78,6 +78,9 @@ func Process(c Config, o Overrides, f Files) (specs.Process, error) {
 	if !strings.HasPrefix(cwd, "/") {
 		return specs.Process{}, fmt.Errorf("working directory %q: not an absolute path", cwd)
 	}
+	if o.Terminal && !hasEnv(env, "TERM") {
+		env = setEnv(env, "TERM=xterm") // as docker run -t sets it
+	}
 	return specs.Process{Args: args, Env: env, Cwd: cwd, User: user, Terminal: o.Terminal}, nil
 }
 

@@ -3,6 +3,7 @@ package process
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,7 +116,13 @@ func TestWorkingDir(t *testing.T) {
 	if _, err := Process(Config{Cmd: []string{"x"}}, Overrides{WorkingDir: "relative"}, files); err == nil {
 		t.Error("a relative working directory accepted")
 	}
-	if p, _ := Process(Config{Cmd: []string{"x"}}, Overrides{Terminal: true}, files); !p.Terminal {
-		t.Error("-t lost")
+	if p, _ := Process(Config{Cmd: []string{"x"}}, Overrides{Terminal: true}, files); !p.Terminal || !slices.Contains(p.Env, "TERM=xterm") {
+		t.Errorf("-t: terminal %v, env %v", p.Terminal, p.Env)
+	}
+	if p, _ := Process(Config{Cmd: []string{"x"}, Env: []string{"TERM=vt100"}}, Overrides{Terminal: true}, files); !slices.Contains(p.Env, "TERM=vt100") {
+		t.Errorf("-t replaced the image's TERM: %v", p.Env)
+	}
+	if p, _ := Process(Config{Cmd: []string{"x"}}, Overrides{}, files); slices.ContainsFunc(p.Env, func(e string) bool { return strings.HasPrefix(e, "TERM=") }) {
+		t.Errorf("TERM without -t: %v", p.Env)
 	}
 }
