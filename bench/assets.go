@@ -32,6 +32,9 @@ type Assets struct {
 	// (vmm boot --unpack-kernel); "" boots the bzImage through its own
 	// decompressor.
 	Unpacked string
+	// OCI, when set, is the OCI image the start benchmark runs instead of
+	// a workload (vmm bench start --oci-image).
+	OCI *OCIImage
 }
 
 // Workloads lists the workload programs every image carries.

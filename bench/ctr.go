@@ -2,8 +2,12 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"syscall"
 
 	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/cgroup"
@@ -32,11 +36,6 @@ func newRuntime(a Assets, name, stateDir string, noPivot bool) Target {
 	}
 	if t.rt, t.err = container.Find(name, t.mode); t.err == nil {
 		t.rt.NoPivot = t.rt.NoPivot || noPivot && name != results.TargetRunsc // runsc has no --no-pivot: its root is its own kernel's
-		if name == results.TargetRunsc {
-			// gVisor's own network stack wants a namespace path; the
-			// start and memory workloads need no network.
-			t.rt.GlobalArgs = []string{"--network=none"}
-		}
 	}
 	return t
 }
@@ -56,8 +55,16 @@ func (t *ctrTarget) Close() error {
 	if t.rt != nil {
 		t.rt.Close()
 	}
+	// the image roots' directory, once every root in it is gone (one
+	// left behind keeps it, and the bench's teardown check reports it)
+	if err := os.Remove(t.imageRoots()); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) {
+		return err
+	}
 	return nil
 }
+
+// imageRoots holds the roots of an OCI image's containers.
+func (t *ctrTarget) imageRoots() string { return filepath.Join(t.stateDir, "image-roots") }
 
 func (t *ctrTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	if t.err != nil {
@@ -71,15 +78,26 @@ func (t *ctrTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	if s.Net != nil {
 		opts.Network = s.Net.net
 	}
+	removeRoot := func() error { return nil }
+	if img := t.a.OCI; img != nil {
+		root, remove, err := imageRoot(t.rt, t.imageRoots(), id, img.Layers)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+		proc := img.Process
+		cfg.Rootfs, cfg.Process, cfg.Args, cfg.Writable, removeRoot = root, &proc, proc.Args, true, remove
+		opts.Marker = img.Ready
+	}
 	ct, err := t.rt.Start(ctx, cfg, opts)
 	if err != nil {
+		removeRoot()
 		return nil, fmt.Errorf("%s: %w", t.name, err)
 	}
 	in := &Instance{Launched: ct.Launched, Cgroup: cgroup.MemoryDir(cgroup.Root, t.mode, cfg.Group)}
-	in.ops = &ctrOps{ct: ct, in: in}
+	in.ops = &ctrOps{ct: ct, in: in, removeRoot: removeRoot}
 	if ct.MarkerAfter == 0 {
 		out := ct.Output()
-		ct.Stop()
+		in.ops.stop()
 		return nil, fmt.Errorf("%s: the workload ended without its ready marker: %s", t.name, lastLines(out, 5))
 	}
 	in.Ready = ct.MarkerAfter
@@ -93,8 +111,9 @@ func (t *ctrTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 }
 
 type ctrOps struct {
-	ct *container.Container
-	in *Instance
+	ct         *container.Container
+	in         *Instance
+	removeRoot func() error // an image's root, after the container
 }
 
 func (o *ctrOps) wait(ctx context.Context) error {
@@ -108,7 +127,9 @@ func (o *ctrOps) wait(ctx context.Context) error {
 	return nil
 }
 
-func (o *ctrOps) stop() error           { return o.ct.Stop() }
+func (o *ctrOps) stop() error {
+	return errors.Join(o.ct.Stop(), o.removeRoot())
+}
 func (o *ctrOps) pids() []int           { return cgroup.Procs(o.in.Cgroup) }
 func (o *ctrOps) late() []results.Phase { return nil }
 func (o *ctrOps) tail() string          { return o.ct.Output() }

@@ -53,6 +53,9 @@ func (t *dockerTarget) Version() string    { return t.version }
 
 // Check starts the daemon on first use and imports the image.
 func (t *dockerTarget) Check() error {
+	if err := t.checkOCI(); err != nil {
+		return err
+	}
 	if t.err != nil || t.daemon != nil {
 		return t.err
 	}
@@ -104,6 +107,9 @@ func (t *dockerTarget) startDaemon() error {
 			return fmt.Errorf("dockerd did not answer: %s", lastLines(string(b), 5))
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	if t.a.OCI != nil {
+		return t.loadImage(ctx)
 	}
 	return t.importImage(ctx)
 }
@@ -182,10 +188,10 @@ func (t *dockerTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	name := fmt.Sprintf("vmmbench-%d-%d", os.Getpid(), t.seq)
 	cidFile := filepath.Join(t.dir, name+".cid")
 	args := []string{"run", "--rm", "--name", name, "--cidfile", cidFile, "--network", "none",
-		"--memory", fmt.Sprintf("%dm", s.MemMiB), "--cpus", fmt.Sprint(s.CPUs), dockerImage, "/bin/" + s.Workload}
+		"--memory", fmt.Sprintf("%dm", s.MemMiB), "--cpus", fmt.Sprint(s.CPUs)}
 	in := &Instance{}
-	cmd := t.docker(context.Background(), append(args, s.Args...)...)
-	p, err := startProc(ctx, cmd, in)
+	cmd := t.docker(context.Background(), append(args, t.process(s)...)...)
+	p, err := startProcFor(ctx, cmd, in, t.marker())
 	if err != nil {
 		t.remove(name)
 		os.Remove(cidFile)
@@ -224,7 +230,7 @@ func (t *dockerTarget) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	t.docker(ctx, "rmi", "-f", dockerImage).Run()
+	t.docker(ctx, "rmi", "-f", t.imageRef()).Run()
 	t.daemon.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- t.daemon.Wait() }()

@@ -29,9 +29,10 @@ type lines struct {
 	json    string
 	readyAt time.Time
 	ready   chan struct{}
+	marker  string // the text of the ready line
 }
 
-func newLines() *lines { return &lines{ready: make(chan struct{})} }
+func newLines(marker string) *lines { return &lines{ready: make(chan struct{}), marker: marker} }
 
 func (l *lines) read(r io.Reader, done *sync.WaitGroup) {
 	defer done.Done()
@@ -47,7 +48,7 @@ func (l *lines) add(s string, at time.Time) {
 	s = strings.TrimRight(s, "\r")
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.readyAt.IsZero() && strings.Contains(s, workload.Marker) {
+	if l.readyAt.IsZero() && strings.Contains(s, l.marker) {
 		l.readyAt = at
 		close(l.ready)
 	}
@@ -94,7 +95,12 @@ type proc struct {
 // startProc starts cmd in its own process group with its output watched,
 // and waits for the ready marker, the process's end, or ctx.
 func startProc(ctx context.Context, cmd *exec.Cmd, in *Instance) (*proc, error) {
-	p := &proc{cmd: cmd, out: newLines(), exited: make(chan struct{})}
+	return startProcFor(ctx, cmd, in, workload.Marker)
+}
+
+// startProcFor is startProc with the ready line's text.
+func startProcFor(ctx context.Context, cmd *exec.Cmd, in *Instance, marker string) (*proc, error) {
+	p := &proc{cmd: cmd, out: newLines(marker), exited: make(chan struct{})}
 	// No Pdeathsig: it fires when the forking OS *thread* ends, and the
 	// Go runtime ends threads that goroutines leave locked (entering the
 	// bridge's network namespace does), which killed running instances.

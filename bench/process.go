@@ -21,7 +21,7 @@ func newProcess(a Assets) Target { return processTarget{a} }
 
 func (processTarget) Name() string       { return results.TargetProcess }
 func (processTarget) Kind() results.Kind { return results.KindProcess }
-func (processTarget) Check() error       { return nil }
+func (t processTarget) Check() error     { return checkImage(t.a, t.Name(), false) }
 func (processTarget) Version() string    { return "fork+exec, " + runtime.Version() + " workloads" }
 
 func (t processTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {

@@ -33,8 +33,13 @@ func newVMMRestore(a Assets) Target {
 
 func (t *restoreTarget) Name() string       { return results.TargetVMRestore }
 func (t *restoreTarget) Kind() results.Kind { return results.KindVM }
-func (t *restoreTarget) Check() error       { return t.vm.Check() }
-func (t *restoreTarget) Version() string    { return t.vm.Version() + ", restored from a snapshot" }
+func (t *restoreTarget) Check() error {
+	if err := checkImage(t.vm.a, t.Name(), false); err != nil {
+		return err
+	}
+	return t.vm.Check()
+}
+func (t *restoreTarget) Version() string { return t.vm.Version() + ", restored from a snapshot" }
 
 // Close removes the snapshots.
 func (t *restoreTarget) Close() error {

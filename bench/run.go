@@ -39,6 +39,8 @@ type Options struct {
 	StateDir                   string
 	Progress                   Progress
 	Flags                      map[string]string
+	// Apps are application images measured beside the workloads (all).
+	Apps []*OCIImage
 }
 
 // Progress is told what runs now.
@@ -88,7 +90,7 @@ func Run(ctx context.Context, o Options, which string) (*results.Results, error)
 	}
 	if which == "all" || which == "start" {
 		s := runStart(ctx, ready, startConfig{Workload: o.Workload, Runs: o.Runs, Warmup: o.Warmup, MemMiB: o.MemMiB, CPUs: o.CPUs,
-			Timeout: o.Timeout, ExitGrace: o.Timeout / 2, Progress: step("start")})
+			Timeout: o.Timeout, ExitGrace: o.Timeout / 2, StopAtReady: o.Assets.OCI != nil, Progress: step("start")})
 		r.Start = &s
 	}
 	if (which == "all" || which == "memory") && ctx.Err() == nil {
@@ -110,6 +112,9 @@ func Run(ctx context.Context, o Options, which string) (*results.Results, error)
 		}
 	}
 	closeTargets(all)
+	if which == "all" && ctx.Err() == nil {
+		r.Apps = runApps(ctx, o, step)
+	}
 	r.Teardown = Leftovers(o.StateDir)
 	for _, d := range r.Density {
 		r.Teardown = append(r.Teardown, d.Leftovers...)

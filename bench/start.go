@@ -22,6 +22,10 @@ type startConfig struct {
 	// ExitGrace bounds the wait for an instance to end by itself after it
 	// was ready; one that does not is stopped and has no "exit" phase.
 	ExitGrace time.Duration
+	// StopAtReady stops each instance as soon as it is ready: an image's
+	// server never ends by itself, and waiting ExitGrace for it would
+	// only slow the run.
+	StopAtReady bool
 	// Progress, if set, is told before each run.
 	Progress func(target string, run, of int)
 }
@@ -71,14 +75,8 @@ func startOnce(ctx context.Context, t Target, c startConfig) results.StartSample
 		return s
 	}
 	s.ReadyMS = ms(in.Ready)
-	wctx, wcancel := context.WithTimeoutCause(ctx, c.ExitGrace, errors.New("did not end by itself"))
-	werr := in.Wait(wctx)
-	wcancel()
-	switch {
-	case werr != nil && wctx.Err() != nil:
-		s.Note = fmt.Sprintf("did not end by itself within %v after ready; stopped", c.ExitGrace)
-	case werr != nil:
-		s.Error, s.Tail = werr.Error(), in.Tail()
+	if !c.StopAtReady {
+		s.Note, s.Error, s.Tail = waitExit(ctx, in, c.ExitGrace)
 	}
 	if err := in.Stop(); err != nil && s.Error == "" {
 		s.Error = "teardown: " + err.Error()
@@ -86,6 +84,22 @@ func startOnce(ctx context.Context, t Target, c startConfig) results.StartSample
 	s.Phases = results.SortPhases(in.Phases())
 	s.CPUMS = ms(childrenCPU() - cpu0)
 	return s
+}
+
+// waitExit waits up to grace for a ready instance to end by itself and
+// says how it went: a note when it had to be stopped, an error and the
+// output's tail when it failed.
+func waitExit(ctx context.Context, in *Instance, grace time.Duration) (note, errText, tail string) {
+	wctx, cancel := context.WithTimeoutCause(ctx, grace, errors.New("did not end by itself"))
+	defer cancel()
+	err := in.Wait(wctx)
+	switch {
+	case err != nil && wctx.Err() != nil:
+		return fmt.Sprintf("did not end by itself within %v after ready; stopped", grace), "", ""
+	case err != nil:
+		return "", err.Error(), in.Tail()
+	}
+	return "", "", ""
 }
 
 // childrenCPU is the user+system time of every child this process has

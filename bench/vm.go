@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmmlab/vmm/bench/results"
+	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/internal/qemuvm"
 	"github.com/vmmlab/vmm/kvm"
@@ -106,6 +107,9 @@ func (t *vmmTarget) Version() string {
 }
 
 func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
+	if t.a.OCI != nil {
+		return t.launchImage(ctx, s)
+	}
 	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
 	var tapFile *os.File
 	addr, gw := "", ""
@@ -198,14 +202,25 @@ func (t *qemuTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 		return nil, errors.New("qemu: density runs are not supported for the peer VMM")
 	}
 	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
-	cmdline, err := workloadCmdline(t.root, s, "", "")
+	vm := qemuvm.Microvm{MemMiB: s.MemMiB, CPUs: s.CPUs, Kernel: t.kernel, Initrd: t.initrd, RootDisk: t.a.RootDisk,
+		RNG: true /* the entropy device vmm gives every VM by default (--rng on) */}
+	marker := workload.Marker
+	var err error
+	if img := t.a.OCI; img != nil {
+		// the image's ext4 and initramfs, as the vmm targets boot them
+		vm.Initrd, vm.RootDisk, marker = img.Initrd, img.Ext4, img.Ready
+		if t.name == results.TargetQEMUStock {
+			vm.Initrd = img.StockInitrd
+		}
+		vm.Cmdline, err = imageCmdline()
+	} else {
+		vm.Cmdline, err = workloadCmdline(t.root, s, "", "")
+	}
 	if err != nil {
 		return nil, err
 	}
-	args := qemuvm.Microvm{MemMiB: s.MemMiB, CPUs: s.CPUs, Kernel: t.kernel, Initrd: t.initrd, Cmdline: cmdline,
-		RootDisk: t.a.RootDisk, RNG: true /* the entropy device vmm gives every VM by default (--rng on) */}.Args()
-	cmd := exec.Command(t.a.QEMU, args...)
-	if _, err := startProc(ctx, cmd, in); err != nil {
+	cmd := exec.Command(t.a.QEMU, vm.Args()...)
+	if _, err := startProcFor(ctx, cmd, in, marker); err != nil {
 		return nil, fmt.Errorf("%s: %w", t.name, err)
 	}
 	return in, nil

@@ -69,6 +69,12 @@ func Find(name string, mode cgroup.Mode) (*Runtime, error) {
 	// from its initramfs (the lab's outer guest) the runtime must enter
 	// the container's root without it. runsc has no such option.
 	r.NoPivot = name != "runsc" && rootIsInitramfs("/proc/self/mountinfo")
+	if name == "runsc" {
+		// runsc's sandbox stays in the host's network namespace, where it
+		// refuses to run a network stack; a container's namespace holds
+		// only a loopback anyway, which gVisor's own stack gives it.
+		r.GlobalArgs = []string{"--network=none"}
+	}
 	if name == "crun" && mode == cgroup.Hybrid {
 		// crun refuses a hybrid layout whose v2 hierarchy has
 		// controllers; with that hierarchy covered it runs in v1 mode.
@@ -85,6 +91,16 @@ func (r *Runtime) Close() {
 		r.ns.close()
 		r.ns = nil // Close may be called again
 	}
+}
+
+// InMountNS runs f where the runtime sees mounts: in its private mount
+// namespace when it has one (a mount made elsewhere later is not seen
+// there), else in the caller's.
+func (r *Runtime) InMountNS(f func() error) error {
+	if r.ns != nil {
+		return r.ns.do(f)
+	}
+	return f()
 }
 
 // Workaround says how vmm adapts the runtime to this host, or "".

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vmmlab/vmm/image/debian"
@@ -202,9 +203,22 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 		outer.Files[guest] = host
 	}
 	if o.Bench {
-		outer.Env["LAB_BENCH_ARGS"] = o.BenchArgs
+		outer.Env["LAB_BENCH_ARGS"] = strings.Join(append([]string{o.BenchArgs}, BenchApps(AssetsDir+"/images")...), " ")
 	}
 	return outer, nil
+}
+
+// BenchApps are vmm bench all's --app flags for the application images
+// of make images in dir whose ready condition the bench reads (their
+// org.vmmlab.ready label: log:TEXT).
+func BenchApps(dir string) []string {
+	var out []string
+	for _, im := range debian.Images() {
+		if strings.HasPrefix(im.Ready, "log:") {
+			out = append(out, "--app", filepath.Join(dir, im.File))
+		}
+	}
+	return out
 }
 
 // bootOuter boots the outer image under QEMU, the console going to o.Log

@@ -13,13 +13,19 @@ import (
 	"github.com/vmmlab/vmm/initramfs"
 )
 
-// writeInitrd writes the run's initramfs to path: the base initramfs
-// (cfg.Initrd) or an archive holding only vmm-init, followed by a cpio
-// segment with the process. The kernel unpacks concatenated archives in
-// order, so the base is copied as it is (copy_file_range: often no data
-// moves) and never rebuilt.
+// writeInitrd writes the run's initramfs to path (WriteInitrd).
 func writeInitrd(path string, cfg Config) error {
-	seg, err := processArchive(cfg.Process, cfg.Initrd == "", cfg.VMMInit)
+	return WriteInitrd(path, cfg.Initrd, cfg.VMMInit, cfg.Process)
+}
+
+// WriteInitrd writes an initramfs for process p to path (a new file):
+// the base initramfs or, when base is "", an archive holding only the
+// static vmmInit as /init, followed by a cpio segment with p as
+// /vmm/process.json. The kernel unpacks concatenated archives in order,
+// so the base is copied as it is (copy_file_range: often no data moves)
+// and never rebuilt.
+func WriteInitrd(path, base, vmmInit string, p specs.Process) error {
+	seg, err := processArchive(p, base == "", vmmInit)
 	if err != nil {
 		return err
 	}
@@ -27,7 +33,7 @@ func writeInitrd(path string, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("initramfs: %w", err)
 	}
-	err = appendBase(out, cfg.Initrd)
+	err = appendBase(out, base)
 	if err == nil {
 		_, err = seg.WriteTo(out)
 	}

@@ -89,6 +89,7 @@ func Build(r *results.Results) *Document {
 	memory(d, r)
 	density(d, r)
 	footprint(d, r)
+	apps(d, r)
 	method(d, r)
 	return d
 }

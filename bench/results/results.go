@@ -30,6 +30,7 @@ type Results struct {
 	Memory      []MemorySample    `json:"memory,omitempty"`
 	Density     []DensityRun      `json:"density,omitempty"`
 	Footprint   *Footprint        `json:"footprint,omitempty"`
+	Apps        []AppRun          `json:"apps,omitempty"`
 	Teardown    []string          `json:"teardown_leftovers"` // empty: nothing was left behind
 }
 

@@ -41,6 +41,8 @@ type benchFlags struct {
 	out, assets, workload, mem, budget, large string
 	o                                         bench.Options
 	targets, density                          []string
+	oci                                       ociFlags
+	apps                                      []ociFlags // --app
 }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
@@ -86,11 +88,23 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.large, "large-image", "256M", "size of the large shared image (footprint)")
 	fs.IntVar(&f.o.LargeImageN, "large-image-n", 20, "containers started from the large image (0: skip)")
 	fs.BoolVar(&f.o.Nested, "nested", os.Getenv("VMM_LAB") == "1", "say in the report that this runs in the nested lab")
+	fs.StringVar(&f.oci.image, "oci-image", "", "start: run this OCI image (a name in vmm's image store, or an image file or directory) on every target that can, instead of --workload")
+	fs.StringVar(&f.oci.cmd, "oci-cmd", "", "start, with --oci-image: the arguments that replace the image's Cmd (split at spaces)")
+	fs.StringVar(&f.oci.ready, "ready", "", "start, with --oci-image: when the process is ready: log:TEXT (an output line containing TEXT); default: the image's org.vmmlab.ready label")
+	fs.Func("app", "all: also measure this application image (a file, or a name in vmm's image store), ready at READY or its org.vmmlab.ready label: IMAGE[=log:TEXT] (repeatable)", func(v string) error {
+		app, err := parseApp(v)
+		f.apps = append(f.apps, app)
+		return err
+	})
 	fs.BoolVar(&f.o.NoPivot, "no-pivot", false, "runtimes enter the root without pivot_root (the host's / is an initramfs)")
 	if code, ok := cli.ParseFlags(fs, args, stderr); !ok {
 		return code
 	}
 	if err := f.check(fs); err != nil {
+		fmt.Fprintf(stderr, "vmm bench %s: %v\n", which, err)
+		return 2
+	}
+	if err := f.checkImages(which); err != nil {
 		fmt.Fprintf(stderr, "vmm bench %s: %v\n", which, err)
 		return 2
 	}
@@ -104,6 +118,11 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := f.prepareImages(ctx, stderr); err != nil {
+		fmt.Fprintf(stderr, "vmm bench %s: %v\n", which, err)
+		os.RemoveAll(f.out) // it holds only what this run wrote
+		return 1
+	}
 	prog := newProgress(stderr, f.o.Nested)
 	f.o.Progress = prog
 	r, err := bench.Run(ctx, f.o, which)

@@ -11,6 +11,7 @@ import (
 	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/docs/figures"
+	"github.com/vmmlab/vmm/image/process"
 	"github.com/vmmlab/vmm/initramfs"
 )
 
@@ -152,5 +153,54 @@ func TestBenchReport(t *testing.T) {
 	errb.Reset()
 	if rc := runBench([]string{"report", "--from", from, "--out", filepath.Join(from, "sub")}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "not a directory") {
 		t.Errorf("an --out under a file: rc %d, %q", rc, errb.String())
+	}
+}
+
+// --oci-image's flags are checked before anything starts (one line,
+// exit 2); only start measures an image.
+func TestBenchOCIFlags(t *testing.T) {
+	assets := fakeAssets(t)
+	for _, c := range []struct {
+		name  string
+		which string
+		args  []string
+		want  string
+	}{
+		{"image with all", "all", []string{"--oci-image", "vmm.local/redis", "--ready", "log:Ready"}, "vmm bench all takes --app"},
+		{"app with start", "start", []string{"--app", "redis.tar"}, "--app goes with vmm bench all"},
+		{"app without image", "all", []string{"--app", "=log:Ready"}, "want IMAGE[=READY]"},
+		{"app tcp ready", "all", []string{"--app", "redis.tar=tcp:6379"}, "not yet"},
+		{"tcp ready", "start", []string{"--oci-image", "vmm.local/redis", "--ready", "tcp:6379"}, "not yet"},
+		{"bad ready", "start", []string{"--oci-image", "vmm.local/redis", "--ready", "Ready"}, "want log:TEXT"},
+		{"cmd alone", "start", []string{"--oci-cmd", "redis-server"}, "go with --oci-image"},
+	} {
+		args := append([]string{c.which, "--assets", assets, "--vmm", filepath.Join(assets, "bzImage"), "--out", filepath.Join(t.TempDir(), "out")}, c.args...)
+		var out, errb bytes.Buffer
+		rc := runBench(args, &out, &errb)
+		if rc != 2 || !strings.Contains(errb.String(), c.want) || strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 {
+			t.Errorf("%s: rc %d, stderr %q; want exit 2 and one line with %q", c.name, rc, errb.String(), c.want)
+		}
+	}
+}
+
+// The ready condition comes from the command line, else from the
+// image's own label; an image with neither is refused.
+func TestReadyOf(t *testing.T) {
+	label := map[string]string{process.ReadyLabel: "log:Ready to accept connections"}
+	for _, c := range []struct {
+		flag   string
+		labels map[string]string
+		want   string
+		ok     bool
+	}{
+		{"log:up", label, "up", true},
+		{"", label, "Ready to accept connections", true},
+		{"", nil, "", false},
+		{"", map[string]string{process.ReadyLabel: "http:80/"}, "", false},
+	} {
+		got, err := readyOf(c.flag, c.labels)
+		if got != c.want || (err == nil) != c.ok {
+			t.Errorf("readyOf(%q, %v) = %q, %v", c.flag, c.labels, got, err)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vmmlab/vmm/bench"
 	"github.com/vmmlab/vmm/bench/report"
 	"github.com/vmmlab/vmm/bench/results"
+	"github.com/vmmlab/vmm/image/debian"
 	"github.com/vmmlab/vmm/lab"
 	"github.com/vmmlab/vmm/lab/labproto"
 )
@@ -88,8 +89,13 @@ func runBenchNative(ctx context.Context, o options) error {
 	if _, err := lab.BenchAssets(ctx, o.cache, o.work, k, init); err != nil {
 		return err
 	}
+	imgs, err := debian.Build(ctx, o.cache, os.Stdout)
+	if err != nil {
+		return err
+	}
 	args := append([]string{"bench", "all", "--assets", filepath.Join(o.work, "bench"), "--kernel", micro,
 		"--stock-kernel", k.BzImage, "--out", o.benchOut}, strings.Fields(o.benchArgs)...)
+	args = append(args, lab.BenchApps(imgs.Dir)...)
 	cmd := exec.CommandContext(ctx, vmm, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {

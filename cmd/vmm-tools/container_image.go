@@ -87,33 +87,13 @@ func imageArgs(args []string) (ref string, rest []string) {
 	return ref, rest
 }
 
-// resolveImage finds ref in the store by name or, when no name matches
-// and ref is a file or directory, imports it unnamed (kept by digest).
-func resolveImage(ctx context.Context, s *store.Store, ref string, progress io.Writer) (store.Record, error) {
-	r, err := s.Lookup(ref)
-	if err == nil || !errors.Is(err, store.ErrUnknown) && !isPath(ref) {
-		return r, err
-	}
-	if _, serr := os.Stat(ref); serr != nil {
-		return r, err // neither a name nor a file: the store's error
-	}
-	imp, err := s.Import(ctx, ref, store.ImportOptions{Unnamed: true, Progress: progress})
-	return imp.Record, err
-}
-
-// isPath is true for what can only be a file name (not an image name).
-func isPath(ref string) bool {
-	_, err := store.Name(ref)
-	return err != nil
-}
-
 // runImage runs IMAGE [ARG...] in a container on the image's layers.
 func (o containerOptions) runImage(ctx context.Context, ref string, args []string, stdout io.Writer) (container.Report, error) {
 	st, err := openImageStore()
 	if err != nil {
 		return container.Report{}, err
 	}
-	rec, err := resolveImage(ctx, st, ref, o.stderr)
+	rec, err := st.Resolve(ctx, ref, o.stderr)
 	if err != nil {
 		return container.Report{}, err
 	}

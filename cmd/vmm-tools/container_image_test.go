@@ -109,6 +109,22 @@ func TestContainerRunImage(t *testing.T) {
 			}
 		}
 	}
+	// runsc: gVisor's kernel over the same overlay root, with only a
+	// loopback (its sandbox stays in the host's network namespace)
+	for _, c := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"vmm.local/bb:test", "pwd; echo $A"}, 0, "/etc\nimage\n"},
+		{[]string{"vmm.local/bb:test", "--", "exit 7"}, 7, ""},
+	} {
+		var out, errb bytes.Buffer
+		code := dispatch(append([]string{"container", "run", "--runtime", "runsc"}, c.args...), &out, &errb)
+		if code != c.code || (c.out != "" && out.String() != c.out) {
+			t.Errorf("runsc: vmm container run %q: exit %d, stdout %q, stderr %q; want %d, %q", c.args, code, out.String(), errb.String(), c.code, c.out)
+		}
+	}
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")
 	if strings.Contains(string(mounts), "image-roots") {
 		t.Errorf("an image's overlay is still mounted:\n%s", mounts)

@@ -102,7 +102,7 @@ func (o runOptions) run(ctx context.Context, ref string, args []string, stdout, 
 	if err != nil {
 		return runReport{}, err
 	}
-	rec, err := resolveImage(ctx, st, ref, stderr)
+	rec, err := st.Resolve(ctx, ref, stderr)
 	if err != nil {
 		return runReport{}, err
 	}

@@ -15,7 +15,7 @@ import (
 
 // builderVersion changes when what Build makes of the same packages
 // changes; it is part of the cache key.
-const builderVersion = "1"
+const builderVersion = "2"
 
 // keyPackages are the packages whose versions name a build: the base's
 // core and every image's own.

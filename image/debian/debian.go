@@ -25,6 +25,7 @@ type Image struct {
 	// config), with the root's path.
 	Setup      func(root string) error
 	WorkingDir string
+	Ready      string // the ready condition (process.ReadyLabel), if any
 }
 
 // Images are the images Build makes, the base first.
@@ -32,9 +33,10 @@ func Images() []Image {
 	return []Image{
 		{Name: "vmm.local/debian:12", File: "debian.tar", Cmd: []string{"bash"}},
 		{Name: "vmm.local/redis:latest", File: "redis.tar", Packages: []string{"redis-server"},
-			Cmd: []string{"redis-server", "--bind", "0.0.0.0", "--protected-mode", "no"}, WorkingDir: "/var/lib/redis"},
+			Cmd: []string{"redis-server", "--bind", "0.0.0.0", "--protected-mode", "no"}, WorkingDir: "/var/lib/redis",
+			Ready: "log:Ready to accept connections"},
 		{Name: "vmm.local/nginx:latest", File: "nginx.tar", Packages: []string{"nginx"},
-			Cmd: []string{"nginx", "-g", "daemon off;"}, Setup: ipv4Site},
+			Cmd: []string{"nginx", "-g", "daemon off;"}, Setup: ipv4Site, Ready: "http:80/"},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vmmlab/vmm/image/process"
 	"github.com/vmmlab/vmm/image/store"
 )
 
@@ -113,7 +114,7 @@ func TestSaveImports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, im := range []Image{{Name: "vmm.local/one:latest", Cmd: []string{"tool", "--x"}, WorkingDir: "/srv"}, {Name: "vmm.local/two:latest", Cmd: []string{"tool"}}} {
+	for i, im := range []Image{{Name: "vmm.local/one:latest", Cmd: []string{"tool", "--x"}, WorkingDir: "/srv", Ready: "log:up"}, {Name: "vmm.local/two:latest", Cmd: []string{"tool"}}} {
 		out := filepath.Join(work, im.Name[len("vmm.local/"):len(im.Name)-len(":latest")]+".tar")
 		if err := save(out, im, []string{baseTar, appTar}[:1+i]); err != nil {
 			t.Fatal(err)
@@ -123,7 +124,8 @@ func TestSaveImports(t *testing.T) {
 			t.Fatal(err)
 		}
 		pc, _, err := st.Process(res.Record)
-		if err != nil || strings.Join(pc.Cmd, " ") != strings.Join(im.Cmd, " ") || pc.WorkingDir != im.WorkingDir || len(pc.Env) != 1 {
+		if err != nil || strings.Join(pc.Cmd, " ") != strings.Join(im.Cmd, " ") || pc.WorkingDir != im.WorkingDir || len(pc.Env) != 1 ||
+			pc.Labels[process.ReadyLabel] != im.Ready {
 			t.Errorf("%s: process config %+v, %v", im.Name, pc, err)
 		}
 	}

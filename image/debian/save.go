@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/vmmlab/vmm/image/process"
 )
 
 // defaultPath is the images' PATH.
@@ -37,6 +39,9 @@ func save(out string, im Image, layerFiles []string) error {
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
 	cf.Config = v1.Config{Cmd: im.Cmd, Env: []string{defaultPath}, WorkingDir: im.WorkingDir}
+	if im.Ready != "" {
+		cf.Config.Labels = map[string]string{process.ReadyLabel: im.Ready}
+	}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return err
 	}

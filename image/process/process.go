@@ -24,7 +24,14 @@ type Config struct {
 	Env        []string
 	WorkingDir string
 	User       string
+	Labels     map[string]string
 }
+
+// ReadyLabel is the image config label that says when the image's
+// process is ready to serve, in vmm bench's --ready syntax (log:TEXT: an
+// output line containing TEXT). make images sets it; vmm bench --app
+// uses it when no condition is given.
+const ReadyLabel = "org.vmmlab.ready"
 
 // Overrides are what the command line says instead.
 type Overrides struct {

@@ -34,7 +34,7 @@ func (s *Store) Process(r Record) (process.Config, process.Files, error) {
 		return process.Config{}, process.Files{}, fmt.Errorf("image %s: its config: %w", r.ID(), err)
 	}
 	c := process.Config{Entrypoint: cf.Config.Entrypoint, Cmd: cf.Config.Cmd, Env: cf.Config.Env,
-		WorkingDir: cf.Config.WorkingDir, User: cf.Config.User}
+		WorkingDir: cf.Config.WorkingDir, User: cf.Config.User, Labels: cf.Config.Labels}
 	var f process.Files
 	if f.Passwd, err = s.ReadFile(r, "etc/passwd"); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return c, f, err

@@ -1,0 +1,105 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vmmlab/vmm/bench/results"
+	"github.com/vmmlab/vmm/bench/stats"
+)
+
+// apps is a section per application image (vmm bench all --app): its
+// start on every target that ran it, with the paired ratio to crun,
+// and one idle instance's memory.
+func apps(d *Document, r *results.Results) {
+	if len(r.Apps) == 0 {
+		return
+	}
+	d.Add(Heading{2, "Application images: the same image as a microVM and as a container"},
+		Para{"Each image's process runs on every target that runs images: the VMs boot its layers as one read-only ext4 under an overlay root on a tmpfs (as `vmm run` does), the containers run on an overlay of its layers, docker on its own `docker load` of the file. Ready is the image's ready line; each instance is stopped right there. Memory is one idle instance after the settle time, measured as in the memory section."})
+	for _, a := range r.Apps {
+		appSection(d, r, a)
+	}
+}
+
+func appSection(d *Document, r *results.Results, a results.AppRun) {
+	t := Table{Header: []Text{"target", "ready (median)", "runs", "÷ crun (paired)", "idle PSS", "guest touched / cgroup", "failures"}}
+	for _, name := range appTargets(r, a) {
+		row := []Text{Text(name), "not measured", "0", "–", "not measured", "–", "–"}
+		if a.Start != nil {
+			n, fails := len(a.Start.Counted(name)), a.Start.Failures(name)
+			row[1], row[2] = Text(secs(a.MedianReady(name))), Textf("%d", n)
+			if rs := a.Start.Ratios(name, results.TargetCrun); len(rs) > 0 && name != results.TargetCrun {
+				row[3] = Text(ratio(stats.Summarize(rs)))
+			}
+			if fails > 0 {
+				row[6] = Textf("%d: %s", fails, firstError(a.Start, name))
+			}
+		}
+		row[4], row[5] = appMemory(a, name)
+
+		t.Rows = append(t.Rows, row)
+	}
+	d.Add(Heading{3, Textf("`%s` (%s), ready at %s", a.Image, shortID(a.ID), a.Ready)}, t)
+	if len(a.Skipped) > 0 {
+		var parts []string
+		for _, s := range a.Skipped {
+			parts = append(parts, fmt.Sprintf("%s (%s)", s.Target, s.Reason))
+		}
+		d.Add(Para{Textf("Not run for this image: %s.", strings.Join(parts, "; "))})
+	}
+}
+
+// appTargets are the run's targets that ran the image, in report order.
+func appTargets(r *results.Results, a results.AppRun) []string {
+	skipped := map[string]bool{}
+	for _, s := range a.Skipped {
+		skipped[s.Target] = true
+	}
+	var out []string
+	for _, t := range r.Targets {
+		if !skipped[t.Name] {
+			out = append(out, t.Name)
+		}
+	}
+	return out
+}
+
+// appMemory is the idle PSS cell and the guest-touched (VMs) or cgroup
+// (containers) cell of target's memory sample of the image.
+func appMemory(a results.AppRun, target string) (Text, Text) {
+	for _, m := range a.Memory {
+		switch {
+		case m.Target != target:
+			continue
+		case m.Error != "":
+			return Textf("failed: %s", m.Error), "–"
+		case m.GuestConfigured > 0:
+			return Text(mib(float64(m.Pss))), Textf("%s / %s", mib(float64(m.GuestRss)), mib(float64(m.GuestConfigured)))
+		case m.Cgroup > 0:
+			return Text(mib(float64(m.Pss))), Text(mib(float64(m.Cgroup)))
+		}
+		return Text(mib(float64(m.Pss))), "–"
+	}
+	return "not measured", "–"
+}
+
+// firstError is target's first failed counted run's error, shortened.
+func firstError(s *results.StartResults, target string) string {
+	for _, x := range s.Samples {
+		if x.Target == target && !x.Warmup && x.Error != "" {
+			e, _, _ := strings.Cut(x.Error, "\n")
+			if len(e) > 160 {
+				e = e[:160] + "…"
+			}
+			return e
+		}
+	}
+	return ""
+}
+
+// shortID is the first 12 hex digits of a sha256:HEX digest.
+func shortID(id string) string {
+	hex := strings.TrimPrefix(id, "sha256:")
+	return hex[:min(12, len(hex))]
+}

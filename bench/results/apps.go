@@ -1,0 +1,45 @@
+package results
+
+import (
+	"math"
+
+	"github.com/vmmlab/vmm/bench/stats"
+)
+
+// AppRun is one application image (vmm bench all --app) measured beside
+// the workloads: its start on every target that runs images, and one
+// idle instance's memory on each.
+type AppRun struct {
+	Image   string         `json:"image"` // as given: a file or a name in vmm's store
+	ID      string         `json:"id"`    // sha256:HEX of its config
+	Ready   string         `json:"ready"` // what counted as ready (log:TEXT)
+	Skipped []Unavailable  `json:"skipped,omitempty"`
+	Start   *StartResults  `json:"start,omitempty"`
+	Memory  []MemorySample `json:"memory,omitempty"`
+}
+
+// MedianReady is target's median launch → ready time for the image,
+// NaN without samples.
+func (a AppRun) MedianReady(target string) float64 {
+	if a.Start == nil {
+		return math.NaN()
+	}
+	var xs []float64
+	for _, s := range a.Start.Counted(target) {
+		xs = append(xs, s.ReadyMS)
+	}
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	return stats.Summarize(xs).Median
+}
+
+// MemoryOf is target's idle sample of the image, nil without one.
+func (a AppRun) MemoryOf(target string) *MemorySample {
+	for i := range a.Memory {
+		if a.Memory[i].Target == target && a.Memory[i].Error == "" {
+			return &a.Memory[i]
+		}
+	}
+	return nil
+}
