@@ -13,6 +13,7 @@ import (
 // ParseFlags parses args into fs. On failure it prints the error (or, for
 // --help, the usage) and returns the exit code to use; ok is false then.
 func ParseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	fs.Usage = func() {} // pflag would print it on --help too; it is printed below, once
 	err := fs.Parse(args)
 	switch {
 	case err == nil:

@@ -19,12 +19,12 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"--help"}, 0, false, "usage of prog"},
 		{[]string{"--bogus"}, 2, false, "see prog --help"},
 	} {
-		fs := flag.NewFlagSet("prog", flag.ContinueOnError)
-		fs.SetOutput(new(bytes.Buffer))
-		fs.Int("n", 0, "a number")
 		var errb bytes.Buffer
+		fs := flag.NewFlagSet("prog", flag.ContinueOnError)
+		fs.SetOutput(&errb) // as the commands do
+		fs.Int("n", 0, "a number")
 		code, ok := ParseFlags(fs, c.args, &errb)
-		if code != c.code || ok != c.ok || !strings.Contains(errb.String(), c.out) {
+		if code != c.code || ok != c.ok || !strings.Contains(errb.String(), c.out) || strings.Count(strings.ToLower(errb.String()), "usage of") > 1 {
 			t.Errorf("%v: code %d ok %v stderr %q", c.args, code, ok, errb.String())
 		}
 	}
