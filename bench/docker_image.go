@@ -10,8 +10,14 @@ import (
 // checkOCI says why docker cannot run the bench's OCI image: docker
 // loads the image file itself, so a name in vmm's store will not do.
 func (t *dockerTarget) checkOCI() error {
-	if img := t.a.OCI; img != nil && img.Tarball == "" {
+	img := t.a.OCI
+	switch {
+	case img == nil:
+		return nil
+	case img.Tarball == "":
 		return fmt.Errorf("docker: --oci-image %s is a name in vmm's store; give the image file (a docker save tarball), which docker loads", img.Name)
+	case img.Ready.network():
+		return fmt.Errorf("--ready %s: docker has no network in the bench yet", img.Ready)
 	}
 	return nil
 }
@@ -45,7 +51,7 @@ func (t *dockerTarget) process(s Spec) []string {
 // marker is the text of the ready line.
 func (t *dockerTarget) marker() string {
 	if t.a.OCI != nil {
-		return t.a.OCI.Ready
+		return t.a.OCI.Ready.Log
 	}
 	return workload.Marker
 }

@@ -33,6 +33,8 @@ type memoryConfig struct {
 	CPUs     int
 	Timeout  time.Duration
 	Settle   time.Duration // idle time after ready before the sample
+	Net      *Bridge       // see startConfig
+	Probe    *Ready
 	Progress func(target string, run, of int)
 }
 
@@ -56,7 +58,7 @@ func memoryOnce(ctx context.Context, t Target, c memoryConfig) results.MemorySam
 	before, _ := ReadHostMemory()
 	lctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	in, err := t.Launch(lctx, Spec{Workload: c.Workload, Args: c.Args, MemMiB: c.MemMiB, CPUs: c.CPUs})
+	in, err := launchReady(lctx, t, Spec{Workload: c.Workload, Args: c.Args, MemMiB: c.MemMiB, CPUs: c.CPUs, Net: c.Net}, c.Probe)
 	if err != nil {
 		s.Error = err.Error()
 		return s

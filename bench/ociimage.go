@@ -2,12 +2,11 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -33,9 +32,8 @@ type OCIImage struct {
 	// (/vmm/process.json); StockInitrd is the Debian kernel's initramfs
 	// with the process appended.
 	Initrd, StockInitrd string
-	// Ready is the text of the output line that says the process is
-	// ready (--ready log:TEXT).
-	Ready string
+	// Ready says when the process is ready (--ready).
+	Ready Ready
 }
 
 // errNoImage is a target's Check when it cannot run an OCI image yet.
@@ -43,25 +41,21 @@ func errNoImage(target string) error {
 	return fmt.Errorf("--oci-image: %s does not run OCI images yet", target)
 }
 
-// ParseReady reads --ready: log:TEXT (a line of the process's output
-// containing TEXT). tcp: and http: need a network the start benchmark's
-// instances do not have yet.
-func ParseReady(s string) (string, error) {
-	kind, arg, _ := strings.Cut(s, ":")
-	switch {
-	case kind == "log" && arg != "":
-		return arg, nil
-	case kind == "tcp" || kind == "http":
-		return "", fmt.Errorf("--ready %s: not yet; use log:TEXT", s)
-	}
-	return "", fmt.Errorf("--ready %q: want log:TEXT", s)
-}
-
 // imageCmdline is the kernel command line of an image's VM: the
 // bench's, then vmm-init's task: the ext4 as the lower layer of an
-// overlay root over a tmpfs.
-func imageCmdline() (string, error) {
+// overlay root over a tmpfs, and the address on the bench's bridge when
+// it has one (addr "").
+func imageCmdline(addr, gw string) (string, error) {
 	task := guestinit.Task{Root: &guestinit.Mount{Source: "/dev/vda", FSType: "ext4"}, Upper: guestinit.UpperTmpfs("64M"), Hostname: "vmmbench"}
+	if addr != "" {
+		var err error
+		if task.IP, err = netip.ParsePrefix(addr); err != nil {
+			return "", err
+		}
+		if task.GW, err = netip.ParseAddr(gw); err != nil {
+			return "", err
+		}
+	}
 	params, err := task.Cmdline()
 	if err != nil {
 		return "", err
@@ -99,25 +93,37 @@ func checkImage(a Assets, target string, runs bool) error {
 
 // launchImage boots the image's process: the VM target's kernel with the
 // image's initramfs (vmm-init and the process) and its ext4 under an
-// overlay root; ready is the process's ready line on the console, where
-// vmm-init puts its output when no vsock streams are offered.
+// overlay root; a log condition is the process's ready line on the
+// console, where vmm-init puts its output when no vsock streams are
+// offered; a network one is the caller's to probe.
 func (t *vmmTarget) launchImage(ctx context.Context, s Spec) (*Instance, error) {
-	if s.Net != nil {
-		return nil, errors.New("--oci-image: no network for an image's VM yet")
-	}
 	img := t.a.OCI
 	initrd := img.Initrd
 	if t.name == results.TargetVMStock {
 		initrd = img.StockInitrd
 	}
-	cmdline, err := imageCmdline()
+	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
+	tapFile, addr, gw, err := benchTap(s, in)
+	if err != nil {
+		return nil, err
+	}
+	if tapFile != nil {
+		defer tapFile.Close() // vmm holds its own copy
+	}
+	cmdline, err := imageCmdline(addr, gw)
 	if err != nil {
 		return nil, err
 	}
 	args := append([]string{"boot", "--kernel", t.kernel, "--initrd", initrd, "--disk", img.Ext4 + ",ro", "--mem", fmt.Sprintf("%dM", s.MemMiB),
 		"--cpus", fmt.Sprint(s.CPUs), "--virtio", t.transport, "--json", "--cmdline", cmdline}, t.extra...)
-	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
-	p, err := startProcFor(ctx, exec.Command(t.a.VMM, args...), in, img.Ready)
+	if tapFile != nil {
+		args = append(args, "--net", "fd=3")
+	}
+	cmd := exec.Command(t.a.VMM, args...)
+	if tapFile != nil {
+		cmd.ExtraFiles = []*os.File{tapFile}
+	}
+	p, err := startProcFor(ctx, cmd, in, img.Ready.Log)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.name, err)
 	}

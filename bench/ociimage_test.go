@@ -2,6 +2,10 @@ package bench
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,13 +19,53 @@ import (
 )
 
 func TestParseReady(t *testing.T) {
-	if got, err := ParseReady("log:Ready to accept connections"); err != nil || got != "Ready to accept connections" {
-		t.Errorf("log: %q, %v", got, err)
+	for in, want := range map[string]Ready{
+		"log:Ready to accept connections": {Log: "Ready to accept connections"},
+		"tcp:6379":                        {Port: 6379},
+		"http:80/":                        {Port: 80, Path: "/"},
+		"http:8080/health/live":           {Port: 8080, Path: "/health/live"},
+	} {
+		got, err := ParseReady(in)
+		if err != nil || got != want || got.String() != in {
+			t.Errorf("ParseReady(%q) = %+v (%q), %v", in, got, got.String(), err)
+		}
 	}
-	for _, bad := range []string{"", "log:", "tcp:6379", "http:80/", "port:1", "Ready"} {
+	for _, bad := range []string{"", "log:", "tcp:", "tcp:0", "tcp:65536", "tcp:x", "http:80", "http:/x", "port:1", "Ready"} {
 		if _, err := ParseReady(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// A probe waits for a port that opens late, and for an HTTP answer
+// whatever its status; it gives up when its context ends.
+func TestProbe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().(*net.TCPAddr).AddrPort()
+	ln.Close()
+	var d net.Dialer
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		ln, err := net.Listen("tcp", addr.String())
+		if err != nil {
+			return
+		}
+		http.Serve(ln, http.NotFoundHandler())
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, r := range []Ready{{Port: addr.Port()}, {Port: addr.Port(), Path: "/missing"}} {
+		if err := r.probe(ctx, d.DialContext, addr.Addr()); err != nil {
+			t.Errorf("%s: %v", r, err)
+		}
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	if err := (Ready{Port: 1}).probe(short, d.DialContext, addr.Addr()); err == nil {
+		t.Error("a closed port was ready")
 	}
 }
 
@@ -39,19 +83,32 @@ func TestImageTargets(t *testing.T) {
 	if err := newDocker(a, t.TempDir(), false).Check(); err == nil || !strings.Contains(err.Error(), "give the image file") {
 		t.Errorf("docker: Check %v", err)
 	}
-	line, err := imageCmdline()
+	// a network ready condition needs the bench's bridge, which qemu,
+	// runsc and docker do not join yet
+	a.OCI = &OCIImage{Name: "vmm.local/nginx", Tarball: "nginx.tar", Ready: Ready{Port: 80, Path: "/"}}
+	for _, tg := range []Target{newQEMU(a, false), newRuntime(a, results.TargetRunsc, t.TempDir(), false), newDocker(a, t.TempDir(), false)} {
+		if err := tg.Check(); err == nil || !strings.Contains(err.Error(), "no network in the bench yet") {
+			t.Errorf("%s with http ready: Check %v", tg.Name(), err)
+		}
+		if c, ok := tg.(io.Closer); ok {
+			c.Close()
+		}
+	}
+	line, err := imageCmdline("10.78.0.2/24", "10.78.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	task, err := guestinit.ParseCmdline(line)
-	if err != nil || task.Root == nil || task.Root.Source != "/dev/vda" || task.Upper == "" || !strings.HasPrefix(line, guestCmdline) {
+	if err != nil || task.Root == nil || task.Root.Source != "/dev/vda" || task.Upper == "" || !strings.HasPrefix(line, guestCmdline) ||
+		task.IP.String() != "10.78.0.2/24" || task.GW.String() != "10.78.0.1" {
 		t.Errorf("%q: %+v, %v", line, task, err)
 	}
 }
 
 // The start benchmark runs an image's server under crun on the image's
-// layers, ready at its own log line, stops it right there (it would
-// never end by itself), and leaves no root behind.
+// layers, ready at its own log line or, on the bench's bridge, at its
+// first HTTP answer; it stops each right there (a server never ends by
+// itself), and leaves no root, bundle or bridge behind.
 func TestStartImageUnderCrun(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("containers need root")
@@ -62,27 +119,42 @@ func TestStartImageUnderCrun(t *testing.T) {
 	}
 	layer := t.TempDir()
 	os.MkdirAll(filepath.Join(layer, "bin"), 0o755)
+	os.MkdirAll(filepath.Join(layer, "www"), 0o755)
 	os.WriteFile(filepath.Join(layer, "bin/busybox"), busybox, 0o755)
 	os.Symlink("busybox", filepath.Join(layer, "bin/sh"))
-	state := t.TempDir()
-	a := Assets{OCI: &OCIImage{Name: "test", Layers: []string{layer}, Ready: "IMAGE-READY",
-		Process: specs.Process{Args: []string{"/bin/sh", "-c", "echo IMAGE-READY; exec sleep 600"}, Cwd: "/", Env: []string{"PATH=/bin"}}}}
-	tg := newRuntime(a, results.TargetCrun, state, false)
-	if err := tg.Check(); err != nil {
-		t.Skipf("crun: %v", err)
-	}
-	res := runStart(context.Background(), []Target{tg}, startConfig{Workload: "test (OCI image)", Runs: 1, MemMiB: 64, CPUs: 1,
-		Timeout: time.Minute, ExitGrace: time.Millisecond, StopAtReady: true})
-	if len(res.Samples) != 1 || res.Samples[0].Error != "" || res.Samples[0].Note != "" || res.Samples[0].ReadyMS <= 0 {
-		t.Fatalf("samples %+v", res.Samples)
-	}
-	if left, _ := os.ReadDir(filepath.Join(state, "image-roots")); len(left) != 0 {
-		t.Errorf("image roots left behind: %v", left)
-	}
-	if err := tg.(*ctrTarget).Close(); err != nil {
-		t.Fatal(err)
-	}
-	if left, _ := os.ReadDir(state); len(left) != 0 {
-		t.Errorf("the state directory holds %v after Close", left)
+	for name, c := range map[string]struct {
+		ready Ready
+		args  []string
+	}{
+		"log":  {Ready{Log: "IMAGE-READY"}, []string{"/bin/sh", "-c", "echo IMAGE-READY; exec sleep 600"}},
+		"http": {Ready{Port: 8080, Path: "/"}, []string{"/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			state := t.TempDir()
+			img := &OCIImage{Name: "test", Layers: []string{layer}, Ready: c.ready,
+				Process: specs.Process{Args: c.args, Cwd: "/", Env: []string{"PATH=/bin"}}}
+			tg := newRuntime(Assets{OCI: img}, results.TargetCrun, state, false)
+			if err := tg.Check(); err != nil {
+				t.Skipf("crun: %v", err)
+			}
+			br, probe, err := imageNet(img, netip.MustParsePrefix("10.78.254.0/24"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := runStart(context.Background(), []Target{tg}, startConfig{Workload: "test (OCI image)", Runs: 1, MemMiB: 64, CPUs: 1,
+				Timeout: time.Minute, ExitGrace: time.Millisecond, StopAtReady: true, Net: br, Probe: probe})
+			if len(res.Samples) != 1 || res.Samples[0].Error != "" || res.Samples[0].Note != "" || res.Samples[0].ReadyMS <= 0 {
+				t.Errorf("samples %+v", res.Samples)
+			}
+			if left := closeImageNet(br); len(left) != 0 {
+				t.Errorf("the bridge left %v", left)
+			}
+			if err := tg.(*ctrTarget).Close(); err != nil {
+				t.Fatal(err)
+			}
+			if left, _ := os.ReadDir(state); len(left) != 0 {
+				t.Errorf("the state directory holds %v after Close", left)
+			}
+		})
 	}
 }

@@ -39,8 +39,10 @@ type Options struct {
 	StateDir                   string
 	Progress                   Progress
 	Flags                      map[string]string
-	// Apps are application images measured beside the workloads (all).
-	Apps []*OCIImage
+	// Apps are application images measured beside the workloads (all),
+	// AppRuns counted start rounds each.
+	Apps    []*OCIImage
+	AppRuns int
 }
 
 // Progress is told what runs now.
@@ -89,9 +91,11 @@ func Run(ctx context.Context, o Options, which string) (*results.Results, error)
 		}
 	}
 	if which == "all" || which == "start" {
-		s := runStart(ctx, ready, startConfig{Workload: o.Workload, Runs: o.Runs, Warmup: o.Warmup, MemMiB: o.MemMiB, CPUs: o.CPUs,
-			Timeout: o.Timeout, ExitGrace: o.Timeout / 2, StopAtReady: o.Assets.OCI != nil, Progress: step("start")})
-		r.Start = &s
+		var left []string
+		if r.Start, left, err = startBench(ctx, o, ready, step("start")); err != nil {
+			return nil, err
+		}
+		r.Teardown = append(r.Teardown, left...)
 	}
 	if (which == "all" || which == "memory") && ctx.Err() == nil {
 		r.Memory = runMemory(ctx, ready, memoryConfig{Workload: workload.HTTP, MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout,
@@ -115,13 +119,33 @@ func Run(ctx context.Context, o Options, which string) (*results.Results, error)
 	if which == "all" && ctx.Err() == nil {
 		r.Apps = runApps(ctx, o, step)
 	}
-	r.Teardown = Leftovers(o.StateDir)
+	r.Teardown = append(r.Teardown, Leftovers(o.StateDir)...)
 	for _, d := range r.Density {
 		r.Teardown = append(r.Teardown, d.Leftovers...)
+	}
+	for _, a := range r.Apps {
+		r.Teardown = append(r.Teardown, a.Leftovers...)
 	}
 	r.Interrupted = ctx.Err() != nil
 	r.Finished = time.Now()
 	return r, nil
+}
+
+// startBench runs the start benchmark of the workload or of the OCI
+// image (each instance stopped at ready; on a bridge of its own for a
+// network ready condition) and says what that bridge left behind.
+func startBench(ctx context.Context, o Options, ready []Target, progress func(string, int, int)) (*results.StartResults, []string, error) {
+	c := startConfig{Workload: o.Workload, Runs: o.Runs, Warmup: o.Warmup, MemMiB: o.MemMiB, CPUs: o.CPUs,
+		Timeout: o.Timeout, ExitGrace: o.Timeout / 2, Progress: progress}
+	if img := o.Assets.OCI; img != nil {
+		var err error
+		if c.Net, c.Probe, err = imageNet(img, netip.MustParsePrefix("10.78.255.0/24")); err != nil {
+			return nil, nil, err
+		}
+		c.StopAtReady = true
+	}
+	s := runStart(ctx, ready, c)
+	return &s, closeImageNet(c.Net), nil
 }
 
 // NeedsVMs reports whether the targets named (or "all") include a VM.

@@ -26,6 +26,10 @@ type startConfig struct {
 	// server never ends by itself, and waiting ExitGrace for it would
 	// only slow the run.
 	StopAtReady bool
+	// Net and Probe: an image whose ready condition is a network one
+	// runs on the bench's bridge, ready when Probe says so.
+	Net   *Bridge
+	Probe *Ready
 	// Progress, if set, is told before each run.
 	Progress func(target string, run, of int)
 }
@@ -69,7 +73,7 @@ func startOnce(ctx context.Context, t Target, c startConfig) results.StartSample
 	cpu0 := childrenCPU()
 	lctx, cancel := context.WithTimeoutCause(ctx, c.Timeout, fmt.Errorf("not ready within %v", c.Timeout))
 	defer cancel()
-	in, err := t.Launch(lctx, Spec{Workload: c.Workload, Args: c.Args, MemMiB: c.MemMiB, CPUs: c.CPUs})
+	in, err := launchReady(lctx, t, Spec{Workload: c.Workload, Args: c.Args, MemMiB: c.MemMiB, CPUs: c.CPUs, Net: c.Net}, c.Probe)
 	if err != nil {
 		s.Error = err.Error()
 		return s
@@ -84,6 +88,29 @@ func startOnce(ctx context.Context, t Target, c startConfig) results.StartSample
 	s.Phases = results.SortPhases(in.Phases())
 	s.CPUMS = ms(childrenCPU() - cpu0)
 	return s
+}
+
+// launchReady launches an instance and, with a probe (a network ready
+// condition), waits until it answers on the bench's bridge: its ready
+// time is then the first answer's.
+func launchReady(ctx context.Context, t Target, s Spec, probe *Ready) (*Instance, error) {
+	in, err := t.Launch(ctx, s)
+	if err != nil || probe == nil {
+		return in, err
+	}
+	dial := s.Net.net.NS.DialContext
+	if in.dial != nil {
+		dial = in.dial
+	}
+	if err := probe.probe(ctx, dial, in.Addr); err != nil {
+		tail := in.Tail()
+		in.Stop()
+		return nil, fmt.Errorf("%s: not ready: %w: %s", t.Name(), err, lastLines(tail, 3))
+	}
+	now := time.Now()
+	in.Ready = now.Sub(in.Launched)
+	in.mark("ready", now)
+	return in, nil
 }
 
 // waitExit waits up to grace for a ready instance to end by itself and

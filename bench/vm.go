@@ -111,14 +111,9 @@ func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 		return t.launchImage(ctx, s)
 	}
 	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
-	var tapFile *os.File
-	addr, gw := "", ""
-	if s.Net != nil {
-		var err error
-		if tapFile, in.Addr, err = s.Net.tap(); err != nil {
-			return nil, err
-		}
-		addr, gw = fmt.Sprintf("%s/%d", in.Addr, s.Net.Prefix().Bits()), s.Net.Gateway().String()
+	tapFile, addr, gw, err := benchTap(s, in)
+	if err != nil {
+		return nil, err
 	}
 	cmdline, err := workloadCmdline(t.root, s, addr, gw)
 	if err != nil {
@@ -144,6 +139,21 @@ func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	}
 	p.lateFn = func() []results.Phase { return vmmPhases(p.out.lastJSON(), in.Launched) }
 	return in, nil
+}
+
+// benchTap is a tap on the bench's bridge for a VM of spec s, with the
+// guest's address (CIDR) and gateway, and in.Addr set; nothing without
+// s.Net.
+func benchTap(s Spec, in *Instance) (*os.File, string, string, error) {
+	if s.Net == nil {
+		return nil, "", "", nil
+	}
+	tapFile, addr, err := s.Net.tap()
+	if err != nil {
+		return nil, "", "", err
+	}
+	in.Addr = addr
+	return tapFile, fmt.Sprintf("%s/%d", addr, s.Net.Prefix().Bits()), s.Net.Gateway().String(), nil
 }
 
 // vmmPhases turns vmm's own timestamps (ms since its start) into phases
@@ -188,6 +198,9 @@ func newQEMU(a Assets, stock bool) Target {
 func (t *qemuTarget) Name() string       { return t.name }
 func (t *qemuTarget) Kind() results.Kind { return results.KindVM }
 func (t *qemuTarget) Check() error {
+	if img := t.a.OCI; img != nil && img.Ready.network() {
+		return fmt.Errorf("--ready %s: qemu has no network in the bench yet", img.Ready)
+	}
 	if t.a.QEMU == "" {
 		return errors.New("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
 	}
@@ -208,11 +221,11 @@ func (t *qemuTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	var err error
 	if img := t.a.OCI; img != nil {
 		// the image's ext4 and initramfs, as the vmm targets boot them
-		vm.Initrd, vm.RootDisk, marker = img.Initrd, img.Ext4, img.Ready
+		vm.Initrd, vm.RootDisk, marker = img.Initrd, img.Ext4, img.Ready.Log
 		if t.name == results.TargetQEMUStock {
 			vm.Initrd = img.StockInitrd
 		}
-		vm.Cmdline, err = imageCmdline()
+		vm.Cmdline, err = imageCmdline("", "")
 	} else {
 		vm.Cmdline, err = workloadCmdline(t.root, s, "", "")
 	}

@@ -209,12 +209,12 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 }
 
 // BenchApps are vmm bench all's --app flags for the application images
-// of make images in dir whose ready condition the bench reads (their
-// org.vmmlab.ready label: log:TEXT).
+// of make images in dir that say when they are ready (their
+// org.vmmlab.ready label).
 func BenchApps(dir string) []string {
 	var out []string
 	for _, im := range debian.Images() {
-		if strings.HasPrefix(im.Ready, "log:") {
+		if im.Ready != "" {
 			out = append(out, "--app", filepath.Join(dir, im.File))
 		}
 	}

@@ -16,7 +16,7 @@ func apps(d *Document, r *results.Results) {
 		return
 	}
 	d.Add(Heading{2, "Application images: the same image as a microVM and as a container"},
-		Para{"Each image's process runs on every target that runs images: the VMs boot its layers as one read-only ext4 under an overlay root on a tmpfs (as `vmm run` does), the containers run on an overlay of its layers, docker on its own `docker load` of the file. Ready is the image's ready line; each instance is stopped right there. Memory is one idle instance after the settle time, measured as in the memory section."})
+		Para{"Each image's process runs on every target that runs images: the VMs boot its layers as one read-only ext4 under an overlay root on a tmpfs (as `vmm run` does), the containers run on an overlay of its layers, docker on its own `docker load` of the file. Ready is the image's ready condition: its log line, or its first answer on a bridge of the bench's own; each instance is stopped right there. Memory is one idle instance after the settle time, measured as in the memory section."})
 	for _, a := range r.Apps {
 		appSection(d, r, a)
 	}

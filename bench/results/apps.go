@@ -16,6 +16,8 @@ type AppRun struct {
 	Skipped []Unavailable  `json:"skipped,omitempty"`
 	Start   *StartResults  `json:"start,omitempty"`
 	Memory  []MemorySample `json:"memory,omitempty"`
+	// Leftovers is what its runs left behind (its bridge's taps, veths).
+	Leftovers []string `json:"leftovers,omitempty"`
 }
 
 // MedianReady is target's median launch → ready time for the image,

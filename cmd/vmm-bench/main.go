@@ -90,8 +90,9 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.o.Nested, "nested", os.Getenv("VMM_LAB") == "1", "say in the report that this runs in the nested lab")
 	fs.StringVar(&f.oci.image, "oci-image", "", "start: run this OCI image (a name in vmm's image store, or an image file or directory) on every target that can, instead of --workload")
 	fs.StringVar(&f.oci.cmd, "oci-cmd", "", "start, with --oci-image: the arguments that replace the image's Cmd (split at spaces)")
-	fs.StringVar(&f.oci.ready, "ready", "", "start, with --oci-image: when the process is ready: log:TEXT (an output line containing TEXT); default: the image's org.vmmlab.ready label")
-	fs.Func("app", "all: also measure this application image (a file, or a name in vmm's image store), ready at READY or its org.vmmlab.ready label: IMAGE[=log:TEXT] (repeatable)", func(v string) error {
+	fs.StringVar(&f.oci.ready, "ready", "", "start, with --oci-image: when the process is ready: log:TEXT (an output line containing TEXT), tcp:PORT (a connection succeeds) or http:PORT/PATH (a GET answers); default: the image's org.vmmlab.ready label")
+	fs.IntVar(&f.o.AppRuns, "app-runs", 5, "all: counted start rounds of each --app image")
+	fs.Func("app", "all: also measure this application image (a file, or a name in vmm's image store), ready as READY says or its org.vmmlab.ready label: IMAGE[=READY] (repeatable)", func(v string) error {
 		app, err := parseApp(v)
 		f.apps = append(f.apps, app)
 		return err

@@ -169,8 +169,8 @@ func TestBenchOCIFlags(t *testing.T) {
 		{"image with all", "all", []string{"--oci-image", "vmm.local/redis", "--ready", "log:Ready"}, "vmm bench all takes --app"},
 		{"app with start", "start", []string{"--app", "redis.tar"}, "--app goes with vmm bench all"},
 		{"app without image", "all", []string{"--app", "=log:Ready"}, "want IMAGE[=READY]"},
-		{"app tcp ready", "all", []string{"--app", "redis.tar=tcp:6379"}, "not yet"},
-		{"tcp ready", "start", []string{"--oci-image", "vmm.local/redis", "--ready", "tcp:6379"}, "not yet"},
+		{"app bad ready", "all", []string{"--app", "redis.tar=http:80"}, "want log:TEXT, tcp:PORT or http:PORT/PATH"},
+		{"bad port", "start", []string{"--oci-image", "vmm.local/redis", "--ready", "tcp:99999"}, "want log:TEXT, tcp:PORT or http:PORT/PATH"},
 		{"bad ready", "start", []string{"--oci-image", "vmm.local/redis", "--ready", "Ready"}, "want log:TEXT"},
 		{"cmd alone", "start", []string{"--oci-cmd", "redis-server"}, "go with --oci-image"},
 	} {
@@ -193,13 +193,15 @@ func TestReadyOf(t *testing.T) {
 		want   string
 		ok     bool
 	}{
-		{"log:up", label, "up", true},
-		{"", label, "Ready to accept connections", true},
+		{"log:up", label, "log:up", true},
+		{"", label, "log:Ready to accept connections", true},
+		{"", map[string]string{process.ReadyLabel: "http:80/"}, "http:80/", true},
+		{"tcp:6379", map[string]string{process.ReadyLabel: "http:80/"}, "tcp:6379", true},
 		{"", nil, "", false},
-		{"", map[string]string{process.ReadyLabel: "http:80/"}, "", false},
+		{"", map[string]string{process.ReadyLabel: "http:80"}, "", false},
 	} {
 		got, err := readyOf(c.flag, c.labels)
-		if got != c.want || (err == nil) != c.ok {
+		if (err == nil) != c.ok || err == nil && got.String() != c.want {
 			t.Errorf("readyOf(%q, %v) = %q, %v", c.flag, c.labels, got, err)
 		}
 	}

@@ -98,11 +98,11 @@ func (f ociFlags) prepare(ctx context.Context, a bench.Assets, out, tag string, 
 
 // readyOf is the ready text: from the flag, else from the image's
 // process.ReadyLabel.
-func readyOf(flag string, labels map[string]string) (string, error) {
+func readyOf(flag string, labels map[string]string) (bench.Ready, error) {
 	if flag == "" {
 		flag = labels[process.ReadyLabel]
 		if flag == "" {
-			return "", fmt.Errorf("the image has no %s label: give the ready condition (--ready log:TEXT, or --app IMAGE=log:TEXT)", process.ReadyLabel)
+			return bench.Ready{}, fmt.Errorf("the image has no %s label: give the ready condition (--ready log:TEXT|tcp:PORT|http:PORT/PATH, or --app IMAGE=READY)", process.ReadyLabel)
 		}
 	}
 	return bench.ParseReady(flag)
