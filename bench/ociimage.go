@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,14 +46,8 @@ func errNoImage(target string) error {
 // it has one (addr "").
 func imageCmdline(addr, gw string) (string, error) {
 	task := guestinit.Task{Root: &guestinit.Mount{Source: "/dev/vda", FSType: "ext4"}, Upper: guestinit.UpperTmpfs("64M"), Hostname: "vmmbench"}
-	if addr != "" {
-		var err error
-		if task.IP, err = netip.ParsePrefix(addr); err != nil {
-			return "", err
-		}
-		if task.GW, err = netip.ParseAddr(gw); err != nil {
-			return "", err
-		}
+	if err := setAddress(&task, addr, gw); err != nil {
+		return "", err
 	}
 	params, err := task.Cmdline()
 	if err != nil {

@@ -47,20 +47,28 @@ func initrdRoot() rootDisk {
 // guestinit, which reads it).
 func workloadCmdline(root rootDisk, s Spec, addr, gw string) (string, error) {
 	task := guestinit.Task{Run: "/bin/" + s.Workload, Args: s.Args, Root: root.init}
-	if addr != "" {
-		var err error
-		if task.IP, err = netip.ParsePrefix(addr); err != nil {
-			return "", err
-		}
-		if task.GW, err = netip.ParseAddr(gw); err != nil {
-			return "", err
-		}
+	if err := setAddress(&task, addr, gw); err != nil {
+		return "", err
 	}
 	params, err := task.Cmdline()
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", s.Workload, err)
 	}
 	return strings.Join(strings.Fields(guestCmdline+" "+root.kernel+" "+params), " "), nil
+}
+
+// setAddress gives the guest init's task the guest's address (CIDR) and
+// gateway on the bench's bridge; nothing for addr "".
+func setAddress(task *guestinit.Task, addr, gw string) error {
+	if addr == "" {
+		return nil
+	}
+	var err error
+	if task.IP, err = netip.ParsePrefix(addr); err != nil {
+		return err
+	}
+	task.GW, err = netip.ParseAddr(gw)
+	return err
 }
 
 // vmmTarget boots the workload under vmm.

@@ -1,11 +1,5 @@
 package results
 
-import (
-	"math"
-
-	"github.com/vmmlab/vmm/bench/stats"
-)
-
 // AppRun is one application image (vmm bench all --app) measured beside
 // the workloads: its start on every target that runs images, and one
 // idle instance's memory on each.
@@ -22,26 +16,7 @@ type AppRun struct {
 
 // MedianReady is target's median launch → ready time for the image,
 // NaN without samples.
-func (a AppRun) MedianReady(target string) float64 {
-	if a.Start == nil {
-		return math.NaN()
-	}
-	var xs []float64
-	for _, s := range a.Start.Counted(target) {
-		xs = append(xs, s.ReadyMS)
-	}
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	return stats.Summarize(xs).Median
-}
+func (a AppRun) MedianReady(target string) float64 { return medianReady(a.Start, target) }
 
 // MemoryOf is target's idle sample of the image, nil without one.
-func (a AppRun) MemoryOf(target string) *MemorySample {
-	for i := range a.Memory {
-		if a.Memory[i].Target == target && a.Memory[i].Error == "" {
-			return &a.Memory[i]
-		}
-	}
-	return nil
-}
+func (a AppRun) MemoryOf(target string) *MemorySample { return memoryOf(a.Memory, target) }

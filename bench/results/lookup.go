@@ -7,12 +7,16 @@ import (
 )
 
 // MedianReady is target's median launch → ready time, NaN without samples.
-func (r *Results) MedianReady(target string) float64 {
-	if r.Start == nil {
+func (r *Results) MedianReady(target string) float64 { return medianReady(r.Start, target) }
+
+// medianReady is target's median launch → ready time in start, NaN
+// without samples.
+func medianReady(start *StartResults, target string) float64 {
+	if start == nil {
 		return math.NaN()
 	}
 	var xs []float64
-	for _, s := range r.Start.Counted(target) {
+	for _, s := range start.Counted(target) {
 		xs = append(xs, s.ReadyMS)
 	}
 	if len(xs) == 0 {
@@ -22,10 +26,13 @@ func (r *Results) MedianReady(target string) float64 {
 }
 
 // MemoryOf is target's memory sample, nil if it has none without an error.
-func (r *Results) MemoryOf(target string) *MemorySample {
-	for i := range r.Memory {
-		if r.Memory[i].Target == target && r.Memory[i].Error == "" {
-			return &r.Memory[i]
+func (r *Results) MemoryOf(target string) *MemorySample { return memoryOf(r.Memory, target) }
+
+// memoryOf is target's sample in ms, nil if it has none without an error.
+func memoryOf(ms []MemorySample, target string) *MemorySample {
+	for i := range ms {
+		if ms[i].Target == target && ms[i].Error == "" {
+			return &ms[i]
 		}
 	}
 	return nil
