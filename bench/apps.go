@@ -28,7 +28,7 @@ func runApps(ctx context.Context, o Options, step func(phase string) func(string
 // runApp is one image's start (each instance stopped at ready: a server
 // never ends by itself) and one idle instance's memory per target.
 func runApp(ctx context.Context, o Options, img *OCIImage, prefix netip.Prefix, step func(phase string) func(string, int, int)) results.AppRun {
-	run := results.AppRun{Image: img.Name, ID: img.ID, Ready: img.Ready.String()}
+	run := results.AppRun{Image: img.Name, ID: img.ID, Ready: img.Ready.String(), Disk: imageDisk(img, o.Apps)}
 	o.Assets.OCI = img
 	all := AllTargets(o)
 	defer closeTargets(all)

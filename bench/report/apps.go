@@ -41,6 +41,9 @@ func appSection(d *Document, r *results.Results, a results.AppRun) {
 		t.Rows = append(t.Rows, row)
 	}
 	d.Add(Heading{3, Textf("`%s` (%s), ready at %s", a.Image, shortID(a.ID), a.Ready)}, t)
+	if a.Disk != nil {
+		d.Add(Para{Text(diskLine(a.Disk))})
+	}
 	if len(a.Skipped) > 0 {
 		var parts []string
 		for _, s := range a.Skipped {
@@ -102,4 +105,24 @@ func firstError(s *results.StartResults, target string) string {
 func shortID(id string) string {
 	hex := strings.TrimPrefix(id, "sha256:")
 	return hex[:min(12, len(hex))]
+}
+
+// diskLine says what an image takes on disk: its file, its layers as
+// vmm's store keeps them (each once, whichever images share it) and the
+// VMs' one ext4.
+func diskLine(d *results.ImageDisk) string {
+	var layers []string
+	for _, l := range d.Layers {
+		s := fmt.Sprintf("%s %s", shortID(l.ID), mib(float64(l.Bytes)))
+		if len(l.SharedWith) > 0 {
+			s += " (shared with " + strings.Join(l.SharedWith, ", ") + ": one copy)"
+		}
+		layers = append(layers, s)
+	}
+	file := "no file (a name in vmm's store)"
+	if d.TarballBytes > 0 {
+		file = "the image file " + mib(float64(d.TarballBytes))
+	}
+	return fmt.Sprintf("On disk: %s; its layers unpacked %s (%s); the VMs' read-only ext4 %s, one copy for every VM of the image (what a VM writes stays in its own tmpfs).",
+		file, mib(float64(d.LayerBytes())), strings.Join(layers, ", "), mib(float64(d.Ext4Bytes)))
 }

@@ -10,6 +10,7 @@ type AppRun struct {
 	Skipped []Unavailable  `json:"skipped,omitempty"`
 	Start   *StartResults  `json:"start,omitempty"`
 	Memory  []MemorySample `json:"memory,omitempty"`
+	Disk    *ImageDisk     `json:"disk,omitempty"`
 	// Leftovers is what its runs left behind (its bridge's taps, veths).
 	Leftovers []string `json:"leftovers,omitempty"`
 }
@@ -20,3 +21,30 @@ func (a AppRun) MedianReady(target string) float64 { return medianReady(a.Start,
 
 // MemoryOf is target's idle sample of the image, nil without one.
 func (a AppRun) MemoryOf(target string) *MemorySample { return memoryOf(a.Memory, target) }
+
+// ImageDisk is an application image's footprint on disk.
+type ImageDisk struct {
+	TarballBytes int64       `json:"tarball_bytes,omitempty"` // the file given (0 for a store name)
+	Layers       []LayerDisk `json:"layers"`
+	// Ext4Bytes is the allocated size of the VMs' read-only ext4: one
+	// copy, shared by every VM of the image.
+	Ext4Bytes int64 `json:"ext4_bytes"`
+}
+
+// LayerDisk is one of an image's layers, unpacked once in vmm's store.
+type LayerDisk struct {
+	ID    string `json:"id"`    // its directory's name in the store
+	Bytes int64  `json:"bytes"` // allocated bytes of that directory
+	// SharedWith names the other --app images that use the same layer
+	// (the same directory: one copy on disk).
+	SharedWith []string `json:"shared_with,omitempty"`
+}
+
+// LayerBytes is the allocated size of all its unpacked layers.
+func (d ImageDisk) LayerBytes() int64 {
+	var n int64
+	for _, l := range d.Layers {
+		n += l.Bytes
+	}
+	return n
+}
