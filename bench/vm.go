@@ -206,9 +206,6 @@ func newQEMU(a Assets, stock bool) Target {
 func (t *qemuTarget) Name() string       { return t.name }
 func (t *qemuTarget) Kind() results.Kind { return results.KindVM }
 func (t *qemuTarget) Check() error {
-	if img := t.a.OCI; img != nil && img.Ready.network() {
-		return fmt.Errorf("--ready %s: qemu has no network in the bench yet", img.Ready)
-	}
 	if t.a.QEMU == "" {
 		return errors.New("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
 	}
@@ -219,32 +216,45 @@ func (t *qemuTarget) Version() string {
 }
 
 func (t *qemuTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
-	if s.Net != nil {
-		return nil, errors.New("qemu: density runs are not supported for the peer VMM")
-	}
 	in := &Instance{GuestRAM: uint64(s.MemMiB) << 20}
+	tapFile, addr, gw, err := benchTap(s, in)
+	if err != nil {
+		return nil, err
+	}
 	vm := qemuvm.Microvm{MemMiB: s.MemMiB, CPUs: s.CPUs, Kernel: t.kernel, Initrd: t.initrd, RootDisk: t.a.RootDisk,
 		RNG: true /* the entropy device vmm gives every VM by default (--rng on) */}
+	cmd := exec.Command(t.a.QEMU)
+	if tapFile != nil {
+		defer tapFile.Close() // QEMU holds its own copy
+		cmd.ExtraFiles = []*os.File{tapFile}
+		vm.TapFD, vm.MAC = 3, macOf(in.Addr)
+	}
 	marker := workload.Marker
-	var err error
 	if img := t.a.OCI; img != nil {
 		// the image's ext4 and initramfs, as the vmm targets boot them
 		vm.Initrd, vm.RootDisk, marker = img.Initrd, img.Ext4, img.Ready.Log
 		if t.name == results.TargetQEMUStock {
 			vm.Initrd = img.StockInitrd
 		}
-		vm.Cmdline, err = imageCmdline("", "")
+		vm.Cmdline, err = imageCmdline(addr, gw)
 	} else {
-		vm.Cmdline, err = workloadCmdline(t.root, s, "", "")
+		vm.Cmdline, err = workloadCmdline(t.root, s, addr, gw)
 	}
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(t.a.QEMU, vm.Args()...)
+	cmd.Args = append(cmd.Args, vm.Args()...)
 	if _, err := startProcFor(ctx, cmd, in, marker); err != nil {
 		return nil, fmt.Errorf("%s: %w", t.name, err)
 	}
 	return in, nil
+}
+
+// macOf is a locally administered MAC address made of an IPv4 address
+// on the bench's bridge (QEMU gives every guest the same one otherwise).
+func macOf(a netip.Addr) string {
+	b := a.As4()
+	return fmt.Sprintf("52:54:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3])
 }
 
 // KVMUsable says why this host's KVM cannot run the VM targets, or nil:

@@ -15,6 +15,10 @@ type Microvm struct {
 	Cmdline  string
 	RootDisk string // read-only virtio-blk disk ("" for none)
 	RNG      bool   // a virtio-rng device (vmm gives every VM one by default)
+	// TapFD, when not 0, is an open tap device QEMU inherits at that
+	// descriptor: a virtio-net device with address MAC on it.
+	TapFD int
+	MAC   string
 }
 
 // Args is the qemu-system-x86_64 argument list.
@@ -27,6 +31,13 @@ func (m Microvm) Args() []string {
 	}
 	if m.RNG {
 		args = append(args, "-device", "virtio-rng-device")
+	}
+	if m.TapFD != 0 {
+		dev := "virtio-net-device,netdev=net0"
+		if m.MAC != "" {
+			dev += ",mac=" + m.MAC
+		}
+		args = append(args, "-netdev", fmt.Sprintf("tap,id=net0,fd=%d", m.TapFD), "-device", dev)
 	}
 	args = append(args, "-kernel", m.Kernel)
 	if m.Initrd != "" {
