@@ -6,11 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -24,17 +26,44 @@ func TestParseReady(t *testing.T) {
 		"tcp:6379":                        {Port: 6379},
 		"http:80/":                        {Port: 80, Path: "/"},
 		"http:8080/health/live":           {Port: 8080, Path: "/health/live"},
+		"http:8080/ready?full=1":          {Port: 8080, Path: "/ready?full=1"},
 	} {
 		got, err := ParseReady(in)
 		if err != nil || got != want || got.String() != in {
 			t.Errorf("ParseReady(%q) = %+v (%q), %v", in, got, got.String(), err)
 		}
 	}
-	for _, bad := range []string{"", "log:", "tcp:", "tcp:0", "tcp:65536", "tcp:x", "http:80", "http:/x", "port:1", "Ready"} {
+	for _, bad := range []string{"", "log:", "tcp:", "tcp:0", "tcp:65536", "tcp:x", "http:80", "http:/x", "port:1", "Ready",
+		"log:line\nbreak", "http:80/a b", "http:80/x#frag", "log:\xff", "log:" + strings.Repeat("x", 300)} {
 		if _, err := ParseReady(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// A ready condition may come from an image's label: whatever it holds,
+// ParseReady does not panic, and what it accepts prints back as itself,
+// without control characters, and an HTTP one is a path on the
+// instance's own address.
+func FuzzParseReady(f *testing.F) {
+	for _, s := range []string{"log:Ready", "tcp:6379", "http:80/", "http:8080/a?b=c", "http:80//x", "log:\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseReady(s)
+		if err != nil {
+			return
+		}
+		if r.String() != s || strings.ContainsFunc(s, unicode.IsControl) || len(s) > maxReadyLen {
+			t.Fatalf("%q accepted as %+v (%q)", s, r, r.String())
+		}
+		if r.Path != "" {
+			u, err := url.Parse("http://10.78.0.2:80" + r.Path)
+			if err != nil || u.Host != "10.78.0.2:80" {
+				t.Fatalf("%q: the probe's URL is %v, %v", s, u, err)
+			}
+		}
+	})
 }
 
 // A probe waits for a port that opens late, and for an HTTP answer

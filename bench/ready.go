@@ -7,9 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Ready says when an OCI image's process is ready to serve (--ready).
@@ -22,8 +25,21 @@ type Ready struct {
 	Path string
 }
 
-// ParseReady reads --ready: log:TEXT, tcp:PORT or http:PORT/PATH.
+// maxReadyLen bounds a ready condition: it may come from an image's
+// label, which the image's author wrote.
+const maxReadyLen = 256
+
+// ParseReady reads --ready: log:TEXT, tcp:PORT or http:PORT/PATH. TEXT
+// and PATH are printable (no control characters), PATH is a URL path
+// (and query) the probe requests as it is.
 func ParseReady(s string) (Ready, error) {
+	bad := fmt.Errorf("--ready %q: want log:TEXT, tcp:PORT or http:PORT/PATH", s)
+	if len(s) > maxReadyLen {
+		return Ready{}, fmt.Errorf("--ready: %d bytes, more than %d", len(s), maxReadyLen)
+	}
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return Ready{}, fmt.Errorf("--ready %q: control characters or invalid UTF-8", s)
+	}
 	kind, arg, _ := strings.Cut(s, ":")
 	switch kind {
 	case "log":
@@ -36,11 +52,18 @@ func ParseReady(s string) (Ready, error) {
 		}
 	case "http":
 		p, path, ok := strings.Cut(arg, "/")
-		if port, err := parsePort(p); err == nil && ok {
+		if port, err := parsePort(p); err == nil && ok && requestPath("/"+path) {
 			return Ready{Port: port, Path: "/" + path}, nil
 		}
 	}
-	return Ready{}, fmt.Errorf("--ready %q: want log:TEXT, tcp:PORT or http:PORT/PATH", s)
+	return Ready{}, bad
+}
+
+// requestPath says whether p is an origin-form request target: a path
+// with an optional query, nothing a URL would read as more.
+func requestPath(p string) bool {
+	u, err := url.ParseRequestURI(p)
+	return err == nil && u.Host == "" && u.Scheme == "" && u.Fragment == "" && u.Opaque == "" && !strings.ContainsAny(p, " #")
 }
 
 func parsePort(s string) (uint16, error) {
