@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 
 	"github.com/vmmlab/vmm/bench/results"
 )
@@ -26,9 +27,11 @@ func runApps(ctx context.Context, o Options, step func(phase string) func(string
 }
 
 // runApp is one image's start (each instance stopped at ready: a server
-// never ends by itself) and one idle instance's memory per target.
+// never ends by itself), one idle instance's memory per target, and
+// o.AppN instances at once per density target.
 func runApp(ctx context.Context, o Options, img *OCIImage, prefix netip.Prefix, step func(phase string) func(string, int, int)) results.AppRun {
-	run := results.AppRun{Image: img.Name, ID: img.ID, Ready: img.Ready.String(), Disk: imageDisk(img, o.Apps)}
+	run := results.AppRun{Image: img.Name, ID: img.ID, Ready: img.Ready.String(), Workload: img.Workload, Disk: imageDisk(img, o.Apps)}
+	plain := o.Assets
 	o.Assets.OCI = img
 	all := AllTargets(o)
 	defer closeTargets(all)
@@ -37,20 +40,30 @@ func runApp(ctx context.Context, o Options, img *OCIImage, prefix netip.Prefix, 
 		run.Skipped = append(run.Skipped, results.Unavailable{Target: "all", Reason: err.Error()})
 		return run
 	}
-	var ready []Target
-	for _, t := range chosen {
-		if err := t.Check(); err != nil {
-			run.Skipped = append(run.Skipped, results.Unavailable{Target: t.Name(), Reason: err.Error()})
-			continue
-		}
-		ready = append(ready, t)
-	}
-	br, probe, err := imageNet(img, prefix)
-	if err != nil {
+	ready, skipped := checkTargets(chosen)
+	run.Skipped = append(run.Skipped, skipped...)
+	if err := appStartMemory(ctx, o, &run, slices.Concat(ready, baselines(plain, img, ready)), ready, prefix, step); err != nil {
 		run.Skipped = append(run.Skipped, results.Unavailable{Target: "all", Reason: err.Error()})
 		return run
 	}
-	s := runStart(ctx, ready, startConfig{Workload: img.Name + " (OCI image)", Runs: o.AppRuns, Warmup: o.Warmup, MemMiB: o.MemMiB, CPUs: o.CPUs,
+	if ctx.Err() == nil && o.AppN > 0 {
+		run.Density = appDensity(ctx, o, img, ready, prefix, step("density "+filepath.Base(img.Name)))
+	}
+	for _, d := range run.Density {
+		run.Leftovers = append(run.Leftovers, d.Leftovers...)
+	}
+	return run
+}
+
+// appStartMemory runs the image's start on starters and its memory on
+// ready, on a bridge of prefix when its ready condition is a network one.
+func appStartMemory(ctx context.Context, o Options, run *results.AppRun, starters, ready []Target, prefix netip.Prefix, step func(phase string) func(string, int, int)) error {
+	img := o.Assets.OCI
+	br, probe, err := imageNet(img, prefix)
+	if err != nil {
+		return err
+	}
+	s := runStart(ctx, starters, startConfig{Workload: img.Name + " (OCI image)", Runs: o.AppRuns, Warmup: o.Warmup, MemMiB: o.MemMiB, CPUs: o.CPUs,
 		Timeout: o.Timeout, ExitGrace: o.Timeout / 2, StopAtReady: true, Net: br, Probe: probe, Progress: step("start " + filepath.Base(img.Name))})
 	run.Start = &s
 	if ctx.Err() == nil {
@@ -58,7 +71,44 @@ func runApp(ctx context.Context, o Options, img *OCIImage, prefix netip.Prefix, 
 			Net: br, Probe: probe, Progress: step("memory " + filepath.Base(img.Name))})
 	}
 	run.Leftovers = closeImageNet(br)
-	return run
+	return nil
+}
+
+// imageFiles are the files of img that instances of t read: the ext4
+// for a vmm or QEMU VM, the layers for crun, runc and runsc; none for
+// docker (its own copy, in its own store).
+func imageFiles(img *OCIImage, t Target) []string {
+	switch {
+	case t.Kind() == results.KindVM:
+		return []string{img.Ext4}
+	case t.Name() == results.TargetDocker:
+		return nil
+	}
+	return img.Layers
+}
+
+// appDensity starts o.AppN idle instances of the image at once on each
+// density target that runs it, each on a /24 next to the image's own
+// (prefix's third byte + 100 + the target's index), and measures the
+// host memory and disk they take together.
+func appDensity(ctx context.Context, o Options, img *OCIImage, ready []Target, prefix netip.Prefix, progress func(string, int, int)) []results.DensityRun {
+	var out []results.DensityRun
+	for j, name := range o.DensityTargets {
+		t := find(ready, name)
+		if t == nil || ctx.Err() != nil {
+			continue
+		}
+		b := prefix.Addr().As4()
+		b[2] = byte(100 + int(b[2])*len(o.DensityTargets) + j)
+		c := densityConfig{Max: o.AppN, Budget: o.Budget, Reserve: 128 << 20, MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout,
+			Prefix: netip.PrefixFrom(netip.AddrFrom4(b), 24), Image: true, Progress: progress}
+		if img.Ready.network() {
+			c.Probe = &img.Ready
+		}
+		c.Cached = imageFiles(img, t)
+		out = append(out, measureDensity(ctx, t, c))
+	}
+	return out
 }
 
 // imageNet is the bridge and probe of an image whose ready condition is

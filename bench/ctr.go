@@ -83,14 +83,14 @@ func (t *ctrTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	if s.Net != nil {
 		opts.Network = s.Net.net
 	}
-	removeRoot := func() error { return nil }
+	removeRoot, upper := func() error { return nil }, ""
 	if img := t.a.OCI; img != nil {
-		root, remove, err := imageRoot(t.rt, t.imageRoots(), id, img.Layers)
+		ov, remove, err := imageRoot(t.rt, t.imageRoots(), id, img.Layers)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
 		proc := img.Process
-		cfg.Rootfs, cfg.Process, cfg.Args, cfg.Writable, removeRoot = root, &proc, proc.Args, true, remove
+		cfg.Rootfs, cfg.Process, cfg.Args, cfg.Writable, removeRoot, upper = ov.Root, &proc, proc.Args, true, remove, ov.Upper
 		opts.Marker = img.Ready.Log // "" for a network condition, which the bench probes
 	}
 	ct, err := t.rt.Start(ctx, cfg, opts)
@@ -98,7 +98,7 @@ func (t *ctrTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 		removeRoot()
 		return nil, fmt.Errorf("%s: %w", t.name, err)
 	}
-	in := &Instance{Launched: ct.Launched, Cgroup: cgroup.MemoryDir(cgroup.Root, t.mode, cfg.Group)}
+	in := &Instance{Launched: ct.Launched, Cgroup: cgroup.MemoryDir(cgroup.Root, t.mode, cfg.Group), Upper: upper}
 	in.ops = &ctrOps{ct: ct, in: in, removeRoot: removeRoot}
 	in.mark("create done", ct.Created)
 	in.mark("start done", ct.Started)

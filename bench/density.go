@@ -12,6 +12,7 @@ import (
 
 	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
+	"github.com/vmmlab/vmm/internal/rootdisk"
 )
 
 // httpPage is what the http workload serves on / (see workload/http).
@@ -19,13 +20,21 @@ const httpPage = "vmm bench: hello over http\n"
 
 // densityConfig says how far to push one target.
 type densityConfig struct {
-	Max      int
-	Budget   int64 // stop once MemAvailable fell this many bytes
-	Reserve  int64 // stop before MemAvailable falls under this
-	MemMiB   int
-	CPUs     int
-	Timeout  time.Duration // per instance, launch → answering HTTP
-	Prefix   netip.Prefix
+	Max     int
+	Budget  int64 // stop once MemAvailable fell this many bytes
+	Reserve int64 // stop before MemAvailable falls under this
+	MemMiB  int
+	CPUs    int
+	Timeout time.Duration // per instance, launch → answering HTTP
+	Prefix  netip.Prefix
+	// Probe, when set, is an OCI image's network ready condition (the
+	// targets' Assets.OCI runs in place of the http workload); an image
+	// ready at a log line has Image set and Probe nil.
+	Probe *Ready
+	Image bool
+	// Cached are the image's files whose page cache is measured with all
+	// instances up (nil: none).
+	Cached   []string
 	Progress func(target string, n, of int)
 }
 
@@ -97,6 +106,12 @@ func measureDensity(ctx context.Context, t Target, c densityConfig) results.Dens
 		run.PssPer = pss / uint64(n)
 		now, _ := ReadHostMemory()
 		run.HostKernelPer = now.Sub(before).Kernel() / int64(n)
+		run.WrittenBytes = written(live)
+		if c.Cached != nil {
+			if n, err := pageCached(c.Cached); err == nil {
+				run.ImageCachedBytes = &n
+			}
+		}
 	}
 	for _, in := range live {
 		if err := in.Stop(); err != nil {
@@ -115,24 +130,46 @@ func measureDensity(ctx context.Context, t Target, c densityConfig) results.Dens
 	return run
 }
 
-// densityOne launches one instance and waits for its HTTP answer.
+// densityOne launches one instance and waits for its HTTP answer (or
+// an image's ready condition).
 func densityOne(ctx context.Context, t Target, br *Bridge, c densityConfig) (*Instance, time.Duration, error) {
 	lctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	in, err := t.Launch(lctx, Spec{Workload: workload.HTTP, MemMiB: c.MemMiB, CPUs: c.CPUs, Net: br})
+	spec := Spec{Workload: workload.HTTP, MemMiB: c.MemMiB, CPUs: c.CPUs, Net: br}
+	if c.Image || c.Probe != nil {
+		in, err := launchReady(lctx, t, spec, c.Probe)
+		if err != nil {
+			return nil, 0, err
+		}
+		return in, in.Ready, nil
+	}
+	in, err := t.Launch(lctx, spec)
 	if err != nil {
 		return nil, 0, err
 	}
-	dial := br.net.NS.DialContext
-	if in.dial != nil {
-		dial = in.dial
-	}
-	if err := getPage(lctx, dial, in.Addr); err != nil {
+	if err := getPage(lctx, in.dialer(br), in.Addr); err != nil {
 		tail := in.Tail()
 		in.Stop()
 		return nil, 0, fmt.Errorf("no HTTP answer from %v: %w: %s", in.Addr, err, lastLines(tail, 3))
 	}
 	return in, time.Since(in.Launched), nil
+}
+
+// written is what the instances wrote to host disk: the allocated size
+// of their upper directories; nil when one has none to measure.
+func written(live []*Instance) *int64 {
+	var n int64
+	for _, in := range live {
+		if in.Upper == "" {
+			return nil
+		}
+		b, err := rootdisk.DiskUsage(in.Upper)
+		if err != nil {
+			return nil
+		}
+		n += b
+	}
+	return &n
 }
 
 // getPage fetches / from addr:8080 through dial, retrying until ctx ends

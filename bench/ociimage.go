@@ -33,6 +33,10 @@ type OCIImage struct {
 	Initrd, StockInitrd string
 	// Ready says when the process is ready (--ready).
 	Ready Ready
+	// Workload names the bench workload this image packs (--app
+	// workload:NAME), "" for any other image: its start is then compared
+	// with the same workload from the bench image, in the same rounds.
+	Workload string
 }
 
 // errNoImage is a target's Check when it cannot run an OCI image yet.
@@ -57,11 +61,11 @@ func imageCmdline(addr, gw string) (string, error) {
 }
 
 // imageRoot mounts the image's layers under an upper directory of the
-// instance's own at dir/id, where rt sees mounts, and returns the root
-// and how to remove it.
-func imageRoot(rt *container.Runtime, dir, id string, layers []string) (string, func() error, error) {
+// instance's own at dir/id, where rt sees mounts, and returns the
+// overlay and how to remove it.
+func imageRoot(rt *container.Runtime, dir, id string, layers []string) (*container.Overlay, func() error, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	var ov *container.Overlay
 	err := rt.InMountNS(func() error {
@@ -70,9 +74,9 @@ func imageRoot(rt *container.Runtime, dir, id string, layers []string) (string, 
 		return err
 	})
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	return ov.Root, func() error { return rt.InMountNS(ov.Remove) }, nil
+	return ov, func() error { return rt.InMountNS(ov.Remove) }, nil
 }
 
 // checkImage is the Check of a target that runs images only as VMs or

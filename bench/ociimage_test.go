@@ -139,18 +139,7 @@ func TestImageTargets(t *testing.T) {
 // first HTTP answer; it stops each right there (a server never ends by
 // itself), and leaves no root, bundle or bridge behind.
 func TestStartImageUnderCrun(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("containers need root")
-	}
-	busybox, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Skip("needs a static busybox (busybox-static)")
-	}
-	layer := t.TempDir()
-	os.MkdirAll(filepath.Join(layer, "bin"), 0o755)
-	os.MkdirAll(filepath.Join(layer, "www"), 0o755)
-	os.WriteFile(filepath.Join(layer, "bin/busybox"), busybox, 0o755)
-	os.Symlink("busybox", filepath.Join(layer, "bin/sh"))
+	layer, _ := busyboxLayer(t)
 	for name, c := range map[string]struct {
 		ready Ready
 		args  []string
@@ -186,4 +175,60 @@ func TestStartImageUnderCrun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// N instances of an image at once under crun: each ready at its first
+// HTTP answer on the bench's bridge, their writes measured in their own
+// upper directories, everything removed afterwards.
+func TestImageDensityUnderCrun(t *testing.T) {
+	layer, busybox := busyboxLayer(t)
+	img := &OCIImage{Name: "test", Layers: []string{layer}, Ready: Ready{Port: 8080, Path: "/"},
+		Process: specs.Process{Args: []string{"/bin/sh", "-c", "head -c 200000 /bin/busybox >/written && exec busybox httpd -f -p 8080 -h /www"},
+			Cwd: "/", Env: []string{"PATH=/bin"}}}
+	state := t.TempDir()
+	tg := newRuntime(Assets{OCI: img}, results.TargetCrun, state, false)
+	defer tg.(*ctrTarget).Close()
+	if err := tg.Check(); err != nil {
+		t.Skipf("crun: %v", err)
+	}
+	run := measureDensity(context.Background(), tg, densityConfig{Max: 3, MemMiB: 64, CPUs: 1, Timeout: time.Minute,
+		Prefix: netip.MustParsePrefix("10.78.253.0/24"), Image: true, Probe: &img.Ready, Cached: img.Layers})
+	if run.Count != 3 || len(run.Points) != 3 || len(run.Failures) != 0 || len(run.Leftovers) != 0 || run.StopReason != "reached --max 3" {
+		t.Fatalf("run %+v", run)
+	}
+	if run.WrittenBytes == nil || *run.WrittenBytes < 3*200000 || *run.WrittenBytes > 3*400000 {
+		t.Errorf("written %v, want about 3 × 200000 bytes", run.WrittenBytes)
+	}
+	if run.ImageCachedBytes == nil || *run.ImageCachedBytes < int64(len(busybox)) {
+		t.Errorf("image in page cache %v, want at least busybox's %d bytes (every instance ran it)", run.ImageCachedBytes, len(busybox))
+	}
+	if run.PssPer == 0 || run.Points[0].ReadyMS <= 0 {
+		t.Errorf("run %+v", run)
+	}
+	if err := tg.(*ctrTarget).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(state); len(left) != 0 {
+		t.Errorf("the state directory holds %v after Close", left)
+	}
+}
+
+// busyboxLayer is an image layer for a container test: the host's
+// static busybox as /bin/busybox and /bin/sh, and an empty /www; the
+// test is skipped without root or busybox.
+func busyboxLayer(t *testing.T) (dir string, busybox []byte) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("containers need root")
+	}
+	busybox, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Skip("needs a static busybox (busybox-static)")
+	}
+	dir = t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "bin"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "www"), 0o755)
+	os.WriteFile(filepath.Join(dir, "bin/busybox"), busybox, 0o755)
+	os.Symlink("busybox", filepath.Join(dir, "bin/sh"))
+	return dir, busybox
 }

@@ -40,9 +40,11 @@ type Options struct {
 	Progress                   Progress
 	Flags                      map[string]string
 	// Apps are application images measured beside the workloads (all),
-	// AppRuns counted start rounds each.
+	// AppRuns counted start rounds each, AppN instances at once of each
+	// on every density target (0: none).
 	Apps    []*OCIImage
 	AppRuns int
+	AppN    int
 }
 
 // Progress is told what runs now.
@@ -74,13 +76,9 @@ func Run(ctx context.Context, o Options, which string) (*results.Results, error)
 	if r.Workloads, err = hashWorkloads(o.Assets); err != nil {
 		return nil, err
 	}
-	var ready []Target
-	for _, t := range chosen {
-		if err := t.Check(); err != nil {
-			r.Skipped = append(r.Skipped, results.Unavailable{Target: t.Name(), Reason: err.Error()})
-			continue
-		}
-		ready = append(ready, t)
+	ready, skipped := checkTargets(chosen)
+	r.Skipped = skipped
+	for _, t := range ready {
 		r.Targets = append(r.Targets, results.TargetInfo{Name: t.Name(), Kind: t.Kind(), Version: t.Version()})
 	}
 	step := func(phase string) func(string, int, int) {
@@ -184,6 +182,19 @@ func runDensity(ctx context.Context, o Options, ready []Target, step func(string
 			MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout, Prefix: prefix, Progress: step}))
 	}
 	return out
+}
+
+// checkTargets splits ts into those that can run here and, with the
+// reason, those that cannot.
+func checkTargets(ts []Target) (ready []Target, skipped []results.Unavailable) {
+	for _, t := range ts {
+		if err := t.Check(); err != nil {
+			skipped = append(skipped, results.Unavailable{Target: t.Name(), Reason: err.Error()})
+			continue
+		}
+		ready = append(ready, t)
+	}
+	return ready, skipped
 }
 
 func closeTargets(ts []Target) {

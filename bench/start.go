@@ -98,11 +98,7 @@ func launchReady(ctx context.Context, t Target, s Spec, probe *Ready) (*Instance
 	if err != nil || probe == nil {
 		return in, err
 	}
-	dial := s.Net.net.NS.DialContext
-	if in.dial != nil {
-		dial = in.dial
-	}
-	if err := probe.probe(ctx, dial, in.Addr); err != nil {
+	if err := probe.probe(ctx, in.dialer(s.Net), in.Addr); err != nil {
 		tail := in.Tail()
 		in.Stop()
 		return nil, fmt.Errorf("%s: not ready: %w: %s", t.Name(), err, lastLines(tail, 3))

@@ -48,6 +48,9 @@ type Instance struct {
 	GuestRAM uint64
 	// Cgroup is a container's cgroup directory (absolute; "" otherwise).
 	Cgroup string
+	// Upper is the host directory that takes what the instance writes (an
+	// image container's overlay upper; "" when its writes stay in memory).
+	Upper string
 
 	phases []results.Phase
 	ops    instanceOps
@@ -67,6 +70,15 @@ type instanceOps interface {
 	late() []results.Phase
 	// tail is the instance's last output lines (for failure reports).
 	tail() string
+}
+
+// dialer reaches the instance's address: through its own namespace (a
+// clone), else through br's.
+func (in *Instance) dialer(br *Bridge) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if in.dial != nil {
+		return in.dial
+	}
+	return br.net.NS.DialContext
 }
 
 func (in *Instance) mark(name string, at time.Time) {

@@ -18,7 +18,10 @@ import (
 // read-only, the layers alone.
 type Overlay struct {
 	Root string // the mount: the container's root file system
-	dir  string // the root, upper and work directories, removed with it
+	// Upper is the directory that takes what the container writes ("" for
+	// a read-only root).
+	Upper string
+	dir   string // the root, upper and work directories, removed with it
 }
 
 // MountOverlay mounts layers (the bottom one first) at dir/rootfs,
@@ -38,6 +41,7 @@ func MountOverlay(dir string, layers []string, readOnly bool) (*Overlay, error) 
 	if !readOnly {
 		upper, work = filepath.Join(dir, "upper"), filepath.Join(dir, "work")
 	}
+	o.Upper = upper
 	for _, d := range []string{o.Root, filepath.Join(dir, "upper"), filepath.Join(dir, "work"), points,
 		filepath.Join(points, "proc"), filepath.Join(points, "sys"), filepath.Join(points, "dev")} {
 		if err := os.Mkdir(d, 0o755); err != nil {

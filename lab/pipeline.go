@@ -208,11 +208,12 @@ func outerImage(ctx context.Context, o Options, k Kernel, micro string, bins, te
 	return outer, nil
 }
 
-// BenchApps are vmm bench all's --app flags for the application images
-// of make images in dir that say when they are ready (their
-// org.vmmlab.ready label).
+// BenchApps are vmm bench all's --app flags: the bench's http workload
+// packed as an image (its start against the same program without one),
+// and the application images of make images in dir that say when they
+// are ready (their org.vmmlab.ready label).
 func BenchApps(dir string) []string {
-	var out []string
+	out := []string{"--app", "workload:http"}
 	for _, im := range debian.Images() {
 		if im.Ready != "" {
 			out = append(out, "--app", filepath.Join(dir, im.File))

@@ -44,6 +44,10 @@ func appSection(d *Document, r *results.Results, a results.AppRun) {
 	if a.Disk != nil {
 		d.Add(Para{Text(diskLine(a.Disk))})
 	}
+	if a.Workload != "" {
+		d.Add(Para{Text(baselineLine(a))})
+	}
+	appDensity(d, r, a)
 	if len(a.Skipped) > 0 {
 		var parts []string
 		for _, s := range a.Skipped {
@@ -125,4 +129,20 @@ func diskLine(d *results.ImageDisk) string {
 	}
 	return fmt.Sprintf("On disk: %s; its layers unpacked %s (%s); the VMs' read-only ext4 %s, one copy for every VM of the image (what a VM writes stays in its own tmpfs).",
 		file, mib(float64(d.LayerBytes())), strings.Join(layers, ", "), mib(float64(d.Ext4Bytes)))
+}
+
+// baselineLine compares the start of an image that packs a bench
+// workload with the same program from the bench's own image on the vm
+// target, round by round (the image's cost at boot).
+func baselineLine(a results.AppRun) string {
+	base := results.Baseline(results.TargetVM)
+	if a.Start == nil {
+		return fmt.Sprintf("The %s workload packed as this image against %s: not measured.", a.Workload, base)
+	}
+	rs := a.Start.Ratios(results.TargetVM, base)
+	if len(rs) == 0 {
+		return fmt.Sprintf("The %s workload packed as this image against %s: not measured (no round with both).", a.Workload, base)
+	}
+	return fmt.Sprintf("The %s workload packed as this image, against the same program from the bench's own image on vm in the same rounds: ready %s against %s, %s (paired, %d rounds).",
+		a.Workload, secs(a.MedianReady(results.TargetVM)), secs(a.MedianReady(base)), ratio(stats.Summarize(rs)), len(rs))
 }

@@ -4,13 +4,19 @@ package results
 // the workloads: its start on every target that runs images, and one
 // idle instance's memory on each.
 type AppRun struct {
-	Image   string         `json:"image"` // as given: a file or a name in vmm's store
-	ID      string         `json:"id"`    // sha256:HEX of its config
-	Ready   string         `json:"ready"` // what counted as ready (log:TEXT)
-	Skipped []Unavailable  `json:"skipped,omitempty"`
-	Start   *StartResults  `json:"start,omitempty"`
-	Memory  []MemorySample `json:"memory,omitempty"`
-	Disk    *ImageDisk     `json:"disk,omitempty"`
+	Image string `json:"image"` // as given: a file or a name in vmm's store
+	ID    string `json:"id"`    // sha256:HEX of its config
+	Ready string `json:"ready"` // what counted as ready (log:TEXT)
+	// Workload is the bench workload the image packs (--app
+	// workload:NAME): its start then also has Baseline(vm) samples.
+	Workload string         `json:"workload,omitempty"`
+	Skipped  []Unavailable  `json:"skipped,omitempty"`
+	Start    *StartResults  `json:"start,omitempty"`
+	Memory   []MemorySample `json:"memory,omitempty"`
+	Disk     *ImageDisk     `json:"disk,omitempty"`
+	// Density is N idle instances of the image at once per density
+	// target (vmm bench all --app-n).
+	Density []DensityRun `json:"density,omitempty"`
 	// Leftovers is what its runs left behind (its bridge's taps, veths).
 	Leftovers []string `json:"leftovers,omitempty"`
 }
@@ -21,6 +27,10 @@ func (a AppRun) MedianReady(target string) float64 { return medianReady(a.Start,
 
 // MemoryOf is target's idle sample of the image, nil without one.
 func (a AppRun) MemoryOf(target string) *MemorySample { return memoryOf(a.Memory, target) }
+
+// Baseline names the samples of target running a packed workload from
+// the bench's own image, beside the image that packs it.
+func Baseline(target string) string { return target + " (bench image)" }
 
 // ImageDisk is an application image's footprint on disk.
 type ImageDisk struct {

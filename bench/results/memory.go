@@ -12,8 +12,8 @@ type HostMemory struct {
 
 // Sub is h - o, field by field.
 func (h HostMemory) Sub(o HostMemory) HostMemory {
-	return HostMemory{h.MemTotal - o.MemTotal, h.MemAvailable - o.MemAvailable, h.Slab - o.Slab, h.KernelStack - o.KernelStack,
-		h.PageTables - o.PageTables, h.SecPageTables - o.SecPageTables}
+	return HostMemory{MemTotal: h.MemTotal - o.MemTotal, MemAvailable: h.MemAvailable - o.MemAvailable, Slab: h.Slab - o.Slab,
+		KernelStack: h.KernelStack - o.KernelStack, PageTables: h.PageTables - o.PageTables, SecPageTables: h.SecPageTables - o.SecPageTables}
 }
 
 // Kernel is the kernel memory among the fields (slab, stacks, tables).

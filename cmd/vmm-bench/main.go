@@ -92,6 +92,7 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.oci.cmd, "oci-cmd", "", "start, with --oci-image: the arguments that replace the image's Cmd (split at spaces)")
 	fs.StringVar(&f.oci.ready, "ready", "", "start, with --oci-image: when the process is ready: log:TEXT (an output line containing TEXT), tcp:PORT (a connection succeeds) or http:PORT/PATH (a GET answers); default: the image's org.vmmlab.ready label")
 	fs.IntVar(&f.o.AppRuns, "app-runs", 5, "all: counted start rounds of each --app image")
+	fs.IntVar(&f.o.AppN, "app-n", 10, "all: idle instances of each --app image at once on each density target (0: skip)")
 	fs.Func("app", "all: also measure this application image (a file, or a name in vmm's image store), ready as READY says or its org.vmmlab.ready label: IMAGE[=READY] (repeatable)", func(v string) error {
 		app, err := parseApp(v)
 		f.apps = append(f.apps, app)
@@ -196,6 +197,9 @@ func (f *benchFlags) check(fs *flag.FlagSet) error {
 	}
 	if f.o.DensityMax < 1 {
 		return fmt.Errorf("--max %d: want at least 1", f.o.DensityMax)
+	}
+	if f.o.AppRuns < 1 || f.o.AppN < 0 {
+		return fmt.Errorf("--app-runs must be at least 1, --app-n at least 0")
 	}
 	budget, err := size.Parse(f.budget)
 	if err != nil {

@@ -56,6 +56,8 @@ func TestBenchRejectsBadInputBeforeStarting(t *testing.T) {
 		{"unknown density target", []string{"--density-targets", "lxc"}, `unknown target "lxc"`},
 		{"unknown workload", []string{"--workload", "redis"}, `unknown workload "redis"`},
 		{"max 0", []string{"--max", "0"}, "--max 0"},
+		{"app-runs 0", []string{"--app-runs", "0"}, "--app-runs must be at least 1"},
+		{"app-n negative", []string{"--app-n", "-1"}, "--app-n at least 0"},
 		{"budget above memory", []string{"--budget", "100T"}, "more than this host's memory"},
 		{"bad size", []string{"--mem", "12Q"}, "--mem"},
 		{"missing kernel", []string{"--kernel", "/nonexistent/bzImage"}, "minimal kernel"},
@@ -173,6 +175,7 @@ func TestBenchOCIFlags(t *testing.T) {
 		{"bad port", "start", []string{"--oci-image", "vmm.local/redis", "--ready", "tcp:99999"}, "want log:TEXT, tcp:PORT or http:PORT/PATH"},
 		{"bad ready", "start", []string{"--oci-image", "vmm.local/redis", "--ready", "Ready"}, "want log:TEXT"},
 		{"cmd alone", "start", []string{"--oci-cmd", "redis-server"}, "go with --oci-image"},
+		{"unknown packed workload", "all", []string{"--app", "workload:redis"}, `--app workload:redis: unknown workload "redis"`},
 	} {
 		args := append([]string{c.which, "--assets", assets, "--vmm", filepath.Join(assets, "bzImage"), "--out", filepath.Join(t.TempDir(), "out")}, c.args...)
 		var out, errb bytes.Buffer

@@ -18,6 +18,9 @@ import (
 // --oci-image, --oci-cmd and --ready, or one vmm bench all --app.
 type ociFlags struct {
 	image, cmd, ready string
+	// workload, for --app workload:NAME, is the bench workload to pack
+	// as an image (image is then the tarball packWorkload writes).
+	workload string
 }
 
 // check validates the start flags for which: only start measures one
@@ -35,11 +38,17 @@ func (f ociFlags) check(which string) error {
 	return checkReady(f.ready)
 }
 
-// parseApp reads --app IMAGE[=READY].
+// parseApp reads --app IMAGE[=READY] or --app workload:NAME.
 func parseApp(v string) (ociFlags, error) {
 	image, ready, _ := strings.Cut(v, "=")
 	if image == "" {
 		return ociFlags{}, fmt.Errorf("--app %q: want IMAGE[=READY]", v)
+	}
+	if wl, ok := strings.CutPrefix(image, workloadAppPrefix); ok {
+		if err := bench.CheckWorkload(wl); err != nil {
+			return ociFlags{}, fmt.Errorf("--app %s: %w", v, err)
+		}
+		return ociFlags{workload: wl, ready: ready}, checkReady(ready)
 	}
 	return ociFlags{image: image, ready: ready}, checkReady(ready)
 }
@@ -157,10 +166,19 @@ func (f *benchFlags) prepareImages(ctx context.Context, progress io.Writer) erro
 		f.o.Assets.OCI, f.o.Workload = img, f.oci.image+" (OCI image)"
 	}
 	for i, app := range f.apps {
+		shown := app.image
+		if app.workload != "" {
+			shown = workloadAppPrefix + app.workload
+			app.image = filepath.Join(f.out, "workload-"+app.workload+".tar")
+			if err := packWorkload(app.image, f.o.Assets.Workload(app.workload), app.workload); err != nil {
+				return fmt.Errorf("--app %s: %w", shown, err)
+			}
+		}
 		img, err := app.prepare(ctx, f.o.Assets, f.out, fmt.Sprintf("app%d", i+1), progress)
 		if err != nil {
-			return fmt.Errorf("--app %s: %w", app.image, err)
+			return fmt.Errorf("--app %s: %w", shown, err)
 		}
+		img.Name, img.Workload = shown, app.workload
 		f.o.Apps = append(f.o.Apps, img)
 	}
 	return nil
