@@ -27,9 +27,9 @@ type densityConfig struct {
 	CPUs    int
 	Timeout time.Duration // per instance, launch → answering HTTP
 	Prefix  netip.Prefix
-	// Probe, when set, is an OCI image's network ready condition (the
-	// targets' Assets.OCI runs in place of the http workload); an image
-	// ready at a log line has Image set and Probe nil.
+	// Image says the targets' Assets.OCI runs in place of the http
+	// workload, ready at its own condition: Probe for a network one, nil
+	// for a log line.
 	Probe *Ready
 	Image bool
 	// Cached are the image's files whose page cache is measured with all
@@ -136,7 +136,7 @@ func densityOne(ctx context.Context, t Target, br *Bridge, c densityConfig) (*In
 	lctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	spec := Spec{Workload: workload.HTTP, MemMiB: c.MemMiB, CPUs: c.CPUs, Net: br}
-	if c.Image || c.Probe != nil {
+	if c.Image {
 		in, err := launchReady(lctx, t, spec, c.Probe)
 		if err != nil {
 			return nil, 0, err

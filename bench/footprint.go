@@ -15,18 +15,17 @@ import (
 
 // measureFiles sizes what each VM and container target needs on disk.
 func measureFiles(a Assets, vms bool) []results.FootprintFile {
-	size := func(p string) int64 { n, _ := rootdisk.DiskUsage(p); return n }
-	containers := results.FootprintFile{Target: "containers", What: "root file system (shared, read-only)", Bytes: size(a.Rootfs)}
+	containers := results.FootprintFile{Target: "containers", What: "root file system (shared, read-only)", Bytes: diskBytes(a.Rootfs)}
 	if !vms {
 		return []results.FootprintFile{containers}
 	}
-	disk := size(a.RootDisk)
-	stock := results.FootprintFile{Target: results.TargetVMStock, What: "Debian kernel + initramfs + root disk", Bytes: size(a.StockKernel) + size(a.StockInitrd) + disk}
+	disk := diskBytes(a.RootDisk)
+	stock := results.FootprintFile{Target: results.TargetVMStock, What: "Debian kernel + initramfs + root disk", Bytes: diskBytes(a.StockKernel) + diskBytes(a.StockInitrd) + disk}
 	if a.Unpacked != "" { // the kernel vmm unpacked from the bzImage, kept beside it
 		stock.What = "Debian kernel (bzImage and unpacked) + initramfs + root disk"
-		stock.Bytes += size(a.Unpacked)
+		stock.Bytes += diskBytes(a.Unpacked)
 	}
-	return []results.FootprintFile{{Target: results.TargetVM, What: "minimal kernel + root disk", Bytes: size(a.MicroKernel) + disk}, stock, containers}
+	return []results.FootprintFile{{Target: results.TargetVM, What: "minimal kernel + root disk", Bytes: diskBytes(a.MicroKernel) + disk}, stock, containers}
 }
 
 // runLargeImage makes a root of imageMiB (the shared root plus a filler
