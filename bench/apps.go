@@ -101,7 +101,7 @@ func appDensity(ctx context.Context, o Options, img *OCIImage, ready []Target, p
 		b := prefix.Addr().As4()
 		b[2] = byte(100 + int(b[2])*len(o.DensityTargets) + j)
 		c := densityConfig{Max: o.AppN, Budget: o.Budget, Reserve: 128 << 20, MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout,
-			Prefix: netip.PrefixFrom(netip.AddrFrom4(b), 24), Image: true, Progress: progress}
+			Prefix: netip.PrefixFrom(netip.AddrFrom4(b), 24), Image: true, Progress: progress, LabFault: o.labFault()}
 		if img.Ready.network() {
 			c.Probe = &img.Ready
 		}

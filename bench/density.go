@@ -13,6 +13,7 @@ import (
 	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/internal/rootdisk"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // httpPage is what the http workload serves on / (see workload/http).
@@ -32,16 +33,25 @@ type densityConfig struct {
 	// for a log line.
 	Probe *Ready
 	Image bool
+	// LabFault names a run result's known fault of the nested lab (nil:
+	// every failure ends the run).
+	LabFault func(runresult.Result) (string, bool)
 	// Cached are the image's files whose page cache is measured with all
 	// instances up (nil: none).
 	Cached   []string
 	Progress func(target string, n, of int)
 }
 
+// maxDensityFailures ends a density run at this many failed instances,
+// known lab faults included.
+const maxDensityFailures = 3
+
 // measureDensity starts idle http instances of t one after another, each on
-// its own address on a private bridge, until Max, the budget, or the
-// first failure; every instance must answer HTTP before it counts. Then
-// it tears everything down and checks that nothing is left.
+// its own address on a private bridge, until Max, the budget, or a
+// failure; every instance must answer HTTP before it counts. A failure
+// c.LabFault recognises is recorded and the run goes on, up to
+// maxDensityFailures failures in all. Then it tears everything down and
+// checks that nothing is left.
 func measureDensity(ctx context.Context, t Target, c densityConfig) results.DensityRun {
 	run := results.DensityRun{Target: t.Name(), Max: c.Max, Budget: c.Budget}
 	br, err := newBridge(c.Prefix)
@@ -49,35 +59,50 @@ func measureDensity(ctx context.Context, t Target, c densityConfig) results.Dens
 		run.StopReason = "bridge: " + err.Error()
 		return run
 	}
+	merging, err := beginMerging(t)
+	if err != nil {
+		run.StopReason = err.Error()
+		closeBridge(&run, br)
+		return run
+	}
 	before, _ := ReadHostMemory()
+	drop := func() int64 { now, _ := ReadHostMemory(); return before.MemAvailable - now.MemAvailable }
 	var live []*Instance
 	start := time.Now()
 	run.StopReason = fmt.Sprintf("reached --max %d", c.Max)
-	for n := 1; n <= c.Max; n++ {
+	for attempt := 1; len(live) < c.Max; attempt++ {
 		if ctx.Err() != nil {
 			run.StopReason = "interrupted"
 			break
 		}
 		if c.Progress != nil {
-			c.Progress(t.Name(), n, c.Max)
+			c.Progress(t.Name(), len(live)+1, c.Max)
 		}
 		in, answer, err := densityOne(ctx, t, br, c)
 		if err != nil {
-			run.Failures = append(run.Failures, fmt.Sprintf("instance %d: %v", n, err))
-			run.StopReason = fmt.Sprintf("instance %d failed", n)
+			if err := c.excuse(&run, attempt, err); err != nil {
+				run.Failures = append(run.Failures, err.Error())
+				run.StopReason = fmt.Sprintf("instance %d failed", attempt)
+				break
+			}
+		} else if live, err = c.reapDead(&run, append(live, in)); err != nil {
+			run.Failures = append(run.Failures, err.Error())
+			run.StopReason = fmt.Sprintf("an earlier instance ended while instance %d started", attempt)
 			break
 		}
-		live = append(live, in)
-		if dead := deadInstances(live); len(dead) > 0 {
-			run.Failures = append(run.Failures, dead...)
-			run.StopReason = fmt.Sprintf("an earlier instance ended while instance %d started", n)
+		if failed := len(run.LabFaults); failed >= maxDensityFailures {
+			run.StopReason = fmt.Sprintf("%d known lab faults", failed)
 			break
+		}
+		if in == nil {
+			continue
 		}
 		now, _ := ReadHostMemory()
-		drop := before.MemAvailable - now.MemAvailable
-		run.Points = append(run.Points, results.DensityPoint{N: n, ReadyMS: ms(in.Ready), AnswerMS: ms(answer),
-			ElapsedS: time.Since(start).Seconds(), MemAvailableDrop: drop})
-		if c.Budget > 0 && drop >= c.Budget {
+		dropped := before.MemAvailable - now.MemAvailable
+		run.Points = append(run.Points, results.DensityPoint{N: len(live), ReadyMS: ms(in.Ready), AnswerMS: ms(answer),
+			ElapsedS: time.Since(start).Seconds(), MemAvailableDrop: dropped})
+		merging.checkpoint(ctx, &run, live, drop, false)
+		if c.Budget > 0 && dropped >= c.Budget {
 			run.StopReason = fmt.Sprintf("memory budget %d MiB used", c.Budget>>20)
 			break
 		}
@@ -86,48 +111,65 @@ func measureDensity(ctx context.Context, t Target, c densityConfig) results.Dens
 			break
 		}
 	}
-	for _, in := range live {
-		if len(in.PIDs()) > 0 {
-			run.Count++
-		}
-	}
-	if n := len(run.Points); n > 0 {
-		last := run.Points[n-1]
-		run.LaunchRate = float64(n) / last.ElapsedS
-		run.MemAvailablePer = last.MemAvailableDrop / int64(n)
-		var pss uint64
-		for _, in := range live {
-			for _, pid := range in.PIDs() {
-				if ms, err := ReadSmaps(pid); err == nil {
-					pss += Sum(ms).Pss
-				}
-			}
-		}
-		run.PssPer = pss / uint64(n)
-		now, _ := ReadHostMemory()
-		run.HostKernelPer = now.Sub(before).Kernel() / int64(n)
-		run.WrittenBytes = written(live)
-		if c.Cached != nil {
-			if n, err := pageCached(c.Cached); err == nil {
-				run.ImageCachedBytes = &n
-			}
-		}
-	}
+	merging.checkpoint(ctx, &run, live, drop, true)
+	summarize(&run, live, before, c)
 	for _, in := range live {
 		if err := in.Stop(); err != nil {
 			run.Failures = append(run.Failures, "teardown: "+err.Error())
 		}
 	}
-	run.Leftovers = append(run.Leftovers, br.Leftovers()...)
+	if err := merging.close(); err != nil {
+		run.Leftovers = append(run.Leftovers, err.Error())
+	}
 	for _, in := range live {
 		for _, pid := range in.PIDs() {
 			run.Leftovers = append(run.Leftovers, fmt.Sprintf("process %d (%s)", pid, procName(pid)))
 		}
 	}
+	closeBridge(&run, br)
+	return run
+}
+
+// summarize fills in run's per-instance figures with live up.
+func summarize(run *results.DensityRun, live []*Instance, before results.HostMemory, c densityConfig) {
+	for _, in := range live {
+		if len(in.PIDs()) > 0 {
+			run.Count++
+		}
+	}
+	n := len(run.Points)
+	if n == 0 {
+		return
+	}
+	last := run.Points[n-1]
+	run.LaunchRate = float64(n) / last.ElapsedS
+	per := int64(max(last.N, 1))
+	run.MemAvailablePer = last.MemAvailableDrop / per
+	var pss uint64
+	for _, in := range live {
+		for _, pid := range in.PIDs() {
+			if ms, err := ReadSmaps(pid); err == nil {
+				pss += Sum(ms).Pss
+			}
+		}
+	}
+	run.PssPer = pss / uint64(per)
+	now, _ := ReadHostMemory()
+	run.HostKernelPer = now.Sub(before).Kernel() / per
+	run.WrittenBytes = written(live)
+	if c.Cached != nil {
+		if n, err := pageCached(c.Cached); err == nil {
+			run.ImageCachedBytes = &n
+		}
+	}
+}
+
+// closeBridge removes br, noting in run what it left behind.
+func closeBridge(run *results.DensityRun, br *Bridge) {
+	run.Leftovers = append(run.Leftovers, br.Leftovers()...)
 	if err := br.Close(); err != nil {
 		run.Leftovers = append(run.Leftovers, "bridge: "+err.Error())
 	}
-	return run
 }
 
 // densityOne launches one instance and waits for its HTTP answer (or
@@ -149,8 +191,7 @@ func densityOne(ctx context.Context, t Target, br *Bridge, c densityConfig) (*In
 	}
 	if err := getPage(lctx, in.dialer(br), in.Addr); err != nil {
 		tail := in.Tail()
-		in.Stop()
-		return nil, 0, fmt.Errorf("no HTTP answer from %v: %w: %s", in.Addr, err, lastLines(tail, 3))
+		return nil, 0, stopFailed(in, fmt.Errorf("no HTTP answer from %v: %w: %s", in.Addr, err, lastLines(tail, 3)))
 	}
 	return in, time.Since(in.Launched), nil
 }
@@ -196,16 +237,4 @@ func getPage(ctx context.Context, dial func(ctx context.Context, network, addr s
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-// deadInstances describes the instances that ended although they should
-// idle: a density count only holds while every instance lives.
-func deadInstances(live []*Instance) []string {
-	var out []string
-	for i, in := range live {
-		if len(in.PIDs()) == 0 {
-			out = append(out, fmt.Sprintf("instance %d ended: %s", i+1, lastLines(in.Tail(), 8)))
-		}
-	}
-	return out
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // tailLines is how many output lines an instance keeps for failure reports.
@@ -144,10 +145,12 @@ func startProcFor(ctx context.Context, cmd *exec.Cmd, in *Instance, marker strin
 		default:
 		}
 		p.stop()
-		return nil, fmt.Errorf("%s ended before it was ready (%v): %s", cmd.Args[0], p.err, failureLines(p.out.tail(), 5))
+		r, ok := p.result()
+		return nil, withResult(fmt.Errorf("%s ended before it was ready (%v): %s", cmd.Args[0], p.err, failureLines(p.out.tail(), 5)), r, ok)
 	case <-ctx.Done():
 		p.stop()
-		return nil, fmt.Errorf("%s: not ready: %w: %s", cmd.Args[0], context.Cause(ctx), failureLines(p.out.tail(), 5))
+		r, ok := p.result()
+		return nil, withResult(fmt.Errorf("%s: not ready: %w: %s", cmd.Args[0], context.Cause(ctx), failureLines(p.out.tail(), 5)), r, ok)
 	}
 }
 
@@ -220,6 +223,18 @@ func (p *proc) late() []results.Phase {
 }
 
 func (p *proc) tail() string { return p.out.tail() }
+
+// result is the run result the process printed last (vmm --json), once
+// it ended.
+func (p *proc) result() (runresult.Result, bool) {
+	select {
+	case <-p.exited:
+	default:
+		return runresult.Result{}, false
+	}
+	r, err := runresult.Parse([]byte(p.out.lastJSON()))
+	return r, err == nil
+}
 
 // groupPIDs lists the processes in process group pgid.
 func groupPIDs(pgid int) []int {

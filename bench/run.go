@@ -15,6 +15,7 @@ import (
 	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
 	"github.com/vmmlab/vmm/cgroup"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // Options configure a bench run (the CLI's flags).
@@ -56,7 +57,7 @@ type Progress interface {
 func AllTargets(o Options) []Target {
 	a := o.Assets
 	return []Target{
-		newVMM(a, false), newVMMNoTHP(a), newVMMRestore(a), newVMM(a, true),
+		newVMM(a, false), newVMMNoTHP(a), newVMMKSM(a), newVMMRestore(a), newVMM(a, true),
 		newRuntime(a, results.TargetCrun, o.StateDir, o.NoPivot), newRuntime(a, results.TargetRunc, o.StateDir, o.NoPivot), newRuntime(a, results.TargetRunsc, o.StateDir, o.NoPivot),
 		newDocker(a, filepath.Join(filepath.Dir(o.StateDir), "vmm-bench-docker"), o.NoPivot),
 		newProcess(a), newQEMU(a, false), newQEMU(a, true),
@@ -179,9 +180,18 @@ func runDensity(ctx context.Context, o Options, ready []Target, step func(string
 		// Each run gets its own /24 so that addresses are never reused.
 		prefix := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 77, byte(i), 0}), 24)
 		out = append(out, measureDensity(ctx, t, densityConfig{Max: o.DensityMax, Budget: o.Budget, Reserve: 128 << 20,
-			MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout, Prefix: prefix, Progress: step}))
+			MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout, Prefix: prefix, Progress: step, LabFault: o.labFault()}))
 	}
 	return out
+}
+
+// labFault is the known-fault classifier of a run in the nested lab: nil
+// elsewhere, where every failure is a failure.
+func (o Options) labFault() func(runresult.Result) (string, bool) {
+	if !o.Nested {
+		return nil
+	}
+	return LabFaultOf
 }
 
 // checkTargets splits ts into those that can run here and, with the

@@ -100,8 +100,7 @@ func launchReady(ctx context.Context, t Target, s Spec, probe *Ready) (*Instance
 	}
 	if err := probe.probe(ctx, in.dialer(s.Net), in.Addr); err != nil {
 		tail := in.Tail()
-		in.Stop()
-		return nil, fmt.Errorf("%s: not ready: %w: %s", t.Name(), err, lastLines(tail, 3))
+		return nil, stopFailed(in, fmt.Errorf("%s: not ready: %w: %s", t.Name(), err, lastLines(tail, 3)))
 	}
 	now := time.Now()
 	in.Ready = now.Sub(in.Launched)

@@ -28,7 +28,7 @@ func (m *Machine) build(c Config, after map[string]func(), steps ...buildStep) e
 			if c.memoryFile != nil {
 				return m.mapMemoryFile(c.memoryFile, c)
 			}
-			return m.createMemory(c.MemSize, c.HugePages)
+			return m.createMemory(c)
 		}},
 	}
 	for _, st := range append(first, steps...) {

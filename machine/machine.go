@@ -48,6 +48,8 @@ type Config struct {
 	Console    io.Writer // guest serial output
 	// HugePages is guest RAM's transparent huge page policy.
 	HugePages memory.HugePages
+	// Mergeable offers guest RAM to the host's same-page merging (KSM).
+	Mergeable bool
 	// Start is when vmm started; the boot timer measures from it.
 	Start time.Time
 	// OnBooted, if set, is called (on a vCPU's thread: it must not block)
@@ -190,13 +192,18 @@ func spans(size uint64) []memory.Span {
 	return s
 }
 
-func (m *Machine) createMemory(size uint64, huge memory.HugePages) error {
+func (m *Machine) createMemory(c Config) error {
 	var err error
-	if m.mem, err = memory.Map(spans(size)...); err != nil {
+	if m.mem, err = memory.Map(spans(c.MemSize)...); err != nil {
 		return err
 	}
-	if err := m.mem.SetHugePages(huge); err != nil {
+	if err := m.mem.SetHugePages(c.HugePages); err != nil {
 		return err
+	}
+	if c.Mergeable {
+		if err := m.mem.SetMergeable(); err != nil {
+			return err
+		}
 	}
 	return m.registerMemory()
 }

@@ -51,6 +51,28 @@ func TestSetHugePages(t *testing.T) {
 	}
 }
 
+// Guest RAM offered to KSM carries the mergeable flag; a host kernel
+// without KSM refuses it with an error.
+func TestSetMergeable(t *testing.T) {
+	g, err := Map(Span{Base: 0, Size: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := os.Stat("/sys/kernel/mm/ksm"); err != nil {
+		if g.SetMergeable() == nil {
+			t.Error("a host without KSM took MADV_MERGEABLE")
+		}
+		return
+	}
+	if err := g.SetMergeable(); err != nil {
+		t.Fatal(err)
+	}
+	if f := vmFlags(t, g.Regions()[0].hostAddr()); !strings.Contains(f+" ", " mg ") {
+		t.Errorf("guest RAM marked mergeable: flags %s lack mg", f)
+	}
+}
+
 // KVM backs guest memory with 2 MiB nested pages only where the host
 // address is congruent to the guest address modulo 2 MiB; an unaligned
 // mapping cost the lab boot 18,000 nested page faults.

@@ -188,6 +188,22 @@ func (g *Guest) SetHugePages(p HugePages) error {
 	return nil
 }
 
+// SetMergeable marks every mapped region for the host's same-page
+// merging (KSM, madvise MADV_MERGEABLE): identical pages of this and
+// other guests may then share one host page, copied again on a write.
+// It does nothing until the host runs ksmd (/sys/kernel/mm/ksm/run).
+func (g *Guest) SetMergeable() error {
+	if !g.mapped {
+		return nil
+	}
+	for _, r := range g.regions {
+		if err := unix.Madvise(r.Data, unix.MADV_MERGEABLE); err != nil {
+			return fmt.Errorf("madvise guest memory at %#x mergeable (is the host kernel built with KSM?): %w", r.Base, err)
+		}
+	}
+	return nil
+}
+
 // Discard gives the host back the pages behind guest range [addr,
 // addr+n) (a balloon's inflated or reported free pages): they read as
 // zeros afterwards and cost the host nothing until the guest touches them

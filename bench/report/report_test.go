@@ -34,9 +34,13 @@ func synthetic(shift float64) *results.Results {
 		{Target: "process", Kind: results.KindProcess, Pss: 5 << 20},
 	}
 	r.Density = []results.DensityRun{
-		{Target: "vm", Max: 4, Count: 4, MemAvailablePer: 45 << 20, PssPer: 44 << 20, Points: []results.DensityPoint{{N: 1, MemAvailableDrop: 45 << 20}, {N: 4, MemAvailableDrop: 180 << 20}}},
+		{Target: "vm", Max: 4, Count: 4, MemAvailablePer: 45 << 20, PssPer: 44 << 20,
+			LabFaults: []results.LabFault{{Attempt: 2, Fault: "delivery-triple-fault"}, {Instance: 3, Fault: "cr3-outside-ram"}}, Points: []results.DensityPoint{{N: 1, MemAvailableDrop: 45 << 20}, {N: 4, MemAvailableDrop: 180 << 20}}},
 		{Target: "vm-restore", Max: 4, Count: 4, MemAvailablePer: 18 << 20, PssPer: 11 << 20, Points: []results.DensityPoint{{N: 4, MemAvailableDrop: 72 << 20}}},
 		{Target: "crun", Max: 4, Count: 4, MemAvailablePer: 3 << 20, PssPer: 3 << 20, Points: []results.DensityPoint{{N: 4, MemAvailableDrop: 12 << 20}}},
+		{Target: "vm-ksm", Max: 4, Count: 4, MemAvailablePer: 30 << 20, PssPer: 28 << 20, Points: []results.DensityPoint{{N: 4, MemAvailableDrop: 120 << 20}},
+			Merging: []results.MergingPoint{{N: 4, Settled: true, WaitS: 62, PagesShared: 3000, PagesSharing: 12000, SavedPer: 12 << 20, MergingPer: 14 << 20,
+				KsmdCPUS: 9.5, DropBefore: 168 << 20, DropAfter: 120 << 20}}},
 	}
 	r.Footprint = &results.Footprint{Files: []results.FootprintFile{{Target: "vm", What: "k+i", Bytes: 20 << 20}, {Target: "vm-stock", What: "k+i", Bytes: 25 << 20}, {Target: "containers", What: "root", Bytes: 30 << 20}},
 		LargeImage: &results.LargeImageRun{Target: "crun", ImageBytes: 100 << 20, N: 3, Started: 3, BundleBytes: 12 << 10, DiskTotal: 100<<20 + 12<<10}}
@@ -52,7 +56,9 @@ func TestWriteReports(t *testing.T) {
 	for _, want := range []string{"nested: outer guest under QEMU TCG", "## The claims, measured", "| vm | 5 | 0 | 1502",
 		"| crun | 5 | 1 |", "**docker** skipped: not installed", "does not hold for a microVM", "holds on disk",
 		"Restarting a VM can take several minutes", "vm-restore ÷ vm 0.20×",
-		"PSS 0.25×, MemAvailable drop 0.40×", "clones of one snapshot cost 6.0× a container", "vm-restore: 4 answering"} {
+		"PSS 0.25×, MemAvailable drop 0.40×", "clones of one snapshot cost 6.0× a container", "vm-restore: 4 answering",
+		"| 2 (launch 2: delivery-triple-fault; instance 3: cr3-outside-ram) |",
+		"| vm-ksm | 4 | yes | 62 s | 3000 | 12.0 MiB | 14.0 MiB | 9.5 s | 42.0 MiB → 30.0 MiB |"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}

@@ -55,14 +55,32 @@ func density(d *Document, r *results.Results) {
 		return
 	}
 	t := Table{Header: []Text{"target", "answering", "stopped because", "launch rate /s", "MemAvailable drop each", "PSS each",
-		"host kernel each", "failures", "left behind"}}
+		"host kernel each", "failures", "lab faults passed", "left behind"}}
 	for _, x := range r.Density {
 		t.Rows = append(t.Rows, []Text{Text(x.Target), Textf("%d of %d", x.Count, x.Max), Text(x.StopReason), Textf("%.2f", x.LaunchRate),
 			Text(mib(float64(x.MemAvailablePer))), Text(mib(float64(x.PssPer))), Text(mib(float64(x.HostKernelPer))),
-			Text(orDash(strings.Join(x.Failures, "; "))), Text(orDash(strings.Join(x.Leftovers, ", ")))})
+			Text(orDash(strings.Join(x.Failures, "; "))), Text(labFaults(x.LabFaults)), Text(orDash(strings.Join(x.Leftovers, ", ")))})
 	}
 	d.Add(Heading{2, "Density: idle `http` instances on a private bridge, each answering HTTP"}, Image{"density", "density.svg"}, t)
 	d.Add(cloneRatios(r)...)
+	d.Add(merging(r)...)
+}
+
+// labFaults says how many instances a density run lost to the nested
+// lab's known faults, and which.
+func labFaults(fs []results.LabFault) string {
+	if len(fs) == 0 {
+		return "–"
+	}
+	var parts []string
+	for _, f := range fs {
+		if f.Attempt > 0 {
+			parts = append(parts, fmt.Sprintf("launch %d: %s", f.Attempt, f.Fault))
+		} else {
+			parts = append(parts, fmt.Sprintf("instance %d: %s", f.Instance, f.Fault))
+		}
+	}
+	return fmt.Sprintf("%d (%s)", len(fs), strings.Join(parts, "; "))
 }
 
 // cloneRatios compares a clone with a cold-booted VM, if both ran.

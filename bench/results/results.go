@@ -95,6 +95,7 @@ const (
 const (
 	TargetVM        = "vm"         // vmm, the minimal kernel, virtio-mmio
 	TargetVMNoTHP   = "vm-nothp"   // vm without transparent huge pages
+	TargetVMKSM     = "vm-ksm"     // vm with guest RAM offered to the host's same-page merging
 	TargetVMStock   = "vm-stock"   // vmm, the Debian kernel, virtio-pci
 	TargetVMRestore = "vm-restore" // vm restored from a snapshot
 	TargetQEMU      = "qemu"       // QEMU's microvm, the minimal kernel

@@ -82,7 +82,7 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.o.CPUs, "cpus", 1, "vCPUs of a VM, CPUs of a container")
 	fs.DurationVar(&f.o.Timeout, "timeout", 3*time.Minute, "limit for one instance to become ready")
 	fs.DurationVar(&f.o.Settle, "settle", 5*time.Second, "idle time after ready before memory is sampled")
-	fs.StringSliceVar(&f.density, "density-targets", []string{results.TargetVM, results.TargetVMRestore, results.TargetCrun}, "targets of the density run")
+	fs.StringSliceVar(&f.density, "density-targets", []string{results.TargetVM, results.TargetVMKSM, results.TargetVMRestore, results.TargetCrun}, "targets of the density run")
 	fs.IntVar(&f.o.DensityMax, "max", 20, "density: at most this many instances per target")
 	fs.StringVar(&f.budget, "budget", "1G", "density: stop once host MemAvailable fell by this much")
 	fs.StringVar(&f.large, "large-image", "256M", "size of the large shared image (footprint)")

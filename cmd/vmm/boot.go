@@ -30,7 +30,7 @@ type bootOptions struct {
 	unpackKernel                         string
 	thp, rng, balloon, vsock, transport  string
 	cpus                                 int
-	explain                              bool
+	explain, ksm                         bool
 	disks, nics                          []string
 }
 
@@ -48,6 +48,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.device, "kvm-device", "/dev/kvm", "KVM device node")
 	fs.StringArrayVar(&o.disks, "disk", nil, "attach PATH[,ro] (a file or block device) as a virtio-blk disk; repeatable: /dev/vda, /dev/vdb, ...")
 	fs.StringVar(&o.thp, "thp", "auto", "transparent huge pages for guest RAM: auto (the host's policy), on, or off (only the 4 KiB pages the guest touches)")
+	fs.BoolVar(&o.ksm, "ksm", false, "offer guest RAM to the host's same-page merging (KSM, madvise MADV_MERGEABLE): identical pages of VMs share host memory while the host runs ksmd (/sys/kernel/mm/ksm/run); implies --thp off unless --thp on is given")
 	fs.StringVar(&o.transport, "virtio", "pci", "transport of the virtio devices: pci, or mmio for kernels without PCI (announced on the command line)")
 	fs.StringVar(&o.rng, "rng", "on", "virtio-rng entropy device from the host's getrandom(2): on (at most 1 MiB/s), rate=BYTES (per second, e.g. 64K; 0: no limit), or off")
 	fs.StringVar(&o.vsock, "vsock", "", "virtio-vsock: cid=N,uds=PATH: guest AF_VSOCK sockets reach host programs through the unix socket PATH (a host program connects and writes \"CONNECT port\\n\"; a guest connecting to CID 2 port P reaches the listener at PATH_P)")
@@ -183,9 +184,9 @@ func (o bootOptions) config(kernel []byte, mem uint64, console io.Writer, start 
 	if err != nil {
 		return machine.Config{}, err
 	}
-	huge, ok := map[string]memory.HugePages{"auto": memory.HugePagesDefault, "on": memory.HugePagesOn, "off": memory.HugePagesOff}[o.thp]
-	if !ok {
-		return machine.Config{}, fmt.Errorf("--thp %q: want auto, on or off", o.thp)
+	huge, err := o.hugePages()
+	if err != nil {
+		return machine.Config{}, err
 	}
 	if o.transport != "pci" && o.transport != "mmio" {
 		return machine.Config{}, fmt.Errorf("--virtio %q: want pci or mmio", o.transport)
@@ -204,7 +205,7 @@ func (o bootOptions) config(kernel []byte, mem uint64, console io.Writer, start 
 	}
 	cfg := machine.Config{Device: o.device, Kernel: kernel, Cmdline: o.cmdline,
 		MemSize: mem, CPUs: o.cpus, Console: console, Start: start, Disks: disks, NICs: nics,
-		VirtioMMIO: o.transport == "mmio", HugePages: huge, RNG: rng, Balloon: bal, Vsock: vs,
+		VirtioMMIO: o.transport == "mmio", HugePages: huge, Mergeable: o.ksm, RNG: rng, Balloon: bal, Vsock: vs,
 		// The guest has booted: give the host back at once what vmm's heap
 		// grew by during the boot (disk reads, device set-up), instead of
 		// over minutes through Go's background scavenger.
@@ -351,4 +352,17 @@ func report(r machine.Result, j runresult.Result, asJSON bool, w io.Writer) int 
 		fmt.Fprintln(w, r.Dump)
 	}
 	return j.ExitCode
+}
+
+// hugePages is --thp as a policy. KSM merges only 4 KiB pages (it splits
+// a huge page to merge it), so --ksm turns the host's default off.
+func (o bootOptions) hugePages() (memory.HugePages, error) {
+	huge, ok := map[string]memory.HugePages{"auto": memory.HugePagesDefault, "on": memory.HugePagesOn, "off": memory.HugePagesOff}[o.thp]
+	if !ok {
+		return 0, fmt.Errorf("--thp %q: want auto, on or off", o.thp)
+	}
+	if o.ksm && huge == memory.HugePagesDefault {
+		huge = memory.HugePagesOff
+	}
+	return huge, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmmlab/vmm/internal/testkernel"
 	"github.com/vmmlab/vmm/machine"
+	"github.com/vmmlab/vmm/memory"
 	"github.com/vmmlab/vmm/runresult"
 )
 
@@ -220,5 +221,22 @@ func TestReportSaysWhyTheHostsKVMMayNotRunTheGuest(t *testing.T) {
 	report(crashed, resultOf(crashed, 0, 0, nil, why), false, &b)
 	if strings.Contains(b.String(), "kvm_pvm") {
 		t.Errorf("a guest that booted: %q blames the host", b.String())
+	}
+}
+
+// --ksm turns transparent huge pages off unless --thp on asks for them.
+func TestKSMHugePages(t *testing.T) {
+	for _, c := range []struct {
+		thp  string
+		ksm  bool
+		want memory.HugePages
+	}{
+		{"auto", false, memory.HugePagesDefault}, {"auto", true, memory.HugePagesOff},
+		{"on", true, memory.HugePagesOn}, {"off", true, memory.HugePagesOff}, {"on", false, memory.HugePagesOn},
+	} {
+		got, err := bootOptions{thp: c.thp, ksm: c.ksm}.hugePages()
+		if err != nil || got != c.want {
+			t.Errorf("--thp %s --ksm=%v: %v, %v; want %v", c.thp, c.ksm, got, err, c.want)
+		}
 	}
 }
