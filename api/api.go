@@ -7,6 +7,9 @@
 //	PUT /vm/resume       204; 409 if not paused
 //	PUT /vm/snapshot     {"dir": "..."}: 200 SnapshotInfo
 //	PUT /vm/stop         202: the VM stops (after a snapshot under way), vmm exits
+//	PUT /vm/working-set  200 WorkingSetInfo: a restore with --working-set record writes
+//	                     the pages its guest touched into its snapshot; 409 if it does
+//	                     not record or wrote them already
 //
 // Pause, resume and snapshot are one at a time: one that comes while
 // another is under way gets 409, as does any after the run ended.
@@ -52,6 +55,11 @@ type SnapshotInfo struct {
 	MemoryBytes int64   `json:"memory_bytes"` // guest RAM written (pages with data)
 }
 
+// WorkingSetInfo is what PUT /vm/working-set answers.
+type WorkingSetInfo struct {
+	Pages uint64 `json:"pages"` // guest pages written as the snapshot's working set
+}
+
 // VM is the running machine the API controls. It carries out one pause,
 // resume or snapshot at a time, and says so with a Conflict.
 type VM interface {
@@ -59,6 +67,7 @@ type VM interface {
 	Pause() error
 	Resume() error
 	Snapshot(dir string) (SnapshotInfo, error)
+	RecordWorkingSet() (WorkingSetInfo, error)
 	Stop()
 }
 
@@ -155,6 +164,8 @@ const (
 	PathResume   = "/vm/resume"
 	PathSnapshot = "/vm/snapshot"
 	PathStop     = "/vm/stop"
+	// PathWorkingSet records a restored guest's working set.
+	PathWorkingSet = "/vm/working-set"
 )
 
 // handler answers a request with its body: a status code and a value to
@@ -175,6 +186,7 @@ func (s *Server) routes() []route {
 		{"PUT", PathResume, func([]byte) (int, any) { return result(s.vm.Resume(), 204) }},
 		{"PUT", PathSnapshot, s.snapshot},
 		{"PUT", PathStop, func([]byte) (int, any) { s.vm.Stop(); return 202, nil }},
+		{"PUT", PathWorkingSet, s.workingSet},
 	}
 }
 
@@ -194,6 +206,15 @@ func (s *Server) route(method, path string, body []byte) (int, any) {
 		return 405, apiError(fmt.Sprintf("%s does not take %s", path, method))
 	}
 	return 404, apiError(fmt.Sprintf("no such path %.80q (%s)", path, strings.Join(known, ", ")))
+}
+
+// workingSet is PUT /vm/working-set.
+func (s *Server) workingSet([]byte) (int, any) {
+	info, err := s.vm.RecordWorkingSet()
+	if code, body := result(err, 200); err != nil {
+		return code, body
+	}
+	return 200, info
 }
 
 // snapshot is PUT /vm/snapshot {"dir": "..."}.

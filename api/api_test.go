@@ -22,6 +22,7 @@ type fakeVM struct {
 	paused    bool
 	stopped   bool
 	snapshots []string
+	recorded  bool
 	snapping  bool          // a snapshot is under way
 	snapWait  chan struct{} // when set, Snapshot says it started, then waits for it
 	started   chan struct{}
@@ -79,6 +80,17 @@ func (f *fakeVM) Snapshot(dir string) (SnapshotInfo, error) {
 	}
 	f.snapshots = append(f.snapshots, dir)
 	return SnapshotInfo{TotalMS: 12}, nil
+}
+
+// RecordWorkingSet writes once; then it is a conflict.
+func (f *fakeVM) RecordWorkingSet() (WorkingSetInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.recorded {
+		return WorkingSetInfo{}, Conflict{errors.New("written already")}
+	}
+	f.recorded = true
+	return WorkingSetInfo{Pages: 42}, nil
 }
 
 func (f *fakeVM) Stop() {
@@ -143,6 +155,8 @@ func TestRoutes(t *testing.T) {
 		{"PUT", "/vm/snapshot", `not json`, 400, "dir"},
 		{"POST", "/vm/pause", "", 405, "does not take POST"},
 		{"GET", "/nothing", "", 404, "no such path"},
+		{"PUT", "/vm/working-set", "", 200, `"pages":42`},
+		{"PUT", "/vm/working-set", "", 409, "written already"},
 		{"PUT", "/vm/stop", "", 202, ""},
 	} {
 		code, body := raw(t, path, request(c.method, c.path, c.body))

@@ -103,7 +103,7 @@ func TestProbe(t *testing.T) {
 // line asks vmm-init for an overlay root over the image's disk.
 func TestImageTargets(t *testing.T) {
 	a := Assets{OCI: &OCIImage{Name: "vmm.local/redis"}, QEMU: "/usr/bin/qemu-system-x86_64"}
-	for _, tg := range []Target{newProcess(a), newVMMRestore(a)} {
+	for _, tg := range []Target{newProcess(a), newVMMRestore(a, false), newVMMRestore(a, true)} {
 		if err := tg.Check(); err == nil || !strings.Contains(err.Error(), "does not run OCI images yet") {
 			t.Errorf("%s: Check %v", tg.Name(), err)
 		}

@@ -176,8 +176,10 @@ func vmmPhases(line string, launched time.Time) []results.Phase {
 	if r.InputsMS > 0 {
 		out = append(out, results.Phase{Name: "kernel+initrd read", MS: origin + r.InputsMS})
 	}
-	if at, ok := r.Steps["load"]; ok {
-		out = append(out, results.Phase{Name: "guest RAM loaded", MS: origin + at})
+	for _, step := range []struct{ key, name string }{{"load", "guest RAM loaded"}, {"prefetch", "working set read"}, {"state", "state restored"}} {
+		if at, ok := r.Steps[step.key]; ok {
+			out = append(out, results.Phase{Name: step.name, MS: origin + at})
+		}
 	}
 	if r.Booted {
 		out = append(out, results.Phase{Name: "init (boot timer)", MS: origin + r.BootMS})

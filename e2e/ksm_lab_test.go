@@ -63,7 +63,8 @@ func TestKSMMergesTwoGuests(t *testing.T) {
 	}
 }
 
-// guestRAMFlags is the VmFlags of vmm pid's largest mapping: guest RAM.
+// guestRAMFlags is the VmFlags of vmm pid's mapping with the most
+// resident memory: guest RAM (by size, a reservation can be larger).
 func guestRAMFlags(t *testing.T, pid int) string {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
@@ -73,7 +74,7 @@ func guestRAMFlags(t *testing.T, pid int) string {
 	var best, size int
 	flags := ""
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "Size:" {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "Rss:" {
 			fmt.Sscanf(f[1], "%d", &size)
 		}
 		if rest, ok := strings.CutPrefix(l, "VmFlags:"); ok && size > best {

@@ -105,8 +105,9 @@ type Machine struct {
 	vmStats  *kvm.Stats
 	cpuStats []*kvm.Stats
 	statsErr error
-	facts    []string // what Explain tells
-	restored bool     // built by Restore: the guest booted before the snapshot
+	facts    []string    // what Explain tells
+	restored bool        // built by Restore: the guest booted before the snapshot
+	ws       *workingSet // a restore's working set (nil for a boot)
 	tr       Tracer
 	// closers release device backends (disk files, taps) and their
 	// eventfds at Close, in reverse order.

@@ -31,6 +31,9 @@ type RestoreConfig struct {
 	OnBooted func(time.Duration)
 	Revision string
 	Tracer   Tracer
+	// WorkingSet is what the restore does with the snapshot's working
+	// set: prefetch it (auto, on), ignore it (off), or record one.
+	WorkingSet WorkingSetMode
 }
 
 // The transports a restore can put state into.
@@ -77,7 +80,12 @@ func Restore(dir string, rc RestoreConfig) (m *Machine, err error) {
 		}
 	}()
 	c.memoryFile = memFile
+	if m.ws, err = openWorkingSet(dir, rc.WorkingSet); err != nil {
+		return m, fmt.Errorf("restore %s: %w", dir, err)
+	}
+	m.closers = append(m.closers, m.ws.close)
 	err = m.build(c, nil,
+		buildStep{"prefetch", func() error { m.ws.prefetch(dir, m.mem); return nil }},
 		buildStep{"devices", func() error { return m.createDevices(c) }},
 		buildStep{"virtio", func() error { return m.createVirtio(c) }},
 		buildStep{"vcpus", func() error { return m.createVCPUs(c.CPUs, nil) }},

@@ -102,12 +102,19 @@ type Result struct {
 	// DeviceCounters are what devices that count report, by device name
 	// ("virtio-balloon": {"reported_bytes": ...}).
 	DeviceCounters map[string]map[string]uint64
+	// RunFaults are the host page faults vmm took from the first KVM_RUN
+	// to the stop (getrusage): guest RAM the host mapped on first touch,
+	// which a restore's prefetch takes before the run.
+	RunFaults int64
+	// WorkingSet is what a restore did with its working set (nil: a boot).
+	WorkingSet *WorkingSetReport
 }
 
 // Run runs every vCPU until the guest powers off, resets or crashes, or
 // ctx is cancelled; it returns once every vCPU has stopped.
 func (m *Machine) Run(ctx context.Context) Result {
 	start := time.Now()
+	faults := hostFaults()
 	if m.tr != nil {
 		m.tr.Mark("boot", "first KVM_RUN", start)
 		for i := range m.cpus {
@@ -154,7 +161,20 @@ func (m *Machine) Run(ctx context.Context) Result {
 	r.GuestStatus, r.HasGuestStatus = m.exit.Get()
 	r.DeviceFailures = deviceFailures(m.virtio)
 	r.DeviceCounters = deviceCounters(m.virtio)
+	r.RunFaults = hostFaults() - faults
+	m.ws.recordAtStop(m.mem)
+	r.WorkingSet = m.ws.reportNow()
 	return r
+}
+
+// hostFaults is how many page faults this process has taken (minor and
+// major, every thread).
+func hostFaults() int64 {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Minflt + ru.Majflt
 }
 
 // kickUntilStopped interrupts KVM_RUN on every vCPU thread until all vCPU

@@ -55,10 +55,14 @@ type Result struct {
 	Dropped   uint64             `json:"console_dropped_bytes,omitempty"` // output a stalled stdout did not take
 	Failures  []string           `json:"device_failures,omitempty"`       // devices that gave up, with why
 	// Devices is what counting devices did (balloon, rng, vsock).
-	Devices     map[string]map[string]uint64 `json:"devices,omitempty"`
-	GoMemory    GoMemory                     `json:"go_memory_kib"`          // where vmm's own anonymous memory went
-	HostProblem string                       `json:"host_problem,omitempty"` // why this host's KVM may not run the guest
-	*Trace                                   // --trace-exits
+	Devices map[string]map[string]uint64 `json:"devices,omitempty"`
+	// RunFaults are the host page faults vmm took while the guest ran
+	// (guest RAM mapped on first touch, among others).
+	RunFaults   int64       `json:"run_host_faults"`
+	WorkingSet  *WorkingSet `json:"working_set,omitempty"`  // a restore's
+	GoMemory    GoMemory    `json:"go_memory_kib"`          // where vmm's own anonymous memory went
+	HostProblem string      `json:"host_problem,omitempty"` // why this host's KVM may not run the guest
+	*Trace                  // --trace-exits
 }
 
 // VCPU is a vCPU's state when the run ended: the vCPU that crashed, or
@@ -71,6 +75,17 @@ type VCPU struct {
 	// guest RAM, so the walk of RIP through the guest's page tables
 	// failed at its first step (long mode only).
 	TopTableOutsideRAM bool `json:"top_table_outside_ram,omitempty"`
+}
+
+// WorkingSet is what a restore did with its snapshot's working set (vmm
+// restore --working-set).
+type WorkingSet struct {
+	Mode       string  `json:"mode"`   // auto, on, off, record; or why it was off
+	Ranges     int     `json:"ranges"` // prefetched
+	Pages      uint64  `json:"pages"`  // prefetched
+	PrefetchMS float64 `json:"prefetch_ms"`
+	Recorded   uint64  `json:"recorded_pages,omitempty"` // written (record)
+	Problem    string  `json:"problem,omitempty"`        // why it was not used or written; the restore went on
 }
 
 // GoMemory is the Go runtime's account of vmm's own memory at the end, in

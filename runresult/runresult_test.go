@@ -17,6 +17,7 @@ func golden() Result {
 		Steps: map[string]float64{"kvm": 5}, Exits: map[string]uint64{"io 0x3f8": 6}, RunMS: 8, Booted: true, BootMS: 9,
 		Restored: true, Unhandled: 10, Status: &status, Registers: "vCPU 0 registers", VCPUs: []VCPU{{0, 23, 24, true}}, Dropped: 11, Failures: []string{"virtio-rng: x"},
 		Devices: map[string]map[string]uint64{"virtio-rng": {"bytes": 12}}, GoMemory: GoMemory{13, 14, 15, 16, 17}, HostProblem: "kvm_pvm",
+		RunFaults: 25, WorkingSet: &WorkingSet{"on", 26, 27, 28, 29, "none"},
 		Trace: &Trace{Exits: []ExitStat{{"io 0x3f8", "serial", 18, 19}}, KVM: &KVMStats{map[string]uint64{"a": 20}, map[string]uint64{"b": 21}}, CoalescedWrites: 22}}
 }
 

@@ -94,3 +94,11 @@ func (c *Client) Snapshot(dir string) (api.SnapshotInfo, error) {
 	err := c.do("PUT", api.PathSnapshot, map[string]string{"dir": dir}, &info)
 	return info, err
 }
+
+// RecordWorkingSet is PUT /vm/working-set: a restore with --working-set
+// record writes the pages its guest touched into its snapshot.
+func (c *Client) RecordWorkingSet() (api.WorkingSetInfo, error) {
+	var info api.WorkingSetInfo
+	err := c.do("PUT", api.PathWorkingSet, nil, &info)
+	return info, err
+}

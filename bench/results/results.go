@@ -98,13 +98,15 @@ const (
 	TargetVMKSM     = "vm-ksm"     // vm with guest RAM offered to the host's same-page merging
 	TargetVMStock   = "vm-stock"   // vmm, the Debian kernel, virtio-pci
 	TargetVMRestore = "vm-restore" // vm restored from a snapshot
-	TargetQEMU      = "qemu"       // QEMU's microvm, the minimal kernel
-	TargetQEMUStock = "qemu-stock" // QEMU's microvm, the Debian kernel
-	TargetCrun      = "crun"
-	TargetRunc      = "runc"
-	TargetRunsc     = "runsc"
-	TargetDocker    = "docker"
-	TargetProcess   = "process" // the workload as a plain host process
+	// TargetVMRestoreLazy is vm-restore without its working set.
+	TargetVMRestoreLazy = "vm-restore-lazy"
+	TargetQEMU          = "qemu"       // QEMU's microvm, the minimal kernel
+	TargetQEMUStock     = "qemu-stock" // QEMU's microvm, the Debian kernel
+	TargetCrun          = "crun"
+	TargetRunc          = "runc"
+	TargetRunsc         = "runsc"
+	TargetDocker        = "docker"
+	TargetProcess       = "process" // the workload as a plain host process
 )
 
 // Unavailable records a target that could not run, and why.

@@ -12,7 +12,7 @@ import (
 	"github.com/vmmlab/vmm/api/apiclient"
 )
 
-// runCtl is `vmm ctl --api-sock PATH status|pause|resume|snapshot DIR|stop`.
+// runCtl is `vmm ctl --api-sock PATH status|pause|resume|snapshot DIR|working-set|stop`.
 func runCtl(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vmm ctl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -23,7 +23,7 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	}
 	rest := fs.Args()
 	if *sock == "" || len(rest) == 0 {
-		fmt.Fprintln(stderr, "usage: vmm ctl --api-sock PATH status|pause|resume|snapshot DIR|stop")
+		fmt.Fprintln(stderr, "usage: vmm ctl --api-sock PATH status|pause|resume|snapshot DIR|working-set|stop")
 		return 2
 	}
 	c := apiclient.New(*sock, *timeout)
@@ -41,6 +41,12 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 		err = c.Resume()
 	case rest[0] == "stop" && len(rest) == 1:
 		err = c.Stop()
+	case rest[0] == "working-set" && len(rest) == 1:
+		var info any
+		if info, err = c.RecordWorkingSet(); err == nil {
+			b, _ := json.Marshal(info)
+			fmt.Fprintln(stdout, string(b))
+		}
 	case rest[0] == "snapshot" && len(rest) == 2:
 		var dir string
 		if dir, err = filepath.Abs(rest[1]); err == nil { // the VM's working directory is not ours
@@ -51,7 +57,7 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	default:
-		fmt.Fprintf(stderr, "vmm ctl: unknown request %q (want status, pause, resume, snapshot DIR or stop)\n", rest)
+		fmt.Fprintf(stderr, "vmm ctl: unknown request %q (want status, pause, resume, snapshot DIR, working-set or stop)\n", rest)
 		return 2
 	}
 	if err != nil {

@@ -308,6 +308,10 @@ func resultOf(r machine.Result, inputs time.Duration, dropped uint64, trace *run
 	if r.HasGuestStatus {
 		j.Status = &r.GuestStatus
 	}
+	j.RunFaults = r.RunFaults
+	if w := r.WorkingSet; w != nil {
+		j.WorkingSet = &runresult.WorkingSet{Mode: w.Mode, Ranges: w.Ranges, Pages: w.Pages, PrefetchMS: ms(w.Prefetch), Recorded: w.Recorded, Problem: w.Problem}
+	}
 	return j
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/vmmlab/vmm/api"
 	"github.com/vmmlab/vmm/internal/unixsock"
 	"github.com/vmmlab/vmm/machine"
+	"github.com/vmmlab/vmm/snapshot"
 )
 
 // controlled is the running machine as the control API sees it.
@@ -32,6 +33,14 @@ func (c controlled) Stop()         { c.stop() }
 func (c controlled) Snapshot(dir string) (api.SnapshotInfo, error) {
 	t, err := c.m.Snapshot(dir, false)
 	return api.SnapshotInfo{PauseMS: ms(t.Pause), StateMS: ms(t.State), MemoryMS: ms(t.Memory), TotalMS: ms(t.Total), MemoryBytes: t.MemoryBytes}, conflict(err)
+}
+
+func (c controlled) RecordWorkingSet() (api.WorkingSetInfo, error) {
+	n, err := c.m.RecordWorkingSet()
+	if errors.Is(err, machine.ErrNotRecording) || errors.Is(err, snapshot.ErrWorkingSetExists) {
+		return api.WorkingSetInfo{}, api.Conflict{Err: err}
+	}
+	return api.WorkingSetInfo{Pages: n}, conflict(err)
 }
 
 // conflict marks the machine's state errors as the API's conflicts (409).

@@ -19,7 +19,7 @@ func commands() cli.Commands {
 		{Name: "image", Summary: "keep OCI images: vmm image import FILE|DIR [--name NAME] [--replace] | ls [--json] | inspect NAME | rm NAME", Run: helper("vmm-tools", "image")},
 		{Name: "container", Summary: "run a workload under an OCI runtime: vmm container run [--runtime crun|runc] [--mem 64M] [--cpus 0.5] -- CMD", Run: helper("vmm-tools", "container")},
 		{Name: "restore", Summary: "go on with a VM from its snapshot: vmm restore DIR [--disk PATH[,ro] ...] [--net tap=NAME ...] [--api-sock PATH] [--json]", Run: runRestore},
-		{Name: "ctl", Summary: "steer a running VM through its control API: vmm ctl --api-sock PATH status|pause|resume|snapshot DIR|stop", Run: helper("vmm-tools", "ctl")},
+		{Name: "ctl", Summary: "steer a running VM through its control API: vmm ctl --api-sock PATH status|pause|resume|snapshot DIR|working-set|stop", Run: helper("vmm-tools", "ctl")},
 		{Name: "doctor", Summary: "list what this host can run: KVM, TAP, OCI runtimes, cgroups, namespaces, overlayfs", Run: helper("vmm-tools", "doctor")},
 		{Name: "bench", Summary: "measure the same workload as microVMs and containers: vmm bench all|start|memory|density|compare|report", Run: helper("vmm-bench")},
 		{Name: "version", Summary: "print the revision vmm was built from", Run: runVersion},

@@ -33,6 +33,7 @@ type runOptions struct {
 	json                                      bool
 	resultFile                                string // --result-file: the --json result is appended there too
 	unixSockets                               bool   // a device (vsock) makes and accepts unix sockets
+	writesFiles                               bool   // the run writes into a snapshot (--working-set record)
 }
 
 // session is one VM run from the command line: the signals that stop it,
@@ -209,7 +210,7 @@ func (s *session) run(m *machine.Machine, o runOptions, booted chan struct{}, in
 		fmt.Fprintln(stderr, "vmm: warning: the VM runs as root; --uid, --gid and --chroot drop that once it is set up (docs/production.md)")
 	}
 	if o.seccomp == "on" {
-		if err := confine.Install(confine.Needs{UnixSockets: o.unixSockets, Listener: apiListener, SnapshotFiles: o.apiSock != "" || o.snapshotOnReady != ""}); err != nil {
+		if err := confine.Install(confine.Needs{UnixSockets: o.unixSockets, Listener: apiListener, SnapshotFiles: o.apiSock != "" || o.snapshotOnReady != "" || o.writesFiles}); err != nil {
 			restore()
 			fmt.Fprintln(stderr, "vmm:", err, "(--seccomp off runs without it)")
 			return 1
@@ -323,7 +324,7 @@ func addRunFlags(fs *flag.FlagSet, o *runOptions) {
 	fs.IntVar(&o.uid, "uid", -1, "once the machine is built, switch to this user (with --gid), dropping every capability")
 	fs.IntVar(&o.gid, "gid", -1, "once the machine is built, switch to this group")
 	fs.StringVar(&o.chroot, "chroot", "", "once the machine is built, chroot into this empty directory (not writable by --uid)")
-	fs.StringVar(&o.apiSock, "api-sock", "", "serve the control API (HTTP/JSON: GET /vm; PUT /vm/pause, /vm/resume, /vm/snapshot, /vm/stop) on this unix socket, mode 0600; vmm ctl is its client")
+	fs.StringVar(&o.apiSock, "api-sock", "", "serve the control API (HTTP/JSON: GET /vm; PUT /vm/pause, /vm/resume, /vm/snapshot, /vm/working-set, /vm/stop) on this unix socket, mode 0600; vmm ctl is its client")
 	fs.StringVar(&o.traceExits, "trace-exits", "", "at the end, print the VM exits that reached vmm (by cause and device, with counts and handling times) and KVM's own statistics; =live also prints a line a second while the guest runs")
 	fs.Lookup("trace-exits").NoOptDefVal = "on"
 	fs.StringVar(&o.traceOut, "trace-out", "", "write the run's timeline to this file in the Chrome trace-event format (Perfetto, chrome://tracing): vmm's set-up steps, each vCPU's KVM_RUN and exit handling spans, virtio notifications, boot phases")

@@ -65,6 +65,7 @@ func Rules(p Policy) seccomp.SyscallRules {
 		// memory and the runtime
 		unix.SYS_MUNMAP, unix.SYS_MADVISE, unix.SYS_BRK, unix.SYS_FUTEX, unix.SYS_SCHED_YIELD,
 		unix.SYS_SCHED_GETAFFINITY, unix.SYS_GETRANDOM, unix.SYS_RESTART_SYSCALL,
+		unix.SYS_GETRUSAGE, // the run's host page faults, in its result
 		// threads and signals
 		unix.SYS_RSEQ, unix.SYS_SET_ROBUST_LIST, // what glibc does for a new thread (cgo and race builds)
 		unix.SYS_EXIT, unix.SYS_EXIT_GROUP, unix.SYS_GETPID, unix.SYS_GETTID, unix.SYS_TGKILL,
@@ -93,7 +94,8 @@ func Rules(p Policy) seccomp.SyscallRules {
 		rules[unix.SYS_GETSOCKNAME] = seccomp.MatchAll{} // Go's net asks an accepted socket its address
 	}
 	if p.SnapshotFiles {
-		for _, nr := range []uintptr{unix.SYS_OPENAT, unix.SYS_MKDIRAT, unix.SYS_FTRUNCATE, unix.SYS_GETDENTS64, unix.SYS_MINCORE} {
+		for _, nr := range []uintptr{unix.SYS_OPENAT, unix.SYS_MKDIRAT, unix.SYS_FTRUNCATE, unix.SYS_GETDENTS64, unix.SYS_MINCORE,
+			unix.SYS_LINKAT, unix.SYS_UNLINKAT} { // a working set: written aside, linked in
 			rules[nr] = seccomp.MatchAll{}
 		}
 		p.Ioctls = append(append([]uintptr(nil), p.Ioctls...), kvm.SnapshotRequests()...)
