@@ -116,7 +116,7 @@ func readWorkingSet(path string, memBytes uint64) ([]memory.PageRange, error) {
 	}
 	out := make([]memory.PageRange, len(rs))
 	for i, r := range rs {
-		out[i] = memory.PageRange{First: r.First, Count: r.Count}
+		out[i] = memory.PageRange{First: r.First, Count: r.Count, Written: r.Written}
 	}
 	return out, nil
 }
@@ -140,7 +140,7 @@ func (ws *workingSet) record(mem *memory.Guest) (uint64, error) {
 	out := make([]snapshot.PageRange, len(rs))
 	var pages uint64
 	for i, r := range rs {
-		out[i] = snapshot.PageRange{First: r.First, Count: r.Count}
+		out[i] = snapshot.PageRange{First: r.First, Count: r.Count, Written: r.Written}
 		pages += r.Count
 	}
 	ws.report.recordedAt = time.Now()

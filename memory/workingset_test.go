@@ -54,6 +54,11 @@ func TestResidentAndPrefetch(t *testing.T) {
 	if err != nil || !covers(got, touched) {
 		t.Fatalf("resident %v, %v; want pages %v among them", got, err, touched)
 	}
+	for _, r := range got {
+		if written := 0x7ff >= r.First && 0x7ff < r.First+r.Count; r.Written != written {
+			t.Errorf("range %+v: written %v, want %v (only page 0x7ff was written)", r, r.Written, written)
+		}
+	}
 	h := mapTestFile(t, path)
 	n, err := h.Prefetch(got)
 	if err != nil || n != pages(got) {
@@ -63,10 +68,14 @@ func TestResidentAndPrefetch(t *testing.T) {
 	if err != nil || !covers(again, pageList(got)) {
 		t.Errorf("after the prefetch %v resident (%v); want %v among them", again, err, got)
 	}
-	if _, err := h.Prefetch([]PageRange{{12 << 8, 1}}); err == nil {
+	// the written page was copied by the prefetch, before any write
+	if !covers(writtenOnly(again), []uint64{0x7ff}) {
+		t.Errorf("after the prefetch page 0x7ff is not a private copy: %v", again)
+	}
+	if _, err := h.Prefetch([]PageRange{{First: 12 << 8, Count: 1}}); err == nil {
 		t.Error("a page in the hole between the spans was prefetched")
 	}
-	if _, err := h.Prefetch([]PageRange{{1 << 62, 1 << 60}}); err == nil {
+	if _, err := h.Prefetch([]PageRange{{First: 1 << 62, Count: 1 << 60}}); err == nil {
 		t.Error("a range past any address was prefetched")
 	}
 }
@@ -98,6 +107,16 @@ func pageList(rs []PageRange) []uint64 {
 	for _, r := range rs {
 		for p := r.First; p < r.First+r.Count; p++ {
 			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func writtenOnly(rs []PageRange) []PageRange {
+	var out []PageRange
+	for _, r := range rs {
+		if r.Written {
+			out = append(out, r)
 		}
 	}
 	return out

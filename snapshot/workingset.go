@@ -18,7 +18,7 @@ const WorkingSetFile = "working-set"
 
 // workingSetHeader opens the file and says its version. The ranges
 // follow, one a line: the first guest page frame and the page count, in
-// decimal, in address order.
+// decimal, and r (read) or w (written by the guest), in address order.
 const workingSetHeader = "vmm-working-set 1"
 
 // maxWorkingSetRanges bounds what a reader takes from a file it did not
@@ -29,22 +29,29 @@ const maxWorkingSetRanges = 1 << 20
 // first writer wins).
 var ErrWorkingSetExists = errors.New("the snapshot has a working set already")
 
-// PageRange is guest page frames [First, First+Count).
-type PageRange struct{ First, Count uint64 }
+// PageRange is guest page frames [First, First+Count), which the guest
+// read or wrote.
+type PageRange struct {
+	First, Count uint64
+	Written      bool
+}
+
+// kindOf spells Written in the file.
+var kindOf = map[bool]string{false: "r", true: "w"}
 
 // EncodeWorkingSet writes rs in the working-set format.
 func EncodeWorkingSet(w io.Writer, rs []PageRange) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, workingSetHeader)
 	for _, r := range rs {
-		fmt.Fprintf(bw, "%d %d\n", r.First, r.Count)
+		fmt.Fprintf(bw, "%d %d %s\n", r.First, r.Count, kindOf[r.Written])
 	}
 	return bw.Flush()
 }
 
 // DecodeWorkingSet reads a working-set file for a guest of memBytes of
 // RAM. Anything but the exact format (ranges in order, apart, non-empty,
-// inside the memory) is an error: the file is a hint from a directory
+// inside the memory, neighbours of one kind merged) is an error: the file is a hint from a directory
 // another user may have written, and a restore without it is only
 // slower.
 func DecodeWorkingSet(r io.Reader, memBytes uint64) ([]PageRange, error) {
@@ -55,7 +62,7 @@ func DecodeWorkingSet(r io.Reader, memBytes uint64) ([]PageRange, error) {
 	}
 	pages := memBytes / pageSize
 	var out []PageRange
-	var next uint64 // the first page the next range may start at
+	var last *PageRange
 	for line := 2; sc.Scan(); line++ {
 		if len(out) == maxWorkingSetRanges {
 			return nil, fmt.Errorf("working set: more than %d ranges", maxWorkingSetRanges)
@@ -65,13 +72,13 @@ func DecodeWorkingSet(r io.Reader, memBytes uint64) ([]PageRange, error) {
 			return nil, fmt.Errorf("working set line %d: %w", line, err)
 		}
 		switch {
-		case r.First < next:
-			return nil, fmt.Errorf("working set line %d: page %d is out of order or overlaps", line, r.First)
 		case r.First >= pages || r.Count > pages-r.First:
 			return nil, fmt.Errorf("working set line %d: pages %d+%d lie beyond the guest's %d", line, r.First, r.Count, pages)
+		case last != nil && (r.First < last.First+last.Count || r.First == last.First+last.Count && r.Written == last.Written):
+			return nil, fmt.Errorf("working set line %d: page %d is out of order, overlaps, or continues the range before", line, r.First)
 		}
 		out = append(out, r)
-		next = r.First + r.Count + 1 // adjacent ranges would be one
+		last = &out[len(out)-1]
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("working set: %w", err)
@@ -79,15 +86,19 @@ func DecodeWorkingSet(r io.Reader, memBytes uint64) ([]PageRange, error) {
 	return out, nil
 }
 
-// parseRange reads "FIRST COUNT".
+// parseRange reads "FIRST COUNT r|w".
 func parseRange(s string) (PageRange, error) {
-	a, b, ok := strings.Cut(s, " ")
-	first, err1 := strconv.ParseUint(a, 10, 64)
-	count, err2 := strconv.ParseUint(b, 10, 64)
-	if !ok || err1 != nil || err2 != nil || count == 0 || strings.HasPrefix(b, "+") || strings.HasPrefix(a, "+") {
-		return PageRange{}, fmt.Errorf("want \"FIRST COUNT\", two decimal page numbers, COUNT above 0: %.40q", s)
+	f := strings.Split(s, " ")
+	bad := fmt.Errorf("want \"FIRST COUNT r|w\", two decimal page numbers, COUNT above 0: %.40q", s)
+	if len(f) != 3 || (f[2] != "r" && f[2] != "w") || strings.HasPrefix(f[0], "+") || strings.HasPrefix(f[1], "+") {
+		return PageRange{}, bad
 	}
-	return PageRange{first, count}, nil
+	first, err1 := strconv.ParseUint(f[0], 10, 64)
+	count, err2 := strconv.ParseUint(f[1], 10, 64)
+	if err1 != nil || err2 != nil || count == 0 {
+		return PageRange{}, bad
+	}
+	return PageRange{first, count, f[2] == "w"}, nil
 }
 
 // PublishWorkingSet writes rs as the working-set file of the snapshot
