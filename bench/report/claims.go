@@ -98,17 +98,17 @@ func Claims(r *results.Results) []Claim {
 	// Density.
 	c = Claim{Claim: "5-20 VMs vs 100-1000+ containers per host", Verdict: notMeasured}
 	if v, k := r.DensityOf(results.TargetVM), r.DensityOf(results.TargetCrun); v != nil || k != nil {
-		c.Measured = densityLine(v) + "; " + densityLine(k)
-		clones := r.DensityOf(results.TargetVMRestore)
-		if clones != nil {
-			c.Measured = densityLine(v) + "; " + densityLine(clones) + "; " + densityLine(k)
+		lines := []string{densityLine(v)}
+		for _, extra := range []string{results.TargetVMKSM, results.TargetVMRestore} {
+			if d := r.DensityOf(extra); d != nil {
+				lines = append(lines, densityLine(d))
+			}
 		}
+		c.Measured = strings.Join(append(lines, densityLine(k)), "; ")
 		if v != nil && k != nil && v.MemAvailablePer > 0 && k.MemAvailablePer > 0 {
 			ratio := float64(v.MemAvailablePer) / float64(k.MemAvailablePer)
 			c.Verdict = fmt.Sprintf("depends on memory: per instance a microVM cost %.0f× a container here, so a host fits %.0f× more containers; the counts in the claim follow from per-instance memory, not from a fixed VM limit", ratio, ratio)
-			if clones != nil && clones.MemAvailablePer > 0 {
-				c.Verdict += fmt.Sprintf("; clones of one snapshot cost %.1f× a container", float64(clones.MemAvailablePer)/float64(k.MemAvailablePer))
-			}
+			c.Verdict += cheaperVMs(r, k)
 		} else {
 			c.Verdict = notMeasured + ": it needs the density of both vm and crun"
 		}
@@ -189,6 +189,19 @@ func nz(x float64) float64 {
 		return 0
 	}
 	return x
+}
+
+// cheaperVMs says what the memory mechanisms made of a microVM's cost
+// against container k's.
+func cheaperVMs(r *results.Results, k *results.DensityRun) string {
+	out := ""
+	for _, m := range []struct{ target, what string }{{results.TargetVMKSM, "with same-page merging (vm-ksm) a microVM cost"},
+		{results.TargetVMRestore, "clones of one snapshot cost"}} {
+		if d := r.DensityOf(m.target); d != nil && d.MemAvailablePer > 0 {
+			out += fmt.Sprintf("; %s %.1f× a container", m.what, float64(d.MemAvailablePer)/float64(k.MemAvailablePer))
+		}
+	}
+	return out
 }
 
 func densityLine(d *results.DensityRun) string {

@@ -58,6 +58,7 @@ func TestWriteReports(t *testing.T) {
 		"Restarting a VM can take several minutes", "vm-restore ÷ vm 0.20×",
 		"PSS 0.25×, MemAvailable drop 0.40×", "clones of one snapshot cost 6.0× a container", "vm-restore: 4 answering",
 		"| 2 (launch 2: delivery-triple-fault; instance 3: cr3-outside-ram) |",
+		"with same-page merging (vm-ksm) a microVM cost 10.0× a container", "vm-ksm: 4 answering",
 		"| vm-ksm | 4 | yes | 62 s | 3000 | 12.0 MiB | 14.0 MiB | 9.5 s | 42.0 MiB → 30.0 MiB |"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)

@@ -118,6 +118,7 @@ func startRatios(r *results.Results) []Block {
 	if rs := stats.Summarize(r.Start.Ratios(results.TargetVMRestore, results.TargetVM)); rs.N > 0 {
 		out = append(out, Para{Textf("Restore against cold boot, paired per round: vm-restore ÷ vm %s (the snapshot was taken as vmm-init started the workload).", ratio(rs))})
 	}
+	out = append(out, mechanismCost(r)...)
 	if rs := stats.Summarize(r.Start.Ratios(results.TargetVMRestore, results.TargetVMRestoreLazy)); rs.N > 0 {
 		out = append(out, Para{Textf("Reading the recorded working set first against faulting each page in on first touch, paired per round: vm-restore ÷ vm-restore-lazy %s; the phases show each restore's steps (guest RAM mapped, working set read, state restored, first KVM_RUN, ready).", ratio(rs))})
 	}
