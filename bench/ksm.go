@@ -9,9 +9,9 @@ import (
 	"github.com/vmmlab/vmm/internal/ksm"
 )
 
-// ksmTarget is vm-ksm: the vm target with guest RAM offered to the
-// host's same-page merging (vmm boot --ksm, which also keeps guest RAM
-// off huge pages). Its density run switches the host's ksmd on for its
+// ksmTarget is vm-ksm (or vm-lean): the vm target with guest RAM offered
+// to the host's same-page merging (vmm boot --ksm, which also keeps guest
+// RAM off huge pages). Its density run switches the host's ksmd on for its
 // duration and waits for merging to settle before it measures.
 type ksmTarget struct {
 	*vmmTarget
@@ -28,9 +28,20 @@ const ksmCheckpoint = 20
 // the kernel's default pages per wake-up.
 var ksmPace = ksm.Settings{PagesToScan: 1000, SleepMillisecs: 20}
 
-func newVMMKSM(a Assets) Target {
-	return &ksmTarget{vmmTarget: &vmmTarget{name: results.TargetVMKSM, kernel: a.MicroKernel, transport: "mmio", initrd: "none",
-		root: diskRoot(), extra: []string{"--ksm"}, a: a}, settleLimit: 5 * time.Minute}
+func newVMMKSM(a Assets) Target { return newMerging(a, results.TargetVMKSM, "--ksm") }
+
+// newVMMLean is vm-lean: every memory mechanism that paid off in the
+// lab's runs together, same-page merging and the balloon's free page
+// reporting (the guest hands back what it frees).
+func newVMMLean(a Assets) Target {
+	return newMerging(a, results.TargetVMLean, "--ksm", "--balloon", "on")
+}
+
+// newMerging is a vm target with extra boot flags whose density runs
+// switch the host's KSM on.
+func newMerging(a Assets, name string, extra ...string) Target {
+	return &ksmTarget{vmmTarget: &vmmTarget{name: name, kernel: a.MicroKernel, transport: "mmio", initrd: "none",
+		root: diskRoot(), extra: extra, a: a}, settleLimit: 5 * time.Minute}
 }
 
 func (t *ksmTarget) Check() error {

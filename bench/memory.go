@@ -58,7 +58,8 @@ func memoryOnce(ctx context.Context, t Target, c memoryConfig) results.MemorySam
 	before, _ := ReadHostMemory()
 	lctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	in, err := launchReady(lctx, t, Spec{Workload: c.Workload, Args: c.Args, MemMiB: c.MemMiB, CPUs: c.CPUs, Net: c.Net}, c.Probe)
+	spec := Spec{Workload: c.Workload, Args: c.Args, MemMiB: c.MemMiB, CPUs: c.CPUs, Net: c.Net, MemReport: memReportAfter(c.Settle)}
+	in, err := launchReady(lctx, t, spec, c.Probe)
 	if err != nil {
 		s.Error = err.Error()
 		return s
@@ -72,6 +73,7 @@ func memoryOnce(ctx context.Context, t Target, c memoryConfig) results.MemorySam
 		return s
 	}
 	sampleInstance(&s, in)
+	s.GuestMeminfo = guestMemory(ctx, in)
 	after, _ := ReadHostMemory()
 	s.Host = after.Sub(before)
 	if err := in.Stop(); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vmmlab/vmm/bench/results"
 	"github.com/vmmlab/vmm/bench/workload"
+	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/runresult"
 )
 
@@ -31,6 +32,8 @@ type lines struct {
 	readyAt time.Time
 	ready   chan struct{}
 	marker  string // the text of the ready line
+	// memReport is the guest init's memory report line, once printed.
+	memReport string
 }
 
 func newLines(marker string) *lines { return &lines{ready: make(chan struct{}), marker: marker} }
@@ -55,6 +58,9 @@ func (l *lines) add(s string, at time.Time) {
 	}
 	if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
 		l.json = s
+	}
+	if strings.HasPrefix(s, guestinit.MemReportPrefix) {
+		l.memReport = s
 	}
 	l.last = append(l.last, s)
 	if len(l.last) > tailLines {
@@ -223,6 +229,14 @@ func (p *proc) late() []results.Phase {
 }
 
 func (p *proc) tail() string { return p.out.tail() }
+
+// guestMemReport is the guest init's memory report line ("" until it
+// printed one).
+func (p *proc) guestMemReport() string {
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	return p.out.memReport
+}
 
 // result is the run result the process printed last (vmm --json), once
 // it ended.

@@ -73,7 +73,7 @@ func (t *restoreTarget) Close() error {
 // snapshot returns the snapshot for s, taking it on first use. For a
 // density run (s.Net set) the guest has a NIC, with cloneGuest's address.
 func (t *restoreTarget) snapshot(ctx context.Context, s Spec) (string, error) {
-	key := fmt.Sprintf("%s %s %d %d net=%v", s.Workload, strings.Join(s.Args, " "), s.MemMiB, s.CPUs, s.Net != nil)
+	key := fmt.Sprintf("%s %s %d %d net=%v memreport=%d", s.Workload, strings.Join(s.Args, " "), s.MemMiB, s.CPUs, s.Net != nil, s.MemReport)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if dir, ok := t.snaps[key]; ok {

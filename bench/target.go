@@ -20,6 +20,9 @@ type Spec struct {
 	CPUs     int
 	// Net, when set, plugs the instance into the bench's bridge (density).
 	Net *Bridge
+	// MemReport, for a VM, has its init say where the guest's memory went
+	// this many seconds after the workload started (0: never).
+	MemReport int
 }
 
 // Target is one way of running a workload: vm, crun, docker, process, ...

@@ -46,7 +46,7 @@ func initrdRoot() rootDisk {
 // the root disk is mounted, and the guest init's task (built by
 // guestinit, which reads it).
 func workloadCmdline(root rootDisk, s Spec, addr, gw string) (string, error) {
-	task := guestinit.Task{Run: "/bin/" + s.Workload, Args: s.Args, Root: root.init}
+	task := guestinit.Task{Run: "/bin/" + s.Workload, Args: s.Args, Root: root.init, MemReport: s.MemReport}
 	if err := setAddress(&task, addr, gw); err != nil {
 		return "", err
 	}

@@ -34,6 +34,10 @@ type Task struct {
 	Upper string
 	// Hostname, from vmm.hostname=NAME, is the guest's host name.
 	Hostname string
+	// MemReport, from vmm.memreport=SECONDS, has the init print where the
+	// guest's memory went (MemReportPrefix) that long after it started
+	// the workload; 0: never.
+	MemReport int
 }
 
 // Mount is one vmm.mount= request.
@@ -83,6 +87,8 @@ func ParseCmdline(cmdline string) (Task, error) {
 		case "vmm.hostname":
 			err = checkHostname(val)
 			t.Hostname = val
+		case "vmm.memreport":
+			t.MemReport, err = parseMemReport(val)
 		case "vmm.mount":
 			var m Mount
 			m, err = parseMount(val)
@@ -119,6 +125,9 @@ func (t Task) Cmdline() (string, error) {
 	}
 	if t.Hostname != "" {
 		add("vmm.hostname", t.Hostname)
+	}
+	if t.MemReport != 0 {
+		add("vmm.memreport", fmt.Sprint(t.MemReport))
 	}
 	for _, m := range t.Mounts {
 		add("vmm.mount", m.Source+":"+m.Target+":"+m.FSType)
@@ -191,7 +200,7 @@ func (t Task) equal(u Task) bool {
 	}
 	sameRoot := t.Root == nil && u.Root == nil || t.Root != nil && u.Root != nil && *t.Root == *u.Root
 	return t.Run == u.Run && t.Upper == u.Upper && t.Hostname == u.Hostname && same(t.Args, u.Args) && t.IP == u.IP && t.GW == u.GW && sameMounts && t.Shell == u.Shell &&
-		t.Lines == u.Lines && sameRoot
+		t.Lines == u.Lines && sameRoot && t.MemReport == u.MemReport
 }
 
 func parseMount(v string) (Mount, error) {

@@ -229,6 +229,9 @@ func runWorkload(con *os.File, task Task) int {
 	cmd := exec.Command(task.Run, task.Args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = con, con, con
 	start := time.Now()
+	if task.MemReport > 0 {
+		go reportMemoryAfter(con, time.Duration(task.MemReport)*time.Second)
+	}
 	err := cmd.Run()
 	status := exitCode(err)
 	if status < 0 {

@@ -16,7 +16,7 @@ const slowerLimit = 1.10
 // more than 10%.
 func mechanismCost(r *results.Results) []Block {
 	var parts, slower []string
-	for _, t := range []string{results.TargetVMNoTHP, results.TargetVMKSM} {
+	for _, t := range []string{results.TargetVMNoTHP, results.TargetVMKSM, results.TargetVMLean} {
 		s := stats.Summarize(r.Start.Ratios(t, results.TargetVM))
 		if s.N == 0 {
 			continue

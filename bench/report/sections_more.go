@@ -38,6 +38,7 @@ func memory(d *Document, r *results.Results) {
 			Text(mib(float64(m.Host.Kernel()))), Text(strings.Join(names, ", ")), Text(m.THP)})
 	}
 	d.Add(Heading{2, "Memory: one idle `http` instance each"}, Image{"memory", "memory.svg"}, t)
+	d.Add(guestMemory(r)...)
 	for _, m := range r.Memory {
 		if len(m.OwnTop) == 0 {
 			continue

@@ -45,6 +45,10 @@ type MemorySample struct {
 	OwnRss          uint64    `json:"own_rss,omitempty"`
 	OwnPss          uint64    `json:"own_pss,omitempty"`
 	OwnTop          []Mapping `json:"own_top,omitempty"` // the VMM's largest own mappings by Rss
+	// GuestMeminfo is where the guest's memory went, in KiB, as its init
+	// reported it at the sample (/proc/meminfo's fields, and the largest
+	// slab caches as slab:NAME); nil when not a VM or not reported.
+	GuestMeminfo map[string]uint64 `json:"guest_meminfo_kib,omitempty"`
 	// Containers: the cgroup's charge and its split.
 	Cgroup       uint64            `json:"cgroup,omitempty"`
 	CgroupStat   map[string]uint64 `json:"cgroup_stat,omitempty"`
