@@ -158,6 +158,9 @@ func checkMemory(t *testing.T, r *results.Results) {
 			t.Errorf("memory %s: no PSS", m.Target)
 		case (m.Target == "vm" || m.Target == "vm-restore") && (m.GuestRss == 0 || m.OwnRss == 0 || m.GuestConfigured != 256<<20):
 			t.Errorf("memory %s: guest %d of %d, own %d", m.Target, m.GuestRss, m.GuestConfigured, m.OwnRss)
+		case (m.Target == "vm" || m.Target == "vm-restore") && (m.GuestMeminfo["MemTotal"] == 0 || m.GuestMeminfo["MemTotal"]<<10 > m.GuestConfigured ||
+			m.GuestMeminfo["MemFree"] == 0 || m.GuestMeminfo["Slab"] == 0):
+			t.Errorf("memory %s: the guest's own report %v", m.Target, m.GuestMeminfo)
 		case m.Target == "crun" && m.Cgroup == 0:
 			t.Errorf("memory crun: no cgroup charge")
 		}

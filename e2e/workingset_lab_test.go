@@ -73,7 +73,7 @@ func TestWorkingSetPrefetch(t *testing.T) {
 	t.Logf("third COUNT line: prefetching ÷ lazy restore %.2f× (lab time); host faults while running %d against %d",
 		float64(eager)/float64(lazy), second.RunFaults, first.RunFaults)
 
-	if err := os.WriteFile(filepath.Join(snap, "working-set"), []byte("vmm-working-set 1\n99999999 5\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(snap, "working-set"), []byte("vmm-working-set 1\n99999999 5 r\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bad, _ := restore("restore with a corrupt working set", nil)
