@@ -103,13 +103,19 @@ func (ws *workingSet) prefetch(dir string, mem *memory.Guest) {
 }
 
 // readWorkingSet reads and checks a working-set file for memBytes of
-// guest RAM.
+// guest RAM. It must be a regular file, not a symlink: the snapshot
+// directory may be another user's, and a FIFO there would hang the
+// restore.
 func readWorkingSet(path string, memBytes uint64) ([]memory.PageRange, error) {
-	f, err := os.Open(path)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
+	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
 	rs, err := snapshot.DecodeWorkingSet(io.LimitReader(f, maxWorkingSetBytes), memBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
