@@ -74,7 +74,7 @@ func (t *ksmTarget) densitySettle(ctx context.Context, live []*Instance, since t
 				}
 			}
 		}
-		p.MergingPer = merging * 4096 / n
+		p.MergingPer = merging * ksm.PageSize / n
 	}
 	if cpu, err := ksm.DaemonCPU(); err == nil {
 		p.KsmdCPUS = (cpu - since).Seconds()

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/vmmlab/vmm/bench/results"
-
 	"github.com/vmmlab/vmm/lab/labfault"
 	"github.com/vmmlab/vmm/runresult"
 )

@@ -74,6 +74,12 @@ func (l *lines) tail() string {
 	return strings.Join(l.last, "\n")
 }
 
+func (l *lines) memReportLine() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.memReport
+}
+
 func (l *lines) lastJSON() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -232,11 +238,7 @@ func (p *proc) tail() string { return p.out.tail() }
 
 // guestMemReport is the guest init's memory report line ("" until it
 // printed one).
-func (p *proc) guestMemReport() string {
-	p.out.mu.Lock()
-	defer p.out.mu.Unlock()
-	return p.out.memReport
-}
+func (p *proc) guestMemReport() string { return p.out.memReportLine() }
 
 // result is the run result the process printed last (vmm --json), once
 // it ended.

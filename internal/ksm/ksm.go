@@ -18,8 +18,8 @@ import (
 // Dir is where the kernel shows KSM.
 const Dir = "/sys/kernel/mm/ksm"
 
-// pageSize is the size of a page KSM merges.
-const pageSize = 4096
+// PageSize is the size of a page KSM merges.
+const PageSize = 4096
 
 // Available says why this host cannot merge pages, or nil.
 func Available() error {
@@ -87,7 +87,7 @@ type Stats struct {
 }
 
 // Saved is the memory merging saves now.
-func (s Stats) Saved() int64 { return s.PagesSharing * pageSize }
+func (s Stats) Saved() int64 { return s.PagesSharing * PageSize }
 
 // Read reads the counters.
 func Read() (Stats, error) {

@@ -23,7 +23,7 @@ func TestEnableMergesAndRestores(t *testing.T) {
 	const pages = 256
 	var areas [][]byte
 	for range 2 {
-		b, err := unix.Mmap(-1, 0, pages*pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		b, err := unix.Mmap(-1, 0, pages*PageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +32,7 @@ func TestEnableMergesAndRestores(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range b {
-			b[i] = byte(i*7 + i/pageSize) // differs page to page, same in both areas
+			b[i] = byte(i*7 + i/PageSize) // differs page to page, same in both areas
 		}
 		areas = append(areas, b)
 	}
