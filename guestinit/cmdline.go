@@ -20,7 +20,7 @@ type Task struct {
 	Args   []string     // vmm.arg=... (repeatable): its arguments, in order
 	IP     netip.Prefix // vmm.ip=10.0.0.2/24: eth0's address
 	GW     netip.Addr   // vmm.gw=10.0.0.1: default route
-	Mounts []Mount      // vmm.mount=/dev/vda:/mnt[:ext4] (repeatable)
+	Mounts []Mount      // vmm.mount=/dev/vda:/mnt[:ext4[:OPTIONS]] (repeatable)
 	Shell  bool         // vmm.shell=1: start the shell after the workload instead of powering off
 	Lines  bool         // vmm.input=lines (LineInput): the shell reads the console line by line
 	// Root, from vmm.root=/dev/vda[:ext4], is a disk the init mounts
@@ -40,9 +40,10 @@ type Task struct {
 	MemReport int
 }
 
-// Mount is one vmm.mount= request.
+// Mount is one vmm.mount= request. Options are the file system's own
+// (mount(2)'s data, e.g. "dax" for ext4 on virtio-pmem); none for a root.
 type Mount struct {
-	Source, Target, FSType string
+	Source, Target, FSType, Options string
 }
 
 // ParseCmdline reads the vmm.* parameters from a kernel command line;
@@ -130,7 +131,11 @@ func (t Task) Cmdline() (string, error) {
 		add("vmm.memreport", fmt.Sprint(t.MemReport))
 	}
 	for _, m := range t.Mounts {
-		add("vmm.mount", m.Source+":"+m.Target+":"+m.FSType)
+		v := m.Source + ":" + m.Target + ":" + m.FSType
+		if m.Options != "" {
+			v += ":" + m.Options
+		}
+		add("vmm.mount", v)
 	}
 	if t.IP.IsValid() {
 		add("vmm.ip", t.IP.String())
@@ -205,12 +210,15 @@ func (t Task) equal(u Task) bool {
 
 func parseMount(v string) (Mount, error) {
 	parts := strings.Split(v, ":")
-	if len(parts) < 2 || len(parts) > 3 || !strings.HasPrefix(parts[0], "/") || !strings.HasPrefix(parts[1], "/") {
-		return Mount{}, fmt.Errorf("vmm.mount=%q: want /dev/DEVICE:/TARGET[:FSTYPE]", v)
+	if len(parts) < 2 || len(parts) > 4 || !strings.HasPrefix(parts[0], "/") || !strings.HasPrefix(parts[1], "/") {
+		return Mount{}, fmt.Errorf("vmm.mount=%q: want /dev/DEVICE:/TARGET[:FSTYPE[:OPTIONS]]", v)
 	}
 	m := Mount{Source: parts[0], Target: parts[1], FSType: "ext4"}
-	if len(parts) == 3 {
+	if len(parts) >= 3 && parts[2] != "" {
 		m.FSType = parts[2]
+	}
+	if len(parts) == 4 {
+		m.Options = parts[3]
 	}
 	return m, nil
 }

@@ -8,13 +8,14 @@ import (
 )
 
 func TestParseCmdline(t *testing.T) {
-	got, err := ParseCmdline("console=ttyS0 quiet vmm.run=/bin/hello vmm.arg=-n vmm.arg=3 vmm.ip=10.0.0.2/24 vmm.gw=10.0.0.1 vmm.mount=/dev/vda:/mnt vmm.mount=/dev/vdb:/data:xfs vmm.shell=1")
+	got, err := ParseCmdline("console=ttyS0 quiet vmm.run=/bin/hello vmm.arg=-n vmm.arg=3 vmm.ip=10.0.0.2/24 vmm.gw=10.0.0.1 vmm.mount=/dev/vda:/mnt vmm.mount=/dev/vdb:/data:xfs vmm.mount=/dev/pmem0:/ro::dax vmm.shell=1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Run != "/bin/hello" || !reflect.DeepEqual(got.Args, []string{"-n", "3"}) || got.IP.String() != "10.0.0.2/24" ||
-		got.GW.String() != "10.0.0.1" || !got.Shell || len(got.Mounts) != 2 ||
-		got.Mounts[0] != (Mount{"/dev/vda", "/mnt", "ext4"}) || got.Mounts[1].FSType != "xfs" {
+		got.GW.String() != "10.0.0.1" || !got.Shell || len(got.Mounts) != 3 ||
+		got.Mounts[0] != (Mount{"/dev/vda", "/mnt", "ext4", ""}) || got.Mounts[1].FSType != "xfs" ||
+		got.Mounts[2] != (Mount{"/dev/pmem0", "/ro", "ext4", "dax"}) {
 		t.Fatalf("task %+v", got)
 	}
 	empty, err := ParseCmdline("console=ttyS0 root=/dev/vda")
@@ -25,13 +26,13 @@ func TestParseCmdline(t *testing.T) {
 		t.Fatalf("%s: %+v %v", LineInput, lines, err)
 	}
 	root, err := ParseCmdline("vmm.root=/dev/vda vmm.run=/bin/http")
-	if err != nil || root.Root == nil || *root.Root != (Mount{"/dev/vda", "/", "ext4"}) {
+	if err != nil || root.Root == nil || *root.Root != (Mount{"/dev/vda", "/", "ext4", ""}) {
 		t.Fatalf("vmm.root: %+v %v", root.Root, err)
 	}
 	if xfs, err := ParseCmdline("vmm.root=/dev/vdb:xfs"); err != nil || xfs.Root.FSType != "xfs" {
 		t.Fatalf("vmm.root with a type: %+v %v", xfs.Root, err)
 	}
-	for _, bad := range []string{"vmm.root=vda", "vmm.input=raw", "vmm.root=/dev/vda:ext4:x", "vmm.root=/mnt/x", "vmm.run=hello", "vmm.ip=10.0.0.300/24", "vmm.gw=x", "vmm.mount=/dev/vda", "vmm.mount=vda:/mnt", "vmm.bogus=1"} {
+	for _, bad := range []string{"vmm.root=vda", "vmm.input=raw", "vmm.root=/dev/vda:ext4:x", "vmm.root=/mnt/x", "vmm.run=hello", "vmm.ip=10.0.0.300/24", "vmm.gw=x", "vmm.mount=/dev/vda", "vmm.mount=vda:/mnt", "vmm.mount=/dev/vda:/mnt:ext4:dax:x", "vmm.bogus=1"} {
 		if _, err := ParseCmdline(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -75,13 +76,13 @@ func FuzzParseCmdline(f *testing.F) {
 // cannot carry.
 func TestCmdline(t *testing.T) {
 	task := Task{Run: "/bin/testworkload", Args: []string{"sleep", "600", ""}, IP: netip.MustParsePrefix("10.0.0.2/24"),
-		GW: netip.MustParseAddr("10.0.0.1"), Mounts: []Mount{{Source: "/dev/vdb", Target: "/mnt"}}, Shell: true, Lines: true,
+		GW: netip.MustParseAddr("10.0.0.1"), Mounts: []Mount{{Source: "/dev/vdb", Target: "/mnt"}, {Source: "/dev/pmem0", Target: "/ro", Options: "dax"}}, Shell: true, Lines: true,
 		Root: &Mount{Source: "/dev/vda", FSType: "ext4"}}
 	line, err := task.Cmdline()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "vmm.root=/dev/vda:ext4 vmm.mount=/dev/vdb:/mnt:ext4 vmm.ip=10.0.0.2/24 vmm.gw=10.0.0.1 vmm.input=lines vmm.shell=1 vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=600 vmm.arg="
+	want := "vmm.root=/dev/vda:ext4 vmm.mount=/dev/vdb:/mnt:ext4 vmm.mount=/dev/pmem0:/ro:ext4:dax vmm.ip=10.0.0.2/24 vmm.gw=10.0.0.1 vmm.input=lines vmm.shell=1 vmm.run=/bin/testworkload vmm.arg=sleep vmm.arg=600 vmm.arg="
 	if line != want {
 		t.Fatalf("Cmdline:\n%s\nwant\n%s", line, want)
 	}

@@ -182,12 +182,12 @@ func run(con *os.File, task Task) (status int, mounted []string) {
 	}
 	for _, m := range task.Mounts {
 		os.MkdirAll(m.Target, 0o755)
-		err := unix.Mount(m.Source, m.Target, m.FSType, 0, "")
+		err := unix.Mount(m.Source, m.Target, m.FSType, 0, m.Options)
 		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) {
-			err = unix.Mount(m.Source, m.Target, m.FSType, unix.MS_RDONLY, "") // a read-only disk
+			err = unix.Mount(m.Source, m.Target, m.FSType, unix.MS_RDONLY, m.Options) // a read-only disk
 		}
 		if err != nil {
-			logf(con, "mount %s on %s (%s): %v", m.Source, m.Target, m.FSType, err)
+			logf(con, "mount %s on %s (%s %s): %v", m.Source, m.Target, m.FSType, m.Options, err)
 			return 2, mounted
 		}
 		mounted = append(mounted, m.Target)

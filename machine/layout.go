@@ -23,6 +23,8 @@ import (
 //	0xfee00000  local APICs (in-kernel)
 //	0xfffbc000  KVM's identity-map page and, after it, its TSS (3 pages):
 //	            Intel's real-mode emulation needs them inside guest space
+//	above RAM   virtio-pmem windows (--pmem), each at a 1 GiB boundary at
+//	            or above 4 GiB and past the end of RAM (firstPmemBase)
 //
 // Ports:
 //

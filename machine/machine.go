@@ -41,6 +41,7 @@ type Config struct {
 	RNG        *RNG     // a virtio-rng device, when set
 	Vsock      *Vsock   // a virtio-vsock device, when set
 	Balloon    *Balloon // a virtio-balloon device, when set
+	Pmem       []Pmem   // virtio-pmem windows, above RAM
 	// VirtioMMIO puts the disks and NICs on virtio-mmio instead of PCI
 	// (for kernels without PCI; they must have
 	// CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).
@@ -116,6 +117,9 @@ type Machine struct {
 	// coalesced applies the port writes KVM queued without an exit.
 	coalesced coalescer
 	life      lifecycle // pause, resume, snapshot and the run's end, one at a time
+	// Where the next virtio-pmem window goes, and the KVM slots taken.
+	pmemNext  uint64
+	pmemSlots []uint32
 }
 
 // New builds the machine. Any error leaves nothing open.

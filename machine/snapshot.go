@@ -110,6 +110,9 @@ func (m *Machine) snapshottable() error {
 	if m.cfg.Balloon != nil || m.cfg.Vsock != nil {
 		return errors.New("snapshot: machines with virtio-balloon or virtio-vsock cannot be snapshotted yet")
 	}
+	if len(m.cfg.Pmem) > 0 {
+		return errors.New("snapshot: machines with virtio-pmem (--pmem) cannot be snapshotted yet")
+	}
 	for _, d := range m.virtio {
 		if _, ok := d.t.(snapshottable); !ok {
 			return fmt.Errorf("snapshot: %s cannot be snapshotted", d.name)

@@ -17,7 +17,6 @@ import (
 	virtiopci "github.com/vmmlab/vmm/devices/virtio/transport/virtiopci"
 	"github.com/vmmlab/vmm/devices/virtio/vsock"
 	"github.com/vmmlab/vmm/kvm"
-	"github.com/vmmlab/vmm/memory"
 	"github.com/vmmlab/vmm/snapshot"
 	"github.com/vmmlab/vmm/tap"
 )
@@ -71,7 +70,7 @@ const balloonStatsEvery = 2 * time.Second
 type virtioSpec struct {
 	id   snapshot.Device // kind and index, what a snapshot names it by
 	name string          // for people: the id, and a disk's path
-	open func(ram *memory.Guest) (virtio.Device, func() error, error)
+	open func(m *Machine) (virtio.Device, func() error, error)
 }
 
 // virtioDevices is the one list of the virtio devices a configuration
@@ -81,7 +80,7 @@ type virtioSpec struct {
 func (c Config) virtioDevices() []virtioSpec {
 	var specs []virtioSpec
 	for i, d := range c.Disks {
-		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-blk", Index: i}, fmt.Sprintf("virtio-blk %d (%s)", i, d.Path), func(*memory.Guest) (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-blk", Index: i}, fmt.Sprintf("virtio-blk %d (%s)", i, d.Path), func(*Machine) (virtio.Device, func() error, error) {
 			dev, err := blk.Open(d.Path, d.ReadOnly)
 			if err != nil {
 				return nil, nil, err
@@ -90,7 +89,7 @@ func (c Config) virtioDevices() []virtioSpec {
 		}})
 	}
 	for i, nic := range c.NICs {
-		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-net", Index: i}, fmt.Sprintf("virtio-net %d", i), func(*memory.Guest) (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-net", Index: i}, fmt.Sprintf("virtio-net %d", i), func(*Machine) (virtio.Device, func() error, error) {
 			dev, err := openNIC(nic)
 			if err != nil {
 				return nil, nil, err
@@ -100,14 +99,14 @@ func (c Config) virtioDevices() []virtioSpec {
 	}
 	if c.RNG != nil {
 		rate := c.RNG.Rate
-		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-rng"}, "virtio-rng", func(*memory.Guest) (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-rng"}, "virtio-rng", func(*Machine) (virtio.Device, func() error, error) {
 			dev := rng.New(func(p []byte) (int, error) { return unix.Getrandom(p, 0) }, rate)
 			return dev, dev.Close, nil
 		}})
 	}
 	if c.Vsock != nil {
 		cfg := vsock.Config{CID: c.Vsock.CID, Path: c.Vsock.Path}
-		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-vsock"}, "virtio-vsock", func(*memory.Guest) (virtio.Device, func() error, error) {
+		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-vsock"}, "virtio-vsock", func(*Machine) (virtio.Device, func() error, error) {
 			dev, err := vsock.New(cfg)
 			if err != nil {
 				return nil, nil, err
@@ -117,9 +116,14 @@ func (c Config) virtioDevices() []virtioSpec {
 	}
 	if c.Balloon != nil {
 		pages := uint32(min(c.Balloon.Target/balloon.PageSize, 1<<32-1))
-		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-balloon"}, "virtio-balloon", func(ram *memory.Guest) (virtio.Device, func() error, error) {
-			dev := balloon.New(ram, pages, balloonStatsEvery)
+		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-balloon"}, "virtio-balloon", func(m *Machine) (virtio.Device, func() error, error) {
+			dev := balloon.New(m.mem, pages, balloonStatsEvery)
 			return dev, dev.Close, nil
+		}})
+	}
+	for i, p := range c.Pmem {
+		specs = append(specs, virtioSpec{snapshot.Device{Kind: "virtio-pmem", Index: i}, fmt.Sprintf("virtio-pmem %d (%s)", i, p.Path), func(m *Machine) (virtio.Device, func() error, error) {
+			return m.openPmem(p)
 		}})
 	}
 	return specs
@@ -173,7 +177,7 @@ func (m *Machine) createVirtio(c Config) error {
 		return m.wireDoorbells(name, t, bar)
 	}
 	for slot, spec := range c.virtioDevices() {
-		dev, closer, err := spec.open(m.mem)
+		dev, closer, err := spec.open(m)
 		if err != nil {
 			return err
 		}

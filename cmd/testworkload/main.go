@@ -10,7 +10,9 @@
 // the balloon's free page reporting); "vsock BYTES" exchanges data with
 // the host over AF_VSOCK both ways, with checksums; "count MS" prints a
 // counter and the guest clock every MS milliseconds, forever; "hammer
-// SECONDS" is a hostile guest writing garbage to every device.
+// SECONDS" is a hostile guest writing garbage to every device; "readfile
+// PATH" reads a file and reports its checksum and the guest's page cache
+// growth, then stays up.
 package main
 
 import (
@@ -25,7 +27,7 @@ import (
 
 func main() {
 	if len(os.Args) > 2 {
-		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng, "touchfree": touchFree, "vsock": vsockExchange, "count": count, "fsyncloop": fsyncLoop, "fsynccheck": fsyncCheck, "hammer": hammer}
+		modes := map[string]func(string) error{"net": network, "alloc": alloc, "sleep": sleep, "flood": flood, "hwrng": hwrng, "touchfree": touchFree, "vsock": vsockExchange, "count": count, "fsyncloop": fsyncLoop, "fsynccheck": fsyncCheck, "hammer": hammer, "readfile": readFile}
 		if mode, ok := modes[os.Args[1]]; ok {
 			if err := mode(os.Args[2]); err != nil {
 				fmt.Println("WORKLOAD-ERROR", err)

@@ -31,7 +31,7 @@ type bootOptions struct {
 	thp, rng, balloon, vsock, transport  string
 	cpus                                 int
 	explain, ksm                         bool
-	disks, nics                          []string
+	disks, nics, pmem                    []string
 }
 
 func runBoot(args []string, stdout, stderr io.Writer) int {
@@ -47,6 +47,7 @@ func runBoot(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.cmdline, "cmdline", DefaultCmdline, "kernel command line")
 	fs.StringVar(&o.device, "kvm-device", "/dev/kvm", "KVM device node")
 	fs.StringArrayVar(&o.disks, "disk", nil, "attach PATH[,ro] (a file or block device) as a virtio-blk disk; repeatable: /dev/vda, /dev/vdb, ...")
+	fs.StringArrayVar(&o.pmem, "pmem", nil, "map PATH[,ro] (a regular file, a multiple of 2 MiB) into guest memory as a virtio-pmem device, /dev/pmem0, ...: the guest mounts it with DAX (root=/dev/pmem0 rootflags=dax) and reads the host's page cache, one copy for all VMs; vmm locks the file, shared for ro, exclusive for a writable one; repeatable")
 	fs.StringVar(&o.thp, "thp", "auto", "transparent huge pages for guest RAM: auto (the host's policy), on, or off (only the 4 KiB pages the guest touches)")
 	fs.BoolVar(&o.ksm, "ksm", false, "offer guest RAM to the host's same-page merging (KSM, madvise MADV_MERGEABLE): identical pages of VMs share host memory while the host runs ksmd (/sys/kernel/mm/ksm/run); implies --thp off unless --thp on is given")
 	fs.StringVar(&o.transport, "virtio", "pci", "transport of the virtio devices: pci, or mmio for kernels without PCI (announced on the command line)")
@@ -184,6 +185,13 @@ func (o bootOptions) config(kernel []byte, mem uint64, console io.Writer, start 
 	if err != nil {
 		return machine.Config{}, err
 	}
+	pmem, err := parsePmem(o.pmem)
+	if err != nil {
+		return machine.Config{}, err
+	}
+	if len(pmem) > 0 && o.snapshotOnReady != "" {
+		return machine.Config{}, errors.New("--snapshot-on-ready: a VM with --pmem cannot be snapshotted yet")
+	}
 	huge, err := o.hugePages()
 	if err != nil {
 		return machine.Config{}, err
@@ -205,7 +213,7 @@ func (o bootOptions) config(kernel []byte, mem uint64, console io.Writer, start 
 	}
 	cfg := machine.Config{Device: o.device, Kernel: kernel, Cmdline: o.cmdline,
 		MemSize: mem, CPUs: o.cpus, Console: console, Start: start, Disks: disks, NICs: nics,
-		VirtioMMIO: o.transport == "mmio", HugePages: huge, Mergeable: o.ksm, RNG: rng, Balloon: bal, Vsock: vs,
+		VirtioMMIO: o.transport == "mmio", HugePages: huge, Mergeable: o.ksm, RNG: rng, Balloon: bal, Vsock: vs, Pmem: pmem,
 		// The guest has booted: give the host back at once what vmm's heap
 		// grew by during the boot (disk reads, device set-up), instead of
 		// over minutes through Go's background scavenger.

@@ -23,6 +23,9 @@ func TestBootErrors(t *testing.T) {
 	os.WriteFile(kernel, testkernel.BzImage(testkernel.PowerOff, 0), 0o644)
 	bigKernel := filepath.Join(dir, "big-bzImage")
 	os.WriteFile(bigKernel, testkernel.BzImage(testkernel.PowerOff, 60<<20), 0o644)
+	pmem := filepath.Join(dir, "pmem.img")
+	os.WriteFile(pmem, nil, 0o644)
+	os.Truncate(pmem, memory.WindowAlign)
 	cases := []struct {
 		args []string
 		code int
@@ -43,6 +46,11 @@ func TestBootErrors(t *testing.T) {
 		{[]string{"--bogus"}, 2, "unknown flag"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--disk", filepath.Join(dir, "nodisk")}, 2, "--disk"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--disk", kernel + ",rw"}, 2, "unknown option"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--pmem", filepath.Join(dir, "nofile")}, 2, "--pmem"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--pmem", kernel}, 2, "not a non-zero multiple of 2 MiB"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--pmem", dir}, 2, "not a regular file"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--pmem", pmem + ",rw"}, 2, "unknown option"},
+		{[]string{"--kernel", kernel, "--initrd", "none", "--pmem", pmem, "--snapshot-on-ready", filepath.Join(dir, "s")}, 2, "cannot be snapshotted"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "tap="}, 2, "unknown option"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "mac=02:00:00:00:00:01"}, 2, "exactly one of"},
 		{[]string{"--kernel", kernel, "--initrd", "none", "--net", "tap=t0,fd=3"}, 2, "exactly one of"},

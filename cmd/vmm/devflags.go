@@ -9,6 +9,7 @@ import (
 
 	"github.com/vmmlab/vmm/internal/size"
 	"github.com/vmmlab/vmm/machine"
+	"github.com/vmmlab/vmm/memory"
 )
 
 // parseDisks reads --disk PATH[,ro] values.
@@ -34,6 +35,36 @@ func parseDisks(specs []string) ([]machine.Disk, error) {
 		disks = append(disks, d)
 	}
 	return disks, nil
+}
+
+// parsePmem reads --pmem PATH[,ro] and refuses a file that cannot be a
+// window at once; the machine checks it again when it maps it, and takes
+// its lock.
+func parsePmem(specs []string) ([]machine.Pmem, error) {
+	var out []machine.Pmem
+	for _, s := range specs {
+		path, opt, _ := strings.Cut(s, ",")
+		p := machine.Pmem{Path: path}
+		switch opt {
+		case "":
+		case "ro", "readonly":
+			p.ReadOnly = true
+		default:
+			return nil, fmt.Errorf("--pmem %s: unknown option %q (want PATH[,ro])", s, opt)
+		}
+		if path == "" {
+			return nil, fmt.Errorf("--pmem %q: no path", s)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("--pmem: %w", err)
+		}
+		if err := memory.CheckWindowFile(path, st); err != nil {
+			return nil, fmt.Errorf("--pmem %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // parseNICs reads --net tap=NAME[,mac=MAC] and --net fd=N[,mac=MAC].

@@ -35,6 +35,7 @@ const (
 	IDEntropy = 4
 	IDBalloon = 5
 	IDVsock   = 19
+	IDPmem    = 27
 )
 
 // Interrupts lets a device tell the driver that queue i has used buffers,

@@ -34,6 +34,13 @@ func TestMake(t *testing.T) {
 	if err != nil || string(out) != "#!/bin/sh\necho hi\n" {
 		t.Fatalf("the disk's /bin/hello: %q %v", out, err)
 	}
+	// fit for --pmem and a DAX mount: whole 2 MiB, 4 KiB blocks
+	if st, err := os.Stat(img); err != nil || st.Size()%(2<<20) != 0 {
+		t.Errorf("the disk is %d bytes, not whole 2 MiB (%v)", st.Size(), err)
+	}
+	if stats, err := exec.Command("debugfs", "-R", "stats", img).Output(); err != nil || !strings.Contains(string(stats), "Block size:               4096") {
+		t.Errorf("the disk's block size is not 4 KiB: %v\n%s", err, stats)
+	}
 	ls, err := exec.Command("debugfs", "-R", "ls -l /", img).Output()
 	if err != nil || !strings.Contains(string(ls), "proc") || !strings.Contains(string(ls), "dev") {
 		t.Errorf("root directory of the disk: %s %v", ls, err)
