@@ -57,7 +57,7 @@ type Progress interface {
 func AllTargets(o Options) []Target {
 	a := o.Assets
 	return []Target{
-		newVMM(a, false), newVMMNoTHP(a), newVMMKSM(a), newVMMLean(a), newVMMRestore(a, false), newVMMRestore(a, true), newVMM(a, true),
+		newVMM(a, false), newVMMNoTHP(a), newVMMKSM(a), newVMMLean(a), newVMMPmem(a), newVMMRestore(a, false), newVMMRestore(a, true), newVMM(a, true),
 		newRuntime(a, results.TargetCrun, o.StateDir, o.NoPivot), newRuntime(a, results.TargetRunc, o.StateDir, o.NoPivot), newRuntime(a, results.TargetRunsc, o.StateDir, o.NoPivot),
 		newDocker(a, filepath.Join(filepath.Dir(o.StateDir), "vmm-bench-docker"), o.NoPivot),
 		newProcess(a), newQEMU(a, false), newQEMU(a, true),

@@ -15,6 +15,7 @@ import (
 	"github.com/vmmlab/vmm/guestinit"
 	"github.com/vmmlab/vmm/internal/qemuvm"
 	"github.com/vmmlab/vmm/kvm"
+	"github.com/vmmlab/vmm/memory"
 	"github.com/vmmlab/vmm/runresult"
 )
 
@@ -30,11 +31,27 @@ const guestCmdline = "console=ttyS0 quiet panic=-1 reboot=k"
 type rootDisk struct {
 	kernel string           // the kernel's own parameters
 	init   *guestinit.Mount // vmm-init's (vmm.root)
+	pmem   bool             // given as --pmem, not --disk
+}
+
+// flags are vmm's flags that attach the root disk at path.
+func (r rootDisk) flags(path string) []string {
+	if r.pmem {
+		return []string{"--pmem", path + ",ro"}
+	}
+	return []string{"--disk", path + ",ro"}
 }
 
 // diskRoot: the minimal kernel has virtio-blk and ext4 built in and
 // mounts the disk itself; no initramfs.
 func diskRoot() rootDisk { return rootDisk{kernel: "root=/dev/vda ro rootfstype=ext4 init=/init"} }
+
+// pmemRoot: the same disk as a virtio-pmem window, which the minimal
+// kernel mounts with DAX: the guest reads the host's page cache of the
+// disk, one copy for every VM, instead of caching its own.
+func pmemRoot() rootDisk {
+	return rootDisk{kernel: "root=/dev/pmem0 ro rootfstype=ext4 rootflags=dax init=/init", pmem: true}
+}
 
 // initrdRoot: the Debian kernel has them as modules; vmm-init in a small
 // initramfs (Assets.StockInitrd) loads them, then switches to the disk.
@@ -103,6 +120,31 @@ func newVMMNoTHP(a Assets) Target {
 		extra: []string{"--thp", "off"}, a: a}
 }
 
+// pmemTarget is vm-pmem: the vm target with its root disk through
+// virtio-pmem (pmemRoot).
+type pmemTarget struct{ *vmmTarget }
+
+func newVMMPmem(a Assets) Target {
+	return pmemTarget{&vmmTarget{name: results.TargetVMPmem, kernel: a.MicroKernel, transport: "mmio", initrd: "none", root: pmemRoot(), a: a}}
+}
+
+// Check refuses application images (their root is an overlay vmm-init
+// mounts from a virtio-blk disk) and a root disk that cannot be a pmem
+// window.
+func (t pmemTarget) Check() error {
+	if t.a.OCI != nil {
+		return errors.New("vm-pmem boots the bench's own root disk; an application image's root is not given through virtio-pmem yet")
+	}
+	st, err := os.Stat(t.a.RootDisk)
+	if err != nil {
+		return err
+	}
+	if err := memory.CheckWindowFile(t.a.RootDisk, st); err != nil {
+		return fmt.Errorf("the root disk as a virtio-pmem window: %w", err)
+	}
+	return t.vmmTarget.Check()
+}
+
 func (t *vmmTarget) Name() string       { return t.name }
 func (t *vmmTarget) Kind() results.Kind { return results.KindVM }
 func (t *vmmTarget) Check() error       { return kvmUsable() }
@@ -130,8 +172,8 @@ func (t *vmmTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 		}
 		return nil, err
 	}
-	args := []string{"boot", "--kernel", t.kernel, "--initrd", t.initrd, "--disk", t.a.RootDisk + ",ro", "--mem", fmt.Sprintf("%dM", s.MemMiB),
-		"--cpus", fmt.Sprint(s.CPUs), "--virtio", t.transport, "--json", "--cmdline", cmdline}
+	args := append([]string{"boot", "--kernel", t.kernel, "--initrd", t.initrd}, t.root.flags(t.a.RootDisk)...)
+	args = append(args, "--mem", fmt.Sprintf("%dM", s.MemMiB), "--cpus", fmt.Sprint(s.CPUs), "--virtio", t.transport, "--json", "--cmdline", cmdline)
 	if tapFile != nil {
 		args = append(args, "--net", "fd=3")
 	}

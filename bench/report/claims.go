@@ -99,7 +99,7 @@ func Claims(r *results.Results) []Claim {
 	c = Claim{Claim: "5-20 VMs vs 100-1000+ containers per host", Verdict: notMeasured}
 	if v, k := r.DensityOf(results.TargetVM), r.DensityOf(results.TargetCrun); v != nil || k != nil {
 		lines := []string{densityLine(v)}
-		for _, extra := range []string{results.TargetVMKSM, results.TargetVMLean, results.TargetVMRestore} {
+		for _, extra := range []string{results.TargetVMKSM, results.TargetVMPmem, results.TargetVMLean, results.TargetVMRestore} {
 			if d := r.DensityOf(extra); d != nil {
 				lines = append(lines, densityLine(d))
 			}
@@ -196,6 +196,7 @@ func nz(x float64) float64 {
 func cheaperVMs(r *results.Results, k *results.DensityRun) string {
 	out := ""
 	for _, m := range []struct{ target, what string }{{results.TargetVMKSM, "with same-page merging (vm-ksm) a microVM cost"},
+		{results.TargetVMPmem, "with its root on virtio-pmem (vm-pmem) one cost"},
 		{results.TargetVMLean, "with merging and free page reporting (vm-lean) one cost"},
 		{results.TargetVMRestore, "clones of one snapshot cost"}} {
 		if d := r.DensityOf(m.target); d != nil && d.MemAvailablePer > 0 {

@@ -120,7 +120,7 @@ func runName(r *results.Results) string {
 var labels = map[string]string{
 	results.TargetVM: "vm (vmm, minimal kernel)", results.TargetVMNoTHP: "vm-nothp (vm without transparent huge pages)",
 	results.TargetVMRestore: "vm-restore (vmm, from a snapshot)", results.TargetVMStock: "vm-stock (vmm, Debian kernel)",
-	results.TargetVMKSM: "vm-ksm (vm with same-page merging)", results.TargetVMLean: "vm-lean (vm-ksm with free page reporting)", results.TargetVMRestoreLazy: "vm-restore-lazy (vm-restore without its working set)",
+	results.TargetVMKSM: "vm-ksm (vm with same-page merging)", results.TargetVMLean: "vm-lean (vm-ksm with free page reporting)", results.TargetVMPmem: "vm-pmem (vm with its root on virtio-pmem, DAX)", results.TargetVMRestoreLazy: "vm-restore-lazy (vm-restore without its working set)",
 	results.TargetQEMU: "qemu (QEMU microvm, minimal kernel)", results.TargetQEMUStock: "qemu-stock (QEMU microvm, Debian kernel)",
 	results.TargetRunsc: "runsc (gVisor)", results.TargetDocker: "docker run", results.TargetProcess: "process (fork+exec)",
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/vmmlab/vmm/bench/results"
@@ -16,7 +17,7 @@ const slowerLimit = 1.10
 // more than 10%.
 func mechanismCost(r *results.Results) []Block {
 	var parts, slower []string
-	for _, t := range []string{results.TargetVMNoTHP, results.TargetVMKSM, results.TargetVMLean} {
+	for _, t := range []string{results.TargetVMNoTHP, results.TargetVMKSM, results.TargetVMLean, results.TargetVMPmem} {
 		s := stats.Summarize(r.Start.Ratios(t, results.TargetVM))
 		if s.N == 0 {
 			continue
@@ -31,8 +32,10 @@ func mechanismCost(r *results.Results) []Block {
 	}
 	text := "Memory mechanisms against vm's cold start, paired per round: " + strings.Join(parts, "; ") + "."
 	if len(slower) > 0 {
-		text += " Slower than vm by more than 10%: " + strings.Join(slower, ", ") +
-			" (each keeps guest RAM off transparent huge pages: the boot takes more nested page faults)."
+		text += " Slower than vm by more than 10%: " + strings.Join(slower, ", ") + "."
+		if slices.ContainsFunc(slower, func(t string) bool { return t != results.TargetVMPmem }) {
+			text += " vm-nothp, vm-ksm and vm-lean keep guest RAM off transparent huge pages: their boots take more nested page faults."
+		}
 	}
 	return []Block{Para{Text(text)}}
 }

@@ -21,7 +21,7 @@ func TestMechanismCost(t *testing.T) {
 		t.Fatalf("blocks %v", blocks)
 	}
 	text := string(blocks[0].(Para).Text)
-	for _, want := range []string{"vm-nothp ÷ vm 1.05×", "vm-ksm ÷ vm 1.25×", "Slower than vm by more than 10%: vm-ksm ("} {
+	for _, want := range []string{"vm-nothp ÷ vm 1.05×", "vm-ksm ÷ vm 1.25×", "Slower than vm by more than 10%: vm-ksm. "} {
 		if !strings.Contains(text, want) {
 			t.Errorf("%q lacks %q", text, want)
 		}

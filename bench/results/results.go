@@ -97,6 +97,7 @@ const (
 	TargetVMNoTHP   = "vm-nothp"   // vm without transparent huge pages
 	TargetVMKSM     = "vm-ksm"     // vm with guest RAM offered to the host's same-page merging
 	TargetVMLean    = "vm-lean"    // vm-ksm with the balloon's free page reporting
+	TargetVMPmem    = "vm-pmem"    // vm with its root through virtio-pmem, mounted with DAX
 	TargetVMStock   = "vm-stock"   // vmm, the Debian kernel, virtio-pci
 	TargetVMRestore = "vm-restore" // vm restored from a snapshot
 	// TargetVMRestoreLazy is vm-restore without its working set.
