@@ -10,7 +10,7 @@ import (
 func benchRequests(b *testing.B, readable [][]byte, writable []uint32) {
 	d, _ := disk(b, 1<<20, false)
 	drv := queuetest.New(256, 1<<20)
-	d.mem, d.q, d.irq = drv.Mem, &drv.Queue, irqChan(make(chan struct{}, 1))
+	d.mem, d.q, d.irq = drv.Mem, &drv.Queue, queuetest.NewIRQ()
 	b.SetBytes(4096)
 	b.ReportAllocs()
 	for b.Loop() {

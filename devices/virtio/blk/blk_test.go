@@ -15,18 +15,6 @@ import (
 	"github.com/vmmlab/vmm/devices/virtio/queue/queuetest"
 )
 
-type irqChan chan struct{}
-
-func (c irqChan) Config() error { return c.Queue(0) }
-
-func (c irqChan) Queue(int) error {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
 func header(typ uint32, sector uint64) []byte {
 	h := make([]byte, headerSize)
 	binary.LittleEndian.PutUint32(h, typ)
@@ -69,7 +57,7 @@ type result struct {
 func request(t testing.TB, d *Device, readable [][]byte, writable []uint32) result {
 	t.Helper()
 	drv := queuetest.New(16, 1<<20)
-	d.mem, d.q, d.irq = drv.Mem, &drv.Queue, irqChan(make(chan struct{}, 1))
+	d.mem, d.q, d.irq = drv.Mem, &drv.Queue, queuetest.NewIRQ()
 	head, bufs := drv.Add(readable, writable)
 	if err := d.process(nil); err != nil {
 		t.Fatalf("process: %v", err)
@@ -159,7 +147,7 @@ func TestEventIdxPublishesAvailEvent(t *testing.T) {
 	d, _ := disk(t, 4*sectorSize, false)
 	drv := queuetest.New(16, 1<<20)
 	drv.Queue.EventIdx = true
-	d.mem, d.q, d.irq = drv.Mem, &drv.Queue, irqChan(make(chan struct{}, 1))
+	d.mem, d.q, d.irq = drv.Mem, &drv.Queue, queuetest.NewIRQ()
 	for i := 0; i < 3; i++ {
 		drv.Add([][]byte{header(typeIn, 0)}, []uint32{512, 1})
 	}
@@ -196,7 +184,7 @@ func TestMalformedRequests(t *testing.T) {
 	} {
 		d, _ := disk(t, 4*sectorSize, false)
 		drv := queuetest.New(16, 1<<20)
-		d.mem, d.q, d.irq = drv.Mem, &drv.Queue, irqChan(make(chan struct{}, 1))
+		d.mem, d.q, d.irq = drv.Mem, &drv.Queue, queuetest.NewIRQ()
 		drv.Add(c.readable, c.writable)
 		if err := d.process(nil); !errors.Is(err, queue.ErrMalformed) {
 			t.Errorf("%s: %v, want ErrMalformed", name, err)
@@ -209,7 +197,7 @@ func TestMalformedRequests(t *testing.T) {
 func TestActivateNotify(t *testing.T) {
 	d, _ := disk(t, 4*sectorSize, false)
 	drv := queuetest.New(16, 1<<20)
-	irq := irqChan(make(chan struct{}, 1))
+	irq := queuetest.NewIRQ()
 	if err := d.Activate(drv.Mem, d.Features(), []*queue.Queue{&drv.Queue}, irq); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +246,7 @@ func FuzzRequest(f *testing.F) {
 			t.Fatal(err)
 		}
 		drv := queuetest.New(16, 1<<21)
-		d.mem, d.q, d.irq = drv.Mem, &drv.Queue, irqChan(make(chan struct{}, 1))
+		d.mem, d.q, d.irq = drv.Mem, &drv.Queue, queuetest.NewIRQ()
 		var writable []uint32
 		for _, w := range []uint32{w1 % 70000, w2 % 70000} {
 			if w > 0 {
@@ -331,7 +319,7 @@ func TestLargeRequestsThroughStagingBuffer(t *testing.T) {
 	const size = 3*stageSize + 5*sectorSize
 	d, path := disk(t, 2*size, false)
 	drv := queuetest.New(16, 4<<20)
-	d.mem, d.q, d.irq = drv.Mem, &drv.Queue, irqChan(make(chan struct{}, 1))
+	d.mem, d.q, d.irq = drv.Mem, &drv.Queue, queuetest.NewIRQ()
 	serve := func(readable [][]byte, writable []uint32) []queuetest.Buffer {
 		t.Helper()
 		_, bufs := drv.Add(readable, writable)

@@ -102,7 +102,7 @@ func TestResetStopsBetweenRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	drv := queuetest.New(16, 1<<20)
-	irq := irqChan(make(chan struct{}, 1))
+	irq := queuetest.NewIRQ()
 	if err := d.Activate(drv.Mem, 0, []*queue.Queue{&drv.Queue}, irq); err != nil {
 		t.Fatal(err)
 	}

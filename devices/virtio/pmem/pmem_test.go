@@ -11,21 +11,10 @@ import (
 	"github.com/vmmlab/vmm/devices/virtio/queue/queuetest"
 )
 
-type irqChan chan struct{}
-
-func (c irqChan) Config() error { return c.Queue(0) }
-func (c irqChan) Queue(int) error {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
 func activate(t testing.TB, d *Device) *queuetest.Driver {
 	t.Helper()
 	drv := queuetest.New(16, 1<<20)
-	if err := d.Activate(drv.Mem, virtio.FeatureVersion1|virtio.FeatureIndirect, []*queue.Queue{&drv.Queue}, irqChan(make(chan struct{}, 1))); err != nil {
+	if err := d.Activate(drv.Mem, virtio.FeatureVersion1|virtio.FeatureIndirect, []*queue.Queue{&drv.Queue}, queuetest.NewIRQ()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
@@ -150,7 +139,7 @@ func TestStopsWhileTheGuestKeepsRefilling(t *testing.T) {
 	drv := queuetest.New(16, 1<<20)
 	drv.CheckStopsWhileRefilled(t, queuetest.Refilled{
 		Activate: func(mem queue.Memory) error {
-			return d.Activate(mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, irqChan(make(chan struct{}, 1)))
+			return d.Activate(mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, queuetest.NewIRQ())
 		},
 		Add:    func() { drv.Add([][]byte{le32(0)}, []uint32{4}) },
 		Notify: func() { d.Notify(0) },

@@ -12,23 +12,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-type irqChan chan struct{}
-
-func (c irqChan) Config() error { return c.Queue(0) }
-func (c irqChan) Queue(int) error {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
 // activate starts d on a fake driver's queue over memSize bytes of guest
 // memory; the test's cleanup closes it.
-func activate(t testing.TB, d *Device, memSize int, features uint64) (*queuetest.Driver, irqChan) {
+func activate(t testing.TB, d *Device, memSize int, features uint64) (*queuetest.Driver, queuetest.IRQ) {
 	t.Helper()
 	drv := queuetest.New(16, memSize)
-	irq := irqChan(make(chan struct{}, 1))
+	irq := queuetest.NewIRQ()
 	if err := d.Activate(drv.Mem, features, []*queue.Queue{&drv.Queue}, irq); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +38,7 @@ func counting() Source {
 }
 
 // waitUsed waits for the device to return a chain.
-func waitUsed(t *testing.T, drv *queuetest.Driver, irq irqChan) (uint16, uint32) {
+func waitUsed(t *testing.T, drv *queuetest.Driver, irq queuetest.IRQ) (uint16, uint32) {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
@@ -206,7 +195,7 @@ func TestStopsWhileTheGuestKeepsRefilling(t *testing.T) {
 	drv := queuetest.New(16, 1<<20)
 	drv.CheckStopsWhileRefilled(t, queuetest.Refilled{
 		Activate: func(mem queue.Memory) error {
-			return d.Activate(mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, irqChan(make(chan struct{}, 1)))
+			return d.Activate(mem, virtio.FeatureVersion1, []*queue.Queue{&drv.Queue}, queuetest.NewIRQ())
 		},
 		Add:    func() { drv.Add(nil, []uint32{16}) },
 		Notify: func() { d.Notify(0) },
