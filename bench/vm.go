@@ -135,11 +135,7 @@ func (t pmemTarget) Check() error {
 	if t.a.OCI != nil {
 		return errors.New("vm-pmem boots the bench's own root disk; an application image's root is not given through virtio-pmem yet")
 	}
-	st, err := os.Stat(t.a.RootDisk)
-	if err != nil {
-		return err
-	}
-	if err := memory.CheckWindowFile(t.a.RootDisk, st); err != nil {
+	if err := memory.CheckWindowPath(t.a.RootDisk); err != nil {
 		return fmt.Errorf("the root disk as a virtio-pmem window: %w", err)
 	}
 	return t.vmmTarget.Check()

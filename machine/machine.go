@@ -117,9 +117,9 @@ type Machine struct {
 	// coalesced applies the port writes KVM queued without an exit.
 	coalesced coalescer
 	life      lifecycle // pause, resume, snapshot and the run's end, one at a time
-	// Where the next virtio-pmem window goes, and the KVM slots taken.
-	pmemNext  uint64
-	pmemSlots []uint32
+	// Where the next virtio-pmem window goes, and how many are mapped.
+	pmemNext    uint64
+	pmemWindows int
 }
 
 // New builds the machine. Any error leaves nothing open.

@@ -47,7 +47,7 @@ func (m *Machine) openPmem(p Pmem) (virtio.Device, func() error, error) {
 	if m.pmemNext == 0 {
 		m.pmemNext = firstPmemBase(m.cfg.MemSize)
 	}
-	base, slot := m.pmemNext, uint32(pmemFirstSlot+len(m.pmemSlots))
+	base, slot := m.pmemNext, uint32(pmemFirstSlot+m.pmemWindows)
 	var flags uint32
 	if p.ReadOnly {
 		flags = kvm.MemReadonly
@@ -56,7 +56,7 @@ func (m *Machine) openPmem(p Pmem) (virtio.Device, func() error, error) {
 		w.Close()
 		return nil, nil, fmt.Errorf("--pmem %s: %w", p.Path, err)
 	}
-	m.pmemSlots = append(m.pmemSlots, slot)
+	m.pmemWindows++
 	m.pmemNext = alignUp(base+w.Size(), pmemAlign)
 	mode := "read-write, flushed to the file on the guest's request"
 	if p.ReadOnly {

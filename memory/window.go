@@ -69,6 +69,16 @@ func (w *Window) check(path string) error {
 	return CheckWindowFile(path, st)
 }
 
+// CheckWindowPath says why the file at path cannot be a window (nil if
+// it can), before anything opens it: CheckWindowFile of its status.
+func CheckWindowPath(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	return CheckWindowFile(path, st)
+}
+
 // CheckWindowFile says why the file path, of status st, cannot be a
 // window (nil if it can): it must be a regular file of a non-zero
 // multiple of WindowAlign bytes.

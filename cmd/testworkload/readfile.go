@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/vmmlab/vmm/internal/meminfo"
 )
 
 // readFile reads path to its end, then prints its size, its SHA-256 and
@@ -43,16 +42,13 @@ func readFile(path string) error {
 
 // cachedKiB is /proc/meminfo's Cached: the guest's page cache.
 func cachedKiB() (int64, error) {
-	f, err := os.Open("/proc/meminfo")
+	info, err := meminfo.Read(meminfo.Path)
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "Cached:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		}
+	v, err := info.Need("Cached")
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("/proc/meminfo has no Cached line: %v", sc.Err())
+	return v[0] >> 10, nil
 }

@@ -16,23 +16,14 @@ import (
 func parseDisks(specs []string) ([]machine.Disk, error) {
 	var disks []machine.Disk
 	for _, s := range specs {
-		parts := strings.Split(s, ",")
-		d := machine.Disk{Path: parts[0]}
-		for _, opt := range parts[1:] {
-			switch opt {
-			case "ro", "readonly":
-				d.ReadOnly = true
-			default:
-				return nil, fmt.Errorf("--disk %s: unknown option %q (want PATH[,ro])", s, opt)
-			}
+		path, ro, err := parsePathRO("--disk", s)
+		if err != nil {
+			return nil, err
 		}
-		if d.Path == "" {
-			return nil, fmt.Errorf("--disk %q: no path", s)
-		}
-		if _, err := os.Stat(d.Path); err != nil {
+		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("--disk: %w", err)
 		}
-		disks = append(disks, d)
+		disks = append(disks, machine.Disk{Path: path, ReadOnly: ro})
 	}
 	return disks, nil
 }
@@ -43,28 +34,33 @@ func parseDisks(specs []string) ([]machine.Disk, error) {
 func parsePmem(specs []string) ([]machine.Pmem, error) {
 	var out []machine.Pmem
 	for _, s := range specs {
-		path, opt, _ := strings.Cut(s, ",")
-		p := machine.Pmem{Path: path}
-		switch opt {
-		case "":
-		case "ro", "readonly":
-			p.ReadOnly = true
-		default:
-			return nil, fmt.Errorf("--pmem %s: unknown option %q (want PATH[,ro])", s, opt)
-		}
-		if path == "" {
-			return nil, fmt.Errorf("--pmem %q: no path", s)
-		}
-		st, err := os.Stat(path)
+		path, ro, err := parsePathRO("--pmem", s)
 		if err != nil {
+			return nil, err
+		}
+		if err := memory.CheckWindowPath(path); err != nil {
 			return nil, fmt.Errorf("--pmem: %w", err)
 		}
-		if err := memory.CheckWindowFile(path, st); err != nil {
-			return nil, fmt.Errorf("--pmem %w", err)
-		}
-		out = append(out, p)
+		out = append(out, machine.Pmem{Path: path, ReadOnly: ro})
 	}
 	return out, nil
+}
+
+// parsePathRO reads flag's PATH[,ro] value (ro may be spelt readonly).
+func parsePathRO(flag, s string) (path string, readOnly bool, err error) {
+	parts := strings.Split(s, ",")
+	for _, opt := range parts[1:] {
+		switch opt {
+		case "ro", "readonly":
+			readOnly = true
+		default:
+			return "", false, fmt.Errorf("%s %s: unknown option %q (want PATH[,ro])", flag, s, opt)
+		}
+	}
+	if parts[0] == "" {
+		return "", false, fmt.Errorf("%s %q: no path", flag, s)
+	}
+	return parts[0], readOnly, nil
 }
 
 // parseNICs reads --net tap=NAME[,mac=MAC] and --net fd=N[,mac=MAC].
