@@ -41,7 +41,10 @@ func TestPmemSharesOneCopy(t *testing.T) {
 	boot := func(task guestinit.Task, attach ...string) *vmmProc {
 		args := append([]string{"boot", "--kernel", micro, "--virtio", "mmio", "--initrd", image, "--mem", "128M", "--thp", "off",
 			"--cmdline", withTask(task)}, attach...)
-		return startRetried(t, tr, l.vmm, nil, func(p *vmmProc) bool { return p.waitFor("READFILE ", 4*time.Minute) }, args...)
+		// the whole line: the console comes a byte an exit, slowly on a busy host
+		return startRetried(t, tr, l.vmm, nil, func(p *vmmProc) bool {
+			return p.until(4*time.Minute, 100*time.Millisecond, func() bool { return readFileLine.MatchString(p.console.String()) })
+		}, args...)
 	}
 	readTask := func(dev, opts string) guestinit.Task {
 		return guestinit.Task{Run: "/bin/testworkload", Args: []string{"readfile", "/data/data"},
@@ -114,11 +117,14 @@ func pmemImage(t *testing.T) (string, string) {
 	return img, fmt.Sprintf("%x", sha256.Sum256(data))
 }
 
+// readFileLine is the guest's "readfile" report, up to its line's end.
+var readFileLine = regexp.MustCompile(`READFILE (\d+) ([0-9a-f]{64}) (-?\d+)\r?\n`)
+
 // readLine is what the guest's "readfile" printed: bytes, SHA-256, and
 // its page cache's growth in KiB.
 func readLine(t *testing.T, p *vmmProc) (n int64, hash string, cachedKiB int64) {
 	t.Helper()
-	m := regexp.MustCompile(`READFILE (\d+) ([0-9a-f]{64}) (-?\d+)`).FindStringSubmatch(p.console.String())
+	m := readFileLine.FindStringSubmatch(p.console.String())
 	if m == nil {
 		t.Fatalf("no READFILE line: %s", p.tail())
 	}
