@@ -74,7 +74,7 @@ func benchMeasure(which string, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.o.Assets.Unpacked, "unpack-kernel", "", "where vm-stock's vmm keeps the Debian kernel it unpacks on the host (vmm boot --unpack-kernel; default ASSETS/unpacked), or off: boot the bzImage through its own decompressor")
 	fs.StringVar(&f.o.Assets.Rootfs, "rootfs", "", "container root (default ASSETS/rootfs)")
 	fs.StringVar(&f.o.Assets.Workloads, "workloads", "", "directory of the static workloads (default ASSETS/workloads)")
-	fs.StringSliceVar(&f.targets, "targets", []string{"all"}, "targets to run: vm, vm-nothp, vm-ksm, vm-lean, vm-restore, vm-restore-lazy, vm-stock, crun, runc, runsc, docker, process, qemu, qemu-stock, or all")
+	fs.StringSliceVar(&f.targets, "targets", []string{"all"}, "targets to run: vm, vm-nothp, vm-ksm, vm-lean, vm-pmem, vm-restore, vm-restore-lazy, vm-stock, crun, runc, runsc, docker, process, qemu, qemu-stock, or all")
 	fs.StringVar(&f.workload, "workload", workload.Hello, "workload of the start benchmark: "+strings.Join(workload.Names(), ", "))
 	fs.IntVar(&f.o.Runs, "runs", 20, "counted start runs per target")
 	fs.IntVar(&f.o.Warmup, "warmup", 1, "discarded warm-up rounds before them")
