@@ -64,7 +64,7 @@ func appStartMemory(ctx context.Context, o Options, run *results.AppRun, starter
 		return err
 	}
 	s := runStart(ctx, starters, startConfig{Workload: img.Name + " (OCI image)", Runs: o.AppRuns, Warmup: o.Warmup, MemMiB: o.MemMiB, CPUs: o.CPUs,
-		Timeout: o.Timeout, ExitGrace: o.Timeout / 2, StopAtReady: true, Net: br, Probe: probe, Progress: step("start " + filepath.Base(img.Name))})
+		Timeout: o.Timeout, ExitGrace: o.Timeout / 2, StopAtReady: true, Net: br, Probe: probe, LabFault: o.labFault(), Progress: step("start " + filepath.Base(img.Name))})
 	run.Start = &s
 	if ctx.Err() == nil {
 		run.Memory = runMemory(ctx, ready, memoryConfig{MemMiB: o.MemMiB, CPUs: o.CPUs, Timeout: o.Timeout, Settle: o.Settle,

@@ -119,3 +119,50 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// A start run that a known lab fault ended is made again in its round, up
+// to maxStartRetries times, and is neither counted nor a failure; any
+// other failure, or one outside the lab, stays a failure.
+func TestStartRunsAgainAfterLabFault(t *testing.T) {
+	layer, _ := busyboxLayer(t)
+	img := &OCIImage{Name: "test", Layers: []string{layer}, Ready: Ready{Port: 8080, Path: "/"},
+		Process: specs.Process{Args: []string{"busybox", "httpd", "-f", "-p", "8080", "-h", "/www"}, Cwd: "/", Env: []string{"PATH=/bin"}}}
+	tg := newRuntime(Assets{OCI: img}, results.TargetCrun, t.TempDir(), false)
+	defer tg.(*ctrTarget).Close()
+	if err := tg.Check(); err != nil {
+		t.Skipf("crun: %v", err)
+	}
+	br, probe, err := imageNet(img, netip.MustParsePrefix("10.78.239.0/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeImageNet(br)
+	triple := runresult.Result{Reason: runresult.Crashed, Cause: runresult.CauseTripleFault, Detail: "triple fault"}
+	real := runresult.Result{Reason: runresult.PowerOff, Detail: "guest powered off"}
+	for _, c := range []struct {
+		name                 string
+		fail                 map[int]runresult.Result
+		labFault             func(runresult.Result) (string, bool)
+		counted, failed, lab int
+	}{
+		{"one lab fault", map[int]runresult.Result{1: triple}, LabFaultOf, 2, 0, 1},
+		{"a fault on every try", map[int]runresult.Result{1: triple, 2: triple, 3: triple}, LabFaultOf, 1, 0, 3},
+		{"an unknown failure", map[int]runresult.Result{1: real}, LabFaultOf, 1, 1, 0},
+		{"outside the lab", map[int]runresult.Result{1: triple}, nil, 1, 1, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ft := &faultyTarget{Target: tg, fail: c.fail}
+			res := runStart(context.Background(), []Target{ft}, startConfig{Workload: "test", Runs: 2, MemMiB: 64, CPUs: 1,
+				Timeout: time.Minute, StopAtReady: true, Net: br, Probe: probe, LabFault: c.labFault})
+			name := results.TargetCrun
+			if n, f, l := len(res.Counted(name)), res.Failures(name), res.LabFaults(name); n != c.counted || f != c.failed || l != c.lab {
+				t.Errorf("%d counted, %d failed, %d lab faults; want %d, %d, %d: %+v", n, f, l, c.counted, c.failed, c.lab, res.Samples)
+			}
+			for _, s := range res.Samples {
+				if s.LabFault != "" && (s.Error == "" || s.Round != 0) {
+					t.Errorf("lab fault sample %+v", s)
+				}
+			}
+		})
+	}
+}

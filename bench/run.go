@@ -135,7 +135,7 @@ func Run(ctx context.Context, o Options, which string) (*results.Results, error)
 // network ready condition) and says what that bridge left behind.
 func startBench(ctx context.Context, o Options, ready []Target, progress func(string, int, int)) (*results.StartResults, []string, error) {
 	c := startConfig{Workload: o.Workload, Runs: o.Runs, Warmup: o.Warmup, MemMiB: o.MemMiB, CPUs: o.CPUs,
-		Timeout: o.Timeout, ExitGrace: o.Timeout / 2, Progress: progress}
+		Timeout: o.Timeout, ExitGrace: o.Timeout / 2, LabFault: o.labFault(), Progress: progress}
 	if img := o.Assets.OCI; img != nil {
 		var err error
 		if c.Net, c.Probe, err = imageNet(img, netip.MustParsePrefix("10.78.255.0/24")); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vmmlab/vmm/bench/results"
+	"github.com/vmmlab/vmm/runresult"
 )
 
 // startConfig says how to run the start benchmark.
@@ -30,9 +31,17 @@ type startConfig struct {
 	// runs on the bench's bridge, ready when Probe says so.
 	Net   *Bridge
 	Probe *Ready
+	// LabFault names a run result's known fault of the nested lab (nil:
+	// every failure is a failure); a run it names is made again, up to
+	// maxStartRetries times in a round.
+	LabFault func(runresult.Result) (string, bool)
 	// Progress, if set, is told before each run.
 	Progress func(target string, run, of int)
 }
+
+// maxStartRetries is how many times one target's run in one round is
+// made again after a known lab fault.
+const maxStartRetries = 2
 
 // runStart runs every target once per round, rotating the order each
 // round so that drift hits all alike. Failures are recorded and the
@@ -52,9 +61,7 @@ func runStart(ctx context.Context, targets []Target, c startConfig) results.Star
 			if c.Progress != nil {
 				c.Progress(t.Name(), done, rounds*len(targets))
 			}
-			s := startOnce(ctx, t, c)
-			s.Round, s.Warmup = r, r < c.Warmup
-			res.Samples = append(res.Samples, s)
+			res.Samples = append(res.Samples, startRound(ctx, t, c, r)...)
 		}
 	}
 	return res
@@ -68,7 +75,27 @@ func rotate(ts []Target, r int) []Target {
 	return append(append([]Target(nil), ts[k:]...), ts[:k]...)
 }
 
-func startOnce(ctx context.Context, t Target, c startConfig) results.StartSample {
+// startRound is target t's run of round r: one sample, or more when a
+// known lab fault ended a run and it was made again.
+func startRound(ctx context.Context, t Target, c startConfig, r int) []results.StartSample {
+	var out []results.StartSample
+	for try := 0; ; try++ {
+		s, ended, ok := startOnce(ctx, t, c)
+		s.Round, s.Warmup = r, r < c.Warmup
+		if s.Error != "" && ok && c.LabFault != nil {
+			s.LabFault, _ = c.LabFault(ended)
+		}
+		out = append(out, s)
+		if s.LabFault == "" || try == maxStartRetries || ctx.Err() != nil {
+			return out
+		}
+	}
+}
+
+// startOnce runs t once, launch to exit (or to ready with StopAtReady),
+// and returns the sample and, where the instance printed one, its run
+// result.
+func startOnce(ctx context.Context, t Target, c startConfig) (results.StartSample, runresult.Result, bool) {
 	s := results.StartSample{Target: t.Name()}
 	cpu0 := childrenCPU()
 	lctx, cancel := context.WithTimeoutCause(ctx, c.Timeout, fmt.Errorf("not ready within %v", c.Timeout))
@@ -76,7 +103,8 @@ func startOnce(ctx context.Context, t Target, c startConfig) results.StartSample
 	in, err := launchReady(lctx, t, Spec{Workload: c.Workload, Args: c.Args, MemMiB: c.MemMiB, CPUs: c.CPUs, Net: c.Net}, c.Probe)
 	if err != nil {
 		s.Error = err.Error()
-		return s
+		ended, ok := resultOf(err)
+		return s, ended, ok
 	}
 	s.ReadyMS = ms(in.Ready)
 	if !c.StopAtReady {
@@ -87,7 +115,8 @@ func startOnce(ctx context.Context, t Target, c startConfig) results.StartSample
 	}
 	s.Phases = results.SortPhases(in.Phases())
 	s.CPUMS = ms(childrenCPU() - cpu0)
-	return s
+	ended, ok := in.result()
+	return s, ended, ok
 }
 
 // launchReady launches an instance and, with a probe (a network ready

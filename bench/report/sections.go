@@ -86,7 +86,9 @@ func start(d *Document, r *results.Results) {
 func startFailures(d *Document, r *results.Results) {
 	var fails []Text
 	for _, s := range r.Start.Samples {
-		if s.Error != "" {
+		if s.LabFault != "" {
+			fails = append(fails, Textf("%s round %d: the nested lab's known fault %s (run again): %s", s.Target, s.Round, s.LabFault, s.Error))
+		} else if s.Error != "" {
 			fails = append(fails, Textf("%s round %d: %s", s.Target, s.Round, s.Error))
 		} else if s.Note != "" && !s.Warmup {
 			fails = append(fails, Textf("%s round %d: %s", s.Target, s.Round, s.Note))

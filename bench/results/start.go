@@ -20,6 +20,10 @@ type StartSample struct {
 	Note   string  `json:"note,omitempty"`
 	Error  string  `json:"error,omitempty"`
 	Tail   string  `json:"tail,omitempty"` // last output lines of a failed run
+	// LabFault names the nested lab's known fault that ended this run
+	// (Error says how): the bench ran the round's run again, so such a
+	// sample is neither counted nor a failure.
+	LabFault string `json:"lab_fault,omitempty"`
 }
 
 // StartResults are the start benchmark's samples, in run order.
@@ -52,11 +56,23 @@ func (r StartResults) Counted(target string) []StartSample {
 	return out
 }
 
-// Failures counts target's failed counted runs.
+// Failures counts target's failed counted runs, known lab faults aside.
 func (r StartResults) Failures(target string) int {
 	n := 0
 	for _, s := range r.Samples {
-		if s.Target == target && !s.Warmup && s.Error != "" {
+		if s.Target == target && !s.Warmup && s.Error != "" && s.LabFault == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// LabFaults counts target's runs lost to a known fault of the nested lab
+// (each one run again).
+func (r StartResults) LabFaults(target string) int {
+	n := 0
+	for _, s := range r.Samples {
+		if s.Target == target && s.LabFault != "" {
 			n++
 		}
 	}
