@@ -9,9 +9,10 @@ import (
 )
 
 // A VM instance's memory report is taken from its output, wherever it
-// comes among the other lines; an instance that is not a VM has none.
+// comes among the other lines, even after another writer's unfinished
+// line; an instance that is not a VM has none.
 func TestGuestMemoryFromOutput(t *testing.T) {
-	script := "echo ready; echo '" + guestinit.MemReportPrefix + "MemTotal=100 MemFree=40 slab:dentry=7'; for i in $(seq 40); do echo later $i; done; sleep 30"
+	script := "echo ready; echo 'half a line" + guestinit.MemReportPrefix + "MemTotal=100 MemFree=40 slab:dentry=7'; for i in $(seq 40); do echo later $i; done; sleep 30"
 	in := &Instance{GuestRAM: 128 << 20}
 	if _, err := startProcFor(context.Background(), exec.Command("sh", "-c", script), in, "ready"); err != nil {
 		t.Fatal(err)

@@ -59,8 +59,10 @@ func (l *lines) add(s string, at time.Time) {
 	if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
 		l.json = s
 	}
-	if strings.HasPrefix(s, guestinit.MemReportPrefix) {
-		l.memReport = s
+	// The report may follow another writer's unfinished line on the
+	// guest's console (the workload's, the kernel's).
+	if i := strings.Index(s, guestinit.MemReportPrefix); i >= 0 {
+		l.memReport = s[i:]
 	}
 	l.last = append(l.last, s)
 	if len(l.last) > tailLines {
