@@ -46,6 +46,21 @@ type faultyTarget struct {
 	attempt int
 }
 
+// httpdTarget is a crun target of a busybox httpd image, ready when it
+// answers on port 8080, closed when the test ends.
+func httpdTarget(t *testing.T) (Target, *OCIImage) {
+	t.Helper()
+	layer, _ := busyboxLayer(t)
+	img := &OCIImage{Name: "test", Layers: []string{layer}, Ready: Ready{Port: 8080, Path: "/"},
+		Process: specs.Process{Args: []string{"busybox", "httpd", "-f", "-p", "8080", "-h", "/www"}, Cwd: "/", Env: []string{"PATH=/bin"}}}
+	tg := newRuntime(Assets{OCI: img}, results.TargetCrun, t.TempDir(), false)
+	t.Cleanup(func() { tg.(*ctrTarget).Close() })
+	if err := tg.Check(); err != nil {
+		t.Skipf("crun: %v", err)
+	}
+	return tg, img
+}
+
 func (f *faultyTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 	f.attempt++
 	if r, ok := f.fail[f.attempt]; ok {
@@ -58,14 +73,7 @@ func (f *faultyTarget) Launch(ctx context.Context, s Spec) (*Instance, error) {
 // recognises, lists each, and stops at the third; an unknown failure, or
 // any failure outside the lab, still ends it at once.
 func TestDensityGoesOnPastLabFaults(t *testing.T) {
-	layer, _ := busyboxLayer(t)
-	img := &OCIImage{Name: "test", Layers: []string{layer}, Ready: Ready{Port: 8080, Path: "/"},
-		Process: specs.Process{Args: []string{"busybox", "httpd", "-f", "-p", "8080", "-h", "/www"}, Cwd: "/", Env: []string{"PATH=/bin"}}}
-	tg := newRuntime(Assets{OCI: img}, results.TargetCrun, t.TempDir(), false)
-	defer tg.(*ctrTarget).Close()
-	if err := tg.Check(); err != nil {
-		t.Skipf("crun: %v", err)
-	}
+	tg, img := httpdTarget(t)
 	triple := runresult.Result{Reason: runresult.Crashed, Cause: runresult.CauseTripleFault, Detail: "triple fault"}
 	real := runresult.Result{Reason: runresult.PowerOff, Detail: "guest powered off"}
 	for i, c := range []struct {
@@ -124,14 +132,7 @@ func equalInts(a, b []int) bool {
 // to maxStartRetries times, and is neither counted nor a failure; any
 // other failure, or one outside the lab, stays a failure.
 func TestStartRunsAgainAfterLabFault(t *testing.T) {
-	layer, _ := busyboxLayer(t)
-	img := &OCIImage{Name: "test", Layers: []string{layer}, Ready: Ready{Port: 8080, Path: "/"},
-		Process: specs.Process{Args: []string{"busybox", "httpd", "-f", "-p", "8080", "-h", "/www"}, Cwd: "/", Env: []string{"PATH=/bin"}}}
-	tg := newRuntime(Assets{OCI: img}, results.TargetCrun, t.TempDir(), false)
-	defer tg.(*ctrTarget).Close()
-	if err := tg.Check(); err != nil {
-		t.Skipf("crun: %v", err)
-	}
+	tg, img := httpdTarget(t)
 	br, probe, err := imageNet(img, netip.MustParsePrefix("10.78.239.0/24"))
 	if err != nil {
 		t.Fatal(err)
